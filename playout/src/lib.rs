@@ -1,0 +1,1 @@
+//! The kepu-playout media engine.
