@@ -1,5 +1,78 @@
 //! kepu-playout: the daemon's entry point. Parses the command line and hands off to the
 //! module that owns each command; nothing else lives here.
-fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+
+use clap::{Parser, Subcommand};
+use kepu_playout::{config::ChannelConfig, dayfile::DayFile};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "kepu-playout", version, about = "科普之光 24/7 playout daemon and scheduler")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Put a day file (rundown TOML) on air and push it to every destination.
+    Play {
+        /// The day file.
+        rundown: PathBuf,
+        /// The channel config (TOML).
+        #[arg(long)]
+        config: PathBuf,
+        /// Stop cleanly after this many seconds.
+        #[arg(long = "for")]
+        for_secs: Option<u64>,
+    },
+    /// Generate demo clips, a rundown and a config, start a local RTMP receiver, and go on
+    /// air to it.
+    Demo {
+        /// Where the demo's files go.
+        #[arg(long, default_value = "demo-out")]
+        dir: PathBuf,
+        /// Stop after this many seconds (default: run until Ctrl-C).
+        #[arg(long = "for")]
+        for_secs: Option<u64>,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KEPU_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(async move {
+        match cli.command {
+            Command::Play {
+                rundown,
+                config,
+                for_secs,
+            } => {
+                let config = ChannelConfig::load(&config)?;
+                let day = DayFile::load(&rundown)?;
+                kepu_playout::play::run(config, day, for_secs).await
+            }
+            Command::Demo { dir, for_secs } => kepu_playout::demo::run(&dir, for_secs).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

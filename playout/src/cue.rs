@@ -1,0 +1,81 @@
+//! What the daemon hands the engine: cued items on the output timeline.
+//!
+//! Owns: the `Cue` type (an item with its source, in-point, length and start frame) and
+//! source locators. Does not own: when items are cued (the daemon's on-air controller) or how
+//! a source is opened (`source`).
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// One item to play.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cue {
+    /// Caller's identifier, echoed in events and status.
+    pub id: String,
+    /// Human title for status and logs.
+    pub title: String,
+    /// A local path or a URI (`file://`, `http(s)://`, `rtsp://`, `rtmp://`, `srt://` …).
+    pub source: String,
+    /// Where to start inside the source, in nanoseconds of source time.
+    pub in_point_ns: u64,
+    /// How many output frames the item plays; `None` plays the source to its end.
+    pub length: Option<u64>,
+    /// Absolute output frame of the first frame; `None` follows the previous item.
+    /// A start that is already past when the item is cued joins the item at the right
+    /// offset into it.
+    pub start: Option<u64>,
+}
+
+impl Cue {
+    /// A cue that follows the previous item and plays `source` to its end.
+    pub fn follow(id: impl Into<String>, source: impl Into<String>) -> Cue {
+        let id = id.into();
+        Cue {
+            title: id.clone(),
+            id,
+            source: source.into(),
+            in_point_ns: 0,
+            length: None,
+            start: None,
+        }
+    }
+
+    pub fn with_length(mut self, frames: u64) -> Cue {
+        self.length = Some(frames);
+        self
+    }
+
+    pub fn at(mut self, frame: u64) -> Cue {
+        self.start = Some(frame);
+        self
+    }
+
+    pub fn with_in_point_ns(mut self, ns: u64) -> Cue {
+        self.in_point_ns = ns;
+        self
+    }
+
+    /// The source as a URI GStreamer understands (plain paths become `file://` URIs).
+    pub fn uri(&self) -> String {
+        to_uri(&self.source)
+    }
+}
+
+/// Turns a path or URI into a URI. Relative paths are made absolute against the current
+/// directory.
+pub fn to_uri(source: &str) -> String {
+    if source.contains("://") {
+        return source.to_string();
+    }
+    let path = Path::new(source);
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    };
+    gstreamer::glib::filename_to_uri(&abs, None)
+        .map(|u| u.to_string())
+        .unwrap_or_else(|_| format!("file://{}", abs.display()))
+}

@@ -1,0 +1,231 @@
+//! The one encode of the programme: raw frames in, H.264 and AAC packets out.
+//!
+//! Owns: the encoder pipeline (appsrc → x264 → h264parse(avc) → appsink; appsrc → AAC →
+//! aacparse(raw) → appsink), lateness measurement at the encoder's sink pad against the
+//! wall clock, and turning encoded buffers into `Packet`s. Does not own: who receives the
+//! packets (`fanout`).
+
+use crate::format::OutputProfile;
+use crate::packet::{Kind, Packet};
+use bytes::Bytes;
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::SyncSender;
+use std::time::{Duration, Instant};
+
+/// Lateness of frames reaching the encoder, against the timeline's wall-clock deadlines.
+#[derive(Default)]
+pub struct Lateness {
+    pub max_ns: AtomicU64,
+    /// Frames that reached the encoder more than one frame late.
+    pub late_frames: AtomicU64,
+    pub frames: AtomicU64,
+}
+
+/// Maps timeline timestamps to monotonic deadlines: frame pts `origin_pts` is due at
+/// `origin`.
+#[derive(Clone, Copy)]
+pub struct Deadlines {
+    pub origin: Instant,
+    pub origin_pts: u64,
+}
+
+impl Deadlines {
+    pub fn due(&self, pts: u64) -> Instant {
+        self.origin + Duration::from_nanos(pts.saturating_sub(self.origin_pts))
+    }
+}
+
+pub struct Encoder {
+    pipeline: gst::Pipeline,
+    video: gst_app::AppSrc,
+    audio: gst_app::AppSrc,
+}
+
+impl Encoder {
+    pub fn start(
+        profile: &OutputProfile,
+        packets: SyncSender<Packet>,
+        lateness: Arc<Lateness>,
+        deadlines: Deadlines,
+    ) -> Result<Encoder, String> {
+        let desc = format!(
+            "appsrc name=vsrc format=time is-live=true do-timestamp=false block=false \
+               max-bytes={vmax} \
+             ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=3000000000 \
+             ! x264enc name=venc bitrate={vk} speed-preset={preset} key-int-max={gop} \
+               bframes=0 byte-stream=false aud=false sliced-threads=false threads=0 \
+               vbv-buf-capacity=1000 \
+             ! video/x-h264,profile={vprofile} \
+             ! h264parse ! video/x-h264,stream-format=avc,alignment=au \
+             ! appsink name=vsink sync=false max-buffers=0 \
+             appsrc name=asrc format=time is-live=true do-timestamp=false block=false \
+             ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=3000000000 \
+             ! audioconvert ! avenc_aac bitrate={ab} \
+             ! aacparse ! audio/mpeg,mpegversion=4,stream-format=raw \
+             ! appsink name=asink sync=false max-buffers=0",
+            vmax = (profile.width * profile.height * 3 / 2) as u64 * 50,
+            vk = profile.video_kbps,
+            preset = profile.preset.as_str(),
+            gop = profile.keyframe_interval,
+            vprofile = if profile.preset == crate::format::Preset::Ultrafast {
+                "constrained-baseline"
+            } else {
+                "high"
+            },
+            ab = profile.audio_kbps * 1000,
+        );
+        let pipeline = gst::parse::launch(&desc)
+            .map_err(|e| format!("cannot build the encoder (is x264enc/avenc_aac installed?): {e}"))?
+            .downcast::<gst::Pipeline>()
+            .map_err(|_| "encoder is not a pipeline".to_string())?;
+        let get_src = |name: &str| {
+            pipeline
+                .by_name(name)
+                .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
+                .ok_or_else(|| format!("encoder has no {name}"))
+        };
+        let video = get_src("vsrc")?;
+        let audio = get_src("asrc")?;
+        video.set_caps(Some(
+            &gst::Caps::builder("video/x-raw")
+                .field("format", "I420")
+                .field("width", profile.width as i32)
+                .field("height", profile.height as i32)
+                .field(
+                    "framerate",
+                    gst::Fraction::new(profile.rate.num as i32, profile.rate.den as i32),
+                )
+                .field("pixel-aspect-ratio", gst::Fraction::new(1, 1))
+                .build(),
+        ));
+        audio.set_caps(Some(
+            &gst::Caps::builder("audio/x-raw")
+                .field("format", "S16LE")
+                .field("layout", "interleaved")
+                .field("rate", profile.sample_rate as i32)
+                .field("channels", profile.channels as i32)
+                .build(),
+        ));
+        // Lateness is measured where the encoder takes the frame.
+        if let Some(pad) = pipeline.by_name("venc").and_then(|e| e.static_pad("sink")) {
+            let frame_ns = profile.rate.frame_ns();
+            pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+                if let Some(pts) = info.buffer().and_then(|b| b.pts()) {
+                    let due = deadlines.due(pts.nseconds());
+                    let late = Instant::now().saturating_duration_since(due).as_nanos() as u64;
+                    lateness.max_ns.fetch_max(late, Ordering::Relaxed);
+                    lateness.frames.fetch_add(1, Ordering::Relaxed);
+                    if late > frame_ns {
+                        lateness.late_frames.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                gst::PadProbeReturn::Ok
+            });
+        }
+        for (name, kind) in [("vsink", Kind::Video), ("asink", Kind::Audio)] {
+            let sink = pipeline
+                .by_name(name)
+                .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
+                .ok_or_else(|| format!("encoder has no {name}"))?;
+            let tx = packets.clone();
+            sink.set_callbacks(
+                gst_app::AppSinkCallbacks::builder()
+                    .new_sample(move |sink| {
+                        let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                        if let Some(p) = to_packet(&sample, kind) {
+                            // The fan-out never blocks; if it is somehow gone, drop.
+                            let _ = tx.try_send(p);
+                        }
+                        Ok(gst::FlowSuccess::Ok)
+                    })
+                    .build(),
+            );
+        }
+        pipeline
+            .set_state(gst::State::Playing)
+            .map_err(|_| "cannot start the encoder".to_string())?;
+        Ok(Encoder {
+            pipeline,
+            video,
+            audio,
+        })
+    }
+
+    /// Hands one frame (video and its audio) to the encoder; never blocks.
+    pub fn push(&self, video: gst::Buffer, audio: gst::Buffer) -> Result<(), String> {
+        self.video
+            .push_buffer(video)
+            .map_err(|e| format!("video encoder refused a frame: {e:?}"))?;
+        self.audio
+            .push_buffer(audio)
+            .map_err(|e| format!("audio encoder refused a frame: {e:?}"))?;
+        Ok(())
+    }
+
+    /// Frames waiting in front of the encoder.
+    pub fn backlog_bytes(&self) -> u64 {
+        self.video.current_level_bytes()
+    }
+
+    /// The first error on the encoder's bus, if any.
+    pub fn error(&self) -> Option<String> {
+        let bus = self.pipeline.bus()?;
+        let msg = bus.pop_filtered(&[gst::MessageType::Error])?;
+        match msg.view() {
+            gst::MessageView::Error(e) => Some(format!(
+                "{} ({})",
+                e.error(),
+                e.src().map(|s| s.path_string().to_string()).unwrap_or_default()
+            )),
+            _ => None,
+        }
+    }
+
+    /// Sends end-of-stream and waits (bounded) until everything encoded has come out.
+    pub fn finish(self, timeout: Duration) {
+        let _ = self.video.end_of_stream();
+        let _ = self.audio.end_of_stream();
+        if let Some(bus) = self.pipeline.bus() {
+            let _ = bus.timed_pop_filtered(
+                gst::ClockTime::from_nseconds(timeout.as_nanos() as u64),
+                &[gst::MessageType::Eos, gst::MessageType::Error],
+            );
+        }
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
+fn to_packet(sample: &gst::Sample, kind: Kind) -> Option<Packet> {
+    let buf = sample.buffer()?;
+    let seg = sample
+        .segment()
+        .and_then(|s| s.downcast_ref::<gst::ClockTime>().cloned());
+    let running = |t: Option<gst::ClockTime>| -> Option<u64> {
+        let t = t?;
+        match &seg {
+            Some(s) => s.to_running_time(t).map(|r| r.nseconds()),
+            None => Some(t.nseconds()),
+        }
+    };
+    let pts = running(buf.pts())?;
+    let dts = running(buf.dts()).unwrap_or(pts);
+    let codec_data = sample
+        .caps()
+        .and_then(|c| c.structure(0))
+        .and_then(|s| s.get::<gst::Buffer>("codec_data").ok())
+        .and_then(|b| b.map_readable().ok().map(|m| Bytes::copy_from_slice(m.as_slice())));
+    let map = buf.map_readable().ok()?;
+    Some(Packet {
+        kind,
+        pts,
+        dts,
+        key: kind == Kind::Audio || !buf.flags().contains(gst::BufferFlags::DELTA_UNIT),
+        data: Bytes::copy_from_slice(map.as_slice()),
+        codec_data,
+        headers: None,
+    })
+}

@@ -1,0 +1,483 @@
+//! The engine handle: starts the clock, the encoder, the fan-out and the destinations, and
+//! is the daemon's one way in (cue, replace, skip, status, events, stop).
+//!
+//! Owns: the clock thread that ticks frame *n* at `origin + (n − first)/fps` on the
+//! monotonic clock, drops (and counts) frames when it falls more than a frame behind,
+//! stamps every frame with its computed timestamp, and shuts everything down in order.
+//! Does not own: what to play (the daemon cues it) or how (switcher, sources).
+
+use crate::cue::Cue;
+use crate::encode::{Deadlines, Encoder, Lateness};
+use crate::event::{Event, OnAirStatus, Status};
+use crate::fanout::{self, Tap};
+use crate::format::OutputProfile;
+use crate::output::{self, DestinationConfig, RetryPolicy, Stats};
+use crate::packet::Packet;
+use crate::source::{DecodebinOpener, Opener, Source, slate};
+use crate::switcher::{Switcher, SwitcherSettings};
+use gstreamer as gst;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{broadcast, oneshot, watch};
+
+/// Where the slate picture comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SlateSource {
+    /// The generated card: 「节目即将开始」 and the channel name.
+    Card,
+    /// The first frame of an image or clip (path or URI).
+    File(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    pub profile: OutputProfile,
+    pub channel_name: String,
+    pub slate: SlateSource,
+    pub destinations: Vec<DestinationConfig>,
+    pub retry: RetryPolicy,
+    /// Number of the first output frame. Lets tests start the timeline just before the
+    /// RTMP 2^24 ms or MPEG-TS 2^33 tick limits.
+    pub first_frame: u64,
+    /// Packets a destination may queue before it drops its backlog (~25 fps + ~47 audio/s).
+    pub destination_queue: usize,
+    pub switcher: Option<SwitcherSettings>,
+}
+
+impl EngineConfig {
+    pub fn new(profile: OutputProfile, destinations: Vec<DestinationConfig>) -> Self {
+        EngineConfig {
+            profile,
+            channel_name: "科普之光".into(),
+            slate: SlateSource::Card,
+            destinations,
+            retry: RetryPolicy::default(),
+            first_frame: 0,
+            destination_queue: 256,
+            switcher: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("GStreamer could not start: {0}")]
+    Gstreamer(String),
+    #[error("invalid output profile: {0}")]
+    Profile(String),
+    #[error("destination {name}: {reason}")]
+    Destination { name: String, reason: String },
+    #[error("slate: {0}")]
+    Slate(String),
+    #[error("encoder: {0}")]
+    Encoder(String),
+    #[error("the engine has stopped")]
+    Stopped,
+}
+
+/// How output frames map to wall time.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeline {
+    pub rate: crate::format::Rate,
+    pub first_frame: u64,
+    /// Unix time (ns) at which `first_frame` is due.
+    pub origin_unix_ns: u64,
+}
+
+impl Timeline {
+    /// The frame due at Unix time `unix_ns` (rounded to the nearest frame).
+    pub fn frame_at(&self, unix_ns: u64) -> u64 {
+        if unix_ns <= self.origin_unix_ns {
+            return self.first_frame;
+        }
+        self.first_frame + self.rate.ns_to_frame_round(unix_ns - self.origin_unix_ns)
+    }
+
+    /// Unix time (ns) at which frame `n` is due.
+    pub fn unix_ns_of(&self, n: u64) -> u64 {
+        self.origin_unix_ns
+            + self
+                .rate
+                .frame_to_ns(n.saturating_sub(self.first_frame))
+    }
+}
+
+enum Command {
+    Cue(Vec<Cue>),
+    Replace(Vec<Cue>),
+    Skip,
+    Status(oneshot::Sender<(u64, Option<OnAirStatus>, usize, u64, u64)>),
+    Stop,
+}
+
+pub struct Engine {
+    commands: mpsc::SyncSender<Command>,
+    events: broadcast::Sender<Event>,
+    stats: Vec<Arc<Stats>>,
+    lateness: Arc<Lateness>,
+    timeline: Timeline,
+    clock: Option<std::thread::JoinHandle<()>>,
+    fanout: Option<std::thread::JoinHandle<()>>,
+    destinations: Vec<tokio::task::JoinHandle<()>>,
+    shutdown: watch::Sender<bool>,
+}
+
+fn unix_now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+impl Engine {
+    /// Starts the engine; call from within a tokio runtime. The programme is on air (on the
+    /// slate until something is cued) when this returns.
+    pub fn start(config: EngineConfig) -> Result<Engine, EngineError> {
+        gst::init().map_err(|e| EngineError::Gstreamer(e.to_string()))?;
+        let profile = config.profile.clone();
+        profile.validate().map_err(EngineError::Profile)?;
+        for d in &config.destinations {
+            let ok = if d.url.starts_with("srt://") {
+                Ok(())
+            } else {
+                output::rtmp::RtmpUrl::parse(&d.url).map(|_| ())
+            };
+            ok.map_err(|reason| EngineError::Destination {
+                name: d.name.clone(),
+                reason,
+            })?;
+        }
+        let slate = match &config.slate {
+            SlateSource::Card => slate::render_card(&profile, &config.channel_name),
+            SlateSource::File(f) => slate::render_file(&profile, &crate::cue::to_uri(f)),
+        }
+        .map_err(EngineError::Slate)?;
+
+        let (events, _) = broadcast::channel(4096);
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let mut taps = Vec::new();
+        let mut stats = Vec::new();
+        let mut destinations = Vec::new();
+        for d in &config.destinations {
+            let (tx, rx) = tokio::sync::mpsc::channel::<Packet>(config.destination_queue.max(16));
+            let st = Arc::new(Stats::new(d));
+            taps.push(Tap {
+                tx,
+                stats: st.clone(),
+            });
+            stats.push(st.clone());
+            destinations.push(tokio::spawn(output::run_destination(
+                d.clone(),
+                config.retry,
+                rx,
+                st,
+                events.clone(),
+                shutdown_rx.clone(),
+            )));
+        }
+
+        let (packet_tx, packet_rx) = mpsc::sync_channel::<Packet>(2048);
+        let fp = profile.clone();
+        let fanout = std::thread::Builder::new()
+            .name("fanout".into())
+            .spawn(move || fanout::run(packet_rx, taps, fp))
+            .map_err(|e| EngineError::Encoder(format!("cannot start the fan-out: {e}")))?;
+
+        let lateness = Arc::new(Lateness::default());
+        // The first frame is due a moment from now, once everything is running.
+        let origin = Instant::now() + Duration::from_millis(200);
+        let origin_unix_ns = unix_now_ns() + 200_000_000;
+        let deadlines = Deadlines {
+            origin,
+            origin_pts: profile.rate.frame_to_ns(config.first_frame),
+        };
+        let encoder = Encoder::start(&profile, packet_tx, lateness.clone(), deadlines)
+            .map_err(EngineError::Encoder)?;
+
+        let settings = config
+            .switcher
+            .clone()
+            .unwrap_or_else(|| SwitcherSettings::for_profile(&profile));
+        let switcher = Switcher::new(
+            profile.clone(),
+            settings,
+            Box::new(DecodebinOpener) as Box<dyn Opener>,
+            slate,
+            config.first_frame,
+        );
+        let (commands, command_rx) = mpsc::sync_channel::<Command>(256);
+        let ev = events.clone();
+        let first = config.first_frame;
+        let clock = std::thread::Builder::new()
+            .name("clock".into())
+            .spawn(move || {
+                clock_loop(ClockLoop {
+                    switcher,
+                    encoder,
+                    commands: command_rx,
+                    events: ev,
+                    profile,
+                    deadlines,
+                    origin_unix_ns,
+                    first,
+                })
+            })
+            .map_err(|e| EngineError::Encoder(format!("cannot start the clock: {e}")))?;
+
+        Ok(Engine {
+            commands,
+            events,
+            stats,
+            lateness,
+            timeline: Timeline {
+                rate: config.profile.rate,
+                first_frame: config.first_frame,
+                origin_unix_ns,
+            },
+            clock: Some(clock),
+            fanout: Some(fanout),
+            destinations,
+            shutdown,
+        })
+    }
+
+    pub fn timeline(&self) -> Timeline {
+        self.timeline
+    }
+
+    /// Events from now on. A receiver that falls far behind loses the oldest.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    fn send(&self, c: Command) -> Result<(), EngineError> {
+        self.commands.try_send(c).map_err(|_| EngineError::Stopped)
+    }
+
+    /// Appends items to the queue.
+    pub fn cue(&self, cues: Vec<Cue>) -> Result<(), EngineError> {
+        self.send(Command::Cue(cues))
+    }
+
+    /// Replaces every item not yet on air.
+    pub fn replace(&self, cues: Vec<Cue>) -> Result<(), EngineError> {
+        self.send(Command::Replace(cues))
+    }
+
+    /// Ends the item on air; the next one starts at once.
+    pub fn skip(&self) -> Result<(), EngineError> {
+        self.send(Command::Skip)
+    }
+
+    pub async fn status(&self) -> Result<Status, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Status(tx))?;
+        let (frame, on_air, queued, dropped, repeated) = tokio::time::timeout(Duration::from_secs(2), rx)
+            .await
+            .map_err(|_| EngineError::Stopped)?
+            .map_err(|_| EngineError::Stopped)?;
+        Ok(Status {
+            frame,
+            on_air,
+            queued,
+            frames_dropped: dropped,
+            frames_repeated: repeated,
+            max_lateness_ns: self.lateness.max_ns.load(Ordering::Relaxed),
+            destinations: self.stats.iter().map(|s| s.snapshot()).collect(),
+        })
+    }
+
+    /// Frames that reached the encoder more than a frame late, out of all frames.
+    pub fn late_frames(&self) -> (u64, u64) {
+        (
+            self.lateness.late_frames.load(Ordering::Relaxed),
+            self.lateness.frames.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Stops in order: the clock, the encoder (flushed), the fan-out, the destinations
+    /// (each sends what it has and closes). Bounded in time.
+    pub async fn stop(mut self) {
+        let _ = self.commands.try_send(Command::Stop);
+        if let Some(h) = self.clock.take() {
+            let _ = tokio::task::spawn_blocking(move || h.join()).await;
+        }
+        if let Some(h) = self.fanout.take() {
+            let _ = tokio::task::spawn_blocking(move || h.join()).await;
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        for h in &mut self.destinations {
+            if tokio::time::timeout_at(deadline, &mut *h).await.is_err() {
+                break;
+            }
+        }
+        let _ = self.shutdown.send(true);
+        for h in self.destinations.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_secs(2), h).await;
+        }
+        let _ = self.events.send(Event::Stopped);
+    }
+}
+
+struct ClockLoop {
+    switcher: Switcher,
+    encoder: Encoder,
+    commands: mpsc::Receiver<Command>,
+    events: broadcast::Sender<Event>,
+    profile: OutputProfile,
+    deadlines: Deadlines,
+    origin_unix_ns: u64,
+    first: u64,
+}
+
+fn clock_loop(mut c: ClockLoop) {
+    let rate = c.profile.rate;
+    let frame_ns = rate.frame_ns();
+    let mut n = c.first;
+    let mut dropped = 0u64;
+    let mut last_repeated = 0u64;
+    let (reap_tx, reap_rx) = mpsc::channel::<Box<dyn Source>>();
+    let reaper = std::thread::Builder::new()
+        .name("source-reaper".into())
+        .spawn(move || while reap_rx.recv().is_ok() {});
+    let max_backlog = (c.profile.width * c.profile.height * 3 / 2) as u64
+        * rate.frames_in_secs(1).max(1);
+    'run: loop {
+        while let Ok(cmd) = c.commands.try_recv() {
+            match cmd {
+                Command::Cue(cues) => {
+                    for q in cues {
+                        c.switcher.cue(q, n);
+                    }
+                }
+                Command::Replace(cues) => c.switcher.replace(cues, n),
+                Command::Skip => c.switcher.skip(n),
+                Command::Status(tx) => {
+                    let _ = tx.send((
+                        n,
+                        c.switcher.on_air(),
+                        c.switcher.queued(),
+                        dropped,
+                        c.switcher.repeated,
+                    ));
+                }
+                Command::Stop => break 'run,
+            }
+        }
+        let due = c.deadlines.due(rate.frame_to_ns(n));
+        let now = Instant::now();
+        if now < due {
+            std::thread::sleep(due - now);
+        }
+        // More than a frame behind the clock: drop frames (the items still advance, so the
+        // schedule stays on wall time).
+        let late = Instant::now().saturating_duration_since(due).as_nanos() as u64;
+        if late > frame_ns {
+            let k = late / frame_ns;
+            for _ in 0..k {
+                let _ = c.switcher.tick(n, unix_now_ns());
+                n += 1;
+            }
+            dropped += k;
+            let _ = c.events.send(Event::ClockSync {
+                dropped_total: dropped,
+                repeated_total: c.switcher.repeated,
+            });
+            tracing::warn!(frames = k, total = dropped, "behind the clock: frames dropped");
+        }
+        let wall = c.origin_unix_ns + rate.frame_to_ns(n - c.first);
+        let out = c.switcher.tick(n, wall);
+        if c.encoder.backlog_bytes() > max_backlog {
+            dropped += 1;
+            let _ = c.events.send(Event::ClockSync {
+                dropped_total: dropped,
+                repeated_total: c.switcher.repeated,
+            });
+        } else if let Err(e) = push(&c.encoder, &c.profile, n, out) {
+            tracing::error!(error = %e, "encoder failed");
+        }
+        for e in c.switcher.take_events() {
+            let _ = c.events.send(fill_wall(e, wall));
+        }
+        if c.switcher.repeated != last_repeated && n % 25 == 0 {
+            last_repeated = c.switcher.repeated;
+            let _ = c.events.send(Event::ClockSync {
+                dropped_total: dropped,
+                repeated_total: last_repeated,
+            });
+        }
+        for s in c.switcher.take_retired() {
+            let _ = reap_tx.send(s);
+        }
+        if let Some(err) = c.encoder.error() {
+            tracing::error!(error = %err, "encoder error");
+        }
+        n += 1;
+    }
+    c.switcher.finish(n);
+    let wall = c.origin_unix_ns + rate.frame_to_ns(n - c.first);
+    for e in c.switcher.take_events() {
+        let _ = c.events.send(fill_wall(e, wall));
+    }
+    for s in c.switcher.take_retired() {
+        let _ = reap_tx.send(s);
+    }
+    drop(reap_tx);
+    c.encoder.finish(Duration::from_secs(5));
+    if let Ok(h) = reaper {
+        let _ = h.join();
+    }
+}
+
+fn fill_wall(e: Event, wall: u64) -> Event {
+    match e {
+        Event::ItemEnded {
+            id,
+            frame,
+            wall_ns: 0,
+            frames,
+            reason,
+        } => Event::ItemEnded {
+            id,
+            frame,
+            wall_ns: wall,
+            frames,
+            reason,
+        },
+        other => other,
+    }
+}
+
+fn push(
+    enc: &Encoder,
+    profile: &OutputProfile,
+    n: u64,
+    out: crate::switcher::TickOutput,
+) -> Result<(), String> {
+    let rate = profile.rate;
+    let mut video = out.video.copy();
+    {
+        let v = video.make_mut();
+        v.set_pts(gst::ClockTime::from_nseconds(rate.frame_to_ns(n)));
+        v.set_dts(gst::ClockTime::NONE);
+        v.set_duration(gst::ClockTime::from_nseconds(
+            rate.frame_to_ns(n + 1) - rate.frame_to_ns(n),
+        ));
+    }
+    let sr = profile.sample_rate as u64;
+    let s0 = rate.samples_before(n, profile.sample_rate);
+    let s1 = rate.samples_before(n + 1, profile.sample_rate);
+    let mut audio = gst::Buffer::from_mut_slice(out.audio);
+    {
+        let a = audio.make_mut();
+        a.set_pts(gst::ClockTime::from_nseconds(
+            (s0 as u128 * 1_000_000_000 / sr as u128) as u64,
+        ));
+        a.set_duration(gst::ClockTime::from_nseconds(
+            ((s1 - s0) as u128 * 1_000_000_000 / sr as u128) as u64,
+        ));
+    }
+    enc.push(video, audio)
+}

@@ -1,0 +1,260 @@
+//! The house format and the integer arithmetic of the output timeline.
+//!
+//! Owns: frame rate as a rational, frame ↔ nanosecond ↔ sample conversions (all integer,
+//! never floating seconds), and the output profile (resolution, audio rate, encoder
+//! settings). Does not own: any clock or any I/O.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Nanoseconds per second.
+pub const NS: u64 = 1_000_000_000;
+
+/// A frame rate `num/den` frames per second (25/1 for China's broadcast standard).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rate {
+    pub num: u32,
+    pub den: u32,
+}
+
+impl Rate {
+    pub const PAL: Rate = Rate { num: 25, den: 1 };
+
+    pub fn new(num: u32, den: u32) -> Option<Rate> {
+        (num > 0 && den > 0).then_some(Rate { num, den })
+    }
+
+    /// Presentation time of frame `n`, in nanoseconds, rounded down.
+    pub fn frame_to_ns(self, n: u64) -> u64 {
+        ((n as u128 * NS as u128 * self.den as u128) / self.num as u128) as u64
+    }
+
+    /// The frame that is on screen at `ns` (rounded down).
+    pub fn ns_to_frame(self, ns: u64) -> u64 {
+        ((ns as u128 * self.num as u128) / (NS as u128 * self.den as u128)) as u64
+    }
+
+    /// The frame nearest to `ns`.
+    pub fn ns_to_frame_round(self, ns: u64) -> u64 {
+        let denom = NS as u128 * self.den as u128;
+        ((ns as u128 * self.num as u128 + denom / 2) / denom) as u64
+    }
+
+    /// Length of one frame in nanoseconds, rounded down (for bounds, not for timestamps).
+    pub fn frame_ns(self) -> u64 {
+        self.frame_to_ns(1)
+    }
+
+    /// Audio samples (per channel) that precede frame `n` at `sample_rate`.
+    pub fn samples_before(self, n: u64, sample_rate: u32) -> u64 {
+        ((n as u128 * sample_rate as u128 * self.den as u128) / self.num as u128) as u64
+    }
+
+    /// Audio samples (per channel) that belong to frame `n`: exactly 1920 at 25 fps / 48 kHz;
+    /// for rates like 30000/1001 the count varies from frame to frame and never drifts.
+    pub fn samples_in_frame(self, n: u64, sample_rate: u32) -> usize {
+        (self.samples_before(n + 1, sample_rate) - self.samples_before(n, sample_rate)) as usize
+    }
+
+    /// Frames per `seconds`, rounded down.
+    pub fn frames_in_secs(self, seconds: u64) -> u64 {
+        seconds * self.num as u64 / self.den as u64
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.den == 1 {
+            write!(f, "{}", self.num)
+        } else {
+            write!(f, "{}/{}", self.num, self.den)
+        }
+    }
+}
+
+/// x264 speed presets, fastest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    Ultrafast,
+    Superfast,
+    Veryfast,
+    Faster,
+    Fast,
+    Medium,
+}
+
+impl Preset {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Preset::Ultrafast => "ultrafast",
+            Preset::Superfast => "superfast",
+            Preset::Veryfast => "veryfast",
+            Preset::Faster => "faster",
+            Preset::Fast => "fast",
+            Preset::Medium => "medium",
+        }
+    }
+}
+
+impl std::str::FromStr for Preset {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "ultrafast" => Preset::Ultrafast,
+            "superfast" => Preset::Superfast,
+            "veryfast" => Preset::Veryfast,
+            "faster" => Preset::Faster,
+            "fast" => Preset::Fast,
+            "medium" => Preset::Medium,
+            other => {
+                return Err(format!(
+                    "unknown x264 preset {other:?} (ultrafast, superfast, veryfast, faster, fast, medium)"
+                ));
+            }
+        })
+    }
+}
+
+impl fmt::Display for Preset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The programme's output profile: what every source is conformed to and how it is encoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputProfile {
+    pub width: u32,
+    pub height: u32,
+    pub rate: Rate,
+    pub sample_rate: u32,
+    pub channels: u32,
+    /// Video bit rate in kbit/s.
+    pub video_kbps: u32,
+    /// Audio bit rate in kbit/s.
+    pub audio_kbps: u32,
+    pub preset: Preset,
+    /// Key-frame interval in frames.
+    pub keyframe_interval: u32,
+}
+
+impl Default for OutputProfile {
+    fn default() -> Self {
+        OutputProfile {
+            width: 1920,
+            height: 1080,
+            rate: Rate::PAL,
+            sample_rate: 48_000,
+            channels: 2,
+            video_kbps: 6_000,
+            audio_kbps: 128,
+            preset: Preset::Veryfast,
+            keyframe_interval: 50,
+        }
+    }
+}
+
+impl OutputProfile {
+    /// A small profile for tests and previews: 640×360, 25 fps, ultrafast.
+    pub fn small() -> Self {
+        OutputProfile {
+            width: 640,
+            height: 360,
+            video_kbps: 800,
+            audio_kbps: 96,
+            preset: Preset::Ultrafast,
+            ..OutputProfile::default()
+        }
+    }
+
+    /// Checks the profile; the message names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.width < 16 || self.height < 16 || self.width % 2 != 0 || self.height % 2 != 0 {
+            return Err(format!(
+                "output size {}x{}: width and height must be even and at least 16",
+                self.width, self.height
+            ));
+        }
+        if self.rate.num == 0 || self.rate.den == 0 || self.rate.num / self.rate.den > 120 {
+            return Err(format!("frame rate {}: must be between 1 and 120", self.rate));
+        }
+        if ![32_000, 44_100, 48_000].contains(&self.sample_rate) {
+            return Err(format!(
+                "audio sample rate {}: must be 32000, 44100 or 48000",
+                self.sample_rate
+            ));
+        }
+        if !(1..=2).contains(&self.channels) {
+            return Err(format!("audio channels {}: must be 1 or 2", self.channels));
+        }
+        if !(100..=50_000).contains(&self.video_kbps) {
+            return Err(format!(
+                "video bit rate {} kbit/s: must be between 100 and 50000",
+                self.video_kbps
+            ));
+        }
+        if !(32..=512).contains(&self.audio_kbps) {
+            return Err(format!(
+                "audio bit rate {} kbit/s: must be between 32 and 512",
+                self.audio_kbps
+            ));
+        }
+        if self.keyframe_interval == 0 || self.keyframe_interval > 1000 {
+            return Err(format!(
+                "key-frame interval {} frames: must be between 1 and 1000",
+                self.keyframe_interval
+            ));
+        }
+        Ok(())
+    }
+
+    /// Bytes per interleaved S16 audio sample frame.
+    pub fn audio_bytes_per_sample(&self) -> usize {
+        2 * self.channels as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pal_frames_are_40ms_and_1920_samples() {
+        let r = Rate::PAL;
+        assert_eq!(r.frame_to_ns(1), 40_000_000);
+        assert_eq!(r.frame_to_ns(2_160_000), 86_400 * NS);
+        assert_eq!(r.samples_in_frame(0, 48_000), 1920);
+        assert_eq!(r.samples_in_frame(123_456_789, 48_000), 1920);
+    }
+
+    #[test]
+    fn ntsc_audio_never_drifts() {
+        let r = Rate::new(30_000, 1001).expect("valid");
+        let total: usize = (0..30_000).map(|n| r.samples_in_frame(n, 48_000)).sum();
+        // 30000 frames at 29.97 fps = 1001 s = 48,048,000 samples exactly.
+        assert_eq!(total, 48_048_000);
+        let sizes: std::collections::BTreeSet<usize> =
+            (0..5).map(|n| r.samples_in_frame(n, 48_000)).collect();
+        assert!(sizes.iter().all(|s| *s == 1601 || *s == 1602), "{sizes:?}");
+    }
+
+    #[test]
+    fn a_month_of_frames_fits_and_round_trips() {
+        let r = Rate::PAL;
+        let month = 30 * 2_160_000u64;
+        assert_eq!(r.ns_to_frame(r.frame_to_ns(month)), month);
+        assert_eq!(r.ns_to_frame_round(r.frame_to_ns(month) + 19_000_000), month);
+        assert_eq!(r.ns_to_frame_round(r.frame_to_ns(month) + 21_000_000), month + 1);
+    }
+
+    #[test]
+    fn profile_validation_names_the_field() {
+        let p = OutputProfile {
+            width: 641,
+            ..OutputProfile::small()
+        };
+        assert!(p.validate().unwrap_err().contains("641x360"));
+        assert!(OutputProfile::default().validate().is_ok());
+    }
+}

@@ -1,0 +1,300 @@
+//! Destinations: one task per platform, isolated, reconnecting.
+//!
+//! Owns: destination settings, URL parsing and secret masking, per-destination statistics,
+//! the reconnect loop with capped back-off, and the GOP cache that lets a destination that
+//! comes back start at once on a key frame with fresh codec headers. The protocols live in
+//! `rtmp` (RTMP/RTMPS push on rml_rtmp) and `srt` (SRT caller via mpegtsmux + srtsink).
+//! Does not own: encoding or the fan-out.
+
+pub mod flv;
+pub mod mask;
+pub mod rtmp;
+pub mod srt;
+mod tls;
+
+use crate::event::{DestinationState, DestinationStatus, Event};
+use crate::packet::{Kind, Packet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, mpsc, watch};
+
+/// One destination from config.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DestinationConfig {
+    pub name: String,
+    /// `rtmp://`, `rtmps://` or `srt://` URL, stream key included.
+    pub url: String,
+}
+
+/// Reconnect timing.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    pub first: Duration,
+    pub cap: Duration,
+    /// Time-box of connecting and of any single write.
+    pub io_timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            first: Duration::from_millis(250),
+            cap: Duration::from_millis(1500),
+            io_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Capped exponential back-off.
+#[derive(Debug)]
+pub struct Backoff {
+    policy: RetryPolicy,
+    next: Duration,
+}
+
+impl Backoff {
+    pub fn new(policy: RetryPolicy) -> Self {
+        Backoff {
+            policy,
+            next: policy.first,
+        }
+    }
+    pub fn next_delay(&mut self) -> Duration {
+        let d = self.next;
+        self.next = (self.next * 2).min(self.policy.cap);
+        d
+    }
+    pub fn reset(&mut self) {
+        self.next = self.policy.first;
+    }
+}
+
+/// Live figures of one destination, written by its task, read by status and metrics.
+pub struct Stats {
+    pub name: String,
+    pub masked_url: String,
+    pub bytes: AtomicU64,
+    pub bitrate: AtomicU64,
+    pub reconnects: AtomicU64,
+    pub dropped_packets: AtomicU64,
+    /// Set by the fan-out when it had to drop a packet: resume on the next key frame.
+    pub overflow: AtomicBool,
+    state: Mutex<(DestinationState, Option<String>)>,
+}
+
+impl Stats {
+    pub fn new(cfg: &DestinationConfig) -> Self {
+        Stats {
+            name: cfg.name.clone(),
+            masked_url: mask::mask_url(&cfg.url),
+            bytes: AtomicU64::new(0),
+            bitrate: AtomicU64::new(0),
+            reconnects: AtomicU64::new(0),
+            dropped_packets: AtomicU64::new(0),
+            overflow: AtomicBool::new(false),
+            state: Mutex::new((DestinationState::Connecting, None)),
+        }
+    }
+
+    fn set_state(&self, s: DestinationState, err: Option<String>) {
+        if let Ok(mut g) = self.state.lock() {
+            g.0 = s;
+            if err.is_some() {
+                g.1 = err;
+            }
+        }
+    }
+
+    pub fn snapshot(&self) -> DestinationStatus {
+        let (state, last_error) = self
+            .state
+            .lock()
+            .map(|g| g.clone())
+            .unwrap_or((DestinationState::Stopped, Some("stats lock poisoned".into())));
+        DestinationStatus {
+            name: self.name.clone(),
+            url: self.masked_url.clone(),
+            state,
+            bytes: self.bytes.load(Ordering::Relaxed),
+            bitrate: self.bitrate.load(Ordering::Relaxed),
+            reconnects: self.reconnects.load(Ordering::Relaxed),
+            dropped_packets: self.dropped_packets.load(Ordering::Relaxed),
+            last_error,
+        }
+    }
+}
+
+/// Counts bytes sent and keeps a bit rate over ~2 s windows.
+pub struct Meter {
+    window_start: Instant,
+    window_bytes: u64,
+}
+
+impl Meter {
+    pub fn new() -> Self {
+        Meter {
+            window_start: Instant::now(),
+            window_bytes: 0,
+        }
+    }
+    pub fn add(&mut self, stats: &Stats, n: usize) {
+        stats.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        self.window_bytes += n as u64;
+        let el = self.window_start.elapsed();
+        if el >= Duration::from_secs(2) {
+            let bps = self.window_bytes * 8 * 1000 / el.as_millis().max(1) as u64;
+            stats.bitrate.store(bps, Ordering::Relaxed);
+            self.window_start = Instant::now();
+            self.window_bytes = 0;
+        }
+    }
+}
+
+impl Default for Meter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The packets a destination holds while it is not sending: from the last key frame on,
+/// so a reconnect starts with a complete picture at once.
+#[derive(Default)]
+pub struct GopCache {
+    packets: Vec<Packet>,
+    have_key: bool,
+}
+
+impl GopCache {
+    pub fn push(&mut self, p: Packet) {
+        if p.kind == Kind::Video && p.key {
+            self.packets.clear();
+            self.have_key = true;
+        }
+        if self.have_key {
+            self.packets.push(p);
+        }
+        // A GOP should never grow without bound; cap at ~20 s of packets.
+        if self.packets.len() > 2000 {
+            self.packets.clear();
+            self.have_key = false;
+        }
+    }
+    pub fn clear(&mut self) {
+        self.packets.clear();
+        self.have_key = false;
+    }
+    pub fn take(&mut self) -> Vec<Packet> {
+        self.have_key = false;
+        std::mem::take(&mut self.packets)
+    }
+    /// Absorbs whatever is queued without waiting; a fan-out overflow restarts at a key.
+    pub fn drain(&mut self, rx: &mut mpsc::Receiver<Packet>, stats: &Stats) {
+        while let Ok(p) = rx.try_recv() {
+            if stats.overflow.swap(false, Ordering::SeqCst) {
+                self.clear();
+            }
+            self.push(p);
+        }
+    }
+}
+
+/// How a session ended.
+pub enum SessionEnd {
+    /// The engine is shutting down or the programme ended.
+    Finished,
+}
+
+/// Everything a protocol session needs.
+pub struct SessionCtx<'a> {
+    pub cfg: &'a DestinationConfig,
+    pub policy: RetryPolicy,
+    pub rx: &'a mut mpsc::Receiver<Packet>,
+    pub gop: &'a mut GopCache,
+    pub stats: &'a Stats,
+    pub events: &'a broadcast::Sender<Event>,
+    pub shutdown: &'a mut watch::Receiver<bool>,
+}
+
+impl SessionCtx<'_> {
+    /// Marks the destination live and tells the world.
+    pub fn up(&self) {
+        self.stats.set_state(DestinationState::Live, None);
+        let _ = self.events.send(Event::DestinationUp {
+            name: self.cfg.name.clone(),
+        });
+    }
+}
+
+/// Runs one destination until shutdown: connect, send, and on any failure drop the
+/// backlog, wait, and connect again.
+pub async fn run_destination(
+    cfg: DestinationConfig,
+    policy: RetryPolicy,
+    mut rx: mpsc::Receiver<Packet>,
+    stats: Arc<Stats>,
+    events: broadcast::Sender<Event>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut backoff = Backoff::new(policy);
+    let mut gop = GopCache::default();
+    let secrets = mask::secrets_of(&cfg.url);
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        stats.set_state(DestinationState::Connecting, None);
+        let started = Instant::now();
+        let ctx = SessionCtx {
+            cfg: &cfg,
+            policy,
+            rx: &mut rx,
+            gop: &mut gop,
+            stats: &stats,
+            events: &events,
+            shutdown: &mut shutdown,
+        };
+        let result = if cfg.url.starts_with("srt://") {
+            srt::run_session(ctx).await
+        } else {
+            rtmp::run_session(ctx).await
+        };
+        match result {
+            Ok(SessionEnd::Finished) => break,
+            Err(e) => {
+                let msg = mask::scrub(&e, &secrets);
+                tracing::warn!(destination = %cfg.name, error = %msg, "destination down");
+                stats.set_state(DestinationState::Retrying, Some(msg.clone()));
+                stats.reconnects.fetch_add(1, Ordering::Relaxed);
+                let _ = events.send(Event::DestinationDown {
+                    name: cfg.name.clone(),
+                    reason: msg,
+                });
+                if started.elapsed() > Duration::from_secs(10) {
+                    backoff.reset();
+                }
+                let until = tokio::time::Instant::now() + backoff.next_delay();
+                // While waiting, keep the latest GOP so the next session starts at once.
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(until) => break,
+                        p = rx.recv() => match p {
+                            Some(p) => {
+                                if stats.overflow.swap(false, Ordering::SeqCst) {
+                                    gop.clear();
+                                }
+                                gop.push(p);
+                            }
+                            None => {
+                                stats.set_state(DestinationState::Stopped, None);
+                                return;
+                            }
+                        },
+                        _ = shutdown.changed() => break,
+                    }
+                }
+            }
+        }
+    }
+    stats.set_state(DestinationState::Stopped, None);
+}

@@ -1,0 +1,236 @@
+//! SRT push (caller mode), on GStreamer: the programme muxed to MPEG-TS by mpegtsmux and
+//! sent by srtsink, in a pipeline of its own per session.
+//!
+//! Owns: building and tearing down that pipeline, feeding it from the destination's queue,
+//! and watching its bus. A listener that is absent, goes away or stalls ends the session
+//! with an error; `output::run_destination` reconnects. `streamid` and `passphrase` pass
+//! through the URL's query (libsrt's URI options).
+
+use super::{Meter, SessionCtx, SessionEnd};
+use crate::packet::{Headers, Kind, Packet};
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+struct Pipe {
+    pipeline: gst::Pipeline,
+    video: gst_app::AppSrc,
+    audio: gst_app::AppSrc,
+    sent: Arc<AtomicU64>,
+}
+
+impl Drop for Pipe {
+    fn drop(&mut self) {
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
+fn build(url: &str, h: &Headers) -> Result<Pipe, String> {
+    let desc = "appsrc name=v format=time is-live=false block=false max-bytes=20000000 \
+                ! h264parse config-interval=-1 ! video/x-h264,stream-format=byte-stream,alignment=au \
+                ! queue ! mux. \
+                appsrc name=a format=time is-live=false block=false max-bytes=2000000 \
+                ! aacparse ! queue ! mux. \
+                mpegtsmux name=mux alignment=7 ! srtsink name=out sync=false wait-for-connection=false";
+    let pipeline = gst::parse::launch(desc)
+        .map_err(|e| format!("cannot build the SRT pipeline (is srtsink installed?): {e}"))?
+        .downcast::<gst::Pipeline>()
+        .map_err(|_| "SRT pipeline is not a pipeline".to_string())?;
+    let by = |n: &str| {
+        pipeline
+            .by_name(n)
+            .ok_or_else(|| format!("SRT pipeline has no {n}"))
+    };
+    let out = by("out")?;
+    out.set_property("uri", url);
+    let video = by("v")?
+        .downcast::<gst_app::AppSrc>()
+        .map_err(|_| "v is not an appsrc")?;
+    let audio = by("a")?
+        .downcast::<gst_app::AppSrc>()
+        .map_err(|_| "a is not an appsrc")?;
+    video.set_caps(Some(
+        &gst::Caps::builder("video/x-h264")
+            .field("stream-format", "avc")
+            .field("alignment", "au")
+            .field("codec_data", gst::Buffer::from_slice(h.avcc.to_vec()))
+            .field("width", h.width as i32)
+            .field("height", h.height as i32)
+            .field(
+                "framerate",
+                gst::Fraction::new(h.fps_num as i32, h.fps_den as i32),
+            )
+            .build(),
+    ));
+    audio.set_caps(Some(
+        &gst::Caps::builder("audio/mpeg")
+            .field("mpegversion", 4i32)
+            .field("stream-format", "raw")
+            .field("codec_data", gst::Buffer::from_slice(h.asc.to_vec()))
+            .field("rate", h.sample_rate as i32)
+            .field("channels", h.channels as i32)
+            .build(),
+    ));
+    let sent = Arc::new(AtomicU64::new(0));
+    if let Some(pad) = out.static_pad("sink") {
+        let sent = sent.clone();
+        pad.add_probe(
+            gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
+            move |_, info| {
+                let n = match &info.data {
+                    Some(gst::PadProbeData::Buffer(b)) => b.size(),
+                    Some(gst::PadProbeData::BufferList(l)) => l.calculate_size(),
+                    _ => 0,
+                };
+                sent.fetch_add(n as u64, Ordering::Relaxed);
+                gst::PadProbeReturn::Ok
+            },
+        );
+    }
+    Ok(Pipe {
+        pipeline,
+        video,
+        audio,
+        sent,
+    })
+}
+
+fn bus_error(p: &gst::Pipeline) -> Option<String> {
+    let msg = p.bus()?.pop_filtered(&[gst::MessageType::Error])?;
+    match msg.view() {
+        gst::MessageView::Error(e) => Some(format!(
+            "{} ({})",
+            e.error(),
+            e.src().map(|s| s.path_string().to_string()).unwrap_or_default()
+        )),
+        _ => None,
+    }
+}
+
+fn push(pipe: &Pipe, p: &Packet) -> Result<(), String> {
+    let mut buf = gst::Buffer::from_slice(p.data.clone());
+    if let Some(b) = buf.get_mut() {
+        b.set_pts(gst::ClockTime::from_nseconds(p.pts));
+        b.set_dts(gst::ClockTime::from_nseconds(p.dts));
+        if !p.key {
+            b.set_flags(gst::BufferFlags::DELTA_UNIT);
+        }
+    }
+    let src = match p.kind {
+        Kind::Video => &pipe.video,
+        Kind::Audio => &pipe.audio,
+    };
+    src.push_buffer(buf)
+        .map(|_| ())
+        .map_err(|e| format!("the SRT pipeline stopped: {e:?}"))
+}
+
+/// One SRT session.
+pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
+    // The headers come with the packets: wait for the first key frame.
+    let first = loop {
+        ctx.gop.drain(ctx.rx, ctx.stats);
+        let cached = ctx.gop.take();
+        if let Some(h) = cached.first().and_then(|p| p.headers.clone()) {
+            break (h, cached);
+        }
+        tokio::select! {
+            p = ctx.rx.recv() => match p {
+                Some(p) => ctx.gop.push(p),
+                None => return Ok(SessionEnd::Finished),
+            },
+            _ = ctx.shutdown.changed() => return Ok(SessionEnd::Finished),
+        }
+    };
+    let (headers, mut pending) = first;
+    let pipe = build(&ctx.cfg.url, &headers)?;
+    // Connecting blocks inside the state change (libsrt's caller connect): off the runtime.
+    let p2 = pipe.pipeline.clone();
+    let connect_timeout = ctx.policy.io_timeout;
+    let started = tokio::time::timeout(
+        connect_timeout + Duration::from_secs(1),
+        tokio::task::spawn_blocking(move || p2.set_state(gst::State::Playing)),
+    )
+    .await;
+    match started {
+        Ok(Ok(Ok(_))) => {}
+        _ => {
+            return Err(bus_error(&pipe.pipeline)
+                .unwrap_or_else(|| "cannot connect to the SRT listener".to_string()));
+        }
+    }
+    if let Some(e) = bus_error(&pipe.pipeline) {
+        return Err(e);
+    }
+    // Take what queued while connecting, from its latest key frame.
+    for p in pending.drain(..) {
+        ctx.gop.push(p);
+    }
+    ctx.gop.drain(ctx.rx, ctx.stats);
+    let mut pending = ctx.gop.take();
+    ctx.up();
+    let mut meter = Meter::new();
+    let mut counted = 0u64;
+    let mut waiting_for_key = pending.is_empty();
+    let mut check = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        for p in pending.drain(..) {
+            if ctx.stats.overflow.swap(false, Ordering::SeqCst) {
+                waiting_for_key = true;
+            }
+            if waiting_for_key {
+                if p.kind == Kind::Video && p.key {
+                    waiting_for_key = false;
+                } else {
+                    continue;
+                }
+            }
+            if p.headers.as_ref().is_some_and(|h| !Arc::ptr_eq(h, &headers)) {
+                return Err("the stream headers changed; restarting the SRT session".into());
+            }
+            push(&pipe, &p)?;
+        }
+        let total = pipe.sent.load(Ordering::Relaxed);
+        meter.add(ctx.stats, (total - counted) as usize);
+        counted = total;
+        tokio::select! {
+            p = ctx.rx.recv() => match p {
+                Some(p) => pending.push(p),
+                None => {
+                    finish(&pipe).await;
+                    return Ok(SessionEnd::Finished);
+                }
+            },
+            _ = check.tick() => {
+                if let Some(e) = bus_error(&pipe.pipeline) {
+                    return Err(e);
+                }
+            }
+            _ = ctx.shutdown.changed() => {
+                while let Ok(p) = ctx.rx.try_recv() {
+                    let _ = push(&pipe, &p);
+                }
+                finish(&pipe).await;
+                return Ok(SessionEnd::Finished);
+            }
+        }
+    }
+}
+
+/// Ends the stream cleanly so the receiver gets every packet, time-boxed.
+async fn finish(pipe: &Pipe) {
+    let _ = pipe.video.end_of_stream();
+    let _ = pipe.audio.end_of_stream();
+    if let Some(bus) = pipe.pipeline.bus() {
+        let _ = tokio::task::spawn_blocking(move || {
+            bus.timed_pop_filtered(
+                gst::ClockTime::from_seconds(3),
+                &[gst::MessageType::Eos, gst::MessageType::Error],
+            )
+        })
+        .await;
+    }
+}

@@ -1,0 +1,418 @@
+//! A decoded source: `uridecodebin` conformed to the house format, pulled through appsinks.
+//!
+//! Owns: one GStreamer pipeline per item (decode → convert → letterbox/pillarbox scale →
+//! rate → appsink for video; convert → resample → appsink for audio), its pre-roll and
+//! in-point seek on a loader thread, and its bus. Does not own: timing (the switcher
+//! restamps every frame) or what happens when it fails (the switcher falls back).
+//!
+//! The appsinks are bounded, so a pre-rolled source decodes a few frames ahead and then
+//! waits: the next item costs memory, not CPU, until its slot.
+
+use super::{Source, SourceState, VideoPull};
+use crate::format::OutputProfile;
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long opening (pre-roll and seek) may take before the source counts as failed.
+const OPEN_TIMEOUT: Duration = Duration::from_secs(15);
+
+struct Shared {
+    state: Mutex<SourceState>,
+    /// uridecodebin exposed an audio stream.
+    has_audio: AtomicBool,
+    /// All streams are known (no-more-pads).
+    pads_done: AtomicBool,
+    stop: AtomicBool,
+}
+
+impl Shared {
+    fn set(&self, s: SourceState) {
+        if let Ok(mut st) = self.state.lock() {
+            // A failure is final; later transitions never hide it.
+            if !matches!(*st, SourceState::Failed(_)) {
+                *st = s;
+            }
+        }
+    }
+    fn get(&self) -> SourceState {
+        self.state
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_else(|_| SourceState::Failed("state lock poisoned".into()))
+    }
+}
+
+pub struct DecodedSource {
+    uri: String,
+    shared: Arc<Shared>,
+    pipeline: Option<gst::Pipeline>,
+    video: Option<gst_app::AppSink>,
+    audio: Option<gst_app::AppSink>,
+    /// Audio pulled from the sink but not yet handed out.
+    audio_pending: Vec<u8>,
+    video_eos: bool,
+    audio_eos: bool,
+    loader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl DecodedSource {
+    /// Starts opening `uri` on a loader thread; returns at once.
+    pub fn open(uri: &str, in_point_ns: u64, profile: &OutputProfile) -> DecodedSource {
+        let shared = Arc::new(Shared {
+            state: Mutex::new(SourceState::Opening),
+            has_audio: AtomicBool::new(false),
+            pads_done: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+        });
+        let mut src = DecodedSource {
+            uri: uri.to_string(),
+            shared: shared.clone(),
+            pipeline: None,
+            video: None,
+            audio: None,
+            audio_pending: Vec::new(),
+            video_eos: false,
+            audio_eos: false,
+            loader: None,
+        };
+        match build(uri, profile, &shared) {
+            Ok((pipeline, video, audio)) => {
+                let p = pipeline.clone();
+                let sh = shared.clone();
+                let uri = uri.to_string();
+                let loader = std::thread::Builder::new()
+                    .name("source-loader".into())
+                    .spawn(move || load_and_watch(p, sh, in_point_ns, &uri));
+                match loader {
+                    Ok(h) => src.loader = Some(h),
+                    Err(e) => shared.set(SourceState::Failed(format!("cannot start loader: {e}"))),
+                }
+                src.pipeline = Some(pipeline);
+                src.video = Some(video);
+                src.audio = Some(audio);
+            }
+            Err(e) => shared.set(SourceState::Failed(e)),
+        }
+        src
+    }
+}
+
+fn make(factory: &str, name: &str) -> Result<gst::Element, String> {
+    gst::ElementFactory::make(factory)
+        .name(name)
+        .build()
+        .map_err(|_| format!("GStreamer element {factory} is not installed"))
+}
+
+type Built = (gst::Pipeline, gst_app::AppSink, gst_app::AppSink);
+
+fn build(uri: &str, profile: &OutputProfile, shared: &Arc<Shared>) -> Result<Built, String> {
+    let pipeline = gst::Pipeline::with_name("source");
+    let dec = gst::ElementFactory::make("uridecodebin")
+        .name("dec")
+        .property("uri", uri)
+        .build()
+        .map_err(|_| "GStreamer element uridecodebin is not installed".to_string())?;
+
+    let vcaps = gst::Caps::builder("video/x-raw")
+        .field("format", "I420")
+        .field("width", profile.width as i32)
+        .field("height", profile.height as i32)
+        .field(
+            "framerate",
+            gst::Fraction::new(profile.rate.num as i32, profile.rate.den as i32),
+        )
+        .field("pixel-aspect-ratio", gst::Fraction::new(1, 1))
+        .build();
+    let acaps = gst::Caps::builder("audio/x-raw")
+        .field("format", "S16LE")
+        .field("layout", "interleaved")
+        .field("rate", profile.sample_rate as i32)
+        .field("channels", profile.channels as i32)
+        .build();
+
+    let vq = make("queue", "vqueue")?;
+    vq.set_property("max-size-buffers", 0u32);
+    vq.set_property("max-size-bytes", 0u32);
+    vq.set_property("max-size-time", 3 * gst::ClockTime::SECOND.nseconds());
+    let vconv = make("videoconvert", "vconv")?;
+    let vscale = make("videoscale", "vscale")?;
+    // Letterbox / pillarbox: keep the picture's aspect ratio, never stretch.
+    vscale.set_property("add-borders", true);
+    let vrate = make("videorate", "vrate")?;
+    let vfilter = make("capsfilter", "vcaps")?;
+    vfilter.set_property("caps", &vcaps);
+    let vsink = gst_app::AppSink::builder()
+        .name("video")
+        .sync(false)
+        .max_buffers(6)
+        .drop(false)
+        .build();
+
+    let aq = make("queue", "aqueue")?;
+    aq.set_property("max-size-buffers", 0u32);
+    aq.set_property("max-size-bytes", 0u32);
+    aq.set_property("max-size-time", 3 * gst::ClockTime::SECOND.nseconds());
+    let aconv = make("audioconvert", "aconv")?;
+    let ares = make("audioresample", "ares")?;
+    let afilter = make("capsfilter", "acaps")?;
+    afilter.set_property("caps", &acaps);
+    let asink = gst_app::AppSink::builder()
+        .name("audio")
+        .sync(false)
+        .max_buffers(64)
+        .drop(false)
+        .build();
+
+    pipeline
+        .add_many([
+            &dec,
+            &vq,
+            &vconv,
+            &vscale,
+            &vrate,
+            &vfilter,
+            vsink.upcast_ref(),
+            &aq,
+            &aconv,
+            &ares,
+            &afilter,
+            asink.upcast_ref(),
+        ])
+        .map_err(|e| format!("cannot assemble the source pipeline: {e}"))?;
+    gst::Element::link_many([&vq, &vconv, &vscale, &vrate, &vfilter, vsink.upcast_ref()])
+        .map_err(|e| format!("cannot link the video branch: {e}"))?;
+    gst::Element::link_many([&aq, &aconv, &ares, &afilter, asink.upcast_ref()])
+        .map_err(|e| format!("cannot link the audio branch: {e}"))?;
+
+    let vq_weak = vq.downgrade();
+    let aq_weak = aq.downgrade();
+    let pipe_weak = pipeline.downgrade();
+    let sh = shared.clone();
+    dec.connect_pad_added(move |_, pad| {
+        let Some(caps) = pad.current_caps().or_else(|| Some(pad.query_caps(None))) else {
+            return;
+        };
+        let Some(name) = caps.structure(0).map(|s| s.name().to_string()) else {
+            return;
+        };
+        let target = if name.starts_with("video/") {
+            vq_weak.upgrade()
+        } else if name.starts_with("audio/") {
+            aq_weak.upgrade()
+        } else {
+            None
+        };
+        let linked = target.and_then(|q| q.static_pad("sink")).and_then(|sink| {
+            if sink.is_linked() {
+                None
+            } else {
+                pad.link(&sink).ok()
+            }
+        });
+        if linked.is_some() {
+            if name.starts_with("audio/") {
+                sh.has_audio.store(true, Ordering::SeqCst);
+            }
+            return;
+        }
+        // A second video/audio stream or a subtitle: drain it so it never blocks the demuxer.
+        if let Some(p) = pipe_weak.upgrade()
+            && let Ok(fake) = gst::ElementFactory::make("fakesink")
+                .property("sync", false)
+                .property("async", false)
+                .build()
+            && p.add(&fake).is_ok()
+        {
+            let _ = fake.sync_state_with_parent();
+            if let Some(s) = fake.static_pad("sink") {
+                let _ = pad.link(&s);
+            }
+        }
+    });
+    let sh = shared.clone();
+    let aq_weak = aq.downgrade();
+    dec.connect_no_more_pads(move |_| {
+        sh.pads_done.store(true, Ordering::SeqCst);
+        // No audio stream: feed the audio branch an EOS so the pipeline can preroll.
+        if !sh.has_audio.load(Ordering::SeqCst)
+            && let Some(pad) = aq_weak.upgrade().and_then(|q| q.static_pad("sink"))
+        {
+            let _ = pad.send_event(gst::event::StreamStart::new("no-audio"));
+            let seg = gst::FormattedSegment::<gst::ClockTime>::new();
+            let _ = pad.send_event(gst::event::Segment::new(&seg));
+            let _ = pad.send_event(gst::event::Eos::new());
+        }
+    });
+    Ok((pipeline, vsink, asink))
+}
+
+/// Pre-rolls, seeks to the in-point, plays, then watches the bus until stopped.
+fn load_and_watch(pipeline: gst::Pipeline, shared: Arc<Shared>, in_point_ns: u64, uri: &str) {
+    let Some(bus) = pipeline.bus() else {
+        shared.set(SourceState::Failed("pipeline has no bus".into()));
+        return;
+    };
+    let fail = |why: String| {
+        shared.set(SourceState::Failed(why));
+    };
+    if pipeline.set_state(gst::State::Paused).is_err() {
+        fail(first_error(&bus).unwrap_or_else(|| format!("cannot open {uri}")));
+        return;
+    }
+    if let Err(e) = wait_async_done(&bus, &shared) {
+        fail(e);
+        return;
+    }
+    if in_point_ns > 0 {
+        let seek = pipeline.seek_simple(
+            gst::SeekFlags::FLUSH | gst::SeekFlags::ACCURATE,
+            gst::ClockTime::from_nseconds(in_point_ns),
+        );
+        if seek.is_err() {
+            fail(format!("cannot seek to the in-point {} ms", in_point_ns / 1_000_000));
+            return;
+        }
+        if let Err(e) = wait_async_done(&bus, &shared) {
+            fail(e);
+            return;
+        }
+    }
+    if pipeline.set_state(gst::State::Playing).is_err() {
+        fail(first_error(&bus).unwrap_or_else(|| "cannot start playing".into()));
+        return;
+    }
+    shared.set(SourceState::Ready);
+    while !shared.stop.load(Ordering::SeqCst) {
+        let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(100)) else {
+            continue;
+        };
+        if let gst::MessageView::Error(err) = msg.view() {
+            fail(describe_error(&err));
+            return;
+        }
+    }
+}
+
+fn wait_async_done(bus: &gst::Bus, shared: &Shared) -> Result<(), String> {
+    let deadline = Instant::now() + OPEN_TIMEOUT;
+    loop {
+        if shared.stop.load(Ordering::SeqCst) {
+            return Err("stopped while opening".into());
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(format!("opening took longer than {} s", OPEN_TIMEOUT.as_secs()));
+        }
+        let wait = (deadline - now).min(Duration::from_millis(100));
+        let Some(msg) = bus.timed_pop(gst::ClockTime::from_nseconds(wait.as_nanos() as u64))
+        else {
+            continue;
+        };
+        match msg.view() {
+            gst::MessageView::AsyncDone(_) => return Ok(()),
+            gst::MessageView::Error(err) => return Err(describe_error(&err)),
+            _ => {}
+        }
+    }
+}
+
+fn first_error(bus: &gst::Bus) -> Option<String> {
+    let msg = bus.timed_pop_filtered(
+        gst::ClockTime::from_mseconds(500),
+        &[gst::MessageType::Error],
+    )?;
+    match msg.view() {
+        gst::MessageView::Error(err) => Some(describe_error(&err)),
+        _ => None,
+    }
+}
+
+/// The error with the element path that raised it.
+fn describe_error(err: &gst::message::Error) -> String {
+    let path = err
+        .src()
+        .map(|s| s.path_string().to_string())
+        .unwrap_or_else(|| "?".into());
+    format!("{} ({path})", err.error())
+}
+
+impl Source for DecodedSource {
+    fn state(&self) -> SourceState {
+        self.shared.get()
+    }
+
+    fn pull_video(&mut self, wait: Duration) -> VideoPull {
+        if self.video_eos {
+            return VideoPull::Eos;
+        }
+        let Some(sink) = &self.video else {
+            return VideoPull::Eos;
+        };
+        if self.shared.get() != SourceState::Ready {
+            return VideoPull::NotYet;
+        }
+        match sink.try_pull_sample(gst::ClockTime::from_nseconds(wait.as_nanos() as u64)) {
+            Some(sample) => match sample.buffer_owned() {
+                Some(buf) => VideoPull::Frame(buf),
+                None => VideoPull::NotYet,
+            },
+            None if sink.is_eos() => {
+                self.video_eos = true;
+                VideoPull::Eos
+            }
+            None => VideoPull::NotYet,
+        }
+    }
+
+    fn pull_audio(&mut self, out: &mut Vec<u8>, bytes: usize, wait: Duration) -> bool {
+        let deadline = Instant::now() + wait;
+        let mut need = bytes;
+        loop {
+            let take = need.min(self.audio_pending.len());
+            out.extend(self.audio_pending.drain(..take));
+            need -= take;
+            if need == 0 {
+                return true;
+            }
+            if self.audio_eos || self.shared.get() != SourceState::Ready {
+                return !self.audio_eos;
+            }
+            let Some(sink) = &self.audio else {
+                return false;
+            };
+            let left = deadline.saturating_duration_since(Instant::now());
+            match sink.try_pull_sample(gst::ClockTime::from_nseconds(left.as_nanos() as u64)) {
+                Some(sample) => {
+                    if let Some(map) = sample.buffer().and_then(|b| b.map_readable().ok()) {
+                        self.audio_pending.extend_from_slice(map.as_slice());
+                    }
+                }
+                None => {
+                    if sink.is_eos() {
+                        self.audio_eos = true;
+                        return false;
+                    }
+                    return true;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for DecodedSource {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        if let Some(p) = &self.pipeline {
+            let _ = p.set_state(gst::State::Null);
+        }
+        if let Some(h) = self.loader.take() {
+            let _ = h.join();
+        }
+        tracing::debug!(uri = %self.uri, "source closed");
+    }
+}

@@ -1,0 +1,536 @@
+//! The switcher: decides, for every output frame, who owns it and takes that frame.
+//!
+//! Owns: the queue of cued items, the item on air, pre-rolling the next items, cuts on the
+//! exact frame, fallback (hold the last frame briefly, then the slate, with silence),
+//! retries of a failed source, and joining an item late at the right offset. Does not own:
+//! time (the caller passes the frame number — the real loop in `engine`, or a test with a
+//! simulated clock), encoding, or destinations.
+//!
+//! `tick(n)` never blocks longer than the wait it is given per pull, so the output clock
+//! never stops whatever a source does.
+
+use crate::cue::Cue;
+use crate::event::{EndReason, Event, OnAirStatus};
+use crate::format::OutputProfile;
+use crate::source::{Opener, Source, SourceState, VideoPull};
+use gstreamer as gst;
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// Tunables of the switcher, in frames.
+#[derive(Clone, Debug)]
+pub struct SwitcherSettings {
+    /// Open the next item this many frames before its start.
+    pub preroll_frames: u64,
+    /// A source that fails or stalls on air keeps its last frame this long before the slate.
+    pub hold_frames: u64,
+    /// A failed source is retried after this many frames.
+    pub retry_frames: u64,
+    /// An item cued for a start already past (or too near) joins this many frames from now.
+    pub join_lead_frames: u64,
+    /// How long a pull may wait for a source that is behind.
+    pub pull_wait: Duration,
+}
+
+impl SwitcherSettings {
+    pub fn for_profile(p: &OutputProfile) -> Self {
+        SwitcherSettings {
+            preroll_frames: p.rate.frames_in_secs(5),
+            hold_frames: (p.rate.frames_in_secs(1) / 2).max(1),
+            retry_frames: p.rate.frames_in_secs(2),
+            join_lead_frames: p.rate.frames_in_secs(1),
+            pull_wait: Duration::from_millis(15),
+        }
+    }
+}
+
+/// What one tick produced.
+pub struct TickOutput {
+    pub video: gst::Buffer,
+    /// S16 interleaved, exactly one frame's worth of samples.
+    pub audio: Vec<u8>,
+}
+
+struct Queued {
+    cue: Cue,
+    /// Frames skipped into the item because it joined late.
+    offset: u64,
+    source: Option<Box<dyn Source>>,
+}
+
+struct OnAir {
+    cue: Cue,
+    offset: u64,
+    started: u64,
+    /// Output frames this item has owned.
+    played: u64,
+    source: Option<Box<dyn Source>>,
+    /// Item frame index of the next frame the source will deliver.
+    source_pos: u64,
+    last_frame: Option<gst::Buffer>,
+    /// Consecutive ticks without a fresh frame.
+    misses: u64,
+    /// Why the item is not on air as itself, when it is not.
+    fallback: Option<String>,
+    retry_at: Option<u64>,
+    /// The source ended (or failed for good) before any length it had.
+    exhausted: bool,
+}
+
+impl OnAir {
+    fn remaining_length(&self) -> Option<u64> {
+        self.cue.length.map(|l| l.saturating_sub(self.offset))
+    }
+}
+
+pub struct Switcher {
+    profile: OutputProfile,
+    settings: SwitcherSettings,
+    opener: Box<dyn Opener>,
+    slate: gst::Buffer,
+    queue: VecDeque<Queued>,
+    current: Option<OnAir>,
+    events: Vec<Event>,
+    retired: Vec<Box<dyn Source>>,
+    /// The last frame number ticked.
+    frame: u64,
+    pub repeated: u64,
+    fallback_on: bool,
+}
+
+impl Switcher {
+    pub fn new(
+        profile: OutputProfile,
+        settings: SwitcherSettings,
+        opener: Box<dyn Opener>,
+        slate: gst::Buffer,
+        first_frame: u64,
+    ) -> Self {
+        Switcher {
+            profile,
+            settings,
+            opener,
+            slate,
+            queue: VecDeque::new(),
+            current: None,
+            events: Vec::new(),
+            retired: Vec::new(),
+            frame: first_frame,
+            repeated: 0,
+            fallback_on: false,
+        }
+    }
+
+    /// Events produced since the last call.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Sources no longer needed; the caller closes them off the tick thread.
+    pub fn take_retired(&mut self) -> Vec<Box<dyn Source>> {
+        std::mem::take(&mut self.retired)
+    }
+
+    /// Appends an item. `now` is the next frame to be produced.
+    pub fn cue(&mut self, cue: Cue, now: u64) {
+        if let Some(q) = self.prepare(cue, now) {
+            self.queue.push_back(q);
+        }
+    }
+
+    /// Replaces every item not yet on air.
+    pub fn replace(&mut self, cues: Vec<Cue>, now: u64) {
+        for q in self.queue.drain(..) {
+            if let Some(s) = q.source {
+                self.retired.push(s);
+            }
+        }
+        for c in cues {
+            self.cue(c, now);
+        }
+    }
+
+    /// Ends the item on air at the next frame; the next item starts there.
+    pub fn skip(&mut self, now: u64) {
+        if self.current.is_some() {
+            self.end_current(now, EndReason::Skipped);
+        }
+        if let Some(next) = self.queue.front_mut() {
+            next.cue.start = Some(now);
+        }
+    }
+
+    /// Makes a cue whose start is already past join at the right offset, or drops it when
+    /// its whole slot has passed.
+    fn prepare(&mut self, mut cue: Cue, now: u64) -> Option<Queued> {
+        let mut offset = 0;
+        if let Some(start) = cue.start {
+            let join = now + self.settings.join_lead_frames;
+            // Already past: join where the item will be once its source has pre-rolled.
+            if start < now {
+                offset = join - start;
+                if let Some(len) = cue.length
+                    && len <= offset
+                {
+                    self.events.push(Event::ItemEnded {
+                        id: cue.id.clone(),
+                        frame: now,
+                        wall_ns: 0,
+                        frames: 0,
+                        reason: EndReason::Missed,
+                    });
+                    return None;
+                }
+                cue.start = Some(join);
+                cue.in_point_ns += self.profile.rate.frame_to_ns(offset);
+            }
+        }
+        Some(Queued {
+            cue,
+            offset,
+            source: None,
+        })
+    }
+
+    /// Produces frame `n`. Frames must be asked for in increasing order.
+    pub fn tick(&mut self, n: u64, wall_ns: u64) -> TickOutput {
+        self.frame = n;
+        self.transitions(n, wall_ns);
+        self.preroll(n);
+        let (video, audio) = self.produce(n, wall_ns);
+        if let Some(cur) = self.current.as_mut() {
+            cur.played += 1;
+        }
+        TickOutput { video, audio }
+    }
+
+    fn transitions(&mut self, n: u64, wall_ns: u64) {
+        // An item that has played its length ends.
+        if let Some(cur) = &self.current
+            && let Some(len) = cur.remaining_length()
+            && cur.played >= len
+        {
+            self.end_current(n, EndReason::Complete);
+        }
+        // Drop queued items whose whole slot has passed (a hard start cut them out).
+        while let Some(front) = self.queue.front() {
+            let next_start = self.queue.get(1).and_then(|q| q.cue.start);
+            match (front.cue.start, next_start) {
+                (Some(_), Some(ns)) if ns <= n => {
+                    if let Some(q) = self.queue.pop_front() {
+                        self.events.push(Event::ItemEnded {
+                            id: q.cue.id.clone(),
+                            frame: n,
+                            wall_ns,
+                            frames: 0,
+                            reason: EndReason::Missed,
+                        });
+                        if let Some(s) = q.source {
+                            self.retired.push(s);
+                        }
+                    }
+                }
+                _ => break,
+            }
+        }
+        let due = match self.queue.front() {
+            Some(next) => match next.cue.start {
+                Some(s) => s <= n,
+                None => self.current.is_none(),
+            },
+            None => false,
+        };
+        if due {
+            if self.current.is_some() {
+                self.end_current(n, EndReason::Cut);
+            }
+            if let Some(q) = self.queue.pop_front() {
+                self.start(q, n, wall_ns);
+            }
+        }
+    }
+
+    fn start(&mut self, q: Queued, n: u64, wall_ns: u64) {
+        let source = q
+            .source
+            .unwrap_or_else(|| self.opener.open(&q.cue.uri(), q.cue.in_point_ns, &self.profile));
+        self.events.push(Event::ItemStarted {
+            id: q.cue.id.clone(),
+            frame: n,
+            wall_ns,
+            offset_frames: q.offset,
+        });
+        self.current = Some(OnAir {
+            cue: q.cue,
+            offset: q.offset,
+            started: n,
+            played: 0,
+            source: Some(source),
+            source_pos: 0,
+            last_frame: None,
+            misses: 0,
+            fallback: None,
+            retry_at: None,
+            exhausted: false,
+        });
+    }
+
+    fn end_current(&mut self, n: u64, reason: EndReason) {
+        if let Some(cur) = self.current.take() {
+            let reason = if reason == EndReason::Complete && cur.fallback.is_some() {
+                EndReason::Failed
+            } else {
+                reason
+            };
+            self.events.push(Event::ItemEnded {
+                id: cur.cue.id.clone(),
+                frame: n,
+                wall_ns: 0,
+                frames: cur.played,
+                reason,
+            });
+            if let Some(s) = cur.source {
+                self.retired.push(s);
+            }
+        }
+    }
+
+    /// Opens the items due within the pre-roll window (and, when the item on air has no
+    /// known end, the one after it at once).
+    fn preroll(&mut self, n: u64) {
+        let mut predicted = self.current.as_ref().map(|c| {
+            c.remaining_length()
+                .map(|l| c.started + l)
+                .unwrap_or(u64::MAX)
+        });
+        let horizon = n + self.settings.preroll_frames;
+        for i in 0..self.queue.len().min(3) {
+            let start = self.queue[i].cue.start.or(predicted);
+            let due_soon = match start {
+                Some(s) if s != u64::MAX => s <= horizon,
+                // Follows an item whose end is unknown: open now, it waits pre-rolled.
+                _ => i == 0,
+            };
+            if !due_soon {
+                break;
+            }
+            if self.queue[i].source.is_none() {
+                let q = &self.queue[i];
+                let src = self
+                    .opener
+                    .open(&q.cue.uri(), q.cue.in_point_ns, &self.profile);
+                self.queue[i].source = Some(src);
+            }
+            predicted = match (start, self.queue[i].cue.length) {
+                (Some(s), Some(l)) if s != u64::MAX => Some(s + l.saturating_sub(self.queue[i].offset)),
+                _ => Some(u64::MAX),
+            };
+        }
+    }
+
+    fn produce(&mut self, n: u64, wall_ns: u64) -> (gst::Buffer, Vec<u8>) {
+        let samples = self.profile.rate.samples_in_frame(n, self.profile.sample_rate);
+        let bytes = samples * self.profile.audio_bytes_per_sample();
+        // An item that ends at EOS hands over within the same tick, so play-to-end items
+        // follow each other with no repeated frame.
+        for _ in 0..3 {
+            let Some(cur) = self.current.as_mut() else {
+                return self.slate_frame(n, None, "nothing scheduled", bytes);
+            };
+            match pull(cur, &self.settings, n, bytes, &self.profile, &mut *self.opener) {
+                Pulled::Frame(v, a) => {
+                    let id = cur.cue.id.clone();
+                    if cur.fallback.take().is_some() {
+                        self.events.push(Event::FallbackOff {
+                            id: Some(id),
+                            frame: n,
+                        });
+                    }
+                    self.fallback_on = false;
+                    return (v, a);
+                }
+                Pulled::Ended => {
+                    if cur.remaining_length().is_none() {
+                        self.end_current(n, EndReason::Complete);
+                        self.transitions(n, wall_ns);
+                        continue;
+                    }
+                    cur.exhausted = true;
+                    return self.fill(n, "the source ended before its slot", bytes);
+                }
+                Pulled::Missing(why) => {
+                    if let Some(s) = cur.source.take()
+                        && matches!(s.state(), SourceState::Failed(_))
+                    {
+                        self.retired.push(s);
+                        cur.retry_at = Some(n + self.settings.retry_frames);
+                    } else if let Some(s) = cur.source.take() {
+                        cur.source = Some(s);
+                    }
+                    // A failed item with no length cannot know its end: hand over after
+                    // the hold.
+                    if cur.remaining_length().is_none()
+                        && cur.retry_at.is_some()
+                        && cur.misses > self.settings.hold_frames
+                    {
+                        self.end_current(n, EndReason::Failed);
+                        self.transitions(n, wall_ns);
+                        continue;
+                    }
+                    return self.fill(n, &why, bytes);
+                }
+            }
+        }
+        self.slate_frame(n, None, "nothing scheduled", bytes)
+    }
+
+    /// The held last frame for a moment, then the slate; silence either way.
+    fn fill(&mut self, n: u64, why: &str, bytes: usize) -> (gst::Buffer, Vec<u8>) {
+        let Some(cur) = self.current.as_mut() else {
+            return self.slate_frame(n, None, why, bytes);
+        };
+        cur.misses += 1;
+        let id = Some(cur.cue.id.clone());
+        if cur.fallback.is_none() {
+            cur.fallback = Some(why.to_string());
+        }
+        if cur.misses <= self.settings.hold_frames
+            && let Some(last) = cur.last_frame.clone()
+        {
+            self.repeated += 1;
+            return (last, vec![0; bytes]);
+        }
+        self.slate_frame(n, id, why, bytes)
+    }
+
+    fn slate_frame(
+        &mut self,
+        n: u64,
+        id: Option<String>,
+        why: &str,
+        bytes: usize,
+    ) -> (gst::Buffer, Vec<u8>) {
+        if !self.fallback_on {
+            self.fallback_on = true;
+            self.events.push(Event::FallbackOn {
+                id,
+                frame: n,
+                reason: why.to_string(),
+            });
+        }
+        (self.slate.clone(), vec![0; bytes])
+    }
+
+    /// A snapshot of the item on air.
+    pub fn on_air(&self) -> Option<OnAirStatus> {
+        self.current.as_ref().map(|c| OnAirStatus {
+            id: c.cue.id.clone(),
+            title: c.cue.title.clone(),
+            started_frame: c.started,
+            position: c.played + c.offset,
+            length: c.cue.length,
+            fallback: c.fallback.is_some(),
+        })
+    }
+
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Ends everything (at shutdown).
+    pub fn finish(&mut self, n: u64) {
+        if self.current.is_some() {
+            self.end_current(n, EndReason::Shutdown);
+        }
+        for q in self.queue.drain(..) {
+            if let Some(s) = q.source {
+                self.retired.push(s);
+            }
+        }
+    }
+}
+
+enum Pulled {
+    Frame(gst::Buffer, Vec<u8>),
+    Ended,
+    /// Nothing from the source this tick, and why.
+    Missing(String),
+}
+
+/// Takes the item's frame for this tick, keeping the source aligned with the item's
+/// position: a source that fell behind skips frames, one that is ahead waits.
+fn pull(
+    cur: &mut OnAir,
+    settings: &SwitcherSettings,
+    n: u64,
+    bytes: usize,
+    profile: &OutputProfile,
+    opener: &mut dyn Opener,
+) -> Pulled {
+    if cur.exhausted {
+        return Pulled::Missing("the source ended before its slot".into());
+    }
+    if cur.source.is_none() {
+        match cur.retry_at {
+            Some(at) if n >= at => {
+                // Reopen where the item will be once it has pre-rolled.
+                let pos = cur.played + settings.join_lead_frames;
+                let in_ns = cur.cue.in_point_ns + profile.rate.frame_to_ns(pos);
+                cur.source = Some(opener.open(&cur.cue.uri(), in_ns, profile));
+                cur.source_pos = pos;
+                cur.retry_at = None;
+            }
+            _ => {
+                return Pulled::Missing(
+                    cur.fallback
+                        .clone()
+                        .unwrap_or_else(|| "source unavailable".into()),
+                );
+            }
+        }
+    }
+    let Some(src) = cur.source.as_mut() else {
+        return Pulled::Missing("source unavailable".into());
+    };
+    match src.state() {
+        SourceState::Failed(why) => return Pulled::Missing(format!("source failed: {why}")),
+        SourceState::Opening => return Pulled::Missing("source not ready".into()),
+        SourceState::Ready => {}
+    }
+    if cur.source_pos > cur.played {
+        return Pulled::Missing("source re-opening".into());
+    }
+    // Catch up when the source is behind the item's position (bounded per tick).
+    let mut budget = 50;
+    while cur.source_pos < cur.played && budget > 0 {
+        budget -= 1;
+        match src.pull_video(settings.pull_wait) {
+            VideoPull::Frame(_) => {
+                let mut sink = Vec::with_capacity(bytes);
+                src.pull_audio(&mut sink, bytes, Duration::ZERO);
+                cur.source_pos += 1;
+            }
+            VideoPull::NotYet => return Pulled::Missing("source stalled".into()),
+            VideoPull::Eos => return Pulled::Ended,
+        }
+    }
+    if cur.source_pos < cur.played {
+        return Pulled::Missing("source catching up".into());
+    }
+    match src.pull_video(settings.pull_wait) {
+        VideoPull::Frame(v) => {
+            let mut audio = Vec::with_capacity(bytes);
+            src.pull_audio(&mut audio, bytes, settings.pull_wait);
+            audio.resize(bytes, 0);
+            cur.source_pos += 1;
+            cur.misses = 0;
+            cur.last_frame = Some(v.clone());
+            Pulled::Frame(v, audio)
+        }
+        VideoPull::NotYet => Pulled::Missing("source stalled".into()),
+        VideoPull::Eos => Pulled::Ended,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,232 @@
+//! Switcher tests on a simulated clock: frames are ticked as fast as the test runs, with
+//! fake sources whose every frame says which item and which frame of it it is.
+
+use super::*;
+use crate::format::OutputProfile;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// A fake source: `frames` frames whose first byte is the item tag and next four the frame
+/// index; it may fail after `fail_after` frames or from the start.
+struct Fake {
+    tag: u8,
+    frames: u64,
+    pos: u64,
+    fail_after: Option<u64>,
+    ready_after_pulls: u32,
+}
+
+impl Source for Fake {
+    fn state(&self) -> SourceState {
+        if self.ready_after_pulls > 0 {
+            return SourceState::Opening;
+        }
+        match self.fail_after {
+            Some(f) if self.pos >= f => SourceState::Failed("fake failure".into()),
+            _ => SourceState::Ready,
+        }
+    }
+    fn pull_video(&mut self, _wait: Duration) -> VideoPull {
+        if self.pos >= self.frames {
+            return VideoPull::Eos;
+        }
+        let mut data = vec![self.tag];
+        data.extend_from_slice(&(self.pos as u32).to_be_bytes());
+        self.pos += 1;
+        VideoPull::Frame(gst::Buffer::from_slice(data))
+    }
+    fn pull_audio(&mut self, out: &mut Vec<u8>, bytes: usize, _wait: Duration) -> bool {
+        out.extend(std::iter::repeat_n(self.tag, bytes));
+        true
+    }
+}
+
+#[derive(Clone, Default)]
+struct Opened(Arc<Mutex<Vec<(String, u64)>>>);
+
+struct FakeOpener {
+    /// uri → (tag, frames, fail_after, opening pulls)
+    media: HashMap<String, (u8, u64, Option<u64>, u32)>,
+    opened: Opened,
+}
+
+impl Opener for FakeOpener {
+    fn open(&self, uri: &str, in_point_ns: u64, profile: &OutputProfile) -> Box<dyn Source> {
+        if let Ok(mut o) = self.opened.0.lock() {
+            o.push((uri.rsplit('/').next().unwrap_or(uri).to_string(), in_point_ns));
+        }
+        let pos = profile.rate.ns_to_frame(in_point_ns);
+        // Cues carry bare names, which become file:// URIs; key the fakes by the name.
+        let name = uri.rsplit('/').next().unwrap_or(uri);
+        match self.media.get(name) {
+            Some(&(tag, frames, fail_after, opening)) => Box::new(Fake {
+                tag,
+                frames,
+                pos,
+                fail_after,
+                ready_after_pulls: opening,
+            }),
+            None => Box::new(Fake {
+                tag: 0,
+                frames: 0,
+                pos: 0,
+                fail_after: Some(0),
+                ready_after_pulls: 0,
+            }),
+        }
+    }
+}
+
+const SLATE: u8 = 0xEE;
+
+fn switcher(media: &[(&str, u8, u64, Option<u64>)]) -> (Switcher, Opened) {
+    gst::init().expect("gstreamer init");
+    let profile = OutputProfile::small();
+    let opened = Opened::default();
+    let opener = FakeOpener {
+        media: media
+            .iter()
+            .map(|(u, t, f, fail)| (u.to_string(), (*t, *f, *fail, 0)))
+            .collect(),
+        opened: opened.clone(),
+    };
+    let mut settings = SwitcherSettings::for_profile(&profile);
+    settings.pull_wait = Duration::ZERO;
+    let sw = Switcher::new(
+        profile,
+        settings,
+        Box::new(opener),
+        gst::Buffer::from_slice(vec![SLATE]),
+        0,
+    );
+    (sw, opened)
+}
+
+/// Ticks frames `from..to` and returns (tag, frame index within the source) per frame.
+fn run(sw: &mut Switcher, from: u64, to: u64) -> Vec<(u8, u32)> {
+    (from..to)
+        .map(|n| {
+            let out = sw.tick(n, 0);
+            let map = out.video.map_readable().expect("readable");
+            let b = map.as_slice();
+            assert_eq!(out.audio.len(), 1920 * 4, "one frame of audio at frame {n}");
+            if b[0] == SLATE {
+                (SLATE, 0)
+            } else {
+                (b[0], u32::from_be_bytes([b[1], b[2], b[3], b[4]]))
+            }
+        })
+        .collect()
+}
+
+fn tags(frames: &[(u8, u32)]) -> Vec<(u8, usize)> {
+    let mut runs: Vec<(u8, usize)> = Vec::new();
+    for (t, _) in frames {
+        match runs.last_mut() {
+            Some((lt, c)) if lt == t => *c += 1,
+            _ => runs.push((*t, 1)),
+        }
+    }
+    runs
+}
+
+#[test]
+fn sequential_items_cut_on_the_exact_frame() {
+    let (mut sw, _) = switcher(&[("a", 1, 100, None), ("b", 2, 100, None), ("c", 3, 100, None)]);
+    sw.cue(Cue::follow("a", "a").with_length(30).at(50), 0);
+    sw.cue(Cue::follow("b", "b").with_length(20), 0);
+    sw.cue(Cue::follow("c", "c"), 0);
+    let out = run(&mut sw, 0, 250);
+    // Slate until 50, a for 30, b for 20, c to its end (100 frames), then slate.
+    assert_eq!(tags(&out), vec![(SLATE, 50), (1, 30), (2, 20), (3, 100), (SLATE, 50)]);
+    // Every item starts at its own first frame and plays in order.
+    assert_eq!(out[50].1, 0);
+    assert_eq!(out[79].1, 29);
+    assert_eq!(out[80], (2, 0));
+    assert_eq!(out[100], (3, 0));
+    assert_eq!(out[199], (3, 99));
+    assert_eq!(sw.repeated, 0);
+}
+
+#[test]
+fn a_hard_start_cuts_whatever_is_on_air() {
+    let (mut sw, _) = switcher(&[("a", 1, 1000, None), ("b", 2, 100, None)]);
+    sw.cue(Cue::follow("a", "a").at(30), 0);
+    sw.cue(Cue::follow("b", "b").at(77).with_length(10), 0);
+    let out = run(&mut sw, 0, 100);
+    assert_eq!(tags(&out), vec![(SLATE, 30), (1, 47), (2, 10), (SLATE, 13)]);
+    let ev = sw.take_events();
+    assert!(ev.iter().any(|e| matches!(e, Event::ItemEnded { id, frame: 77, reason: EndReason::Cut, frames: 47, .. } if id == "a")));
+}
+
+#[test]
+fn a_missing_source_gets_the_slate_for_its_whole_slot_and_the_next_is_on_time() {
+    let (mut sw, opened) = switcher(&[("a", 1, 100, None), ("c", 3, 100, None)]);
+    sw.cue(Cue::follow("a", "a").with_length(20).at(10), 0);
+    sw.cue(Cue::follow("missing", "missing").with_length(80), 0);
+    sw.cue(Cue::follow("c", "c").with_length(20), 0);
+    let out = run(&mut sw, 0, 140);
+    assert_eq!(tags(&out), vec![(SLATE, 10), (1, 20), (SLATE, 80), (3, 20), (SLATE, 10)]);
+    assert_eq!(out[110], (3, 0), "the item after the failure starts on its frame");
+    let ev = sw.take_events();
+    assert!(ev.iter().any(|e| matches!(e, Event::FallbackOn { frame: 30, .. })));
+    assert!(ev.iter().any(|e| matches!(e, Event::ItemEnded { id, reason: EndReason::Failed, .. } if id == "missing")));
+    // The failed source was retried in the background.
+    let o = opened.0.lock().expect("lock");
+    assert!(o.iter().filter(|(u, _)| u == "missing").count() >= 2, "{o:?}");
+}
+
+#[test]
+fn a_source_failing_on_air_holds_its_last_frame_then_the_slate() {
+    let (mut sw, _) = switcher(&[("a", 1, 1000, Some(25)), ("b", 2, 100, None)]);
+    sw.cue(Cue::follow("a", "a").with_length(60).at(0), 0);
+    sw.cue(Cue::follow("b", "b").with_length(10), 0);
+    let out = run(&mut sw, 0, 70);
+    let hold = SwitcherSettings::for_profile(&OutputProfile::small()).hold_frames as usize;
+    // 25 good frames, the 25th held for `hold` frames, then the slate until b at 60.
+    assert_eq!(out[24], (1, 24));
+    assert!(out[25..25 + hold].iter().all(|f| *f == (1, 24)), "last frame held");
+    assert!(out[25 + hold..60].iter().all(|f| f.0 == SLATE));
+    assert_eq!(out[60], (2, 0));
+    assert_eq!(sw.repeated, hold as u64);
+}
+
+#[test]
+fn play_to_end_items_follow_without_a_repeated_frame() {
+    let (mut sw, _) = switcher(&[("a", 1, 33, None), ("b", 2, 17, None), ("c", 3, 5, None)]);
+    sw.cue(Cue::follow("a", "a").at(0), 0);
+    sw.cue(Cue::follow("b", "b"), 0);
+    sw.cue(Cue::follow("c", "c"), 0);
+    let out = run(&mut sw, 0, 60);
+    assert_eq!(tags(&out), vec![(1, 33), (2, 17), (3, 5), (SLATE, 5)]);
+    assert_eq!(sw.repeated, 0);
+}
+
+#[test]
+fn a_cue_for_a_start_already_past_joins_at_the_right_offset() {
+    let (mut sw, opened) = switcher(&[("a", 1, 10_000, None)]);
+    run(&mut sw, 0, 500);
+    // At frame 500, cue an item that started at frame 200 and lasts 1000 frames.
+    sw.cue(Cue::follow("a", "a").with_length(1000).at(200), 500);
+    let out = run(&mut sw, 500, 1300);
+    let lead = SwitcherSettings::for_profile(&OutputProfile::small()).join_lead_frames as usize;
+    assert_eq!(out[lead], (1, (500 + lead - 200) as u32), "joined at the right offset");
+    // It still ends on its scheduled frame, 1200.
+    assert_eq!(out[1200 - 500 - 1].0, 1);
+    assert_eq!(out[1200 - 500].0, SLATE);
+    let o = opened.0.lock().expect("lock");
+    assert_eq!(o[0].1, OutputProfile::small().rate.frame_to_ns((500 + lead - 200) as u64));
+}
+
+#[test]
+fn skip_starts_the_next_item_now_and_replace_swaps_the_future() {
+    let (mut sw, _) = switcher(&[("a", 1, 1000, None), ("b", 2, 1000, None), ("c", 3, 1000, None)]);
+    sw.cue(Cue::follow("a", "a").at(0), 0);
+    sw.cue(Cue::follow("b", "b").at(500), 0);
+    let mut out = run(&mut sw, 0, 40);
+    sw.skip(40);
+    out.extend(run(&mut sw, 40, 60));
+    sw.replace(vec![Cue::follow("c", "c").at(80).with_length(5)], 60);
+    out.extend(run(&mut sw, 60, 90));
+    assert_eq!(tags(&out), vec![(1, 40), (2, 40), (3, 5), (SLATE, 5)]);
+}

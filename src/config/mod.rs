@@ -1,0 +1,332 @@
+//! The channel config: one TOML file plus `KEPU_*` environment overrides, validated at
+//! start with errors that name the file, line and field.
+//!
+//! Owns: the channel's name, output profile, slate, destinations and reconnect policy, and
+//! turning them into the engine's config. Does not own: the rundown (`dayfile`) or the
+//! edition rules (`edition`).
+//!
+//! Overrides (so stream keys need not sit in files):
+//! - `KEPU_DESTINATION_<NAME>_URL` replaces the URL of the destination called NAME
+//!   (upper-cased, every other character than A–Z and 0–9 as `_`);
+//! - `KEPU_CHANNEL_NAME`, `KEPU_OUTPUT_PRESET`, `KEPU_OUTPUT_VIDEO_KBPS`,
+//!   `KEPU_OUTPUT_WIDTH`, `KEPU_OUTPUT_HEIGHT`.
+
+use playout::{DestinationConfig, EngineConfig, OutputProfile, Preset, Rate, RetryPolicy};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use toml::Spanned;
+
+/// A config error, already phrased for the person who wrote the file.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    /// The channel.
+    #[serde(default)]
+    channel: RawChannel,
+    /// The programme's output profile.
+    #[serde(default)]
+    output: RawOutput,
+    /// The picture shown when nothing else can be.
+    #[serde(default)]
+    slate: RawSlate,
+    /// Reconnect policy for every destination.
+    #[serde(default)]
+    retry: RawRetry,
+    /// Where the programme is pushed.
+    #[serde(default, rename = "destination")]
+    destinations: Vec<RawDestination>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChannel {
+    /// Shown on the slate and in the dashboard.
+    #[serde(default = "default_channel_name")]
+    name: String,
+}
+
+impl Default for RawChannel {
+    fn default() -> Self {
+        RawChannel {
+            name: default_channel_name(),
+        }
+    }
+}
+
+fn default_channel_name() -> String {
+    "科普之光 · 全国科普月".into()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOutput {
+    /// Width in pixels (default 1920).
+    width: Option<Spanned<u32>>,
+    /// Height in pixels (default 1080).
+    height: Option<Spanned<u32>>,
+    /// Frame rate, "25" or "30000/1001" (default 25).
+    fps: Option<Spanned<String>>,
+    /// Audio sample rate (default 48000).
+    sample_rate: Option<Spanned<u32>>,
+    /// Audio channels (default 2).
+    channels: Option<Spanned<u32>>,
+    /// Video bit rate in kbit/s (default 6000).
+    video_kbps: Option<Spanned<u32>>,
+    /// Audio bit rate in kbit/s (default 128).
+    audio_kbps: Option<Spanned<u32>>,
+    /// x264 preset (default veryfast).
+    preset: Option<Spanned<String>>,
+    /// Seconds between key frames (default 2).
+    keyframe_seconds: Option<Spanned<u32>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSlate {
+    /// An image or clip; default: the generated 「节目即将开始」 card.
+    file: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRetry {
+    /// First reconnect delay in milliseconds (default 250, at most 500).
+    first_ms: Option<Spanned<u64>>,
+    /// Longest reconnect delay in milliseconds (default 1500, at most 5000).
+    cap_ms: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDestination {
+    /// A short unique name (used in status, metrics and the env override).
+    name: Spanned<String>,
+    /// rtmp://, rtmps:// or srt:// URL; may be left out when the env override gives it.
+    url: Option<Spanned<String>>,
+}
+
+/// The validated channel config.
+#[derive(Clone, Debug)]
+pub struct ChannelConfig {
+    pub path: PathBuf,
+    pub channel_name: String,
+    pub profile: OutputProfile,
+    pub slate_file: Option<PathBuf>,
+    pub retry: RetryPolicy,
+    pub destinations: Vec<DestinationConfig>,
+}
+
+/// The environment variable that overrides destination `name`'s URL.
+pub fn destination_env_var(name: &str) -> String {
+    let up: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("KEPU_DESTINATION_{up}_URL")
+}
+
+/// 1-based line of a byte offset.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+impl ChannelConfig {
+    pub fn load(path: &Path) -> Result<ChannelConfig, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("{}: cannot read the config: {e}", path.display())))?;
+        let env: BTreeMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("KEPU_"))
+            .collect();
+        Self::parse(path, &text, &env)
+    }
+
+    /// Parses `text` (the contents of `path`) with the given `KEPU_*` environment.
+    pub fn parse(
+        path: &Path,
+        text: &str,
+        env: &BTreeMap<String, String>,
+    ) -> Result<ChannelConfig, ConfigError> {
+        let file = path.display().to_string();
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
+            ConfigError(format!("{file}:{line}: {}", e.message()))
+        })?;
+        let at = |span: std::ops::Range<usize>, field: &str, msg: String| {
+            ConfigError(format!("{file}:{}: {field}: {msg}", line_of(text, span.start)))
+        };
+
+        let mut profile = OutputProfile::default();
+        let o = &raw.output;
+        if let Some(v) = &o.width {
+            profile.width = *v.get_ref();
+        }
+        if let Some(v) = &o.height {
+            profile.height = *v.get_ref();
+        }
+        if let Some(v) = &o.fps {
+            profile.rate = parse_rate(v.get_ref())
+                .ok_or_else(|| at(v.span(), "output.fps", format!("{:?} is not a frame rate like \"25\" or \"30000/1001\"", v.get_ref())))?;
+        }
+        if let Some(v) = &o.sample_rate {
+            profile.sample_rate = *v.get_ref();
+        }
+        if let Some(v) = &o.channels {
+            profile.channels = *v.get_ref();
+        }
+        if let Some(v) = &o.video_kbps {
+            profile.video_kbps = *v.get_ref();
+        }
+        if let Some(v) = &o.audio_kbps {
+            profile.audio_kbps = *v.get_ref();
+        }
+        if let Some(v) = &o.preset {
+            profile.preset = v
+                .get_ref()
+                .parse::<Preset>()
+                .map_err(|e| at(v.span(), "output.preset", e))?;
+        }
+        let keyframe_seconds = o.keyframe_seconds.as_ref().map(|v| *v.get_ref()).unwrap_or(2);
+        // Environment overrides.
+        let env_err = |k: &str, v: &str, what: &str| {
+            ConfigError(format!("environment {k}={v:?}: {what}"))
+        };
+        if let Some(v) = env.get("KEPU_OUTPUT_PRESET") {
+            profile.preset = v
+                .parse::<Preset>()
+                .map_err(|e| env_err("KEPU_OUTPUT_PRESET", v, &e))?;
+        }
+        for (k, slot) in [
+            ("KEPU_OUTPUT_VIDEO_KBPS", &mut profile.video_kbps),
+            ("KEPU_OUTPUT_WIDTH", &mut profile.width),
+            ("KEPU_OUTPUT_HEIGHT", &mut profile.height),
+        ] {
+            if let Some(v) = env.get(k) {
+                *slot = v
+                    .parse()
+                    .map_err(|_| env_err(k, v, "not a whole number"))?;
+            }
+        }
+        if keyframe_seconds == 0 || keyframe_seconds > 10 {
+            let span = o.keyframe_seconds.as_ref().map(|v| v.span()).unwrap_or(0..0);
+            return Err(at(span, "output.keyframe_seconds", "must be between 1 and 10".into()));
+        }
+        profile.keyframe_interval = (profile.rate.frames_in_secs(keyframe_seconds as u64)) as u32;
+        profile.validate().map_err(|e| {
+            let span = o
+                .width
+                .as_ref()
+                .map(|v| v.span())
+                .unwrap_or(0..0);
+            at(span, "output", e)
+        })?;
+
+        let first_ms = raw.retry.first_ms.as_ref().map(|v| *v.get_ref()).unwrap_or(250);
+        let cap_ms = raw.retry.cap_ms.as_ref().map(|v| *v.get_ref()).unwrap_or(1500);
+        if !(10..=500).contains(&first_ms) {
+            let span = raw.retry.first_ms.as_ref().map(|v| v.span()).unwrap_or(0..0);
+            return Err(at(span, "retry.first_ms", "must be between 10 and 500".into()));
+        }
+        if cap_ms < first_ms || cap_ms > 5000 {
+            let span = raw.retry.cap_ms.as_ref().map(|v| v.span()).unwrap_or(0..0);
+            return Err(at(span, "retry.cap_ms", format!("must be between first_ms ({first_ms}) and 5000")));
+        }
+        let retry = RetryPolicy {
+            first: Duration::from_millis(first_ms),
+            cap: Duration::from_millis(cap_ms),
+            ..RetryPolicy::default()
+        };
+
+        let mut destinations = Vec::new();
+        for d in &raw.destinations {
+            let name = d.name.get_ref().trim().to_string();
+            if name.is_empty() {
+                return Err(at(d.name.span(), "destination.name", "must not be empty".into()));
+            }
+            if destinations.iter().any(|x: &DestinationConfig| x.name == name) {
+                return Err(at(d.name.span(), "destination.name", format!("{name:?} is used twice")));
+            }
+            let var = destination_env_var(&name);
+            let url = match (env.get(&var), &d.url) {
+                (Some(v), _) => v.clone(),
+                (None, Some(u)) => u.get_ref().clone(),
+                (None, None) => {
+                    return Err(at(
+                        d.name.span(),
+                        "destination.url",
+                        format!("destination {name:?} has no url (set url or {var})"),
+                    ));
+                }
+            };
+            let valid = if url.starts_with("srt://") {
+                Ok(())
+            } else {
+                playout::output::rtmp::RtmpUrl::parse(&url).map(|_| ())
+            };
+            if let Err(e) = valid {
+                let span = d.url.as_ref().map(|u| u.span()).unwrap_or(d.name.span());
+                return Err(at(
+                    span,
+                    "destination.url",
+                    format!("{}: {e}", playout::output::mask::mask_url(&url)),
+                ));
+            }
+            destinations.push(DestinationConfig { name, url });
+        }
+
+        let base = path.parent().unwrap_or(Path::new("."));
+        let slate_file = match &raw.slate.file {
+            Some(f) => {
+                let p = base.join(f.get_ref());
+                if !p.is_file() {
+                    return Err(at(f.span(), "slate.file", format!("{} does not exist", p.display())));
+                }
+                Some(p)
+            }
+            None => None,
+        };
+        let channel_name = env
+            .get("KEPU_CHANNEL_NAME")
+            .cloned()
+            .unwrap_or(raw.channel.name);
+        Ok(ChannelConfig {
+            path: path.to_path_buf(),
+            channel_name,
+            profile,
+            slate_file,
+            retry,
+            destinations,
+        })
+    }
+
+    pub fn engine_config(&self) -> EngineConfig {
+        let mut c = EngineConfig::new(self.profile.clone(), self.destinations.clone());
+        c.channel_name = self.channel_name.clone();
+        c.retry = self.retry;
+        if let Some(f) = &self.slate_file {
+            c.slate = playout::SlateSource::File(f.display().to_string());
+        }
+        c
+    }
+}
+
+fn parse_rate(s: &str) -> Option<Rate> {
+    match s.split_once('/') {
+        Some((n, d)) => Rate::new(n.trim().parse().ok()?, d.trim().parse().ok()?),
+        None => Rate::new(s.trim().parse().ok()?, 1),
+    }
+}
+
+#[cfg(test)]
+mod tests;

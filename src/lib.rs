@@ -1,0 +1,10 @@
+//! kepu-playout: the daemon. Everything that knows about the event, the database and the
+//! web lives here; the media engine is the `playout` crate.
+//!
+//! Arrows point one way: `web → air → rundown → catalog → store`, `air → playout`.
+
+pub mod config;
+pub mod dayfile;
+pub mod demo;
+pub mod play;
+pub mod signal;
