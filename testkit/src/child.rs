@@ -1,0 +1,174 @@
+//! One supervised child process with its stderr captured to a log file.
+//!
+//! Used by the receivers: spawn, wait (bounded) until a readiness predicate holds,
+//! stop gracefully (SIGTERM through the `kill` utility, then SIGKILL after a grace
+//! period), and kill on drop. Every spawn appends a header line to the same log, so
+//! the log of a restarted receiver shows all its lives.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+const POLL: Duration = Duration::from_millis(20);
+
+pub(crate) struct Proc {
+    name: String,
+    log_path: PathBuf,
+    child: Option<Child>,
+}
+
+impl Proc {
+    pub(crate) fn new(name: &str, log_path: PathBuf) -> Self {
+        Self {
+            name: name.to_owned(),
+            log_path,
+            child: None,
+        }
+    }
+
+    fn log_file(&self) -> Result<File> {
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+            .with_context(|| format!("open log {}", self.log_path.display()))
+    }
+
+    /// Spawns `cmd` with stdin null, stderr appended to the log, and stdout either
+    /// written to `stdout_to` (truncated) or appended to the log.
+    pub(crate) fn spawn(&mut self, mut cmd: Command, stdout_to: Option<&Path>) -> Result<()> {
+        if self.child.is_some() {
+            bail!("{}: already running", self.name);
+        }
+        let mut log = self.log_file()?;
+        writeln!(log, "=== testkit: spawn {cmd:?} ===").context("write log")?;
+        let stdout = match stdout_to {
+            Some(p) => {
+                Stdio::from(File::create(p).with_context(|| format!("create {}", p.display()))?)
+            }
+            None => Stdio::from(log.try_clone().context("clone log fd")?),
+        };
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(Stdio::from(log))
+            .spawn()
+            .with_context(|| format!("{}: spawn {cmd:?}", self.name))?;
+        self.child = Some(child);
+        Ok(())
+    }
+
+    /// Polls `ready` until it holds, the child exits (error), or `timeout` passes (error).
+    pub(crate) fn wait_ready(&mut self, timeout: Duration, ready: impl Fn() -> bool) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.try_wait()? {
+                bail!(
+                    "{} exited ({status}) before it was ready; log:\n{}",
+                    self.name,
+                    self.log_tail()
+                );
+            }
+            if ready() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "{} not ready after {timeout:?}; log:\n{}",
+                    self.name,
+                    self.log_tail()
+                );
+            }
+            sleep(POLL);
+        }
+    }
+
+    /// `Some(status)` once the child has exited (or when none was started).
+    pub(crate) fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
+        match self.child.as_mut() {
+            None => Ok(Some(ExitStatus::default())),
+            Some(c) => c.try_wait().context("try_wait"),
+        }
+    }
+
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    pub(crate) fn is_running(&mut self) -> bool {
+        matches!(self.try_wait(), Ok(None))
+    }
+
+    /// Waits up to `timeout` for the child to exit by itself; `true` if it did.
+    pub(crate) fn wait_exit(&mut self, timeout: Duration) -> Result<bool> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.try_wait()?.is_some() {
+                return Ok(true);
+            }
+            if Instant::now() >= deadline {
+                return Ok(false);
+            }
+            sleep(POLL);
+        }
+    }
+
+    /// SIGTERM, wait up to `grace`, then SIGKILL. Reaps the child.
+    pub(crate) fn stop(&mut self, grace: Duration) -> Result<()> {
+        let Some(mut child) = self.child.take() else {
+            return Ok(());
+        };
+        if child.try_wait().context("try_wait")?.is_none() {
+            // std has no SIGTERM and the crate forbids unsafe: use kill(1).
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+            let deadline = Instant::now() + grace;
+            while child.try_wait().context("try_wait")?.is_none() {
+                if Instant::now() >= deadline {
+                    let _ = child.kill();
+                    break;
+                }
+                sleep(POLL);
+            }
+        }
+        child.wait().context("wait")?;
+        Ok(())
+    }
+
+    pub(crate) fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+
+    pub(crate) fn log(&self) -> String {
+        std::fs::read(&self.log_path)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn log_tail(&self) -> String {
+        let log = self.log();
+        let start = log.len().saturating_sub(3000);
+        let start = (start..log.len())
+            .find(|&i| log.is_char_boundary(i))
+            .unwrap_or(log.len());
+        log[start..].to_owned()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
