@@ -6,15 +6,77 @@
 //! the log of a restarted receiver shows all its lives.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
 const POLL: Duration = Duration::from_millis(20);
+
+/// Runs `cmd` to completion with stdin null and stdout/stderr captured; fails (with
+/// the stderr tail) on a non-zero exit, and kills it and fails after `timeout`.
+pub(crate) fn output_within(mut cmd: Command, timeout: Duration) -> Result<Output> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("spawn {cmd:?}"))?;
+    let reader = |r: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out_t = reader(
+        child
+            .stdout
+            .take()
+            .map(|r| Box::new(r) as Box<dyn Read + Send>),
+    );
+    let err_t = reader(
+        child
+            .stderr
+            .take()
+            .map(|r| Box::new(r) as Box<dyn Read + Send>),
+    );
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(st) = child.try_wait().context("try_wait")? {
+            break Some(st);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        sleep(POLL);
+    };
+    let stdout = out_t.join().unwrap_or_default();
+    let stderr = err_t.join().unwrap_or_default();
+    let err_tail = || {
+        let e = String::from_utf8_lossy(&stderr);
+        let chars: Vec<char> = e.chars().collect();
+        chars[chars.len().saturating_sub(3000)..]
+            .iter()
+            .collect::<String>()
+    };
+    match status {
+        None => bail!("{cmd:?} did not finish within {timeout:?}:\n{}", err_tail()),
+        Some(st) if !st.success() => bail!("{cmd:?} failed ({st}):\n{}", err_tail()),
+        Some(status) => Ok(Output {
+            status,
+            stdout,
+            stderr,
+        }),
+    }
+}
 
 pub(crate) struct Proc {
     name: String,

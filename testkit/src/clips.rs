@@ -13,16 +13,22 @@
 //! | mkv | libx264 ultrafast | flac |
 //! | webm | libvpx (VP8, realtime) | libvorbis |
 //!
-//! Audio is cut to exactly `frames / fps` seconds of samples (`atrim=end_sample`).
+//! Video is cut to exactly `frames` (`trim=end_frame`) and audio to exactly
+//! `frames / fps` seconds of samples (`atrim=end_sample`).
 //! [`corrupt_file`] and [`not_media_file`] make inputs the engine must reject.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
+use crate::child::output_within;
 use crate::palette::{self, Colour};
 use crate::time::Rational;
+
+/// Upper bound for generating one clip (they take well under a second normally).
+const GENERATE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Container (and with it the codecs, see the module table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -227,11 +233,12 @@ impl Clip {
         ])
         .args(["-f", "lavfi", "-i"])
         .arg(format!(
-            "color=c={}:s={}x{}:r={}",
+            "color=c={}:s={}x{}:r={},trim=end_frame={}",
             self.colour.ffmpeg_hex(),
             self.width,
             self.height,
-            self.fps
+            self.fps,
+            self.frames
         ));
         if !self.no_audio {
             cmd.args(["-f", "lavfi", "-i"]).arg(format!(
@@ -241,9 +248,9 @@ impl Clip {
                 self.audio_samples()
             ));
         }
-        cmd.args(["-frames:v", &self.frames.to_string()])
-            .args(c.video_args())
-            .args(["-g", "25"]);
+        // Both sources end by themselves (`trim`, `atrim`): `-frames:v` would stop the
+        // whole output early and cut the audio short.
+        cmd.args(c.video_args()).args(["-g", "25"]);
         if self.no_audio {
             cmd.arg("-an");
         } else {
@@ -252,16 +259,7 @@ impl Clip {
                 .args(["-ar", &self.audio_rate.to_string()]);
         }
         cmd.args(["-f", c.format()]).arg(out);
-        let res = cmd
-            .stdin(std::process::Stdio::null())
-            .output()
-            .with_context(|| format!("run {cmd:?}"))?;
-        if !res.status.success() {
-            bail!(
-                "clip generation failed: {cmd:?}\n{}",
-                String::from_utf8_lossy(&res.stderr)
-            );
-        }
+        output_within(cmd, GENERATE_TIMEOUT).context("clip generation")?;
         Ok(())
     }
 }

@@ -97,11 +97,11 @@ fn reconnect_appends_and_restart_starts_a_new_file() -> Result<()> {
     let second = probe::packets(&files[1])?.video.len();
     // Two sessions appended vs one (each ~50 frames minus the SRT tail loss).
     assert!(
-        first >= 80 && first <= 100,
+        (80..=100).contains(&first),
         "first file: {first} video packets"
     );
     assert!(
-        second >= 40 && second <= 50,
+        (40..=50).contains(&second),
         "second file: {second} video packets"
     );
     assert_eq!(rx.accepted_connections(), 3);

@@ -19,6 +19,7 @@ pub mod ts;
 
 use std::path::Path;
 use std::process::{Command, Output};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
@@ -31,28 +32,13 @@ pub use silences::{Silence, silences};
 pub use tones::{Pcm, Sound, ToneRun, audio_pcm, describe_tone_runs, tone_runs};
 pub use ts::{count_wraps, ts_raw_pts};
 
-/// Runs a command to completion, failing with its stderr when it fails.
-fn run(mut cmd: Command) -> Result<Output> {
-    let out = cmd
-        .stdin(std::process::Stdio::null())
-        .output()
-        .with_context(|| format!("run {cmd:?}"))?;
-    if !out.status.success() {
-        bail!(
-            "{cmd:?} failed ({}):\n{}",
-            out.status,
-            tail(&String::from_utf8_lossy(&out.stderr), 3000)
-        );
-    }
-    Ok(out)
-}
+/// Upper bound for one ffprobe/ffmpeg analysis run (a recording of a few minutes
+/// decodes in seconds; a hung reader must not hang the test).
+pub const ANALYSIS_TIMEOUT: Duration = Duration::from_secs(120);
 
-fn tail(s: &str, n: usize) -> &str {
-    let mut start = s.len().saturating_sub(n);
-    while !s.is_char_boundary(start) {
-        start += 1;
-    }
-    &s[start..]
+/// Runs a command to completion, failing with its stderr when it fails or hangs.
+fn run(cmd: Command) -> Result<Output> {
+    crate::child::output_within(cmd, ANALYSIS_TIMEOUT)
 }
 
 fn path_arg(path: &Path) -> Result<&str> {
