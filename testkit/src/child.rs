@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 const POLL: Duration = Duration::from_millis(20);
+const SPAWN_MARKER: &str = "=== testkit: spawn";
 
 /// Runs `cmd` to completion with stdin null and stdout/stderr captured; fails (with
 /// the stderr tail) on a non-zero exit, and kills it and fails after `timeout`.
@@ -108,7 +109,7 @@ impl Proc {
             bail!("{}: already running", self.name);
         }
         let mut log = self.log_file()?;
-        writeln!(log, "=== testkit: spawn {cmd:?} ===").context("write log")?;
+        writeln!(log, "{SPAWN_MARKER} {cmd:?} ===").context("write log")?;
         let stdout = match stdout_to {
             Some(p) => {
                 Stdio::from(File::create(p).with_context(|| format!("create {}", p.display()))?)
@@ -214,6 +215,29 @@ impl Proc {
         std::fs::read(&self.log_path)
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default()
+    }
+
+    /// The log of the current (or last) life only.
+    pub(crate) fn current_log(&self) -> String {
+        let log = self.log();
+        match log.rfind(SPAWN_MARKER) {
+            Some(i) => log[i..].to_owned(),
+            None => log,
+        }
+    }
+
+    /// Polls `done(current_log)` until it holds; `false` after `timeout`.
+    pub(crate) fn wait_log(&self, timeout: Duration, done: impl Fn(&str) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if done(&self.current_log()) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            sleep(POLL);
+        }
     }
 
     pub(crate) fn log_tail(&self) -> String {

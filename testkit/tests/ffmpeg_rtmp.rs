@@ -79,6 +79,7 @@ fn restart_records_a_second_file_on_the_same_port() -> Result<()> {
     assert_eq!(rx.port(), port);
     assert!(rx.is_running());
     publish_red_green(&rx.url(), "flv", 1, &[])?;
+    assert!(rx.wait_finished(Duration::from_secs(10))?);
     rx.stop()?;
     let files = rx.recordings();
     assert_eq!(files.len(), 2, "{files:?}");

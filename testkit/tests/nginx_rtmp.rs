@@ -10,11 +10,14 @@ use testkit::NginxRtmp;
 use testkit::probe::{self, describe_violations};
 use testkit::time::RTMP_24BIT_WRAP_NS;
 
+const IDLE: Duration = Duration::from_secs(10);
+
 #[test]
 fn records_red_then_green_with_continuous_timestamps() -> Result<()> {
     let mut rx = NginxRtmp::with_key("prog")?;
     assert!(rx.url().ends_with("/live/prog"), "{}", rx.url());
     publish_red_green(&rx.url(), "flv", 2, &[])?;
+    rx.wait_idle(IDLE)?;
     rx.stop()?;
     let files = rx.recordings()?;
     assert_eq!(files.len(), 1, "{files:?}\n{}", rx.log());
@@ -36,6 +39,7 @@ fn records_red_then_green_with_continuous_timestamps() -> Result<()> {
 fn nginx_keeps_absolute_timestamps_past_2_pow_24_ms() -> Result<()> {
     let mut rx = NginxRtmp::start()?;
     publish_red_green(&rx.url(), "flv", 2, &["-output_ts_offset", "16775"])?;
+    rx.wait_idle(IDLE)?;
     rx.stop()?;
     let path = rx.recording_path()?;
     let p = probe::packets(&path)?;
@@ -57,10 +61,12 @@ fn restart_on_the_same_port_gives_a_second_recording() -> Result<()> {
     let mut rx = NginxRtmp::start()?;
     let url = rx.url();
     publish_red_green(&url, "flv", 1, &[])?;
+    rx.wait_idle(IDLE)?;
     rx.restart(Duration::from_millis(500))?;
     assert_eq!(rx.url(), url);
     assert!(rx.is_running());
     publish_red_green(&url, "flv", 1, &[])?;
+    rx.wait_idle(IDLE)?;
     rx.stop()?;
     let files = rx.recordings()?;
     assert_eq!(files.len(), 2, "{files:?}\n{}", rx.log());

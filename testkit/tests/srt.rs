@@ -11,6 +11,9 @@ use testkit::probe::{self, count_wraps, describe_violations, ts_raw_pts};
 use testkit::time::MPEGTS_PTS_WRAP;
 
 /// MPEG-TS timestamps are exact 90 kHz ticks: allow 0.1 ms.
+const GONE: Duration = Duration::from_secs(10);
+
+/// MPEG-TS timestamps are exact 90 kHz ticks: allow 0.1 ms.
 const TS_TOLERANCE: Duration = Duration::from_micros(100);
 
 #[test]
@@ -26,6 +29,7 @@ fn records_red_then_green_over_encrypted_srt() -> Result<()> {
             .contains("passphrase=kepu-secret-42&pbkeylen=16")
     );
     publish_red_green(&rx.caller_url(), "mpegts", 2, &[])?;
+    rx.wait_disconnected(GONE)?;
     rx.stop()?;
     assert_eq!(rx.accepted_connections(), 1, "{}", rx.log());
     let path = rx.recording_path()?;
@@ -58,6 +62,7 @@ fn raw_pts_shows_the_33_bit_wrap() -> Result<()> {
     let mut rx = SrtListener::start()?;
     // 2^33 / 90 kHz = 95443.717 s; start 1.5 s before (ffmpeg adds ~1.4 s mux delay).
     publish_red_green(&rx.url(), "mpegts", 2, &["-output_ts_offset", "95441"])?;
+    rx.wait_disconnected(GONE)?;
     rx.stop()?;
     let path = rx.recording_path()?;
     let raw = ts_raw_pts(&path)?;
@@ -86,10 +91,12 @@ fn reconnect_appends_and_restart_starts_a_new_file() -> Result<()> {
     let port = rx.port();
     publish_red_green(&rx.url(), "mpegts", 1, &[])?;
     publish_red_green(&rx.url(), "mpegts", 1, &[])?;
+    rx.wait_disconnected(GONE)?;
     assert_eq!(rx.accepted_connections(), 2, "{}", rx.log());
     rx.restart()?;
     assert_eq!(rx.port(), port);
     publish_red_green(&rx.url(), "mpegts", 1, &[])?;
+    rx.wait_disconnected(GONE)?;
     rx.stop()?;
     let files = rx.recordings();
     assert_eq!(files.len(), 2, "{files:?}");

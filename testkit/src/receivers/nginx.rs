@@ -172,8 +172,25 @@ impl NginxRtmp {
         self.proc.log().matches("publish: name=").count()
     }
 
+    /// Waits (up to `timeout`) until every RTMP connection of the current nginx life
+    /// has disconnected — after the publisher is done, nginx has then read and
+    /// recorded everything. Call it before [`NginxRtmp::stop`] or judging a file.
+    pub fn wait_idle(&self, timeout: Duration) -> Result<()> {
+        let idle = |log: &str| {
+            log.matches(" disconnect,").count() >= log.matches(" connect: app=").count()
+        };
+        if !self.proc.wait_log(timeout, idle) {
+            bail!(
+                "nginx still has connections after {timeout:?}; log:\n{}",
+                self.proc.log_tail()
+            );
+        }
+        Ok(())
+    }
+
     /// Stops nginx (SIGTERM, then SIGKILL after a grace period). Publishers see the
-    /// connection drop; recordings are complete once this returns.
+    /// connection drop. Data still in flight may be lost: after a publisher has
+    /// finished, call [`NginxRtmp::wait_idle`] first.
     pub fn stop(&mut self) -> Result<()> {
         self.proc.stop(STOP_GRACE)
     }

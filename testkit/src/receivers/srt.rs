@@ -205,11 +205,30 @@ impl SrtListener {
         self.proc.log().matches("SRT source disconnected").count()
     }
 
+    /// Waits (up to `timeout`) until every caller of the current life has
+    /// disconnected (srt-live-transmit has then written all it got). Call it after the
+    /// caller finished and before [`SrtListener::stop`], so the tail still inside the
+    /// SRT latency buffer is not lost.
+    pub fn wait_disconnected(&self, timeout: Duration) -> Result<()> {
+        let gone = |log: &str| {
+            log.matches("SRT source disconnected").count()
+                >= log.matches("Accepted SRT source connection").count()
+        };
+        if !self.proc.wait_log(timeout, gone) {
+            bail!(
+                "SRT caller still connected after {timeout:?}; log:\n{}",
+                self.proc.log_tail()
+            );
+        }
+        Ok(())
+    }
+
     pub fn is_running(&mut self) -> bool {
         self.proc.is_running()
     }
 
-    /// Stops the listener; the recording is complete once this returns.
+    /// Stops the listener; the file then holds what was written until now (see
+    /// [`SrtListener::wait_disconnected`]).
     pub fn stop(&mut self) -> Result<()> {
         self.proc.stop(SRT_STOP_GRACE)
     }
