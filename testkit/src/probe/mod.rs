@@ -1,11 +1,11 @@
 //! The judges: what a recording really contains, according to ffprobe/ffmpeg.
 //!
-//! - [`packets`]: per-stream packet timestamps as integer ticks; frame-step and
+//! - [`packets()`](packets()): per-stream packet timestamps as integer ticks; frame-step and
 //!   audio-continuity checks that report each violation with its position and values.
 //! - [`colours`]: the colour of every decoded video frame, classified against a
 //!   [`crate::palette`], grouped into runs ("red for 50 frames, then green …").
 //! - [`tones`]: decoded mono 48 kHz PCM and Goertzel tone runs per window.
-//! - [`silences`]: `ffmpeg -af silencedetect`.
+//! - [`silences()`](silences()): `ffmpeg -af silencedetect`.
 //! - [`ts`]: raw 33-bit PTS straight from the MPEG-TS bytes (no ffmpeg unwrapping).
 //!
 //! Timestamps are the file's own (absolute) timestamps: decoding uses `-copyts`, so a
