@@ -82,6 +82,16 @@ fn raw_pts_shows_the_33_bit_wrap() -> Result<()> {
         );
     }
     assert!(by_pid.contains_key(&video_pid));
+    // ffprobe unwraps by moving the pre-wrap part below zero: the packets stay
+    // continuous, starting at about 95442.4 − 95443.7 = −1.3 s.
+    let p = probe::packets(&path)?;
+    let v = p.video_steps_exact(25, 1, TS_TOLERANCE);
+    assert!(v.is_empty(), "{}", describe_violations(&v));
+    let first = *p.video_pts_ns().first().expect("video");
+    assert!(
+        first < 0,
+        "ffprobe did not unwrap as documented: first pts {first} ns"
+    );
     Ok(())
 }
 

@@ -3,6 +3,10 @@
 //! silencedetect prints times with 6 significant digits, which is useless at 16775 s,
 //! so the file is decoded *without* `-copyts` (ffmpeg then starts at 0) and the file's
 //! `format.start_time` is added back: results are absolute file timestamps.
+//!
+//! silencedetect alone only sees silent *samples*; a hole where packets are missing
+//! (a timestamp gap) would be invisible. `aresample=async=1:min_hard_comp=0.02` first
+//! fills gaps > 20 ms with silence, so missing audio is reported as silence too.
 
 use std::path::Path;
 use std::process::Command;
@@ -28,7 +32,7 @@ pub fn silences(path: &Path, noise_db: f64, min_dur: Duration) -> Result<Vec<Sil
     cmd.args(["-hide_banner", "-nostdin", "-nostats", "-loglevel", "info"])
         .args(["-i", p, "-vn", "-sn", "-dn", "-af"])
         .arg(format!(
-            "silencedetect=n={noise_db}dB:d={}",
+            "aresample=async=1:min_hard_comp=0.02,silencedetect=n={noise_db}dB:d={}",
             min_dur.as_secs_f64()
         ))
         .args(["-f", "null", "-"]);
