@@ -91,7 +91,11 @@ pub fn parse_duration_ms(s: &str) -> Option<u64> {
     let mut total_ms: u64 = 0;
     for (i, p) in hm.iter().enumerate() {
         let v: u64 = p.parse().ok()?;
-        let mult = if hm.len() == 2 && i == 0 { 3_600_000 } else { 60_000 };
+        let mult = if hm.len() == 2 && i == 0 {
+            3_600_000
+        } else {
+            60_000
+        };
         if i > 0 || hm.len() == 1 {
             if v >= 60 {
                 return None;
@@ -127,7 +131,11 @@ pub fn parse_wall(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
         return Some(dt.with_timezone(&Utc));
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(naive) = NaiveDateTime::parse_from_str(s, fmt) {
             return Shanghai
                 .from_local_datetime(&naive)
@@ -153,7 +161,10 @@ impl DayFile {
             DayFileError(format!("{file}:{line}: {}", e.message().trim()))
         })?;
         let at = |span: std::ops::Range<usize>, field: &str, msg: String| {
-            DayFileError(format!("{file}:{}: {field}: {msg}", line_of(text, span.start)))
+            DayFileError(format!(
+                "{file}:{}: {field}: {msg}",
+                line_of(text, span.start)
+            ))
         };
         let wall = |v: &Spanned<WallValue>, field: &str| -> Result<DateTime<Utc>, DayFileError> {
             let s = match v.get_ref() {
@@ -164,7 +175,9 @@ impl DayFile {
                 at(
                     v.span(),
                     field,
-                    format!("{s:?} is not a date and time like \"2026-09-01T20:00:00\" (Asia/Shanghai)"),
+                    format!(
+                        "{s:?} is not a date and time like \"2026-09-01T20:00:00\" (Asia/Shanghai)"
+                    ),
                 )
             })
         };
@@ -178,7 +191,11 @@ impl DayFile {
                 _ => None,
             };
             ms.ok_or_else(|| {
-                at(v.span(), field, "must be HH:MM:SS[.mmm] or a number of seconds".into())
+                at(
+                    v.span(),
+                    field,
+                    "must be HH:MM:SS[.mmm] or a number of seconds".into(),
+                )
             })
         };
         let start = raw.start.as_ref().map(|s| wall(s, "start")).transpose()?;
@@ -189,16 +206,28 @@ impl DayFile {
             let it = item.get_ref();
             let src = it.source.get_ref().trim();
             if src.is_empty() {
-                return Err(at(it.source.span(), "item.source", "must not be empty".into()));
+                return Err(at(
+                    it.source.span(),
+                    "item.source",
+                    "must not be empty".into(),
+                ));
             }
             let source = if src.contains("://") {
                 src.to_string()
             } else {
                 let p = Path::new(src);
-                let abs = if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+                let abs = if p.is_absolute() {
+                    p.to_path_buf()
+                } else {
+                    base.join(p)
+                };
                 abs.display().to_string()
             };
-            let duration_ms = it.duration.as_ref().map(|d| time(d, "item.duration")).transpose()?;
+            let duration_ms = it
+                .duration
+                .as_ref()
+                .map(|d| time(d, "item.duration"))
+                .transpose()?;
             if duration_ms == Some(0) {
                 let span = it.duration.as_ref().map(|d| d.span()).unwrap_or(0..0);
                 return Err(at(span, "item.duration", "must be longer than zero".into()));
@@ -207,7 +236,12 @@ impl DayFile {
                 line,
                 source,
                 title: it.title.clone(),
-                in_ms: it.in_point.as_ref().map(|d| time(d, "item.in")).transpose()?.unwrap_or(0),
+                in_ms: it
+                    .in_point
+                    .as_ref()
+                    .map(|d| time(d, "item.in"))
+                    .transpose()?
+                    .unwrap_or(0),
                 duration_ms,
                 at: it.at.as_ref().map(|a| wall(a, "item.at")).transpose()?,
             });
@@ -219,7 +253,12 @@ impl DayFile {
                 if let Some((prev, _)) = last
                     && t < prev
                 {
-                    let span = raw.items[i].get_ref().at.as_ref().map(|a| a.span()).unwrap_or(0..0);
+                    let span = raw.items[i]
+                        .get_ref()
+                        .at
+                        .as_ref()
+                        .map(|a| a.span())
+                        .unwrap_or(0..0);
                     return Err(at(
                         span,
                         "item.at",
@@ -291,13 +330,21 @@ at = 2026-09-01T00:01:00
     #[test]
     fn errors_name_file_line_and_field() {
         let p = Path::new("day.toml");
-        let e = DayFile::parse(p, "[[item]]\nsource = \"a\"\nduration = \"ten\"\n").unwrap_err().0;
+        let e = DayFile::parse(p, "[[item]]\nsource = \"a\"\nduration = \"ten\"\n")
+            .unwrap_err()
+            .0;
         assert!(e.starts_with("day.toml:3: item.duration"), "{e}");
-        let e = DayFile::parse(p, "[[item]]\nsource = \"a\"\nat = \"tomorrow\"\n").unwrap_err().0;
+        let e = DayFile::parse(p, "[[item]]\nsource = \"a\"\nat = \"tomorrow\"\n")
+            .unwrap_err()
+            .0;
         assert!(e.starts_with("day.toml:3: item.at"), "{e}");
-        let e = DayFile::parse(p, "[[item]]\ntitle = \"x\"\n").unwrap_err().0;
+        let e = DayFile::parse(p, "[[item]]\ntitle = \"x\"\n")
+            .unwrap_err()
+            .0;
         assert!(e.starts_with("day.toml:1:") && e.contains("source"), "{e}");
-        let e = DayFile::parse(p, "[[item]]\nsource = \"a\"\ncolour = 1\n").unwrap_err().0;
+        let e = DayFile::parse(p, "[[item]]\nsource = \"a\"\ncolour = 1\n")
+            .unwrap_err()
+            .0;
         assert!(e.starts_with("day.toml:3:") && e.contains("colour"), "{e}");
         let e = DayFile::parse(
             p,

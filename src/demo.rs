@@ -28,7 +28,16 @@ const CLIPS: &[DemoClip] = &[
         rate: "30",
         audio_rate: 44_100,
         tone: 440,
-        codecs: &["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"],
+        codecs: &[
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+        ],
     },
     DemoClip {
         file: "02-yuekepu.mov",
@@ -119,7 +128,10 @@ pub fn make_clips(dir: &Path, seconds: u32) -> anyhow::Result<Vec<PathBuf>> {
             let mut cmd = Command::new("ffmpeg");
             cmd.args(["-hide_banner", "-nostdin", "-y", "-loglevel", "error"])
                 .args(["-f", "lavfi", "-i"])
-                .arg(format!("testsrc2=size={}:rate={}:duration={seconds}", c.size, c.rate))
+                .arg(format!(
+                    "testsrc2=size={}:rate={}:duration={seconds}",
+                    c.size, c.rate
+                ))
                 .args(["-f", "lavfi", "-i"])
                 .arg(format!(
                     "sine=frequency={}:sample_rate={}:duration={seconds}",
@@ -129,7 +141,11 @@ pub fn make_clips(dir: &Path, seconds: u32) -> anyhow::Result<Vec<PathBuf>> {
                 .args(c.codecs)
                 .args(["-shortest"])
                 .arg(&path);
-            run_bounded(&mut cmd, &format!("ffmpeg making {}", c.file), Duration::from_secs(120))?;
+            run_bounded(
+                &mut cmd,
+                &format!("ffmpeg making {}", c.file),
+                Duration::from_secs(120),
+            )?;
         }
         out.push(path);
     }
@@ -150,7 +166,9 @@ impl Drop for Receiver {
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 pub fn start_receiver(dir: &Path) -> anyhow::Result<Receiver> {
@@ -186,7 +204,10 @@ pub fn start_receiver(dir: &Path) -> anyhow::Result<Receiver> {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    bail!("nginx did not start listening on port {port}; see {}/logs/error.log", prefix.display())
+    bail!(
+        "nginx did not start listening on port {port}; see {}/logs/error.log",
+        prefix.display()
+    )
 }
 
 pub async fn run(dir: &Path, for_secs: Option<u64>) -> anyhow::Result<()> {
@@ -203,12 +224,15 @@ pub async fn run(dir: &Path, for_secs: Option<u64>) -> anyhow::Result<()> {
              [[destination]]\nname = \"local\"\nurl = \"{url}\"\n"
         ),
     )?;
-    let mut day = String::from("# Demo day: every clip twice, and one missing file to show the slate.\n");
+    let mut day =
+        String::from("# Demo day: every clip twice, and one missing file to show the slate.\n");
     for round in 0..2 {
         for (i, c) in clips.iter().enumerate() {
             day.push_str(&format!(
                 "\n[[item]]\nsource = \"media/{}\"\ntitle = \"{}\"\n",
-                c.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default(),
+                c.file_name()
+                    .map(|f| f.to_string_lossy().to_string())
+                    .unwrap_or_default(),
                 CLIPS[i].title
             ));
             if round == 0 && i == 1 {
@@ -218,7 +242,11 @@ pub async fn run(dir: &Path, for_secs: Option<u64>) -> anyhow::Result<()> {
     }
     let day_path = dir.join("day.toml");
     std::fs::write(&day_path, day)?;
-    println!("config: {}\nrundown: {}", config_path.display(), day_path.display());
+    println!(
+        "config: {}\nrundown: {}",
+        config_path.display(),
+        day_path.display()
+    );
     println!("watch it with:  ffplay -fflags nobuffer {url}");
     let config = crate::config::ChannelConfig::load(&config_path)?;
     let day = crate::dayfile::DayFile::load(&day_path)?;

@@ -29,7 +29,10 @@ pub fn cues(
     let frame_of = |t: DateTime<Utc>| -> u64 {
         timeline.frame_at(t.timestamp_nanos_opt().unwrap_or(0).max(0) as u64)
     };
-    let mut next: Option<u64> = Some(frame_of(day.start.unwrap_or(now)));
+    // A file without a start begins a moment from now, so its first item is pre-rolled
+    // and starts on its first frame.
+    let lead = chrono::Duration::milliseconds(1500);
+    let mut next: Option<u64> = Some(frame_of(day.start.unwrap_or(now + lead)));
     let mut out = Vec::new();
     for (i, item) in day.items.iter().enumerate() {
         let start = match item.at {
@@ -82,12 +85,8 @@ fn shanghai(unix_ns: u64) -> String {
 }
 
 /// Runs the day until `for_secs` (if given) or a signal.
-pub async fn run(
-    config: ChannelConfig,
-    day: DayFile,
-    for_secs: Option<u64>,
-) -> anyhow::Result<()> {
-    let engine = Engine::start(config.engine_config())?;
+pub async fn run(config: ChannelConfig, day: DayFile, for_secs: Option<u64>) -> anyhow::Result<()> {
+    let (engine, mut events) = Engine::start_with_events(config.engine_config())?;
     let timeline = engine.timeline();
     let mut probe = |src: &str| {
         playout::probe::duration_ns(&playout::cue::to_uri(src), Duration::from_secs(10))
@@ -98,9 +97,10 @@ pub async fn run(
         tracing::warn!("{w}");
         eprintln!("warning: {w}");
     }
-    let titles: std::collections::HashMap<String, String> =
-        cues.iter().map(|c| (c.id.clone(), c.title.clone())).collect();
-    let mut events = engine.subscribe();
+    let titles: std::collections::HashMap<String, String> = cues
+        .iter()
+        .map(|c| (c.id.clone(), c.title.clone()))
+        .collect();
     engine.cue(cues)?;
     println!(
         "on air: {} item(s) from {} to {} destination(s)",
@@ -162,7 +162,11 @@ fn print_event(e: &Event, titles: &std::collections::HashMap<String, String>) {
             } else {
                 String::new()
             };
-            println!("{} ▶ {} [frame {frame}]{join}", shanghai(*wall_ns), title(id));
+            println!(
+                "{} ▶ {} [frame {frame}]{join}",
+                shanghai(*wall_ns),
+                title(id)
+            );
         }
         Event::ItemEnded {
             id,
@@ -177,7 +181,9 @@ fn print_event(e: &Event, titles: &std::collections::HashMap<String, String>) {
         ),
         Event::FallbackOn { id, reason, .. } => println!(
             "  ⚠ slate on air{}: {reason}",
-            id.as_deref().map(|i| format!(" for {}", title(i))).unwrap_or_default()
+            id.as_deref()
+                .map(|i| format!(" for {}", title(i)))
+                .unwrap_or_default()
         ),
         Event::FallbackOff { .. } => {}
         Event::DestinationUp { name } => println!("  ↑ {name} live"),

@@ -79,7 +79,9 @@ impl Encoder {
             ab = profile.audio_kbps * 1000,
         );
         let pipeline = gst::parse::launch(&desc)
-            .map_err(|e| format!("cannot build the encoder (is x264enc/avenc_aac installed?): {e}"))?
+            .map_err(|e| {
+                format!("cannot build the encoder (is x264enc/avenc_aac installed?): {e}")
+            })?
             .downcast::<gst::Pipeline>()
             .map_err(|_| "encoder is not a pipeline".to_string())?;
         let get_src = |name: &str| {
@@ -179,7 +181,9 @@ impl Encoder {
             gst::MessageView::Error(e) => Some(format!(
                 "{} ({})",
                 e.error(),
-                e.src().map(|s| s.path_string().to_string()).unwrap_or_default()
+                e.src()
+                    .map(|s| s.path_string().to_string())
+                    .unwrap_or_default()
             )),
             _ => None,
         }
@@ -217,7 +221,11 @@ fn to_packet(sample: &gst::Sample, kind: Kind) -> Option<Packet> {
         .caps()
         .and_then(|c| c.structure(0))
         .and_then(|s| s.get::<gst::Buffer>("codec_data").ok())
-        .and_then(|b| b.map_readable().ok().map(|m| Bytes::copy_from_slice(m.as_slice())));
+        .and_then(|b| {
+            b.map_readable()
+                .ok()
+                .map(|m| Bytes::copy_from_slice(m.as_slice()))
+        });
     let map = buf.map_readable().ok()?;
     Some(Packet {
         kind,

@@ -97,10 +97,7 @@ impl Timeline {
 
     /// Unix time (ns) at which frame `n` is due.
     pub fn unix_ns_of(&self, n: u64) -> u64 {
-        self.origin_unix_ns
-            + self
-                .rate
-                .frame_to_ns(n.saturating_sub(self.first_frame))
+        self.origin_unix_ns + self.rate.frame_to_ns(n.saturating_sub(self.first_frame))
     }
 }
 
@@ -135,6 +132,14 @@ impl Engine {
     /// Starts the engine; call from within a tokio runtime. The programme is on air (on the
     /// slate until something is cued) when this returns.
     pub fn start(config: EngineConfig) -> Result<Engine, EngineError> {
+        Self::start_with_events(config).map(|(e, _)| e)
+    }
+
+    /// Like `start`, and returns a receiver that sees every event from the very first
+    /// (a destination coming up within milliseconds included).
+    pub fn start_with_events(
+        config: EngineConfig,
+    ) -> Result<(Engine, broadcast::Receiver<Event>), EngineError> {
         gst::init().map_err(|e| EngineError::Gstreamer(e.to_string()))?;
         let profile = config.profile.clone();
         profile.validate().map_err(EngineError::Profile)?;
@@ -155,7 +160,7 @@ impl Engine {
         }
         .map_err(EngineError::Slate)?;
 
-        let (events, _) = broadcast::channel(4096);
+        let (events, first_events) = broadcast::channel(4096);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut taps = Vec::new();
         let mut stats = Vec::new();
@@ -226,21 +231,24 @@ impl Engine {
             })
             .map_err(|e| EngineError::Encoder(format!("cannot start the clock: {e}")))?;
 
-        Ok(Engine {
-            commands,
-            events,
-            stats,
-            lateness,
-            timeline: Timeline {
-                rate: config.profile.rate,
-                first_frame: config.first_frame,
-                origin_unix_ns,
+        Ok((
+            Engine {
+                commands,
+                events,
+                stats,
+                lateness,
+                timeline: Timeline {
+                    rate: config.profile.rate,
+                    first_frame: config.first_frame,
+                    origin_unix_ns,
+                },
+                clock: Some(clock),
+                fanout: Some(fanout),
+                destinations,
+                shutdown,
             },
-            clock: Some(clock),
-            fanout: Some(fanout),
-            destinations,
-            shutdown,
-        })
+            first_events,
+        ))
     }
 
     pub fn timeline(&self) -> Timeline {
@@ -274,10 +282,11 @@ impl Engine {
     pub async fn status(&self) -> Result<Status, EngineError> {
         let (tx, rx) = oneshot::channel();
         self.send(Command::Status(tx))?;
-        let (frame, on_air, queued, dropped, repeated) = tokio::time::timeout(Duration::from_secs(2), rx)
-            .await
-            .map_err(|_| EngineError::Stopped)?
-            .map_err(|_| EngineError::Stopped)?;
+        let (frame, on_air, queued, dropped, repeated) =
+            tokio::time::timeout(Duration::from_secs(2), rx)
+                .await
+                .map_err(|_| EngineError::Stopped)?
+                .map_err(|_| EngineError::Stopped)?;
         Ok(Status {
             frame,
             on_air,
@@ -307,15 +316,23 @@ impl Engine {
         if let Some(h) = self.fanout.take() {
             let _ = tokio::task::spawn_blocking(move || h.join()).await;
         }
+        // Each destination sends what it still has and closes; those still connecting or
+        // stuck are told to stop after a bound.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        for h in &mut self.destinations {
-            if tokio::time::timeout_at(deadline, &mut *h).await.is_err() {
-                break;
+        let mut unfinished = Vec::new();
+        for mut h in self.destinations.drain(..) {
+            if tokio::time::timeout_at(deadline, &mut h).await.is_err() {
+                unfinished.push(h);
             }
         }
         let _ = self.shutdown.send(true);
-        for h in self.destinations.drain(..) {
-            let _ = tokio::time::timeout(Duration::from_secs(2), h).await;
+        for h in unfinished {
+            if tokio::time::timeout(Duration::from_secs(2), h)
+                .await
+                .is_err()
+            {
+                tracing::warn!("a destination did not stop in time");
+            }
         }
         let _ = self.events.send(Event::Stopped);
     }
@@ -342,8 +359,8 @@ fn clock_loop(mut c: ClockLoop) {
     let reaper = std::thread::Builder::new()
         .name("source-reaper".into())
         .spawn(move || while reap_rx.recv().is_ok() {});
-    let max_backlog = (c.profile.width * c.profile.height * 3 / 2) as u64
-        * rate.frames_in_secs(1).max(1);
+    let max_backlog =
+        (c.profile.width * c.profile.height * 3 / 2) as u64 * rate.frames_in_secs(1).max(1);
     'run: loop {
         while let Ok(cmd) = c.commands.try_recv() {
             match cmd {
@@ -385,7 +402,11 @@ fn clock_loop(mut c: ClockLoop) {
                 dropped_total: dropped,
                 repeated_total: c.switcher.repeated,
             });
-            tracing::warn!(frames = k, total = dropped, "behind the clock: frames dropped");
+            tracing::warn!(
+                frames = k,
+                total = dropped,
+                "behind the clock: frames dropped"
+            );
         }
         let wall = c.origin_unix_ns + rate.frame_to_ns(n - c.first);
         let out = c.switcher.tick(n, wall);

@@ -6,8 +6,8 @@
 //! destination resumes on the next key frame. Does not own: connections (`output`).
 
 use crate::format::OutputProfile;
-use crate::packet::{Headers, Kind, Packet};
 use crate::output::Stats;
+use crate::packet::{Headers, Kind, Packet};
 use bytes::Bytes;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -36,7 +36,19 @@ pub fn run(rx: Receiver<Packet>, taps: Vec<Tap>, profile: OutputProfile) {
     loop {
         if !closed {
             match rx.recv_timeout(Duration::from_millis(50)) {
-                Ok(p) => {
+                Ok(mut p) => {
+                    // Learn the codec set-up as packets arrive, so the first key frame
+                    // already has both streams' headers when it leaves.
+                    if let Some(cd) = p.codec_data.take() {
+                        let slot = match p.kind {
+                            Kind::Video => &mut avcc,
+                            Kind::Audio => &mut asc,
+                        };
+                        if slot.as_ref() != Some(&cd) {
+                            *slot = Some(cd);
+                            headers = None;
+                        }
+                    }
                     let q = match p.kind {
                         Kind::Video => &mut video,
                         Kind::Audio => &mut audio,
@@ -63,22 +75,6 @@ pub fn run(rx: Receiver<Packet>, taps: Vec<Tap>, profile: OutputProfile) {
                 _ => None,
             };
             let Some(kind) = pick else { break };
-            let Some((_, mut p)) = (match kind {
-                Kind::Video => video.pop_front(),
-                Kind::Audio => audio.pop_front(),
-            }) else {
-                break;
-            };
-            if let Some(cd) = p.codec_data.take() {
-                let slot = match p.kind {
-                    Kind::Video => &mut avcc,
-                    Kind::Audio => &mut asc,
-                };
-                if slot.as_ref() != Some(&cd) {
-                    *slot = Some(cd);
-                    headers = None;
-                }
-            }
             if headers.is_none()
                 && let (Some(v), Some(a)) = (&avcc, &asc)
             {
@@ -96,7 +92,13 @@ pub fn run(rx: Receiver<Packet>, taps: Vec<Tap>, profile: OutputProfile) {
                 }));
             }
             // Nothing leaves before both streams' headers are known.
-            let Some(h) = &headers else { continue };
+            let Some(h) = &headers else { break };
+            let Some((_, mut p)) = (match kind {
+                Kind::Video => video.pop_front(),
+                Kind::Audio => audio.pop_front(),
+            }) else {
+                break;
+            };
             p.headers = Some(h.clone());
             for tap in &taps {
                 match tap.tx.try_send(p.clone()) {

@@ -177,7 +177,10 @@ impl OutputProfile {
             ));
         }
         if self.rate.num == 0 || self.rate.den == 0 || self.rate.num / self.rate.den > 120 {
-            return Err(format!("frame rate {}: must be between 1 and 120", self.rate));
+            return Err(format!(
+                "frame rate {}: must be between 1 and 120",
+                self.rate
+            ));
         }
         if ![32_000, 44_100, 48_000].contains(&self.sample_rate) {
             return Err(format!(
@@ -244,8 +247,14 @@ mod tests {
         let r = Rate::PAL;
         let month = 30 * 2_160_000u64;
         assert_eq!(r.ns_to_frame(r.frame_to_ns(month)), month);
-        assert_eq!(r.ns_to_frame_round(r.frame_to_ns(month) + 19_000_000), month);
-        assert_eq!(r.ns_to_frame_round(r.frame_to_ns(month) + 21_000_000), month + 1);
+        assert_eq!(
+            r.ns_to_frame_round(r.frame_to_ns(month) + 19_000_000),
+            month
+        );
+        assert_eq!(
+            r.ns_to_frame_round(r.frame_to_ns(month) + 21_000_000),
+            month + 1
+        );
     }
 
     #[test]

@@ -164,7 +164,10 @@ impl ChannelConfig {
             ConfigError(format!("{file}:{line}: {}", e.message()))
         })?;
         let at = |span: std::ops::Range<usize>, field: &str, msg: String| {
-            ConfigError(format!("{file}:{}: {field}: {msg}", line_of(text, span.start)))
+            ConfigError(format!(
+                "{file}:{}: {field}: {msg}",
+                line_of(text, span.start)
+            ))
         };
 
         let mut profile = OutputProfile::default();
@@ -176,8 +179,16 @@ impl ChannelConfig {
             profile.height = *v.get_ref();
         }
         if let Some(v) = &o.fps {
-            profile.rate = parse_rate(v.get_ref())
-                .ok_or_else(|| at(v.span(), "output.fps", format!("{:?} is not a frame rate like \"25\" or \"30000/1001\"", v.get_ref())))?;
+            profile.rate = parse_rate(v.get_ref()).ok_or_else(|| {
+                at(
+                    v.span(),
+                    "output.fps",
+                    format!(
+                        "{:?} is not a frame rate like \"25\" or \"30000/1001\"",
+                        v.get_ref()
+                    ),
+                )
+            })?;
         }
         if let Some(v) = &o.sample_rate {
             profile.sample_rate = *v.get_ref();
@@ -197,11 +208,14 @@ impl ChannelConfig {
                 .parse::<Preset>()
                 .map_err(|e| at(v.span(), "output.preset", e))?;
         }
-        let keyframe_seconds = o.keyframe_seconds.as_ref().map(|v| *v.get_ref()).unwrap_or(2);
+        let keyframe_seconds = o
+            .keyframe_seconds
+            .as_ref()
+            .map(|v| *v.get_ref())
+            .unwrap_or(2);
         // Environment overrides.
-        let env_err = |k: &str, v: &str, what: &str| {
-            ConfigError(format!("environment {k}={v:?}: {what}"))
-        };
+        let env_err =
+            |k: &str, v: &str, what: &str| ConfigError(format!("environment {k}={v:?}: {what}"));
         if let Some(v) = env.get("KEPU_OUTPUT_PRESET") {
             profile.preset = v
                 .parse::<Preset>()
@@ -213,34 +227,59 @@ impl ChannelConfig {
             ("KEPU_OUTPUT_HEIGHT", &mut profile.height),
         ] {
             if let Some(v) = env.get(k) {
-                *slot = v
-                    .parse()
-                    .map_err(|_| env_err(k, v, "not a whole number"))?;
+                *slot = v.parse().map_err(|_| env_err(k, v, "not a whole number"))?;
             }
         }
         if keyframe_seconds == 0 || keyframe_seconds > 10 {
-            let span = o.keyframe_seconds.as_ref().map(|v| v.span()).unwrap_or(0..0);
-            return Err(at(span, "output.keyframe_seconds", "must be between 1 and 10".into()));
-        }
-        profile.keyframe_interval = (profile.rate.frames_in_secs(keyframe_seconds as u64)) as u32;
-        profile.validate().map_err(|e| {
             let span = o
-                .width
+                .keyframe_seconds
                 .as_ref()
                 .map(|v| v.span())
                 .unwrap_or(0..0);
+            return Err(at(
+                span,
+                "output.keyframe_seconds",
+                "must be between 1 and 10".into(),
+            ));
+        }
+        profile.keyframe_interval = (profile.rate.frames_in_secs(keyframe_seconds as u64)) as u32;
+        profile.validate().map_err(|e| {
+            let span = o.width.as_ref().map(|v| v.span()).unwrap_or(0..0);
             at(span, "output", e)
         })?;
 
-        let first_ms = raw.retry.first_ms.as_ref().map(|v| *v.get_ref()).unwrap_or(250);
-        let cap_ms = raw.retry.cap_ms.as_ref().map(|v| *v.get_ref()).unwrap_or(1500);
+        let first_ms = raw
+            .retry
+            .first_ms
+            .as_ref()
+            .map(|v| *v.get_ref())
+            .unwrap_or(250);
+        let cap_ms = raw
+            .retry
+            .cap_ms
+            .as_ref()
+            .map(|v| *v.get_ref())
+            .unwrap_or(1500);
         if !(10..=500).contains(&first_ms) {
-            let span = raw.retry.first_ms.as_ref().map(|v| v.span()).unwrap_or(0..0);
-            return Err(at(span, "retry.first_ms", "must be between 10 and 500".into()));
+            let span = raw
+                .retry
+                .first_ms
+                .as_ref()
+                .map(|v| v.span())
+                .unwrap_or(0..0);
+            return Err(at(
+                span,
+                "retry.first_ms",
+                "must be between 10 and 500".into(),
+            ));
         }
         if cap_ms < first_ms || cap_ms > 5000 {
             let span = raw.retry.cap_ms.as_ref().map(|v| v.span()).unwrap_or(0..0);
-            return Err(at(span, "retry.cap_ms", format!("must be between first_ms ({first_ms}) and 5000")));
+            return Err(at(
+                span,
+                "retry.cap_ms",
+                format!("must be between first_ms ({first_ms}) and 5000"),
+            ));
         }
         let retry = RetryPolicy {
             first: Duration::from_millis(first_ms),
@@ -252,10 +291,21 @@ impl ChannelConfig {
         for d in &raw.destinations {
             let name = d.name.get_ref().trim().to_string();
             if name.is_empty() {
-                return Err(at(d.name.span(), "destination.name", "must not be empty".into()));
+                return Err(at(
+                    d.name.span(),
+                    "destination.name",
+                    "must not be empty".into(),
+                ));
             }
-            if destinations.iter().any(|x: &DestinationConfig| x.name == name) {
-                return Err(at(d.name.span(), "destination.name", format!("{name:?} is used twice")));
+            if destinations
+                .iter()
+                .any(|x: &DestinationConfig| x.name == name)
+            {
+                return Err(at(
+                    d.name.span(),
+                    "destination.name",
+                    format!("{name:?} is used twice"),
+                ));
             }
             let var = destination_env_var(&name);
             let url = match (env.get(&var), &d.url) {
@@ -290,7 +340,11 @@ impl ChannelConfig {
             Some(f) => {
                 let p = base.join(f.get_ref());
                 if !p.is_file() {
-                    return Err(at(f.span(), "slate.file", format!("{} does not exist", p.display())));
+                    return Err(at(
+                        f.span(),
+                        "slate.file",
+                        format!("{} does not exist", p.display()),
+                    ));
                 }
                 Some(p)
             }

@@ -23,8 +23,14 @@ fn the_env_gives_stream_keys() {
     let c = parse(
         text,
         &[
-            ("KEPU_DESTINATION_BILI_MAIN_URL", "rtmp://h/live/real-key-123456"),
-            ("KEPU_DESTINATION_SRT_URL", "srt://127.0.0.1:9000?passphrase=abcdefghijkl"),
+            (
+                "KEPU_DESTINATION_BILI_MAIN_URL",
+                "rtmp://h/live/real-key-123456",
+            ),
+            (
+                "KEPU_DESTINATION_SRT_URL",
+                "srt://127.0.0.1:9000?passphrase=abcdefghijkl",
+            ),
         ],
     )
     .expect("valid");
@@ -34,15 +40,26 @@ fn the_env_gives_stream_keys() {
 
 #[test]
 fn errors_name_file_line_and_field() {
-    let e = parse("[output]\nwidth = 1280\npreset = \"warp\"\n", &[]).unwrap_err().0;
-    assert!(e.starts_with("channel.toml:3: output.preset"), "{e}");
-    let e = parse("[output]\nfrobnicate = 1\n", &[]).unwrap_err().0;
-    assert!(e.starts_with("channel.toml:2:") && e.contains("frobnicate"), "{e}");
-    let e = parse("[[destination]]\nname = \"a\"\n", &[]).unwrap_err().0;
-    assert!(e.contains("destination.url") && e.contains("KEPU_DESTINATION_A_URL"), "{e}");
-    let e = parse("[[destination]]\nname = \"a\"\nurl = \"rtmp://h/onlyapp-secretkey\"\n", &[])
+    let e = parse("[output]\nwidth = 1280\npreset = \"warp\"\n", &[])
         .unwrap_err()
         .0;
+    assert!(e.starts_with("channel.toml:3: output.preset"), "{e}");
+    let e = parse("[output]\nfrobnicate = 1\n", &[]).unwrap_err().0;
+    assert!(
+        e.starts_with("channel.toml:2:") && e.contains("frobnicate"),
+        "{e}"
+    );
+    let e = parse("[[destination]]\nname = \"a\"\n", &[]).unwrap_err().0;
+    assert!(
+        e.contains("destination.url") && e.contains("KEPU_DESTINATION_A_URL"),
+        "{e}"
+    );
+    let e = parse(
+        "[[destination]]\nname = \"a\"\nurl = \"rtmp://h/onlyapp-secretkey\"\n",
+        &[],
+    )
+    .unwrap_err()
+    .0;
     assert!(e.starts_with("channel.toml:3: destination.url"), "{e}");
     let e = parse("[retry]\ncap_ms = 60000\n", &[]).unwrap_err().0;
     assert!(e.starts_with("channel.toml:2: retry.cap_ms"), "{e}");

@@ -60,10 +60,16 @@ mod tests {
 
     #[test]
     fn tag_layouts() {
-        assert_eq!(&video_sequence_header(&[1, 2])[..], &[0x17, 0, 0, 0, 0, 1, 2]);
+        assert_eq!(
+            &video_sequence_header(&[1, 2])[..],
+            &[0x17, 0, 0, 0, 0, 1, 2]
+        );
         assert_eq!(&video_frame(true, 0, &[9])[..], &[0x17, 1, 0, 0, 0, 9]);
         assert_eq!(&video_frame(false, 80, &[9])[..], &[0x27, 1, 0, 0, 80, 9]);
-        assert_eq!(&audio_sequence_header(&[0x11, 0x90])[..], &[0xAF, 0, 0x11, 0x90]);
+        assert_eq!(
+            &audio_sequence_header(&[0x11, 0x90])[..],
+            &[0xAF, 0, 0x11, 0x90]
+        );
         assert_eq!(&audio_frame(&[5])[..], &[0xAF, 1, 5]);
     }
 
@@ -71,6 +77,9 @@ mod tests {
     fn milliseconds_round_and_pass_24_bits() {
         assert_eq!(rtmp_ms(21_333_333), 21);
         assert_eq!(rtmp_ms(21_500_000), 22);
-        assert_eq!(rtmp_ms((1u64 << 24) * 1_000_000 + 40_000_000), (1 << 24) + 40);
+        assert_eq!(
+            rtmp_ms((1u64 << 24) * 1_000_000 + 40_000_000),
+            (1 << 24) + 40
+        );
     }
 }

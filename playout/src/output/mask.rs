@@ -74,14 +74,20 @@ mod tests {
         assert_eq!(mask_url(u), "rtmps://a.b:443/live/****");
         let u = "rtmp://h/app/key123456789?auth=secretsecret";
         let m = mask_url(u);
-        assert!(!m.contains("key123456789") && !m.contains("secretsecret"), "{m}");
+        assert!(
+            !m.contains("key123456789") && !m.contains("secretsecret"),
+            "{m}"
+        );
     }
 
     #[test]
     fn srt_passphrase_and_streamid_are_masked() {
         let u = "srt://1.2.3.4:9000?streamid=publish/live/abcdefghijk&passphrase=0123456789abc&latency=200";
         let m = mask_url(u);
-        assert!(!m.contains("abcdefghijk") && !m.contains("0123456789abc"), "{m}");
+        assert!(
+            !m.contains("abcdefghijk") && !m.contains("0123456789abc"),
+            "{m}"
+        );
         assert!(m.contains("latency=200"));
     }
 

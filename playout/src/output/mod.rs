@@ -107,11 +107,10 @@ impl Stats {
     }
 
     pub fn snapshot(&self) -> DestinationStatus {
-        let (state, last_error) = self
-            .state
-            .lock()
-            .map(|g| g.clone())
-            .unwrap_or((DestinationState::Stopped, Some("stats lock poisoned".into())));
+        let (state, last_error) = self.state.lock().map(|g| g.clone()).unwrap_or((
+            DestinationState::Stopped,
+            Some("stats lock poisoned".into()),
+        ));
         DestinationStatus {
             name: self.name.clone(),
             url: self.masked_url.clone(),

@@ -77,10 +77,13 @@ trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 async fn connect(url: &RtmpUrl, io_timeout: Duration) -> Result<Box<dyn Io>, String> {
-    let tcp = timeout(io_timeout, TcpStream::connect((url.host.as_str(), url.port)))
-        .await
-        .map_err(|_| format!("connecting to {}:{} timed out", url.host, url.port))?
-        .map_err(|e| format!("cannot connect to {}:{}: {e}", url.host, url.port))?;
+    let tcp = timeout(
+        io_timeout,
+        TcpStream::connect((url.host.as_str(), url.port)),
+    )
+    .await
+    .map_err(|_| format!("connecting to {}:{} timed out", url.host, url.port))?
+    .map_err(|e| format!("cannot connect to {}:{}: {e}", url.host, url.port))?;
     let _ = tcp.set_nodelay(true);
     if url.tls {
         let tls = super::tls::connect(&url.host, tcp, io_timeout).await?;
@@ -152,7 +155,9 @@ impl Conn {
                 }
                 match e {
                     ClientSessionEvent::ConnectionRequestRejected { description } => {
-                        return Err(format!("the platform refused the connection: {description}"));
+                        return Err(format!(
+                            "the platform refused the connection: {description}"
+                        ));
                     }
                     ClientSessionEvent::UnhandleableOnStatusCode { code } => {
                         return Err(format!("the platform refused {what}: {code}"));
@@ -386,13 +391,23 @@ mod tests {
     #[test]
     fn urls_parse() {
         let u = RtmpUrl::parse("rtmp://127.0.0.1:1935/live/abc").expect("valid");
-        assert_eq!((u.host.as_str(), u.port, u.app.as_str(), u.key.as_str()), ("127.0.0.1", 1935, "live", "abc"));
+        assert_eq!(
+            (u.host.as_str(), u.port, u.app.as_str(), u.key.as_str()),
+            ("127.0.0.1", 1935, "live", "abc")
+        );
         assert_eq!(u.tc_url, "rtmp://127.0.0.1:1935/live");
         let u = RtmpUrl::parse("rtmps://push.example.com/app/inst/key?token=1").expect("valid");
         assert!(u.tls);
-        assert_eq!((u.port, u.app.as_str(), u.key.as_str()), (443, "app/inst", "key?token=1"));
+        assert_eq!(
+            (u.port, u.app.as_str(), u.key.as_str()),
+            (443, "app/inst", "key?token=1")
+        );
         assert!(RtmpUrl::parse("rtmp://host/onlyapp").is_err());
         assert!(RtmpUrl::parse("http://host/a/b").is_err());
-        assert!(RtmpUrl::parse("rtmp://host:x/a/b").unwrap_err().contains("port"));
+        assert!(
+            RtmpUrl::parse("rtmp://host:x/a/b")
+                .unwrap_err()
+                .contains("port")
+        );
     }
 }

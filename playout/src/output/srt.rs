@@ -104,7 +104,9 @@ fn bus_error(p: &gst::Pipeline) -> Option<String> {
         gst::MessageView::Error(e) => Some(format!(
             "{} ({})",
             e.error(),
-            e.src().map(|s| s.path_string().to_string()).unwrap_or_default()
+            e.src()
+                .map(|s| s.path_string().to_string())
+                .unwrap_or_default()
         )),
         _ => None,
     }
@@ -188,7 +190,10 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
                     continue;
                 }
             }
-            if p.headers.as_ref().is_some_and(|h| !Arc::ptr_eq(h, &headers)) {
+            if p.headers
+                .as_ref()
+                .is_some_and(|h| !Arc::ptr_eq(h, &headers))
+            {
                 return Err("the stream headers changed; restarting the SRT session".into());
             }
             push(&pipe, &p)?;

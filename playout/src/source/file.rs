@@ -274,7 +274,10 @@ fn load_and_watch(pipeline: gst::Pipeline, shared: Arc<Shared>, in_point_ns: u64
             gst::ClockTime::from_nseconds(in_point_ns),
         );
         if seek.is_err() {
-            fail(format!("cannot seek to the in-point {} ms", in_point_ns / 1_000_000));
+            fail(format!(
+                "cannot seek to the in-point {} ms",
+                in_point_ns / 1_000_000
+            ));
             return;
         }
         if let Err(e) = wait_async_done(&bus, &shared) {
@@ -306,11 +309,13 @@ fn wait_async_done(bus: &gst::Bus, shared: &Shared) -> Result<(), String> {
         }
         let now = Instant::now();
         if now >= deadline {
-            return Err(format!("opening took longer than {} s", OPEN_TIMEOUT.as_secs()));
+            return Err(format!(
+                "opening took longer than {} s",
+                OPEN_TIMEOUT.as_secs()
+            ));
         }
         let wait = (deadline - now).min(Duration::from_millis(100));
-        let Some(msg) = bus.timed_pop(gst::ClockTime::from_nseconds(wait.as_nanos() as u64))
-        else {
+        let Some(msg) = bus.timed_pop(gst::ClockTime::from_nseconds(wait.as_nanos() as u64)) else {
             continue;
         };
         match msg.view() {

@@ -73,10 +73,11 @@ fn render_first_frame(
         .map_err(|_| "cannot start the slate pipeline".to_string())?;
     let sample = sink.try_pull_sample(gst::ClockTime::from_seconds(10));
     let err = pipeline.bus().and_then(|b| {
-        b.pop_filtered(&[gst::MessageType::Error]).map(|m| match m.view() {
-            gst::MessageView::Error(e) => e.error().to_string(),
-            _ => String::new(),
-        })
+        b.pop_filtered(&[gst::MessageType::Error])
+            .map(|m| match m.view() {
+                gst::MessageView::Error(e) => e.error().to_string(),
+                _ => String::new(),
+            })
     });
     let _ = pipeline.set_state(gst::State::Null);
     let sample = sample.ok_or_else(|| {

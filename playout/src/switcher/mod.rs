@@ -251,9 +251,10 @@ impl Switcher {
     }
 
     fn start(&mut self, q: Queued, n: u64, wall_ns: u64) {
-        let source = q
-            .source
-            .unwrap_or_else(|| self.opener.open(&q.cue.uri(), q.cue.in_point_ns, &self.profile));
+        let source = q.source.unwrap_or_else(|| {
+            self.opener
+                .open(&q.cue.uri(), q.cue.in_point_ns, &self.profile)
+        });
         self.events.push(Event::ItemStarted {
             id: q.cue.id.clone(),
             frame: n,
@@ -322,14 +323,19 @@ impl Switcher {
                 self.queue[i].source = Some(src);
             }
             predicted = match (start, self.queue[i].cue.length) {
-                (Some(s), Some(l)) if s != u64::MAX => Some(s + l.saturating_sub(self.queue[i].offset)),
+                (Some(s), Some(l)) if s != u64::MAX => {
+                    Some(s + l.saturating_sub(self.queue[i].offset))
+                }
                 _ => Some(u64::MAX),
             };
         }
     }
 
     fn produce(&mut self, n: u64, wall_ns: u64) -> (gst::Buffer, Vec<u8>) {
-        let samples = self.profile.rate.samples_in_frame(n, self.profile.sample_rate);
+        let samples = self
+            .profile
+            .rate
+            .samples_in_frame(n, self.profile.sample_rate);
         let bytes = samples * self.profile.audio_bytes_per_sample();
         // An item that ends at EOS hands over within the same tick, so play-to-end items
         // follow each other with no repeated frame.
@@ -337,7 +343,14 @@ impl Switcher {
             let Some(cur) = self.current.as_mut() else {
                 return self.slate_frame(n, None, "nothing scheduled", bytes);
             };
-            match pull(cur, &self.settings, n, bytes, &self.profile, &mut *self.opener) {
+            match pull(
+                cur,
+                &self.settings,
+                n,
+                bytes,
+                &self.profile,
+                &mut *self.opener,
+            ) {
                 Pulled::Frame(v, a) => {
                     let id = cur.cue.id.clone();
                     if cur.fallback.take().is_some() {

@@ -53,7 +53,10 @@ struct FakeOpener {
 impl Opener for FakeOpener {
     fn open(&self, uri: &str, in_point_ns: u64, profile: &OutputProfile) -> Box<dyn Source> {
         if let Ok(mut o) = self.opened.0.lock() {
-            o.push((uri.rsplit('/').next().unwrap_or(uri).to_string(), in_point_ns));
+            o.push((
+                uri.rsplit('/').next().unwrap_or(uri).to_string(),
+                in_point_ns,
+            ));
         }
         let pos = profile.rate.ns_to_frame(in_point_ns);
         // Cues carry bare names, which become file:// URIs; key the fakes by the name.
@@ -132,13 +135,20 @@ fn tags(frames: &[(u8, u32)]) -> Vec<(u8, usize)> {
 
 #[test]
 fn sequential_items_cut_on_the_exact_frame() {
-    let (mut sw, _) = switcher(&[("a", 1, 100, None), ("b", 2, 100, None), ("c", 3, 100, None)]);
+    let (mut sw, _) = switcher(&[
+        ("a", 1, 100, None),
+        ("b", 2, 100, None),
+        ("c", 3, 100, None),
+    ]);
     sw.cue(Cue::follow("a", "a").with_length(30).at(50), 0);
     sw.cue(Cue::follow("b", "b").with_length(20), 0);
     sw.cue(Cue::follow("c", "c"), 0);
     let out = run(&mut sw, 0, 250);
     // Slate until 50, a for 30, b for 20, c to its end (100 frames), then slate.
-    assert_eq!(tags(&out), vec![(SLATE, 50), (1, 30), (2, 20), (3, 100), (SLATE, 50)]);
+    assert_eq!(
+        tags(&out),
+        vec![(SLATE, 50), (1, 30), (2, 20), (3, 100), (SLATE, 50)]
+    );
     // Every item starts at its own first frame and plays in order.
     assert_eq!(out[50].1, 0);
     assert_eq!(out[79].1, 29);
@@ -166,14 +176,29 @@ fn a_missing_source_gets_the_slate_for_its_whole_slot_and_the_next_is_on_time() 
     sw.cue(Cue::follow("missing", "missing").with_length(80), 0);
     sw.cue(Cue::follow("c", "c").with_length(20), 0);
     let out = run(&mut sw, 0, 140);
-    assert_eq!(tags(&out), vec![(SLATE, 10), (1, 20), (SLATE, 80), (3, 20), (SLATE, 10)]);
-    assert_eq!(out[110], (3, 0), "the item after the failure starts on its frame");
+    assert_eq!(
+        tags(&out),
+        vec![(SLATE, 10), (1, 20), (SLATE, 80), (3, 20), (SLATE, 10)]
+    );
+    assert_eq!(
+        out[110],
+        (3, 0),
+        "the item after the failure starts on its frame"
+    );
     let ev = sw.take_events();
-    assert!(ev.iter().any(|e| matches!(e, Event::FallbackOn { frame: 30, .. })));
-    assert!(ev.iter().any(|e| matches!(e, Event::ItemEnded { id, reason: EndReason::Failed, .. } if id == "missing")));
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e, Event::FallbackOn { frame: 30, .. }))
+    );
+    assert!(ev.iter().any(
+        |e| matches!(e, Event::ItemEnded { id, reason: EndReason::Failed, .. } if id == "missing")
+    ));
     // The failed source was retried in the background.
     let o = opened.0.lock().expect("lock");
-    assert!(o.iter().filter(|(u, _)| u == "missing").count() >= 2, "{o:?}");
+    assert!(
+        o.iter().filter(|(u, _)| u == "missing").count() >= 2,
+        "{o:?}"
+    );
 }
 
 #[test]
@@ -185,7 +210,10 @@ fn a_source_failing_on_air_holds_its_last_frame_then_the_slate() {
     let hold = SwitcherSettings::for_profile(&OutputProfile::small()).hold_frames as usize;
     // 25 good frames, the 25th held for `hold` frames, then the slate until b at 60.
     assert_eq!(out[24], (1, 24));
-    assert!(out[25..25 + hold].iter().all(|f| *f == (1, 24)), "last frame held");
+    assert!(
+        out[25..25 + hold].iter().all(|f| *f == (1, 24)),
+        "last frame held"
+    );
     assert!(out[25 + hold..60].iter().all(|f| f.0 == SLATE));
     assert_eq!(out[60], (2, 0));
     assert_eq!(sw.repeated, hold as u64);
@@ -210,17 +238,30 @@ fn a_cue_for_a_start_already_past_joins_at_the_right_offset() {
     sw.cue(Cue::follow("a", "a").with_length(1000).at(200), 500);
     let out = run(&mut sw, 500, 1300);
     let lead = SwitcherSettings::for_profile(&OutputProfile::small()).join_lead_frames as usize;
-    assert_eq!(out[lead], (1, (500 + lead - 200) as u32), "joined at the right offset");
+    assert_eq!(
+        out[lead],
+        (1, (500 + lead - 200) as u32),
+        "joined at the right offset"
+    );
     // It still ends on its scheduled frame, 1200.
     assert_eq!(out[1200 - 500 - 1].0, 1);
     assert_eq!(out[1200 - 500].0, SLATE);
     let o = opened.0.lock().expect("lock");
-    assert_eq!(o[0].1, OutputProfile::small().rate.frame_to_ns((500 + lead - 200) as u64));
+    assert_eq!(
+        o[0].1,
+        OutputProfile::small()
+            .rate
+            .frame_to_ns((500 + lead - 200) as u64)
+    );
 }
 
 #[test]
 fn skip_starts_the_next_item_now_and_replace_swaps_the_future() {
-    let (mut sw, _) = switcher(&[("a", 1, 1000, None), ("b", 2, 1000, None), ("c", 3, 1000, None)]);
+    let (mut sw, _) = switcher(&[
+        ("a", 1, 1000, None),
+        ("b", 2, 1000, None),
+        ("c", 3, 1000, None),
+    ]);
     sw.cue(Cue::follow("a", "a").at(0), 0);
     sw.cue(Cue::follow("b", "b").at(500), 0);
     let mut out = run(&mut sw, 0, 40);
