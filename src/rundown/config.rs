@@ -51,6 +51,21 @@ pub enum ConfigError {
     Invalid(Vec<ConfigIssue>),
 }
 
+/// Reads a date written as a TOML date (`2026-09-01`) or a string (`"2026-09-01"`).
+fn de_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Text(String),
+        Toml(toml::value::Datetime),
+    }
+    let text = match Either::deserialize(d)? {
+        Either::Text(s) => s,
+        Either::Toml(t) => t.to_string(),
+    };
+    text.parse().map_err(|_| serde::de::Error::custom(format!("日期 “{text}” 无效，应为 YYYY-MM-DD")))
+}
+
 fn default_edition() -> String {
     "2026".into()
 }
@@ -86,9 +101,11 @@ pub struct ScheduleConfig {
     /// IANA time zone of all wall times (the event runs on `Asia/Shanghai`).
     #[serde(default = "default_tz")]
     pub time_zone: String,
-    /// First broadcast day (wall date), e.g. `2026-09-01`.
+    /// First broadcast day (wall date), e.g. `2026-09-01` (TOML date or string).
+    #[serde(deserialize_with = "de_date")]
     pub first_day: NaiveDate,
     /// Last broadcast day, inclusive, e.g. `2026-09-30`.
+    #[serde(deserialize_with = "de_date")]
     pub last_day: NaiveDate,
     /// House frame rate; all durations are whole frames of it.
     #[serde(default)]
@@ -245,7 +262,8 @@ impl Default for RepeatConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DayOverride {
-    /// The wall date.
+    /// The wall date (TOML date or string).
+    #[serde(deserialize_with = "de_date")]
     pub date: NaiveDate,
     /// Name of the special day, e.g. `全国科普日`.
     #[serde(default)]
