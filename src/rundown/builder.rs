@@ -143,7 +143,13 @@ pub fn unfit_reason(cs: &CompiledSchedule, w: &Work) -> Option<String> {
 }
 
 fn primary_category(cs: &CompiledSchedule, w: &Work) -> Option<(u8, usize)> {
-    w.categories.iter().find_map(|&c| cs.category_section.get(c as usize).copied().flatten().map(|s| (c, s)))
+    w.categories.iter().find_map(|&c| {
+        cs.category_section
+            .get(c as usize)
+            .copied()
+            .flatten()
+            .map(|s| (c, s))
+    })
 }
 
 /// Builds (or rebuilds) the window. See the module header for the rules.
@@ -171,7 +177,9 @@ pub fn build(cs: &CompiledSchedule, req: &BuildRequest<'_>) -> Built {
             }
             (Some(_), None) => {
                 if req.locked.contains(&date) {
-                    b.report.warnings.push(format!("{date} 已锁定但尚无节目单，已重新生成"));
+                    b.report
+                        .warnings
+                        .push(format!("{date} 已锁定但尚无节目单，已重新生成"));
                 }
                 to_build.push(date);
             }
@@ -185,12 +193,24 @@ pub fn build(cs: &CompiledSchedule, req: &BuildRequest<'_>) -> Built {
         days.insert(date, day);
     }
     if cs.config.repeat.every_work_once {
-        b.report.unaired = b.cands.iter().enumerate().filter(|(i, _)| b.air[*i].is_empty()).map(|(_, c)| c.w.id).collect();
+        b.report.unaired = b
+            .cands
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| b.air[*i].is_empty())
+            .map(|(_, c)| c.w.id)
+            .collect();
         if !b.report.unaired.is_empty() {
-            b.report.warnings.push(format!("{} 部入选作品在播出窗口内未能安排播出（时长容量或可播日期不足）", b.report.unaired.len()));
+            b.report.warnings.push(format!(
+                "{} 部入选作品在播出窗口内未能安排播出（时长容量或可播日期不足）",
+                b.report.unaired.len()
+            ));
         }
     }
-    Built { days, report: b.report }
+    Built {
+        days,
+        report: b.report,
+    }
 }
 
 impl<'a> Builder<'a> {
@@ -207,17 +227,31 @@ impl<'a> Builder<'a> {
         let mut by_id = BTreeMap::new();
         for w in sorted {
             if by_id.contains_key(&w.id) {
-                report.warnings.push(format!("作品编号 {} 重复，仅使用第一条", w.id));
+                report
+                    .warnings
+                    .push(format!("作品编号 {} 重复，仅使用第一条", w.id));
                 continue;
             }
             if let Some(reason) = unfit_reason(cs, w) {
-                report.excluded.push(Excluded { work_id: w.id, title: w.title.clone(), reason });
+                report.excluded.push(Excluded {
+                    work_id: w.id,
+                    title: w.title.clone(),
+                    reason,
+                });
                 continue;
             }
-            let Some((cat, section)) = primary_category(cs, w) else { continue };
+            let Some((cat, section)) = primary_category(cs, w) else {
+                continue;
+            };
             by_id.insert(w.id, cands.len());
             let unit = units.get(&w.unit_id).copied().unwrap_or(0);
-            cands.push(Cand { w, section, cat, unit, hash: mix(cs.config.seed, w.id as u64) });
+            cands.push(Cand {
+                w,
+                section,
+                cat,
+                unit,
+                hash: mix(cs.config.seed, w.id as u64),
+            });
         }
         let mut by_section = vec![Vec::new(); cs.sections.len()];
         for (i, c) in cands.iter().enumerate() {
@@ -267,12 +301,23 @@ impl<'a> Builder<'a> {
             for (s, q) in quota.iter_mut().enumerate() {
                 let unaired = self.by_section[s]
                     .iter()
-                    .filter(|&&ci| self.air[ci].is_empty() && self.cands[ci].w.premiere_after.is_none_or(|d| d <= date))
+                    .filter(|&&ci| {
+                        self.air[ci].is_empty()
+                            && self.cands[ci].w.premiere_after.is_none_or(|d| d <= date)
+                    })
                     .count();
                 *q = unaired.div_ceil(days_left.max(1)) as u32;
             }
         }
-        let mut d = DayBuild { date, start: plan.start, items: Vec::new(), premieres: vec![0; cs.sections.len()], quota, rot: date.ordinal() as usize, filler: 0 };
+        let mut d = DayBuild {
+            date,
+            start: plan.start,
+            items: Vec::new(),
+            premieres: vec![0; cs.sections.len()],
+            quota,
+            rot: date.ordinal() as usize,
+            filler: 0,
+        };
         let feed_spans = self.feed_spans(&plan.start, &plan.end, plan.frames);
         for seg in &plan.segments {
             if let Some(ev) = &seg.event {
@@ -314,18 +359,31 @@ impl<'a> Builder<'a> {
     }
 
     /// Each feed's on-air spans within the day, frames from midnight, by feed id.
-    fn feed_spans(&mut self, start: &DateTime<Utc>, end: &DateTime<Utc>, frames: u64) -> Vec<(u64, u64, &'a LiveFeed)> {
+    fn feed_spans(
+        &mut self,
+        start: &DateTime<Utc>,
+        end: &DateTime<Utc>,
+        frames: u64,
+    ) -> Vec<(u64, u64, &'a LiveFeed)> {
         let cs = self.cs;
         let mut out = Vec::new();
         for &f in &self.feeds {
-            let bad = |what: &str| format!("慢直播信号 {}（{}）的时段 {what} 无效，已跳过", f.id, f.title);
+            let bad = |what: &str| {
+                format!(
+                    "慢直播信号 {}（{}）的时段 {what} 无效，已跳过",
+                    f.id, f.title
+                )
+            };
             match &f.window {
                 FeedWindow::Daily { start: s, end: e } => {
                     let (Some(s), Some(e)) = (parse_clock_ms(s), parse_clock_ms(e)) else {
                         push_once(&mut self.report.warnings, bad("start/end"));
                         continue;
                     };
-                    let (s, e) = (cs.rate.frames_in_ms(s) as u64, cs.rate.frames_in_ms(e) as u64);
+                    let (s, e) = (
+                        cs.rate.frames_in_ms(s) as u64,
+                        cs.rate.frames_in_ms(e) as u64,
+                    );
                     if e > s {
                         out.push((s.min(frames), e.min(frames), f));
                     } else {
@@ -334,7 +392,10 @@ impl<'a> Builder<'a> {
                     }
                 }
                 FeedWindow::Cron { cron, duration } => {
-                    let (Ok(c), Some(len)) = (CronSlot::parse(cron), parse_duration_frames(cs.rate, duration)) else {
+                    let (Ok(c), Some(len)) = (
+                        CronSlot::parse(cron),
+                        parse_duration_frames(cs.rate, duration),
+                    ) else {
                         push_once(&mut self.report.warnings, bad("cron/duration"));
                         continue;
                     };
@@ -386,7 +447,10 @@ impl<'a> Builder<'a> {
                 let at = d.at_ms(cs, seg.start);
                 self.record(ci, at, item.frames);
             } else {
-                self.report.warnings.push(format!("{} 活动 “{}” 指定的作品 {id} 不可播出", d.date, c.title));
+                self.report.warnings.push(format!(
+                    "{} 活动 “{}” 指定的作品 {id} 不可播出",
+                    d.date, c.title
+                ));
             }
         } else if let Some(id) = c.feed_id {
             item.kind = ItemKind::Live;
@@ -405,13 +469,22 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn fill_works(&mut self, d: &mut DayBuild, seg: &Segment, mut cur: u64, end: u64, mut pinned: bool) {
+    fn fill_works(
+        &mut self,
+        d: &mut DayBuild,
+        seg: &Segment,
+        mut cur: u64,
+        end: u64,
+        mut pinned: bool,
+    ) {
         let cs = self.cs;
         let min_cut = cs.rate.frames_in_secs(MIN_CUT_SECS);
         while cur < end {
             let left = end - cur;
             let at = d.at_ms(cs, cur);
-            let Some((ci, fits)) = self.pick(d, seg, left, at, min_cut) else { break };
+            let Some((ci, fits)) = self.pick(d, seg, left, at, min_cut) else {
+                break;
+            };
             let c = &self.cands[ci];
             let section = cs.sections[c.section].name.clone();
             let frames = if fits { c.w.frames } else { left };
@@ -432,8 +505,15 @@ impl<'a> Builder<'a> {
     }
 
     /// Best work for `left` frames at `at_ms`, and whether it fits whole.
-    fn pick(&self, d: &DayBuild, seg: &Segment, left: u64, at_ms: i64, min_cut: u64) -> Option<(usize, bool)> {
-        let mut best: Option<((bool, u8, u64, u64, usize, i64, u64), usize)> = None;
+    fn pick(
+        &self,
+        d: &DayBuild,
+        seg: &Segment,
+        left: u64,
+        at_ms: i64,
+        min_cut: u64,
+    ) -> Option<(usize, bool)> {
+        let mut best: Option<(PickKey, usize)> = None;
         for &s in &seg.sections {
             let sec = &self.cs.sections[s];
             let gap = self.cs.rate.ms_of(sec.min_gap_frames);
@@ -462,7 +542,15 @@ impl<'a> Builder<'a> {
                     2
                 };
                 let last = air.last().copied().unwrap_or(i64::MIN);
-                let key = (!fits, class, self.cat_air[s][c.cat as usize], self.unit_air[s][c.unit], air.len(), last, c.hash);
+                let key = (
+                    !fits,
+                    class,
+                    self.cat_air[s][c.cat as usize],
+                    self.unit_air[s][c.unit],
+                    air.len(),
+                    last,
+                    c.hash,
+                );
                 if best.as_ref().is_none_or(|(k, _)| key < *k) {
                     best = Some((key, ci));
                 }
@@ -476,17 +564,40 @@ impl<'a> Builder<'a> {
     }
 
     /// Closes `len` frames at `at` with filler clips (largest first, rotating) and the slate.
-    fn close_pinned(&mut self, d: &mut DayBuild, seg: &Segment, mut at: u64, mut len: u64, mut pinned: bool) {
+    fn close_pinned(
+        &mut self,
+        d: &mut DayBuild,
+        seg: &Segment,
+        mut at: u64,
+        mut len: u64,
+        mut pinned: bool,
+    ) {
         let cs = self.cs;
-        let section = cs.sections.get(seg.sections[0]).map(|s| s.name.clone()).unwrap_or_default();
+        let section = cs
+            .sections
+            .get(seg.sections[0])
+            .map(|s| s.name.clone())
+            .unwrap_or_default();
         d.filler += len;
         let n = cs.clips.len();
         let mut used = 0;
         while n > 0 && used < cs.config.filler.max_clips {
-            let Some(clip) = (0..n).map(|k| &cs.clips[(d.rot + k) % n]).find(|c| c.frames <= len) else { break };
+            let Some(clip) = (0..n)
+                .map(|k| &cs.clips[(d.rot + k) % n])
+                .find(|c| c.frames <= len)
+            else {
+                break;
+            };
             d.rot += 1;
             used += 1;
-            let item = filler_item(ItemKind::Filler, &clip.title, &clip.source, &section, &seg.label, clip.frames);
+            let item = filler_item(
+                ItemKind::Filler,
+                &clip.title,
+                &clip.source,
+                &section,
+                &seg.label,
+                clip.frames,
+            );
             d.push(cs, at, clip.frames, item, pinned);
             pinned = false;
             at += clip.frames;
@@ -494,7 +605,14 @@ impl<'a> Builder<'a> {
         }
         if len > 0 {
             let s = &cs.config.filler.slate;
-            let item = filler_item(ItemKind::Slate, &s.title, &s.source, &section, &seg.label, len);
+            let item = filler_item(
+                ItemKind::Slate,
+                &s.title,
+                &s.source,
+                &section,
+                &seg.label,
+                len,
+            );
             d.push(cs, at, len, item, pinned);
         }
     }
@@ -505,6 +623,10 @@ fn push_once(v: &mut Vec<String>, s: String) {
         v.push(s);
     }
 }
+
+/// Ranking of a candidate (smaller is better): does not fit, class (0 wanted premiere,
+/// 1 repeat, 2 premiere over quota), category airtime, unit airtime, airings, last airing, hash.
+type PickKey = (bool, u8, u64, u64, usize, i64, u64);
 
 struct DayBuild {
     date: NaiveDate,
@@ -521,7 +643,14 @@ impl DayBuild {
         cs.rate.add(self.start, offset).timestamp_millis()
     }
 
-    fn push(&mut self, cs: &CompiledSchedule, offset: u64, frames: u64, mut item: DayItem, pinned: bool) {
+    fn push(
+        &mut self,
+        cs: &CompiledSchedule,
+        offset: u64,
+        frames: u64,
+        mut item: DayItem,
+        pinned: bool,
+    ) {
         item.start = cs.rate.add(self.start, offset);
         item.frames = frames;
         item.pinned = pinned;
@@ -573,7 +702,14 @@ fn live_item(f: &LiveFeed, seg: &Segment, section: &str) -> DayItem {
     }
 }
 
-fn filler_item(kind: ItemKind, title: &str, source: &str, section: &str, block: &str, frames: u64) -> DayItem {
+fn filler_item(
+    kind: ItemKind,
+    title: &str,
+    source: &str,
+    section: &str,
+    block: &str,
+    frames: u64,
+) -> DayItem {
     DayItem {
         start: DateTime::<Utc>::MIN_UTC,
         frames,

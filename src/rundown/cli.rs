@@ -271,7 +271,8 @@ fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("无法读取{what} {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("无法读取{what} {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{what} {} 格式错误", path.display()))
 }
 
@@ -300,7 +301,14 @@ fn cmd_build(a: BuildArgs, json: bool) -> Result<()> {
         }
     }
     let now = a.now.unwrap_or_else(Utc::now);
-    let req = BuildRequest { works: &works, feeds: &feeds, existing: &existing, from: a.from, now: Some(now), locked: &locked };
+    let req = BuildRequest {
+        works: &works,
+        feeds: &feeds,
+        existing: &existing,
+        from: a.from,
+        now: Some(now),
+        locked: &locked,
+    };
     let built = build(&cs, &req);
     let mut saved = Vec::new();
     for date in &built.report.built {
@@ -313,12 +321,22 @@ fn cmd_build(a: BuildArgs, json: bool) -> Result<()> {
         return print_json(&serde_json::json!({ "report": built.report, "saved": saved }));
     }
     let r = &built.report;
-    let mut s = format!("已编排 {} 天，保留 {} 天（过去、播出中或已锁定）。\n", r.built.len(), r.kept.len());
+    let mut s = format!(
+        "已编排 {} 天，保留 {} 天（过去、播出中或已锁定）。\n",
+        r.built.len(),
+        r.kept.len()
+    );
     for (d, v) in &saved {
-        s.push_str(&format!("  {d} → 第 {v} 版，首播 {} 部\n", r.premieres.get(d).copied().unwrap_or(0)));
+        s.push_str(&format!(
+            "  {d} → 第 {v} 版，首播 {} 部\n",
+            r.premieres.get(d).copied().unwrap_or(0)
+        ));
     }
     if !r.excluded.is_empty() {
-        s.push_str(&format!("{} 部作品不可播出（未就绪），未编入。\n", r.excluded.len()));
+        s.push_str(&format!(
+            "{} 部作品不可播出（未就绪），未编入。\n",
+            r.excluded.len()
+        ));
     }
     for w in &r.warnings {
         s.push_str(&format!("注意：{w}\n"));
@@ -334,7 +352,12 @@ fn cmd_validate(a: ValidateArgs, json: bool) -> Result<()> {
     let days: Vec<Day> = if let Some(f) = &a.file {
         vec![read_json(f, "节目单文件")?]
     } else if let Some(d) = a.date {
-        vec![store.load(d, None)?.ok_or_else(|| anyhow!("没有 {d} 的节目单"))?.1]
+        vec![
+            store
+                .load(d, None)?
+                .ok_or_else(|| anyhow!("没有 {d} 的节目单"))?
+                .1,
+        ]
     } else {
         store.latest_days()?.into_values().collect()
     };
@@ -344,11 +367,22 @@ fn cmd_validate(a: ValidateArgs, json: bool) -> Result<()> {
     }
     let bad: usize = all.iter().map(|(_, p)| p.len()).sum();
     if json {
-        print_json(&all.iter().map(|(d, p)| serde_json::json!({ "date": d, "problems": p })).collect::<Vec<_>>())?;
+        print_json(
+            &all.iter()
+                .map(|(d, p)| serde_json::json!({ "date": d, "problems": p }))
+                .collect::<Vec<_>>(),
+        )?;
     } else {
         let mut s = String::new();
         for (d, p) in &all {
-            s.push_str(&format!("{d}：{}\n", if p.is_empty() { "通过".to_string() } else { format!("{} 处问题", p.len()) }));
+            s.push_str(&format!(
+                "{d}：{}\n",
+                if p.is_empty() {
+                    "通过".to_string()
+                } else {
+                    format!("{} 处问题", p.len())
+                }
+            ));
             for x in p {
                 s.push_str(&format!("  - {}\n", x.message));
             }
@@ -363,13 +397,23 @@ fn cmd_validate(a: ValidateArgs, json: bool) -> Result<()> {
 
 fn cmd_show(a: ShowArgs, json: bool) -> Result<()> {
     let store = DirStore::new(&a.days.days);
-    let (meta, day) = store.load(a.date, a.version)?.ok_or_else(|| anyhow!("没有 {} 的节目单", a.date))?;
+    let (meta, day) = store
+        .load(a.date, a.version)?
+        .ok_or_else(|| anyhow!("没有 {} 的节目单", a.date))?;
     let lock = store.lock(a.date)?;
     if json {
         return print_json(&serde_json::json!({ "version": meta, "lock": lock, "day": day }));
     }
     let tz = day.tz();
-    let mut s = format!("{} 第 {} 版（{}，{}：{}）{}\n", day.date, meta.version, meta.author, meta.at, meta.reason, if lock.is_some() { " [已锁定]" } else { "" });
+    let mut s = format!(
+        "{} 第 {} 版（{}，{}：{}）{}\n",
+        day.date,
+        meta.version,
+        meta.author,
+        meta.at,
+        meta.reason,
+        if lock.is_some() { " [已锁定]" } else { "" }
+    );
     for it in &day.items {
         s.push_str(&format!(
             "{}  {:<6} {:<8} {}  {}{}\n",
@@ -387,15 +431,28 @@ fn cmd_show(a: ShowArgs, json: bool) -> Result<()> {
 fn cmd_diff(a: DiffArgs, json: bool) -> Result<()> {
     let store = DirStore::new(&a.days.days);
     let versions = store.versions(a.date)?;
-    let new_v = a.new.or(versions.last().map(|m| m.version)).ok_or_else(|| anyhow!("没有 {} 的节目单", a.date))?;
+    let new_v = a
+        .new
+        .or(versions.last().map(|m| m.version))
+        .ok_or_else(|| anyhow!("没有 {} 的节目单", a.date))?;
     let old_v = a.old.unwrap_or(new_v.saturating_sub(1));
-    let (_, old) = store.load(a.date, Some(old_v))?.ok_or_else(|| anyhow!("没有 {} 的第 {old_v} 版", a.date))?;
-    let (_, new) = store.load(a.date, Some(new_v))?.ok_or_else(|| anyhow!("没有 {} 的第 {new_v} 版", a.date))?;
+    let (_, old) = store
+        .load(a.date, Some(old_v))?
+        .ok_or_else(|| anyhow!("没有 {} 的第 {old_v} 版", a.date))?;
+    let (_, new) = store
+        .load(a.date, Some(new_v))?
+        .ok_or_else(|| anyhow!("没有 {} 的第 {new_v} 版", a.date))?;
     let lines = diff::diff_days(&old, &new);
     if json {
-        return print_json(&serde_json::json!({ "date": a.date, "old": old_v, "new": new_v, "changes": lines }));
+        return print_json(
+            &serde_json::json!({ "date": a.date, "old": old_v, "new": new_v, "changes": lines }),
+        );
     }
-    let mut s = format!("{} 第 {old_v} 版 → 第 {new_v} 版：{} 处变化\n", a.date, lines.len());
+    let mut s = format!(
+        "{} 第 {old_v} 版 → 第 {new_v} 版：{} 处变化\n",
+        a.date,
+        lines.len()
+    );
     for l in &lines {
         s.push_str(&format!("{l}\n"));
     }
@@ -404,15 +461,28 @@ fn cmd_diff(a: DiffArgs, json: bool) -> Result<()> {
 
 fn cmd_lock(a: LockArgs, lock: bool, json: bool) -> Result<()> {
     let mut store = DirStore::new(&a.days.days);
-    let l = lock.then(|| Lock { by: a.by.clone(), at: Utc::now(), reason: a.reason.clone() });
+    let l = lock.then(|| Lock {
+        by: a.by.clone(),
+        at: Utc::now(),
+        reason: a.reason.clone(),
+    });
     store.set_lock(a.date, l.clone())?;
     if json {
         return print_json(&serde_json::json!({ "date": a.date, "lock": l }));
     }
-    out(&format!("{} {}", a.date, if lock { "已锁定" } else { "已解锁" }))
+    out(&format!(
+        "{} {}",
+        a.date,
+        if lock { "已锁定" } else { "已解锁" }
+    ))
 }
 
-fn select_days(store: &DirStore, date: Option<NaiveDate>, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<Vec<Day>> {
+fn select_days(
+    store: &DirStore,
+    date: Option<NaiveDate>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> Result<Vec<Day>> {
     let all = store.latest_days()?;
     let days: Vec<Day> = all
         .into_iter()
@@ -423,7 +493,15 @@ fn select_days(store: &DirStore, date: Option<NaiveDate>, from: Option<NaiveDate
         .map(|(_, d)| d)
         .collect();
     if days.is_empty() {
-        bail!("所选日期没有节目单（目录 {}）", store.day_path(NaiveDate::MIN, 0).parent().and_then(Path::parent).map(|p| p.display().to_string()).unwrap_or_default());
+        bail!(
+            "所选日期没有节目单（目录 {}）",
+            store
+                .day_path(NaiveDate::MIN, 0)
+                .parent()
+                .and_then(Path::parent)
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        );
     }
     Ok(days)
 }
@@ -432,14 +510,21 @@ fn cmd_export(a: ExportArgs) -> Result<()> {
     let store = DirStore::new(&a.days.days);
     let days = select_days(&store, a.date, a.from, a.to)?;
     let refs: Vec<&Day> = days.iter().collect();
-    let opts = ListOptions { include_filler: a.with_filler };
+    let opts = ListOptions {
+        include_filler: a.with_filler,
+    };
     let cs = a.config.as_deref().map(load_config).transpose()?;
-    let (cid, cname) = cs.as_ref().map_or(("kepu.kepuchina.cn".to_string(), "科普之光".to_string()), |c| (c.config.channel_id.clone(), c.config.channel_name.clone()));
+    let (cid, cname) = cs.as_ref().map_or(
+        ("kepu.kepuchina.cn".to_string(), "科普之光".to_string()),
+        |c| (c.config.channel_id.clone(), c.config.channel_name.clone()),
+    );
     let bytes: Vec<u8> = match a.format {
         Format::Json => to_json(&refs, opts).into_bytes(),
         Format::Csv => to_csv(&refs, opts),
         Format::Xmltv => xmltv::to_xmltv(&refs, &cid, &cname, opts).into_bytes(),
-        Format::Html => html::to_html(&refs, "「科普之光」全国科普月大型网络展播", opts).into_bytes(),
+        Format::Html => {
+            html::to_html(&refs, "「科普之光」全国科普月大型网络展播", opts).into_bytes()
+        }
         Format::Engine => {
             if refs.len() != 1 {
                 bail!("引擎日文件一次只能导出一天：请用 --date 指定");
@@ -487,11 +572,22 @@ fn cmd_rehearse(a: RehearseArgs, json: bool) -> Result<()> {
         for (k, v) in &d.by_section {
             s.push_str(&format!("    {k} {}\n", fmt_frames_short(rate, *v)));
         }
-        for x in d.gaps.iter().chain(&d.overlaps).chain(&d.missing).chain(&d.no_source) {
+        for x in d
+            .gaps
+            .iter()
+            .chain(&d.overlaps)
+            .chain(&d.missing)
+            .chain(&d.no_source)
+        {
             s.push_str(&format!("    ! {} {}\n", x.wall, x.message));
         }
     }
-    s.push_str(&format!("排练 {} 天用时 {:.3} 秒（模拟时钟 {} 步）\n", r.days.len(), elapsed.as_secs_f64(), r.clock_steps));
+    s.push_str(&format!(
+        "排练 {} 天用时 {:.3} 秒（模拟时钟 {} 步）\n",
+        r.days.len(),
+        elapsed.as_secs_f64(),
+        r.clock_steps
+    ));
     out(&s)
 }
 
@@ -501,7 +597,14 @@ fn cmd_bench(a: BenchArgs, json: bool) -> Result<()> {
     let feeds = demo::feeds();
     let existing = Default::default();
     let locked = BTreeSet::new();
-    let req = BuildRequest { works: &works, feeds: &feeds, existing: &existing, from: None, now: None, locked: &locked };
+    let req = BuildRequest {
+        works: &works,
+        feeds: &feeds,
+        existing: &existing,
+        from: None,
+        now: None,
+        locked: &locked,
+    };
     let t0 = Instant::now();
     let built = build(&cs, &req);
     let build_s = t0.elapsed().as_secs_f64();

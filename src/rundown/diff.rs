@@ -36,8 +36,20 @@ pub struct DiffLine {
 impl std::fmt::Display for DiffLine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.op {
-            DiffOp::Added => write!(f, "+ {} {}（{}）", self.new_start.as_deref().unwrap_or(""), self.title, self.duration),
-            DiffOp::Removed => write!(f, "- {} {}（{}）", self.old_start.as_deref().unwrap_or(""), self.title, self.duration),
+            DiffOp::Added => write!(
+                f,
+                "+ {} {}（{}）",
+                self.new_start.as_deref().unwrap_or(""),
+                self.title,
+                self.duration
+            ),
+            DiffOp::Removed => write!(
+                f,
+                "- {} {}（{}）",
+                self.old_start.as_deref().unwrap_or(""),
+                self.title,
+                self.duration
+            ),
             DiffOp::Moved => write!(
                 f,
                 "~ {} → {} {}（{}）",
@@ -53,7 +65,14 @@ impl std::fmt::Display for DiffLine {
 type Key<'a> = (super::ItemKind, Option<i64>, Option<i64>, &'a str, u64, u64);
 
 fn key(i: &DayItem) -> Key<'_> {
-    (i.kind, i.work_id, i.feed_id, i.source.as_str(), i.frames, i.in_frames)
+    (
+        i.kind,
+        i.work_id,
+        i.feed_id,
+        i.source.as_str(),
+        i.frames,
+        i.in_frames,
+    )
 }
 
 /// Lines turning `old` into `new`, in time order; empty when the items are the same.
@@ -64,19 +83,21 @@ pub fn diff_days(old: &Day, new: &Day) -> Vec<DiffLine> {
     let mut lcs = vec![vec![0u32; m + 1]; n + 1];
     for i in (0..n).rev() {
         for j in (0..m).rev() {
-            lcs[i][j] = if key(&a[i]) == key(&b[j]) { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+            lcs[i][j] = if key(&a[i]) == key(&b[j]) {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
         }
     }
     let tz_old = old.tz();
     let tz_new = new.tz();
-    let line = |op, o: Option<&DayItem>, nw: Option<&DayItem>, it: &DayItem| {
-        DiffLine {
-            op,
-            old_start: o.map(|x| wall_time(tz_old, x.start)),
-            new_start: nw.map(|x| wall_time(tz_new, x.start)),
-            title: it.title.clone(),
-            duration: fmt_frames_short(new.rate, it.frames),
-        }
+    let line = |op, o: Option<&DayItem>, nw: Option<&DayItem>, it: &DayItem| DiffLine {
+        op,
+        old_start: o.map(|x| wall_time(tz_old, x.start)),
+        new_start: nw.map(|x| wall_time(tz_new, x.start)),
+        title: it.title.clone(),
+        duration: fmt_frames_short(new.rate, it.frames),
     };
     let mut out = Vec::new();
     let (mut i, mut j) = (0, 0);

@@ -73,7 +73,9 @@ fn entry(day: &Day, it: &DayItem) -> ListEntry {
         date: day.date.to_string(),
         start: clock_in_day(day, it.start),
         end: clock_in_day(day, end),
-        start_utc: it.start.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        start_utc: it
+            .start
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         end_utc: end.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         section: it.section.clone(),
         block: it.block.clone(),
@@ -92,7 +94,12 @@ fn entry(day: &Day, it: &DayItem) -> ListEntry {
 /// The programme list of `days`, in order.
 pub fn programme_list(days: &[&Day], opts: ListOptions) -> Vec<ListEntry> {
     days.iter()
-        .flat_map(|d| d.items.iter().filter(move |i| opts.include_filler || i.kind.is_programme()).map(move |i| entry(d, i)))
+        .flat_map(|d| {
+            d.items
+                .iter()
+                .filter(move |i| opts.include_filler || i.kind.is_programme())
+                .map(move |i| entry(d, i))
+        })
         .collect()
 }
 
@@ -107,7 +114,9 @@ pub fn to_json(days: &[&Day], opts: ListOptions) -> String {
     let first = days.first();
     let doc = Doc {
         edition: first.map(|d| d.edition.as_str()).unwrap_or(""),
-        time_zone: first.map(|d| d.time_zone.as_str()).unwrap_or("Asia/Shanghai"),
+        time_zone: first
+            .map(|d| d.time_zone.as_str())
+            .unwrap_or("Asia/Shanghai"),
         entries: programme_list(days, opts),
     };
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
@@ -116,16 +125,36 @@ pub fn to_json(days: &[&Day], opts: ListOptions) -> String {
 }
 
 /// CSV header: the columns of the published 节目单.
-pub const CSV_HEADER: [&str; 8] = ["日期", "开始时间", "结束时间", "版块", "节目名称", "时长", "版权方", "报送单位"];
+pub const CSV_HEADER: [&str; 8] = [
+    "日期",
+    "开始时间",
+    "结束时间",
+    "版块",
+    "节目名称",
+    "时长",
+    "版权方",
+    "报送单位",
+];
 
 /// CSV, UTF-8 with a byte-order mark so Chinese Excel opens it correctly; CRLF line ends.
 pub fn to_csv(days: &[&Day], opts: ListOptions) -> Vec<u8> {
     let mut out = vec![0xEF, 0xBB, 0xBF];
     {
-        let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(&mut out);
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(&mut out);
         let _ = w.write_record(CSV_HEADER);
         for e in programme_list(days, opts) {
-            let _ = w.write_record([&e.date, &e.start, &e.end, &e.section, &e.title, &e.duration, &e.copyright_holder, &e.unit]);
+            let _ = w.write_record([
+                &e.date,
+                &e.start,
+                &e.end,
+                &e.section,
+                &e.title,
+                &e.duration,
+                &e.copyright_holder,
+                &e.unit,
+            ]);
         }
         let _ = w.flush();
     }
@@ -182,7 +211,10 @@ pub fn engine_day_file(day: &Day) -> String {
             .collect(),
     };
     let body = toml::to_string(&file).unwrap_or_default();
-    format!("# 「科普之光」{} 节目单 {}（引擎日文件，{} 时间），由 kepu-playout rundown 生成\n{body}", day.edition, day.date, day.time_zone)
+    format!(
+        "# 「科普之光」{} 节目单 {}（引擎日文件，{} 时间），由 kepu-playout rundown 生成\n{body}",
+        day.edition, day.date, day.time_zone
+    )
 }
 
 /// Reads an engine day file back (rehearsal plays it as the engine would).

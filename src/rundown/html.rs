@@ -9,7 +9,15 @@ use super::export::{ListOptions, clock_in_day};
 use super::time::fmt_frames_short;
 use super::xmltv::esc;
 
-const WEEKDAYS: [&str; 7] = ["星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日"];
+const WEEKDAYS: [&str; 7] = [
+    "星期一",
+    "星期二",
+    "星期三",
+    "星期四",
+    "星期五",
+    "星期六",
+    "星期日",
+];
 
 /// The page for `days` under `heading` (e.g. the event's name).
 pub fn to_html(days: &[&Day], heading: &str, opts: ListOptions) -> String {
@@ -42,7 +50,11 @@ pub fn to_html(days: &[&Day], heading: &str, opts: ListOptions) -> String {
             WEEKDAYS[day.date.weekday().num_days_from_monday() as usize]
         ));
         h.push_str("<table>\n<thead><tr><th>时间</th><th>版块</th><th>节目名称</th><th>时长</th><th>版权方</th></tr></thead>\n<tbody>\n");
-        for it in day.items.iter().filter(|i| opts.include_filler || i.kind.is_programme()) {
+        for it in day
+            .items
+            .iter()
+            .filter(|i| opts.include_filler || i.kind.is_programme())
+        {
             let d = fmt_frames_short(day.rate, it.frames);
             h.push_str(&format!(
                 "<tr><td class=\"t\">{}–{}</td><td>{}</td><td>{}{}</td><td class=\"t\">{}</td><td>{}</td></tr>\n",

@@ -13,6 +13,7 @@
 
 pub mod builder;
 pub mod cli;
+pub mod compile;
 pub mod config;
 pub mod demo;
 pub mod diff;

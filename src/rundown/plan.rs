@@ -60,7 +60,11 @@ pub fn day_plan(cs: &CompiledSchedule, date: NaiveDate) -> DayPlan {
     let n = blocks.len();
     for (i, b) in blocks.iter().enumerate() {
         // A day that is not 24 h long (a DST zone) stretches or trims the last block.
-        let e = if i + 1 == n { frames } else { b.end.min(frames) };
+        let e = if i + 1 == n {
+            frames
+        } else {
+            b.end.min(frames)
+        };
         let slow = cs.sections.get(b.section).is_some_and(|s| s.slow_live);
         let seg = Segment {
             start: 0,
@@ -78,7 +82,10 @@ pub fn day_plan(cs: &CompiledSchedule, date: NaiveDate) -> DayPlan {
         for t in s.cron.firings(cs.tz, start, end) {
             let a = cs.rate.frames_between(start, t).max(0) as u64;
             let e = (a + s.frames).min(frames);
-            let slow = s.sections.iter().any(|&x| cs.sections.get(x).is_some_and(|s| s.slow_live));
+            let slow = s
+                .sections
+                .iter()
+                .any(|&x| cs.sections.get(x).is_some_and(|s| s.slow_live));
             let seg = Segment {
                 start: 0,
                 end: 0,
@@ -109,7 +116,11 @@ pub fn day_plan(cs: &CompiledSchedule, date: NaiveDate) -> DayPlan {
     }
     layers.retain(|l| l.1 > l.0);
 
-    let mut cuts: Vec<u64> = layers.iter().flat_map(|l| [l.0, l.1]).chain([0, frames]).collect();
+    let mut cuts: Vec<u64> = layers
+        .iter()
+        .flat_map(|l| [l.0, l.1])
+        .chain([0, frames])
+        .collect();
     cuts.sort_unstable();
     cuts.dedup();
     let mut segments: Vec<Segment> = Vec::new();
@@ -133,5 +144,12 @@ pub fn day_plan(cs: &CompiledSchedule, date: NaiveDate) -> DayPlan {
         }
         last_owner = Some(key);
     }
-    DayPlan { date, start, end, frames, name: ov.and_then(|o| o.name.clone()), segments }
+    DayPlan {
+        date,
+        start,
+        end,
+        frames,
+        name: ov.and_then(|o| o.name.clone()),
+        segments,
+    }
 }

@@ -141,7 +141,10 @@ pub struct RehearsalDay {
 impl RehearsalDay {
     /// Nothing went wrong on air (unverified live URLs are not faults).
     pub fn clean(&self) -> bool {
-        self.gaps.is_empty() && self.overlaps.is_empty() && self.missing.is_empty() && self.no_source.is_empty()
+        self.gaps.is_empty()
+            && self.overlaps.is_empty()
+            && self.missing.is_empty()
+            && self.no_source.is_empty()
     }
 }
 
@@ -155,49 +158,106 @@ pub struct Rehearsal {
 }
 
 /// Short names of categories 1–9.
-pub const CATEGORY_NAMES: [&str; 10] = ["", "活动精剪", "场馆探访", "大国重器", "重点实验室", "院士报告", "科幻解读", "青年人才", "慢直播", "其他"];
+pub const CATEGORY_NAMES: [&str; 10] = [
+    "",
+    "活动精剪",
+    "场馆探访",
+    "大国重器",
+    "重点实验室",
+    "院士报告",
+    "科幻解读",
+    "青年人才",
+    "慢直播",
+    "其他",
+];
 
 fn category_label(c: u8) -> String {
-    format!("{c} {}", CATEGORY_NAMES.get(c as usize).copied().unwrap_or("未知"))
+    format!(
+        "{c} {}",
+        CATEGORY_NAMES.get(c as usize).copied().unwrap_or("未知")
+    )
 }
 
 /// Rehearses `days` (in date order) through their engine day files.
-pub fn rehearse(days: &[&Day], probe: &dyn MediaProbe, schedule: Option<&CompiledSchedule>) -> Rehearsal {
+pub fn rehearse(
+    days: &[&Day],
+    probe: &dyn MediaProbe,
+    schedule: Option<&CompiledSchedule>,
+) -> Rehearsal {
     let mut out = Rehearsal::default();
-    let Some(first) = days.first() else { return out };
+    let Some(first) = days.first() else {
+        return out;
+    };
     let mut clock = SimClock::new(first.start);
     let mut cache: BTreeMap<String, MediaCheck> = BTreeMap::new();
-    let slow: Vec<&str> = schedule.map(|cs| cs.sections.iter().filter(|s| s.slow_live).map(|s| s.name.as_str()).collect()).unwrap_or_default();
+    let slow: Vec<&str> = schedule
+        .map(|cs| {
+            cs.sections
+                .iter()
+                .filter(|s| s.slow_live)
+                .map(|s| s.name.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
     for (k, day) in days.iter().enumerate() {
         let tz = day.tz();
         let rate = day.rate;
-        let mut r = RehearsalDay { date: day.date.to_string(), ..Default::default() };
-        let mut inc = |list: &mut Vec<Incident>, at: DateTime<Utc>, frames: u64, message: String| {
-            list.push(Incident { at, wall: wall(tz, at), frames, message });
+        let mut r = RehearsalDay {
+            date: day.date.to_string(),
+            ..Default::default()
         };
+        let mut inc =
+            |list: &mut Vec<Incident>, at: DateTime<Utc>, frames: u64, message: String| {
+                list.push(Incident {
+                    at,
+                    wall: wall(tz, at),
+                    frames,
+                    message,
+                });
+            };
         let file = match parse_engine_day_file(&engine_day_file(day)) {
             Ok(f) => f,
             Err(e) => {
-                inc(&mut r.gaps, day.start, day.frames(), format!("引擎日文件无法解析：{e}"));
+                inc(
+                    &mut r.gaps,
+                    day.start,
+                    day.frames(),
+                    format!("引擎日文件无法解析：{e}"),
+                );
                 out.days.push(r);
                 continue;
             }
         };
         let parse_at = |s: &str| {
-            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").ok().map(|t| local_to_utc(tz, t))
+            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+                .ok()
+                .map(|t| local_to_utc(tz, t))
         };
         // The engine starts the file at `start` (or continues the previous day).
-        let file_start = file.start.as_deref().and_then(parse_at).unwrap_or(day.start);
+        let file_start = file
+            .start
+            .as_deref()
+            .and_then(parse_at)
+            .unwrap_or(day.start);
         if clock.now() < file_start {
             let f = rate.frames_between(clock.now(), file_start).max(0) as u64;
             if k > 0 {
-                inc(&mut r.gaps, clock.now(), f, format!("前一天节目提前结束，空档 {}", fmt_frames_short(rate, f)));
+                inc(
+                    &mut r.gaps,
+                    clock.now(),
+                    f,
+                    format!("前一天节目提前结束，空档 {}", fmt_frames_short(rate, f)),
+                );
                 r.dead_air_frames += f;
             }
             clock.advance_to(file_start);
         }
         let n = file.item.len();
-        let mut starts: Vec<Option<DateTime<Utc>>> = file.item.iter().map(|i| i.at.as_deref().and_then(parse_at)).collect();
+        let mut starts: Vec<Option<DateTime<Utc>>> = file
+            .item
+            .iter()
+            .map(|i| i.at.as_deref().and_then(parse_at))
+            .collect();
         if starts.first().is_some_and(Option::is_none) {
             starts[0] = Some(file_start);
         }
@@ -206,42 +266,104 @@ pub fn rehearse(days: &[&Day], probe: &dyn MediaProbe, schedule: Option<&Compile
             let start = starts[i].unwrap_or(cursor);
             if start > cursor {
                 let f = rate.frames_between(cursor, start).max(0) as u64;
-                inc(&mut r.gaps, cursor, f, format!("空档 {}：无节目直到“{}”", fmt_frames_short(rate, f), it.title));
+                inc(
+                    &mut r.gaps,
+                    cursor,
+                    f,
+                    format!(
+                        "空档 {}：无节目直到“{}”",
+                        fmt_frames_short(rate, f),
+                        it.title
+                    ),
+                );
                 r.dead_air_frames += f;
             } else if start < cursor {
                 let f = rate.frames_between(start, cursor).max(0) as u64;
-                inc(&mut r.overlaps, start, f, format!("“{}”硬切入，前一条被截去 {}", it.title, fmt_frames_short(rate, f)));
+                inc(
+                    &mut r.overlaps,
+                    start,
+                    f,
+                    format!(
+                        "“{}”硬切入，前一条被截去 {}",
+                        it.title,
+                        fmt_frames_short(rate, f)
+                    ),
+                );
             }
             clock.advance_to(start);
-            let planned = e.duration.as_deref().and_then(|d| engine_frames(rate, d)).unwrap_or(0);
-            let in_f = e.in_point.as_deref().and_then(|d| engine_frames(rate, d)).unwrap_or(0);
-            let check = cache.entry(e.source.clone()).or_insert_with(|| probe.probe(&e.source)).clone();
+            let planned = e
+                .duration
+                .as_deref()
+                .and_then(|d| engine_frames(rate, d))
+                .unwrap_or(0);
+            let in_f = e
+                .in_point
+                .as_deref()
+                .and_then(|d| engine_frames(rate, d))
+                .unwrap_or(0);
+            let check = cache
+                .entry(e.source.clone())
+                .or_insert_with(|| probe.probe(&e.source))
+                .clone();
             let mut plays = planned;
             check_source(&mut r, &mut inc, e, it, &check, start, &slow);
             if let MediaCheck::Present { frames: Some(len) } = check
                 && len < in_f + planned
             {
                 plays = len.saturating_sub(in_f);
-                inc(&mut r.missing, start, planned - plays, format!("“{}”素材只有 {}，不足计划时长", it.title, fmt_frames_short(rate, len)));
+                inc(
+                    &mut r.missing,
+                    start,
+                    planned - plays,
+                    format!(
+                        "“{}”素材只有 {}，不足计划时长",
+                        it.title,
+                        fmt_frames_short(rate, len)
+                    ),
+                );
             }
             if check == MediaCheck::Missing || e.source.trim().is_empty() {
                 plays = 0;
             }
             let end_planned = rate.add(start, planned);
             // The next hard start (or midnight, where the next day's file pins its first item).
-            let next_hard = starts.get(i + 1).copied().flatten().or((i + 1 == n).then_some(day.end));
-            let end = next_hard.map_or(end_planned, |h| h.min(end_planned)).max(start);
+            let next_hard = starts
+                .get(i + 1)
+                .copied()
+                .flatten()
+                .or((i + 1 == n).then_some(day.end));
+            let end = next_hard
+                .map_or(end_planned, |h| h.min(end_planned))
+                .max(start);
             let aired = (rate.frames_between(start, end).max(0) as u64).min(plays);
             if aired < planned && plays == planned && next_hard.is_some_and(|h| h < end_planned) {
                 // Reported by the next item as a cut; at midnight report here.
                 if i + 1 == n {
-                    inc(&mut r.overlaps, day.end, planned - aired, format!("“{}”超过午夜，被截去 {}", it.title, fmt_frames_short(rate, planned - aired)));
+                    inc(
+                        &mut r.overlaps,
+                        day.end,
+                        planned - aired,
+                        format!(
+                            "“{}”超过午夜，被截去 {}",
+                            it.title,
+                            fmt_frames_short(rate, planned - aired)
+                        ),
+                    );
                 }
             }
             if aired < plays.min(planned) || plays < planned {
                 let lost = rate.frames_between(rate.add(start, aired), end).max(0) as u64;
                 if plays < planned && lost > 0 {
-                    inc(&mut r.gaps, rate.add(start, aired), lost, format!("“{}”无法播出或提前结束，空档 {}", it.title, fmt_frames_short(rate, lost)));
+                    inc(
+                        &mut r.gaps,
+                        rate.add(start, aired),
+                        lost,
+                        format!(
+                            "“{}”无法播出或提前结束，空档 {}",
+                            it.title,
+                            fmt_frames_short(rate, lost)
+                        ),
+                    );
                     r.dead_air_frames += lost;
                 }
             }
@@ -252,7 +374,12 @@ pub fn rehearse(days: &[&Day], probe: &dyn MediaProbe, schedule: Option<&Compile
         }
         if cursor < day.end {
             let f = rate.frames_between(cursor, day.end).max(0) as u64;
-            inc(&mut r.gaps, cursor, f, format!("空档 {}：至午夜无节目", fmt_frames_short(rate, f)));
+            inc(
+                &mut r.gaps,
+                cursor,
+                f,
+                format!("空档 {}：至午夜无节目", fmt_frames_short(rate, f)),
+            );
             r.dead_air_frames += f;
             clock.advance_to(day.end);
         }
@@ -271,15 +398,35 @@ fn check_source(
     start: DateTime<Utc>,
     slow: &[&str],
 ) {
-    let live_window = it.kind == ItemKind::Live || slow.contains(&it.section.as_str()) && it.kind.is_programme();
+    let live_window =
+        it.kind == ItemKind::Live || slow.contains(&it.section.as_str()) && it.kind.is_programme();
     if e.source.trim().is_empty() {
-        let what = if live_window { "慢直播时段无信号源" } else { "没有素材" };
-        inc(&mut r.no_source, start, it.frames, format!("“{}”{what}", it.title));
+        let what = if live_window {
+            "慢直播时段无信号源"
+        } else {
+            "没有素材"
+        };
+        inc(
+            &mut r.no_source,
+            start,
+            it.frames,
+            format!("“{}”{what}", it.title),
+        );
         return;
     }
     match check {
-        MediaCheck::Missing => inc(&mut r.missing, start, it.frames, format!("“{}”素材不存在：{}", it.title, e.source)),
-        MediaCheck::Unverified(why) => inc(&mut r.unverified, start, it.frames, format!("“{}”未验证（{why}）：{}", it.title, e.source)),
+        MediaCheck::Missing => inc(
+            &mut r.missing,
+            start,
+            it.frames,
+            format!("“{}”素材不存在：{}", it.title, e.source),
+        ),
+        MediaCheck::Unverified(why) => inc(
+            &mut r.unverified,
+            start,
+            it.frames,
+            format!("“{}”未验证（{why}）：{}", it.title, e.source),
+        ),
         MediaCheck::Present { .. } => {}
     }
 }
@@ -293,7 +440,11 @@ fn account(r: &mut RehearsalDay, it: &DayItem, frames: u64) {
             if let Some(&c) = it.categories.first() {
                 *r.by_category.entry(category_label(c)).or_default() += frames;
             }
-            let unit = if it.unit.is_empty() { "（未注明）".to_string() } else { it.unit.clone() };
+            let unit = if it.unit.is_empty() {
+                "（未注明）".to_string()
+            } else {
+                it.unit.clone()
+            };
             *r.by_unit.entry(unit).or_default() += frames;
         }
     }

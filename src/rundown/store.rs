@@ -75,10 +75,20 @@ pub trait DayStore {
     /// Version list of a day, oldest first.
     fn versions(&self, date: NaiveDate) -> Result<Vec<VersionMeta>, StoreError>;
     /// One version of a day (`None`: the latest).
-    fn load(&self, date: NaiveDate, version: Option<u32>) -> Result<Option<(VersionMeta, Day)>, StoreError>;
+    fn load(
+        &self,
+        date: NaiveDate,
+        version: Option<u32>,
+    ) -> Result<Option<(VersionMeta, Day)>, StoreError>;
     /// Saves a new version unless the day is byte-identical to the latest; returns the
     /// version that now holds it.
-    fn save(&mut self, day: &Day, author: &str, reason: &str, at: DateTime<Utc>) -> Result<VersionMeta, StoreError>;
+    fn save(
+        &mut self,
+        day: &Day,
+        author: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<VersionMeta, StoreError>;
     /// The lock on a day, if any.
     fn lock(&self, date: NaiveDate) -> Result<Option<Lock>, StoreError>;
     /// Sets or clears a lock.
@@ -96,8 +106,19 @@ pub trait DayStore {
     }
 
     /// Restores an old version by saving it again as the newest.
-    fn restore(&mut self, date: NaiveDate, version: u32, author: &str, at: DateTime<Utc>) -> Result<VersionMeta, StoreError> {
-        let (_, day) = self.load(date, Some(version))?.ok_or(StoreError::NotFound { date, version: Some(version) })?;
+    fn restore(
+        &mut self,
+        date: NaiveDate,
+        version: u32,
+        author: &str,
+        at: DateTime<Utc>,
+    ) -> Result<VersionMeta, StoreError> {
+        let (_, day) = self
+            .load(date, Some(version))?
+            .ok_or(StoreError::NotFound {
+                date,
+                version: Some(version),
+            })?;
         self.save(&day, author, &format!("恢复第 {version} 版"), at)
     }
 }
@@ -114,23 +135,44 @@ impl DayStore for MemStore {
         Ok(self.days.keys().copied().collect())
     }
     fn versions(&self, date: NaiveDate) -> Result<Vec<VersionMeta>, StoreError> {
-        Ok(self.days.get(&date).map(|v| v.iter().map(|x| x.0.clone()).collect()).unwrap_or_default())
+        Ok(self
+            .days
+            .get(&date)
+            .map(|v| v.iter().map(|x| x.0.clone()).collect())
+            .unwrap_or_default())
     }
-    fn load(&self, date: NaiveDate, version: Option<u32>) -> Result<Option<(VersionMeta, Day)>, StoreError> {
-        let Some(v) = self.days.get(&date) else { return Ok(None) };
+    fn load(
+        &self,
+        date: NaiveDate,
+        version: Option<u32>,
+    ) -> Result<Option<(VersionMeta, Day)>, StoreError> {
+        let Some(v) = self.days.get(&date) else {
+            return Ok(None);
+        };
         Ok(match version {
             None => v.last().cloned(),
             Some(n) => v.iter().find(|x| x.0.version == n).cloned(),
         })
     }
-    fn save(&mut self, day: &Day, author: &str, reason: &str, at: DateTime<Utc>) -> Result<VersionMeta, StoreError> {
+    fn save(
+        &mut self,
+        day: &Day,
+        author: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<VersionMeta, StoreError> {
         let v = self.days.entry(day.date).or_default();
         if let Some((m, last)) = v.last()
             && last.to_canonical_json() == day.to_canonical_json()
         {
             return Ok(m.clone());
         }
-        let meta = VersionMeta { version: v.len() as u32 + 1, author: author.into(), at, reason: reason.into() };
+        let meta = VersionMeta {
+            version: v.len() as u32 + 1,
+            author: author.into(),
+            at,
+            reason: reason.into(),
+        };
         v.push((meta.clone(), day.clone()));
         Ok(meta)
     }
@@ -170,12 +212,18 @@ impl DirStore {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io { path: path.display().to_string(), source }
+    move |source| StoreError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, StoreError> {
     let text = std::fs::read_to_string(path).map_err(io(path))?;
-    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt { path: path.display().to_string(), message: e.to_string() })
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
 }
 
 fn write_atomic(path: &Path, text: &str) -> Result<(), StoreError> {
@@ -197,7 +245,10 @@ impl DayStore for DirStore {
         };
         for e in rd {
             let e = e.map_err(io(&self.root))?;
-            if let Some(d) = e.file_name().to_str().and_then(|n| n.parse::<NaiveDate>().ok())
+            if let Some(d) = e
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<NaiveDate>().ok())
                 && !self.versions(d)?.is_empty()
             {
                 out.push(d);
@@ -219,7 +270,11 @@ impl DayStore for DirStore {
         Ok(out)
     }
 
-    fn load(&self, date: NaiveDate, version: Option<u32>) -> Result<Option<(VersionMeta, Day)>, StoreError> {
+    fn load(
+        &self,
+        date: NaiveDate,
+        version: Option<u32>,
+    ) -> Result<Option<(VersionMeta, Day)>, StoreError> {
         let v = match version {
             Some(v) => v,
             None => match self.versions(date)?.last() {
@@ -231,10 +286,19 @@ impl DayStore for DirStore {
         if !meta_path.exists() {
             return Ok(None);
         }
-        Ok(Some((read_json(&meta_path)?, read_json(&self.day_path(date, v))?)))
+        Ok(Some((
+            read_json(&meta_path)?,
+            read_json(&self.day_path(date, v))?,
+        )))
     }
 
-    fn save(&mut self, day: &Day, author: &str, reason: &str, at: DateTime<Utc>) -> Result<VersionMeta, StoreError> {
+    fn save(
+        &mut self,
+        day: &Day,
+        author: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<VersionMeta, StoreError> {
         let text = day.to_canonical_json();
         let versions = self.versions(day.date)?;
         if let Some(last) = versions.last() {
@@ -243,16 +307,30 @@ impl DayStore for DirStore {
                 return Ok(last.clone());
             }
         }
-        let meta = VersionMeta { version: versions.len() as u32 + 1, author: author.into(), at, reason: reason.into() };
+        let meta = VersionMeta {
+            version: versions.len() as u32 + 1,
+            author: author.into(),
+            at,
+            reason: reason.into(),
+        };
         write_atomic(&self.day_path(day.date, meta.version), &text)?;
         let meta_text = serde_json::to_string_pretty(&meta).unwrap_or_default();
-        write_atomic(&self.day_dir(day.date).join(format!("v{:04}.meta.json", meta.version)), &meta_text)?;
+        write_atomic(
+            &self
+                .day_dir(day.date)
+                .join(format!("v{:04}.meta.json", meta.version)),
+            &meta_text,
+        )?;
         Ok(meta)
     }
 
     fn lock(&self, date: NaiveDate) -> Result<Option<Lock>, StoreError> {
         let p = self.day_dir(date).join("lock.json");
-        if p.exists() { read_json(&p).map(Some) } else { Ok(None) }
+        if p.exists() {
+            read_json(&p).map(Some)
+        } else {
+            Ok(None)
+        }
     }
 
     fn set_lock(&mut self, date: NaiveDate, lock: Option<Lock>) -> Result<(), StoreError> {

@@ -54,7 +54,11 @@ impl FrameRate {
         let ns = (b - a).num_nanoseconds().unwrap_or(i64::MAX) as i128;
         let per = 1_000_000_000i128 * self.den as i128;
         let n = ns * self.num as i128;
-        let q = if n >= 0 { (n + per / 2) / per } else { (n - per / 2) / per };
+        let q = if n >= 0 {
+            (n + per / 2) / per
+        } else {
+            (n - per / 2) / per
+        };
         q as i64
     }
 
@@ -140,7 +144,10 @@ pub fn parse_duration_frames(rate: FrameRate, s: &str) -> Option<u64> {
 /// The broadcast day `date` in `tz`: `[midnight, next midnight)` as UTC instants.
 pub fn day_bounds(tz: Tz, date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
     let next = date.succ_opt().unwrap_or(date);
-    (local_to_utc(tz, date.and_time(NaiveTime::MIN)), local_to_utc(tz, next.and_time(NaiveTime::MIN)))
+    (
+        local_to_utc(tz, date.and_time(NaiveTime::MIN)),
+        local_to_utc(tz, next.and_time(NaiveTime::MIN)),
+    )
 }
 
 /// A wall-clock time in `tz` as a UTC instant (earliest reading when ambiguous; skipped

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::export::ListOptions;
 use super::Day;
+use super::export::ListOptions;
 use super::time::fmt_frames_short;
 
 /// Escapes text for XML content and attribute values.
@@ -26,7 +26,9 @@ pub fn esc(s: &str) -> String {
 }
 
 fn xmltv_time(day: &Day, t: DateTime<Utc>) -> String {
-    t.with_timezone(&day.tz()).format("%Y%m%d%H%M%S %z").to_string()
+    t.with_timezone(&day.tz())
+        .format("%Y%m%d%H%M%S %z")
+        .to_string()
 }
 
 /// The XMLTV document for `days` on channel `channel_id` named `channel_name`.
@@ -43,7 +45,11 @@ pub fn to_xmltv(days: &[&Day], channel_id: &str, channel_name: &str, opts: ListO
         esc(channel_name)
     ));
     for day in days {
-        for it in day.items.iter().filter(|i| opts.include_filler || i.kind.is_programme()) {
+        for it in day
+            .items
+            .iter()
+            .filter(|i| opts.include_filler || i.kind.is_programme())
+        {
             let end = it.end(day.rate);
             x.push_str(&format!(
                 "  <programme start=\"{}\" stop=\"{}\" channel=\"{}\">\n",
@@ -51,9 +57,15 @@ pub fn to_xmltv(days: &[&Day], channel_id: &str, channel_name: &str, opts: ListO
                 xmltv_time(day, end),
                 esc(channel_id)
             ));
-            x.push_str(&format!("    <title lang=\"zh\">{}</title>\n", esc(&it.title)));
+            x.push_str(&format!(
+                "    <title lang=\"zh\">{}</title>\n",
+                esc(&it.title)
+            ));
             if !it.block.is_empty() && it.block != it.section {
-                x.push_str(&format!("    <sub-title lang=\"zh\">{}</sub-title>\n", esc(&it.block)));
+                x.push_str(&format!(
+                    "    <sub-title lang=\"zh\">{}</sub-title>\n",
+                    esc(&it.block)
+                ));
             }
             let mut desc = Vec::new();
             if !it.copyright_holder.is_empty() {
@@ -63,12 +75,21 @@ pub fn to_xmltv(days: &[&Day], channel_id: &str, channel_name: &str, opts: ListO
                 desc.push(format!("报送单位：{}", it.unit));
             }
             desc.push(format!("时长：{}", fmt_frames_short(day.rate, it.frames)));
-            x.push_str(&format!("    <desc lang=\"zh\">{}</desc>\n", esc(&desc.join("；"))));
+            x.push_str(&format!(
+                "    <desc lang=\"zh\">{}</desc>\n",
+                esc(&desc.join("；"))
+            ));
             if !it.section.is_empty() {
-                x.push_str(&format!("    <category lang=\"zh\">{}</category>\n", esc(&it.section)));
+                x.push_str(&format!(
+                    "    <category lang=\"zh\">{}</category>\n",
+                    esc(&it.section)
+                ));
             }
             x.push_str("    <language>zh</language>\n");
-            x.push_str(&format!("    <length units=\"seconds\">{}</length>\n", day.rate.ms_of(it.frames) / 1000));
+            x.push_str(&format!(
+                "    <length units=\"seconds\">{}</length>\n",
+                day.rate.ms_of(it.frames) / 1000
+            ));
             if it.premiere {
                 x.push_str("    <premiere lang=\"zh\">首播</premiere>\n");
             }
