@@ -111,6 +111,21 @@ fn build_lock_rebuild_diff_export_rehearse_from_files() {
     );
     rundown(&["diff", "--days", dd, "--date", "2026-09-17"]).expect("diff");
     rundown(&["diff", "--days", dd, "--date", "2026-09-17", "--json"]).expect("diff json");
+    rundown(&[
+        "restore",
+        "--days",
+        dd,
+        "--date",
+        "2026-09-17",
+        "--version",
+        "1",
+    ])
+    .expect("restore");
+    assert_eq!(
+        std::fs::read(days.join("2026-09-17/v0003.json")).expect("v3"),
+        std::fs::read(days.join("2026-09-17/v0001.json")).expect("v1"),
+        "restored v1 is the newest version"
+    );
     rundown(&["unlock", "--days", dd, "--date", "2026-09-20"]).expect("unlock");
     assert!(!days.join("2026-09-20/lock.json").exists());
 

@@ -1,4 +1,4 @@
-//! `kepu-playout rundown …`: build, validate, show, diff, lock/unlock, export, rehearse and
+//! `kepu-playout rundown …`: build, validate, show, diff, lock/unlock, restore, export, rehearse and
 //! bench, working from files for now (works/feeds as JSON, days in a [`DirStore`]). Every
 //! command prints JSON with `--json`. The edge of the module: errors are `anyhow` here.
 
@@ -45,6 +45,8 @@ pub enum RundownCommand {
     Lock(LockArgs),
     /// Unlock a day.
     Unlock(LockArgs),
+    /// Restore an earlier version of a day (saved again as the newest version).
+    Restore(RestoreArgs),
     /// Export the programme list or the engine day file.
     Export(ExportArgs),
     /// Rehearse a window on a simulated clock.
@@ -159,6 +161,22 @@ pub struct LockArgs {
     pub reason: String,
 }
 
+/// `restore`.
+#[derive(Debug, clap::Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub days: DaysArg,
+    /// The date.
+    #[arg(long)]
+    pub date: NaiveDate,
+    /// The version to bring back.
+    #[arg(long)]
+    pub version: u32,
+    /// Who.
+    #[arg(long, default_value = "operator")]
+    pub by: String,
+}
+
 /// Export formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -251,6 +269,7 @@ pub fn run(args: RundownArgs) -> Result<()> {
         RundownCommand::Diff(a) => cmd_diff(a, json),
         RundownCommand::Lock(a) => cmd_lock(a, true, json),
         RundownCommand::Unlock(a) => cmd_lock(a, false, json),
+        RundownCommand::Restore(a) => cmd_restore(a, json),
         RundownCommand::Export(a) => cmd_export(a),
         RundownCommand::Rehearse(a) => cmd_rehearse(a, json),
         RundownCommand::Bench(a) => cmd_bench(a, json),
@@ -474,6 +493,18 @@ fn cmd_lock(a: LockArgs, lock: bool, json: bool) -> Result<()> {
         "{} {}",
         a.date,
         if lock { "已锁定" } else { "已解锁" }
+    ))
+}
+
+fn cmd_restore(a: RestoreArgs, json: bool) -> Result<()> {
+    let mut store = DirStore::new(&a.days.days);
+    let meta = store.restore(a.date, a.version, &a.by, Utc::now())?;
+    if json {
+        return print_json(&meta);
+    }
+    out(&format!(
+        "{} 已恢复第 {} 版，现为第 {} 版",
+        a.date, a.version, meta.version
     ))
 }
 
