@@ -7,4 +7,5 @@ pub mod config;
 pub mod dayfile;
 pub mod demo;
 pub mod play;
+pub mod rundown;
 pub mod signal;

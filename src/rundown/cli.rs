@@ -1,0 +1,663 @@
+//! `kepu-playout rundown …`: build, validate, show, diff, lock/unlock, restore, export, rehearse and
+//! bench, working from files for now (works/feeds as JSON, days in a [`DirStore`]). Every
+//! command prints JSON with `--json`. The edge of the module: errors are `anyhow` here.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow, bail};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::builder::{BuildRequest, build};
+use super::config::{CompiledSchedule, ScheduleConfig};
+use super::export::{ListOptions, engine_day_file, to_csv, to_json};
+use super::rehearse::{FsProbe, MediaProbe, TrustProbe, rehearse};
+use super::store::{DayStore, DirStore, Lock};
+use super::time::{fmt_frames_short, wall_time};
+use super::validate::validate_day;
+use super::{Catalog, Day, LiveFeed, Work, demo, diff, html, xmltv};
+
+/// `rundown` command line.
+#[derive(Debug, clap::Args)]
+pub struct RundownArgs {
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: RundownCommand,
+}
+
+/// Rundown subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum RundownCommand {
+    /// Build the window (or rebuild from a day on), saving new versions of changed days.
+    Build(BuildArgs),
+    /// Validate a stored day or a day file.
+    Validate(ValidateArgs),
+    /// Show a day (latest or a given version).
+    Show(ShowArgs),
+    /// Compare two versions of a day.
+    Diff(DiffArgs),
+    /// Lock a day: rebuilds leave it alone.
+    Lock(LockArgs),
+    /// Unlock a day.
+    Unlock(LockArgs),
+    /// Restore an earlier version of a day (saved again as the newest version).
+    Restore(RestoreArgs),
+    /// Export the programme list or the engine day file.
+    Export(ExportArgs),
+    /// Rehearse a window on a simulated clock.
+    Rehearse(RehearseArgs),
+    /// Time building and rehearsing the window from a generated catalog.
+    Bench(BenchArgs),
+}
+
+/// Where the days live.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DaysArg {
+    /// Directory of stored days (versions and locks).
+    #[arg(long, default_value = "rundown")]
+    pub days: PathBuf,
+}
+
+/// Catalog input.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CatalogArgs {
+    /// Works, a JSON array of rundown works (from the catalog export).
+    #[arg(long)]
+    pub works: PathBuf,
+    /// Slow-live feeds, a JSON array.
+    #[arg(long)]
+    pub feeds: Option<PathBuf>,
+}
+
+/// `build`.
+#[derive(Debug, clap::Args)]
+pub struct BuildArgs {
+    /// Schedule config (`schedule-2026.toml` or an edition file with `[schedule]`).
+    #[arg(long)]
+    pub config: PathBuf,
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+    #[command(flatten)]
+    pub days: DaysArg,
+    /// Rebuild from this date on (earlier days stay).
+    #[arg(long)]
+    pub from: Option<NaiveDate>,
+    /// Now (RFC 3339): days up to the one on air stay. Default: the system clock.
+    #[arg(long)]
+    pub now: Option<DateTime<Utc>>,
+    /// Who is building (kept with each new version).
+    #[arg(long, default_value = "builder")]
+    pub author: String,
+    /// Why (kept with each new version).
+    #[arg(long, default_value = "自动编排")]
+    pub reason: String,
+}
+
+/// `validate`.
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+    #[command(flatten)]
+    pub days: DaysArg,
+    /// Stored day to validate (all stored days when neither this nor --file is given).
+    #[arg(long)]
+    pub date: Option<NaiveDate>,
+    /// A day JSON file (e.g. edited by hand) instead of the store.
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+    /// Schedule config, for the slow-live window check.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+/// `show`.
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    pub days: DaysArg,
+    /// The date.
+    #[arg(long)]
+    pub date: NaiveDate,
+    /// Version (default: latest).
+    #[arg(long)]
+    pub version: Option<u32>,
+}
+
+/// `diff`.
+#[derive(Debug, clap::Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub days: DaysArg,
+    /// The date.
+    #[arg(long)]
+    pub date: NaiveDate,
+    /// Old version (default: the one before `--new`).
+    #[arg(long)]
+    pub old: Option<u32>,
+    /// New version (default: latest).
+    #[arg(long)]
+    pub new: Option<u32>,
+}
+
+/// `lock` / `unlock`.
+#[derive(Debug, clap::Args)]
+pub struct LockArgs {
+    #[command(flatten)]
+    pub days: DaysArg,
+    /// The date.
+    #[arg(long)]
+    pub date: NaiveDate,
+    /// Who.
+    #[arg(long, default_value = "operator")]
+    pub by: String,
+    /// Why.
+    #[arg(long, default_value = "")]
+    pub reason: String,
+}
+
+/// `restore`.
+#[derive(Debug, clap::Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub days: DaysArg,
+    /// The date.
+    #[arg(long)]
+    pub date: NaiveDate,
+    /// The version to bring back.
+    #[arg(long)]
+    pub version: u32,
+    /// Who.
+    #[arg(long, default_value = "operator")]
+    pub by: String,
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// JSON programme list.
+    Json,
+    /// CSV (UTF-8 with BOM) for Excel.
+    Csv,
+    /// XMLTV for EPG consumers.
+    Xmltv,
+    /// Printable HTML in Chinese.
+    Html,
+    /// The engine's day file (one day).
+    Engine,
+}
+
+/// `export`.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub days: DaysArg,
+    /// Format.
+    #[arg(long, value_enum)]
+    pub format: Format,
+    /// One day.
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    pub date: Option<NaiveDate>,
+    /// First day (default: first stored).
+    #[arg(long)]
+    pub from: Option<NaiveDate>,
+    /// Last day (default: last stored).
+    #[arg(long)]
+    pub to: Option<NaiveDate>,
+    /// Output file (default: standard output).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Schedule config (channel id and name for XMLTV).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Include filler clips and the slate in published lists.
+    #[arg(long)]
+    pub with_filler: bool,
+}
+
+/// How rehearsal checks media.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProbeKind {
+    /// Check local files exist; URLs are unverified.
+    Fs,
+    /// Trust every source (timing only).
+    Trust,
+}
+
+/// `rehearse`.
+#[derive(Debug, clap::Args)]
+pub struct RehearseArgs {
+    #[command(flatten)]
+    pub days: DaysArg,
+    /// First day (default: first stored).
+    #[arg(long)]
+    pub from: Option<NaiveDate>,
+    /// Last day (default: last stored).
+    #[arg(long)]
+    pub to: Option<NaiveDate>,
+    /// Schedule config (slow-live sections).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Media check.
+    #[arg(long, value_enum, default_value = "fs")]
+    pub probe: ProbeKind,
+}
+
+/// `bench`.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Schedule config.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Works to generate.
+    #[arg(long, default_value_t = 5000)]
+    pub works: usize,
+}
+
+/// Runs a rundown command.
+pub fn run(args: RundownArgs) -> Result<()> {
+    let json = args.json;
+    match args.command {
+        RundownCommand::Build(a) => cmd_build(a, json),
+        RundownCommand::Validate(a) => cmd_validate(a, json),
+        RundownCommand::Show(a) => cmd_show(a, json),
+        RundownCommand::Diff(a) => cmd_diff(a, json),
+        RundownCommand::Lock(a) => cmd_lock(a, true, json),
+        RundownCommand::Unlock(a) => cmd_lock(a, false, json),
+        RundownCommand::Restore(a) => cmd_restore(a, json),
+        RundownCommand::Export(a) => cmd_export(a),
+        RundownCommand::Rehearse(a) => cmd_rehearse(a, json),
+        RundownCommand::Bench(a) => cmd_bench(a, json),
+    }
+}
+
+fn out(text: &str) -> Result<()> {
+    let mut o = std::io::stdout().lock();
+    o.write_all(text.as_bytes())?;
+    if !text.ends_with('\n') {
+        o.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
+    out(&serde_json::to_string_pretty(v)?)
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("无法读取{what} {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{what} {} 格式错误", path.display()))
+}
+
+fn load_catalog(c: &CatalogArgs) -> Result<(Vec<Work>, Vec<LiveFeed>)> {
+    let works: Vec<Work> = read_json(&c.works, "作品文件")?;
+    let feeds: Vec<LiveFeed> = match &c.feeds {
+        Some(p) => read_json(p, "慢直播信号文件")?,
+        None => Vec::new(),
+    };
+    Ok((works, feeds))
+}
+
+fn load_config(p: &Path) -> Result<CompiledSchedule> {
+    Ok(ScheduleConfig::load(p)?)
+}
+
+fn cmd_build(a: BuildArgs, json: bool) -> Result<()> {
+    let cs = load_config(&a.config)?;
+    let (works, feeds) = load_catalog(&a.catalog)?;
+    let mut store = DirStore::new(&a.days.days);
+    let existing = store.latest_days()?;
+    let mut locked = BTreeSet::new();
+    for d in cs.dates() {
+        if store.lock(d)?.is_some() {
+            locked.insert(d);
+        }
+    }
+    let now = a.now.unwrap_or_else(Utc::now);
+    let req = BuildRequest {
+        works: &works,
+        feeds: &feeds,
+        existing: &existing,
+        from: a.from,
+        now: Some(now),
+        locked: &locked,
+    };
+    let built = build(&cs, &req);
+    let mut saved = Vec::new();
+    for date in &built.report.built {
+        if let Some(day) = built.days.get(date) {
+            let meta = store.save(day, &a.author, &a.reason, now)?;
+            saved.push((*date, meta.version));
+        }
+    }
+    if json {
+        return print_json(&serde_json::json!({ "report": built.report, "saved": saved }));
+    }
+    let r = &built.report;
+    let mut s = format!(
+        "已编排 {} 天，保留 {} 天（过去、播出中或已锁定）。\n",
+        r.built.len(),
+        r.kept.len()
+    );
+    for (d, v) in &saved {
+        s.push_str(&format!(
+            "  {d} → 第 {v} 版，首播 {} 部\n",
+            r.premieres.get(d).copied().unwrap_or(0)
+        ));
+    }
+    if !r.excluded.is_empty() {
+        s.push_str(&format!(
+            "{} 部作品不可播出（未就绪），未编入。\n",
+            r.excluded.len()
+        ));
+    }
+    for w in &r.warnings {
+        s.push_str(&format!("注意：{w}\n"));
+    }
+    out(&s)
+}
+
+fn cmd_validate(a: ValidateArgs, json: bool) -> Result<()> {
+    let (works, feeds) = load_catalog(&a.catalog)?;
+    let catalog = Catalog::new(&works, &feeds);
+    let cs = a.config.as_deref().map(load_config).transpose()?;
+    let store = DirStore::new(&a.days.days);
+    let days: Vec<Day> = if let Some(f) = &a.file {
+        vec![read_json(f, "节目单文件")?]
+    } else if let Some(d) = a.date {
+        vec![
+            store
+                .load(d, None)?
+                .ok_or_else(|| anyhow!("没有 {d} 的节目单"))?
+                .1,
+        ]
+    } else {
+        store.latest_days()?.into_values().collect()
+    };
+    let mut all = Vec::new();
+    for day in &days {
+        all.push((day.date, validate_day(day, &catalog, cs.as_ref())));
+    }
+    let bad: usize = all.iter().map(|(_, p)| p.len()).sum();
+    if json {
+        print_json(
+            &all.iter()
+                .map(|(d, p)| serde_json::json!({ "date": d, "problems": p }))
+                .collect::<Vec<_>>(),
+        )?;
+    } else {
+        let mut s = String::new();
+        for (d, p) in &all {
+            s.push_str(&format!(
+                "{d}：{}\n",
+                if p.is_empty() {
+                    "通过".to_string()
+                } else {
+                    format!("{} 处问题", p.len())
+                }
+            ));
+            for x in p {
+                s.push_str(&format!("  - {}\n", x.message));
+            }
+        }
+        out(&s)?;
+    }
+    if bad > 0 {
+        bail!("节目单校验未通过：共 {bad} 处问题");
+    }
+    Ok(())
+}
+
+fn cmd_show(a: ShowArgs, json: bool) -> Result<()> {
+    let store = DirStore::new(&a.days.days);
+    let (meta, day) = store
+        .load(a.date, a.version)?
+        .ok_or_else(|| anyhow!("没有 {} 的节目单", a.date))?;
+    let lock = store.lock(a.date)?;
+    if json {
+        return print_json(&serde_json::json!({ "version": meta, "lock": lock, "day": day }));
+    }
+    let tz = day.tz();
+    let mut s = format!(
+        "{} 第 {} 版（{}，{}：{}）{}\n",
+        day.date,
+        meta.version,
+        meta.author,
+        meta.at,
+        meta.reason,
+        if lock.is_some() { " [已锁定]" } else { "" }
+    );
+    for it in &day.items {
+        s.push_str(&format!(
+            "{}  {:<6} {:<8} {}  {}{}\n",
+            wall_time(tz, it.start),
+            it.kind.zh(),
+            it.section,
+            fmt_frames_short(day.rate, it.frames),
+            it.title,
+            if it.premiere { "（首播）" } else { "" }
+        ));
+    }
+    out(&s)
+}
+
+fn cmd_diff(a: DiffArgs, json: bool) -> Result<()> {
+    let store = DirStore::new(&a.days.days);
+    let versions = store.versions(a.date)?;
+    let new_v = a
+        .new
+        .or(versions.last().map(|m| m.version))
+        .ok_or_else(|| anyhow!("没有 {} 的节目单", a.date))?;
+    let old_v = a.old.unwrap_or(new_v.saturating_sub(1));
+    let (_, old) = store
+        .load(a.date, Some(old_v))?
+        .ok_or_else(|| anyhow!("没有 {} 的第 {old_v} 版", a.date))?;
+    let (_, new) = store
+        .load(a.date, Some(new_v))?
+        .ok_or_else(|| anyhow!("没有 {} 的第 {new_v} 版", a.date))?;
+    let lines = diff::diff_days(&old, &new);
+    if json {
+        return print_json(
+            &serde_json::json!({ "date": a.date, "old": old_v, "new": new_v, "changes": lines }),
+        );
+    }
+    let mut s = format!(
+        "{} 第 {old_v} 版 → 第 {new_v} 版：{} 处变化\n",
+        a.date,
+        lines.len()
+    );
+    for l in &lines {
+        s.push_str(&format!("{l}\n"));
+    }
+    out(&s)
+}
+
+fn cmd_lock(a: LockArgs, lock: bool, json: bool) -> Result<()> {
+    let mut store = DirStore::new(&a.days.days);
+    let l = lock.then(|| Lock {
+        by: a.by.clone(),
+        at: Utc::now(),
+        reason: a.reason.clone(),
+    });
+    store.set_lock(a.date, l.clone())?;
+    if json {
+        return print_json(&serde_json::json!({ "date": a.date, "lock": l }));
+    }
+    out(&format!(
+        "{} {}",
+        a.date,
+        if lock { "已锁定" } else { "已解锁" }
+    ))
+}
+
+fn cmd_restore(a: RestoreArgs, json: bool) -> Result<()> {
+    let mut store = DirStore::new(&a.days.days);
+    let meta = store.restore(a.date, a.version, &a.by, Utc::now())?;
+    if json {
+        return print_json(&meta);
+    }
+    out(&format!(
+        "{} 已恢复第 {} 版，现为第 {} 版",
+        a.date, a.version, meta.version
+    ))
+}
+
+fn select_days(
+    store: &DirStore,
+    date: Option<NaiveDate>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> Result<Vec<Day>> {
+    let all = store.latest_days()?;
+    let days: Vec<Day> = all
+        .into_iter()
+        .filter(|(d, _)| match date {
+            Some(x) => *d == x,
+            None => from.is_none_or(|f| *d >= f) && to.is_none_or(|t| *d <= t),
+        })
+        .map(|(_, d)| d)
+        .collect();
+    if days.is_empty() {
+        bail!(
+            "所选日期没有节目单（目录 {}）",
+            store
+                .day_path(NaiveDate::MIN, 0)
+                .parent()
+                .and_then(Path::parent)
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        );
+    }
+    Ok(days)
+}
+
+fn cmd_export(a: ExportArgs) -> Result<()> {
+    let store = DirStore::new(&a.days.days);
+    let days = select_days(&store, a.date, a.from, a.to)?;
+    let refs: Vec<&Day> = days.iter().collect();
+    let opts = ListOptions {
+        include_filler: a.with_filler,
+    };
+    let cs = a.config.as_deref().map(load_config).transpose()?;
+    let (cid, cname) = cs.as_ref().map_or(
+        ("kepu.kepuchina.cn".to_string(), "科普之光".to_string()),
+        |c| (c.config.channel_id.clone(), c.config.channel_name.clone()),
+    );
+    let bytes: Vec<u8> = match a.format {
+        Format::Json => to_json(&refs, opts).into_bytes(),
+        Format::Csv => to_csv(&refs, opts),
+        Format::Xmltv => xmltv::to_xmltv(&refs, &cid, &cname, opts).into_bytes(),
+        Format::Html => {
+            html::to_html(&refs, "「科普之光」全国科普月大型网络展播", opts).into_bytes()
+        }
+        Format::Engine => {
+            if refs.len() != 1 {
+                bail!("引擎日文件一次只能导出一天：请用 --date 指定");
+            }
+            engine_day_file(refs[0]).into_bytes()
+        }
+    };
+    match &a.out {
+        Some(p) => std::fs::write(p, &bytes).with_context(|| format!("无法写入 {}", p.display())),
+        None => Ok(std::io::stdout().lock().write_all(&bytes)?),
+    }
+}
+
+fn cmd_rehearse(a: RehearseArgs, json: bool) -> Result<()> {
+    let store = DirStore::new(&a.days.days);
+    let days = select_days(&store, None, a.from, a.to)?;
+    let refs: Vec<&Day> = days.iter().collect();
+    let cs = a.config.as_deref().map(load_config).transpose()?;
+    let probe: &dyn MediaProbe = match a.probe {
+        ProbeKind::Fs => &FsProbe,
+        ProbeKind::Trust => &TrustProbe,
+    };
+    let t0 = Instant::now();
+    let r = rehearse(&refs, probe, cs.as_ref());
+    let elapsed = t0.elapsed();
+    if json {
+        return print_json(&r);
+    }
+    let rate = days[0].rate;
+    let mut s = String::new();
+    for d in &r.days {
+        s.push_str(&format!(
+            "{}：{} 条；空档 {} 处（{}），截断/重叠 {} 处，素材缺失 {} 处，未验证 {} 处，无信号源 {} 处；垫片 {}，等待画面 {}\n",
+            d.date,
+            d.items,
+            d.gaps.len(),
+            fmt_frames_short(rate, d.dead_air_frames),
+            d.overlaps.len(),
+            d.missing.len(),
+            d.unverified.len(),
+            d.no_source.len(),
+            fmt_frames_short(rate, d.filler_frames),
+            fmt_frames_short(rate, d.slate_frames)
+        ));
+        for (k, v) in &d.by_section {
+            s.push_str(&format!("    {k} {}\n", fmt_frames_short(rate, *v)));
+        }
+        for x in d
+            .gaps
+            .iter()
+            .chain(&d.overlaps)
+            .chain(&d.missing)
+            .chain(&d.no_source)
+        {
+            s.push_str(&format!("    ! {} {}\n", x.wall, x.message));
+        }
+    }
+    s.push_str(&format!(
+        "排练 {} 天用时 {:.3} 秒（模拟时钟 {} 步）\n",
+        r.days.len(),
+        elapsed.as_secs_f64(),
+        r.clock_steps
+    ));
+    out(&s)
+}
+
+fn cmd_bench(a: BenchArgs, json: bool) -> Result<()> {
+    let cs = load_config(&a.config)?;
+    let works = demo::catalog(cs.config.seed, a.works);
+    let feeds = demo::feeds();
+    let existing = Default::default();
+    let locked = BTreeSet::new();
+    let req = BuildRequest {
+        works: &works,
+        feeds: &feeds,
+        existing: &existing,
+        from: None,
+        now: None,
+        locked: &locked,
+    };
+    let t0 = Instant::now();
+    let built = build(&cs, &req);
+    let build_s = t0.elapsed().as_secs_f64();
+    let refs: Vec<&Day> = built.days.values().collect();
+    let t1 = Instant::now();
+    let r = rehearse(&refs, &TrustProbe, Some(&cs));
+    let rehearse_s = t1.elapsed().as_secs_f64();
+    let items: usize = refs.iter().map(|d| d.items.len()).sum();
+    let aired = works.len() - built.report.unaired.len() - built.report.excluded.len();
+    if json {
+        return print_json(&serde_json::json!({
+            "works": works.len(), "days": refs.len(), "items": items, "works_aired": aired,
+            "build_seconds": build_s, "rehearse_seconds": rehearse_s, "clock_steps": r.clock_steps,
+        }));
+    }
+    out(&format!(
+        "{} 部作品 → {} 天 {} 条，{} 部作品播出；编排 {:.3} 秒，排练 {:.3} 秒",
+        works.len(),
+        refs.len(),
+        items,
+        aired,
+        build_s,
+        rehearse_s
+    ))
+}

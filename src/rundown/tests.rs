@@ -1,0 +1,269 @@
+//! Unit tests of the rundown's pure parts: time text, config validation, day plans, cron
+//! slots across month ends in Asia/Shanghai, the engine day file and diffs.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use chrono_tz::Asia::Shanghai;
+
+use super::config::{ConfigError, ScheduleConfig};
+use super::plan::day_plan;
+use super::time::{CronSlot, FrameRate, day_bounds, fmt_frames, parse_duration_frames};
+
+const CFG_2026: &str = include_str!("../../schedules/editions/schedule-2026.toml");
+const CFG_2025: &str = include_str!("../../schedules/editions/schedule-2025.toml");
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).expect("valid date")
+}
+
+fn utc(s: &str) -> chrono::DateTime<Utc> {
+    s.parse().expect("valid RFC 3339")
+}
+
+#[test]
+fn frames_format_exactly_at_25fps() {
+    let r = FrameRate::default();
+    assert_eq!(fmt_frames(r, 2_160_000), "24:00:00.000");
+    assert_eq!(fmt_frames(r, 1), "00:00:00.040");
+    assert_eq!(fmt_frames(r, 25 * 1801 + 3), "00:30:01.120");
+    assert_eq!(parse_duration_frames(r, "00:30:00"), Some(45_000));
+    assert_eq!(parse_duration_frames(r, "00:00:00.040"), Some(1));
+    assert_eq!(parse_duration_frames(r, "90"), Some(2250));
+    assert_eq!(
+        parse_duration_frames(r, "1.5"),
+        None,
+        "37.5 frames is not a whole frame"
+    );
+    assert_eq!(parse_duration_frames(r, "00:61:00"), None);
+    assert_eq!(parse_duration_frames(r, "abc"), None);
+}
+
+#[test]
+fn shipped_configs_compile() {
+    for (name, text) in [
+        ("schedule-2026.toml", CFG_2026),
+        ("schedule-2025.toml", CFG_2025),
+    ] {
+        let cfg = ScheduleConfig::from_toml_str(text, name).expect("parses");
+        let cs = cfg.compile(name).expect("valid");
+        assert_eq!(cs.dates().len(), 30, "{name}: 30 days");
+        assert_eq!(cs.day_frames, 2_160_000);
+        assert_eq!(cs.sections.len(), 5);
+    }
+}
+
+#[test]
+fn edition_file_with_schedule_table_is_accepted() {
+    let wrapped = format!(
+        "[edition]\nname = \"2026\"\n\n[schedule]\n{}",
+        CFG_2026
+            .replace("[[", "[[schedule.")
+            .replace("\n[filler]", "\n[schedule.filler]")
+            .replace("\n[repeat]", "\n[schedule.repeat]")
+    );
+    let cfg =
+        ScheduleConfig::from_toml_str(&wrapped, "2026.toml").expect("parses the [schedule] table");
+    assert_eq!(cfg.edition, "2026");
+    assert_eq!(cfg.block.len(), 7);
+}
+
+#[test]
+fn config_errors_name_every_field() {
+    let bad = CFG_2026
+        .replace(
+            "end = \"08:00\"\nsection = \"悦科普\"",
+            "end = \"07:00\"\nsection = \"悦科普\"",
+        )
+        .replace(
+            "section = \"寻初心\"\n\n[[block]]",
+            "section = \"不存在\"\n\n[[block]]",
+        )
+        .replace("cron = \"0 0 20 * * *\"", "cron = \"0 20 * *\"")
+        .replace("duration = \"00:00:15\"", "duration = \"00:00:15.010\"");
+    let err = ScheduleConfig::from_toml_str(&bad, "bad.toml")
+        .expect("parses")
+        .compile("bad.toml")
+        .expect_err("invalid");
+    let ConfigError::Invalid(issues) = &err else {
+        panic!("expected Invalid, got {err}")
+    };
+    let fields: Vec<&str> = issues.iter().map(|i| i.field.as_str()).collect();
+    assert!(fields.contains(&"block"), "gap 07:00–08:00 reported: {err}");
+    assert!(fields.contains(&"block[2].section"), "{err}");
+    assert!(fields.contains(&"slot[0].cron"), "{err}");
+    assert!(fields.contains(&"filler.clips[0].duration"), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("bad.toml") && text.contains("07:00") && text.contains("不存在"),
+        "{text}"
+    );
+}
+
+#[test]
+fn unknown_fields_are_refused() {
+    let bad = CFG_2026.replace("seed = 2026", "seed = 2026\nsede = 1");
+    let err = ScheduleConfig::from_toml_str(&bad, "x.toml").expect_err("unknown field");
+    assert!(err.to_string().contains("sede"), "{err}");
+}
+
+#[test]
+fn day_plan_overlays_slots_and_events() {
+    let cs = ScheduleConfig::from_toml_str(CFG_2026, "c")
+        .and_then(|c| c.compile("c"))
+        .expect("valid");
+    let h = |x: u64| x * 90_000;
+    // Tuesday: template with the 20:00 premiere slot cut into 向未来.
+    let p = day_plan(&cs, d(2026, 9, 1));
+    let spans: Vec<(u64, u64, &str)> = p
+        .segments
+        .iter()
+        .map(|s| (s.start, s.end, s.label.as_str()))
+        .collect();
+    assert_eq!(
+        spans,
+        vec![
+            (0, h(6), "夜间慢直播"),
+            (h(6), h(8), "早间悦科普"),
+            (h(8), h(12), "寻初心"),
+            (h(12), h(14), "悦科普"),
+            (h(14), h(18), "探创新"),
+            (h(18), h(20), "向未来"),
+            (h(20), h(21), "黄金时段首播"),
+            (h(21), h(22), "向未来"),
+            (h(22), h(24), "晚间慢直播"),
+        ]
+    );
+    // Saturday Sep 19, 全国科普日: weekend special at 15:00 and the 10:00 event.
+    let p = day_plan(&cs, d(2026, 9, 19));
+    assert_eq!(p.name.as_deref(), Some("全国科普日"));
+    let labels: Vec<(u64, &str)> = p
+        .segments
+        .iter()
+        .map(|s| (s.start, s.label.as_str()))
+        .collect();
+    assert!(
+        labels.contains(&(h(10), "全国科普日主场活动直播")),
+        "{labels:?}"
+    );
+    assert!(
+        labels.contains(&(h(23) / 2, "寻初心")),
+        "block resumes after the event at 11:30: {labels:?}"
+    );
+    assert!(labels.contains(&(h(15), "周末特别节目")), "{labels:?}");
+    assert!(labels.contains(&(h(17), "探创新")), "{labels:?}");
+    let covered: u64 = p.segments.iter().map(|s| s.end - s.start).sum();
+    assert_eq!(covered, 2_160_000);
+}
+
+#[test]
+fn cron_slot_at_0030_shanghai_is_1630_utc_the_day_before_across_month_end() {
+    let slot = CronSlot::parse("0 30 0 * * *").expect("valid cron");
+    let (from, _) = day_bounds(Shanghai, d(2026, 8, 30));
+    let (_, to) = day_bounds(Shanghai, d(2026, 9, 2));
+    let f = slot.firings(Shanghai, from, to);
+    assert_eq!(
+        f,
+        vec![
+            utc("2026-08-29T16:30:00Z"),
+            utc("2026-08-30T16:30:00Z"),
+            utc("2026-08-31T16:30:00Z"),
+            utc("2026-09-01T16:30:00Z")
+        ]
+    );
+    // Sep 1 00:30 Shanghai is Aug 31 in UTC.
+    assert_eq!(
+        Shanghai
+            .with_ymd_and_hms(2026, 9, 1, 0, 30, 0)
+            .single()
+            .map(|t| t.with_timezone(&Utc)),
+        Some(f[2])
+    );
+}
+
+#[test]
+fn cron_slots_over_the_whole_window() {
+    let (from, _) = day_bounds(Shanghai, d(2026, 9, 1));
+    let (_, to) = day_bounds(Shanghai, d(2026, 9, 30));
+    let daily = CronSlot::parse("0 0 20 * * *")
+        .expect("valid")
+        .firings(Shanghai, from, to);
+    assert_eq!(daily.len(), 30);
+    assert_eq!(daily[0], utc("2026-09-01T12:00:00Z"));
+    assert_eq!(daily[29], utc("2026-09-30T12:00:00Z"));
+    let weekend = CronSlot::parse("0 0 15 * * Sat,Sun")
+        .expect("valid")
+        .firings(Shanghai, from, to);
+    let days: Vec<u32> = weekend
+        .iter()
+        .map(|t| chrono::Datelike::day(&t.with_timezone(&Shanghai)))
+        .collect();
+    assert_eq!(days, vec![5, 6, 12, 13, 19, 20, 26, 27]);
+    // First of the month at midnight, Aug–Oct: each is 16:00 UTC on the previous month's last day.
+    let (from, _) = day_bounds(Shanghai, d(2026, 8, 1));
+    let (_, to) = day_bounds(Shanghai, d(2026, 10, 31));
+    let monthly = CronSlot::parse("0 0 0 1 * *")
+        .expect("valid")
+        .firings(Shanghai, from, to);
+    assert_eq!(
+        monthly,
+        vec![
+            utc("2026-07-31T16:00:00Z"),
+            utc("2026-08-31T16:00:00Z"),
+            utc("2026-09-30T16:00:00Z")
+        ]
+    );
+    // The window edges: a slot at 23:59:59 on the last day belongs to it; 00:00 of Oct 1 does not.
+    let edge = CronSlot::parse("59 59 23 * * *").expect("valid").firings(
+        Shanghai,
+        day_bounds(Shanghai, d(2026, 9, 30)).0,
+        to.min(day_bounds(Shanghai, d(2026, 9, 30)).1),
+    );
+    assert_eq!(edge, vec![utc("2026-09-30T15:59:59Z")]);
+}
+
+#[test]
+fn diff_reports_added_removed_and_moved() {
+    use super::{Day, DayItem, ItemKind};
+    let (s, e) = day_bounds(Shanghai, d(2026, 9, 1));
+    let r = FrameRate::default();
+    let item = |id: i64, off: u64, frames: u64| DayItem {
+        start: r.add(s, off),
+        frames,
+        in_frames: 0,
+        kind: ItemKind::Work,
+        work_id: Some(id),
+        feed_id: None,
+        title: format!("作品{id}"),
+        source: format!("/m/{id}.mp4"),
+        section: "寻初心".into(),
+        block: String::new(),
+        unit: String::new(),
+        unit_id: None,
+        copyright_holder: String::new(),
+        categories: vec![],
+        premiere: false,
+        pinned: false,
+        cut: false,
+    };
+    let day = |items| Day {
+        date: d(2026, 9, 1),
+        edition: "2026".into(),
+        time_zone: "Asia/Shanghai".into(),
+        rate: r,
+        start: s,
+        end: e,
+        items,
+    };
+    let old = day(vec![item(1, 0, 100), item(2, 100, 100), item(3, 200, 100)]);
+    let new = day(vec![item(1, 0, 100), item(3, 100, 100), item(4, 200, 100)]);
+    let lines = super::diff::diff_days(&old, &new);
+    let text: Vec<String> = lines.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        text,
+        vec![
+            "- 00:00:04 作品2（00:00:04）",
+            "~ 00:00:08 → 00:00:04 作品3（00:00:04）",
+            "+ 00:00:08 作品4（00:00:04）"
+        ]
+    );
+    assert!(super::diff::diff_days(&old, &old).is_empty());
+}

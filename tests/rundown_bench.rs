@@ -1,0 +1,68 @@
+//! Benchmarks (ignored by default; figures in docs/rundown.md):
+//!
+//! ```text
+//! cargo test -p kepu-playout --test rundown_bench -- --ignored --nocapture
+//! ```
+//!
+//! Build 30 days from 5,000 generated works (target < 1 s optimised) and rehearse them
+//! (target < 10 s). The targets are asserted only in optimised builds.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Instant;
+
+use kepu_playout::rundown::rehearse::{TrustProbe, rehearse};
+use kepu_playout::rundown::{BuildRequest, Day, ScheduleConfig, build, demo};
+
+#[test]
+#[ignore = "benchmark: run with --ignored --nocapture"]
+fn build_and_rehearse_30_days_from_5000_works() {
+    let cs = ScheduleConfig::load(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("schedules/editions/schedule-2026.toml")
+            .as_path(),
+    )
+    .expect("config");
+    let works = demo::catalog(1, 5000);
+    let feeds = demo::feeds();
+    let (existing, locked) = (BTreeMap::new(), BTreeSet::new());
+    let t0 = Instant::now();
+    let built = build(
+        &cs,
+        &BuildRequest {
+            works: &works,
+            feeds: &feeds,
+            existing: &existing,
+            from: None,
+            now: None,
+            locked: &locked,
+        },
+    );
+    let build_s = t0.elapsed().as_secs_f64();
+    let days: Vec<&Day> = built.days.values().collect();
+    assert_eq!(days.len(), 30);
+    assert!(
+        days.iter()
+            .all(|d| d.items.iter().map(|i| i.frames).sum::<u64>() == 2_160_000)
+    );
+    let t1 = Instant::now();
+    let r = rehearse(&days, &TrustProbe, Some(&cs));
+    let rehearse_s = t1.elapsed().as_secs_f64();
+    let items: usize = days.iter().map(|d| d.items.len()).sum();
+    println!(
+        "bench: {} works → 30 days, {items} items, {} works aired; build {build_s:.3} s; rehearse {rehearse_s:.3} s ({} clock steps); optimised: {}",
+        works.len(),
+        works.len() - built.report.unaired.len() - built.report.excluded.len(),
+        r.clock_steps,
+        !cfg!(debug_assertions)
+    );
+    assert!(
+        r.days
+            .iter()
+            .all(|d| d.gaps.is_empty() && d.overlaps.is_empty())
+    );
+    if !cfg!(debug_assertions) {
+        assert!(build_s < 1.0, "build took {build_s:.3} s");
+    }
+    assert!(rehearse_s < 10.0, "rehearse took {rehearse_s:.3} s");
+}

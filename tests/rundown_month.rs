@@ -1,0 +1,636 @@
+//! The rundown over a whole month, as users will notice it: a generated catalog of a few
+//! hundred works builds 30 exact days that pass validation, respect repeat rules and air
+//! every selected work; a rebuild from Sep 16 with late works leaves Sep 1–15 and a locked
+//! Sep 20 byte-identical; the exports read back (XMLTV against the DTD with xmllint, CSV with
+//! Chinese through the csv crate); a hand-edited day fails validation naming each fault;
+//! rehearsal reports per day.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use kepu_playout::rundown::export::{
+    CSV_HEADER, ListOptions, engine_day_file, parse_engine_day_file, programme_list, to_csv,
+    to_json,
+};
+use kepu_playout::rundown::rehearse::{MediaCheck, MediaProbe, rehearse};
+use kepu_playout::rundown::store::{DayStore, MemStore};
+use kepu_playout::rundown::validate::{ProblemKind, validate_day};
+use kepu_playout::rundown::{
+    BuildRequest, Built, Catalog, CompiledSchedule, Day, ItemKind, LiveFeed, ScheduleConfig, Work,
+    build, demo, html, xmltv,
+};
+
+const DAY: u64 = 2_160_000;
+
+fn d(day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 9, day).expect("valid date")
+}
+
+fn config() -> CompiledSchedule {
+    ScheduleConfig::load(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("schedules/editions/schedule-2026.toml")
+            .as_path(),
+    )
+    .expect("shipped config is valid")
+}
+
+fn catalog() -> (Vec<Work>, Vec<LiveFeed>) {
+    (demo::catalog(7, 320), demo::feeds())
+}
+
+fn build_all(
+    cs: &CompiledSchedule,
+    works: &[Work],
+    feeds: &[LiveFeed],
+    existing: &BTreeMap<NaiveDate, Day>,
+    from: Option<NaiveDate>,
+    now: Option<DateTime<Utc>>,
+    locked: &BTreeSet<NaiveDate>,
+) -> Built {
+    build(
+        cs,
+        &BuildRequest {
+            works,
+            feeds,
+            existing,
+            from,
+            now,
+            locked,
+        },
+    )
+}
+
+fn fresh(cs: &CompiledSchedule) -> (Vec<Work>, Vec<LiveFeed>, Built) {
+    let (works, feeds) = catalog();
+    let built = build_all(
+        cs,
+        &works,
+        &feeds,
+        &BTreeMap::new(),
+        None,
+        None,
+        &BTreeSet::new(),
+    );
+    (works, feeds, built)
+}
+
+/// Every airing start of every work, across the given days.
+fn airings(days: &BTreeMap<NaiveDate, Day>) -> BTreeMap<i64, Vec<DateTime<Utc>>> {
+    let mut out: BTreeMap<i64, Vec<DateTime<Utc>>> = BTreeMap::new();
+    for day in days.values() {
+        for it in &day.items {
+            if let (ItemKind::Work, Some(id)) = (it.kind, it.work_id) {
+                out.entry(id).or_default().push(it.start);
+            }
+        }
+    }
+    out
+}
+
+fn assert_month_sound(
+    cs: &CompiledSchedule,
+    works: &[Work],
+    feeds: &[LiveFeed],
+    days: &BTreeMap<NaiveDate, Day>,
+) {
+    assert_eq!(days.len(), 30);
+    let cat = Catalog::new(works, feeds);
+    for (date, day) in days {
+        let total: u64 = day.items.iter().map(|i| i.frames).sum();
+        assert_eq!(total, DAY, "{date} sums to exactly 24 h");
+        assert_eq!(day.frames(), DAY);
+        let problems = validate_day(day, &cat, Some(cs));
+        assert!(
+            problems.is_empty(),
+            "{date} validates: {:#?}",
+            problems.iter().map(|p| &p.message).collect::<Vec<_>>()
+        );
+        assert!(day.items.iter().all(|i| i.kind != ItemKind::Work
+            || i.frames == cat.works[&i.work_id.expect("id")].frames
+            || i.cut));
+    }
+    let section_of: BTreeMap<i64, &str> = days
+        .values()
+        .flat_map(|d| &d.items)
+        .filter_map(|i| i.work_id.map(|w| (w, i.section.as_str())))
+        .collect();
+    for (id, starts) in airings(days) {
+        let sec = cs
+            .sections
+            .iter()
+            .find(|s| s.name == section_of[&id])
+            .expect("known section");
+        assert!(
+            starts.len() as u32 <= sec.max_airings,
+            "work {id} airs {} times",
+            starts.len()
+        );
+        let mut s = starts.clone();
+        s.sort();
+        for w in s.windows(2) {
+            assert!(
+                w[1] - w[0] >= chrono::Duration::hours(24),
+                "work {id} repeats after {} (< 24 h)",
+                w[1] - w[0]
+            );
+        }
+    }
+}
+
+#[test]
+fn a_month_builds_exact_fair_and_complete() {
+    let cs = config();
+    let (works, feeds, built) = fresh(&cs);
+    assert_month_sound(&cs, &works, &feeds, &built.days);
+
+    // Every selected (ready) work airs at least once; the unready are excluded, never aired.
+    let aired = airings(&built.days);
+    let ready: Vec<&Work> = works
+        .iter()
+        .filter(|w| w.ready.tech && w.ready.selected && w.ready.rights)
+        .collect();
+    assert!(
+        ready.len() > 280 && ready.len() < works.len(),
+        "catalog has some unready works"
+    );
+    for w in &ready {
+        assert!(
+            aired.contains_key(&w.id),
+            "work {} «{}» never airs",
+            w.id,
+            w.title
+        );
+    }
+    for w in works.iter().filter(|w| !w.ready.selected) {
+        assert!(!aired.contains_key(&w.id), "unselected work {} airs", w.id);
+    }
+    assert!(built.report.unaired.is_empty());
+    assert_eq!(built.report.excluded.len(), works.len() - ready.len());
+
+    // Fair: within each section no unit has more than 10% of the airtime.
+    let mut by: BTreeMap<(String, i64), u64> = BTreeMap::new();
+    let mut sec_total: BTreeMap<String, u64> = BTreeMap::new();
+    for it in built
+        .days
+        .values()
+        .flat_map(|d| &d.items)
+        .filter(|i| i.kind == ItemKind::Work)
+    {
+        *by.entry((it.section.clone(), it.unit_id.expect("unit")))
+            .or_default() += it.frames;
+        *sec_total.entry(it.section.clone()).or_default() += it.frames;
+    }
+    for ((sec, unit), f) in &by {
+        if sec != "慢直播" {
+            let share = *f as f64 / sec_total[sec] as f64;
+            assert!(
+                share < 0.10,
+                "unit {unit} has {:.1}% of {sec}",
+                share * 100.0
+            );
+        }
+    }
+
+    // Premieres spread over the month rather than all in the first days.
+    let per_day = &built.report.premieres;
+    let total: u32 = per_day.values().sum();
+    let first_week: u32 = per_day.range(d(1)..=d(7)).map(|(_, n)| n).sum();
+    let days_with = per_day.values().filter(|n| **n > 0).count();
+    assert!(
+        days_with >= 25,
+        "premieres on {days_with} days: {per_day:?}"
+    );
+    assert!(
+        f64::from(first_week) < 0.6 * f64::from(total),
+        "first week {first_week} of {total}: {per_day:?}"
+    );
+
+    // Slow-live feeds are on air in their windows; the 20:00 slot holds premieres.
+    let sep1 = &built.days[&d(1)];
+    let live: Vec<_> = sep1
+        .items
+        .iter()
+        .filter(|i| i.kind == ItemKind::Live)
+        .collect();
+    assert_eq!(live.len(), 2, "both feeds placed");
+    assert!(live.iter().all(|i| i.pinned && i.section == "慢直播"));
+    let slot: Vec<_> = sep1
+        .items
+        .iter()
+        .filter(|i| i.block == "黄金时段首播" && i.kind == ItemKind::Work)
+        .collect();
+    assert!(
+        !slot.is_empty() && slot.iter().all(|i| i.premiere),
+        "prime-time slot airs premieres"
+    );
+
+    // Deterministic: the same inputs give the same bytes.
+    let again = fresh(&cs).2;
+    for (date, day) in &built.days {
+        assert_eq!(
+            day.to_canonical_json(),
+            again.days[date].to_canonical_json(),
+            "{date} differs between two builds"
+        );
+    }
+}
+
+#[test]
+fn rebuild_from_sep16_with_late_works_keeps_past_and_locked_days_byte_identical() {
+    let cs = config();
+    let (mut works, feeds, first) = fresh(&cs);
+    let mut store = MemStore::default();
+    let t0: DateTime<Utc> = "2026-08-31T08:00:00Z".parse().expect("time");
+    for day in first.days.values() {
+        store.save(day, "builder", "首次编排", t0).expect("save");
+    }
+    // Late works (月度精剪) arrive on Sep 15 for airing from Sep 16; an operator locks Sep 20.
+    let late = demo::works(99, 10_001, 24, Some(d(16)));
+    works.extend(late.iter().cloned());
+    let locked: BTreeSet<NaiveDate> = [d(20)].into();
+    let now: DateTime<Utc> = "2026-09-15T10:00:00+08:00".parse().expect("time");
+    let existing = store.latest_days().expect("load");
+    let second = build_all(
+        &cs,
+        &works,
+        &feeds,
+        &existing,
+        Some(d(16)),
+        Some(now),
+        &locked,
+    );
+
+    for day in 1..=15 {
+        assert_eq!(
+            first.days[&d(day)].to_canonical_json(),
+            second.days[&d(day)].to_canonical_json(),
+            "Sep {day} changed"
+        );
+    }
+    assert_eq!(
+        first.days[&d(20)].to_canonical_json().as_bytes(),
+        second.days[&d(20)].to_canonical_json().as_bytes(),
+        "locked Sep 20 changed"
+    );
+    let changed = (16..=30)
+        .filter(|&x| x != 20 && first.days[&d(x)] != second.days[&d(x)])
+        .count();
+    assert!(
+        changed >= 10,
+        "late works reshape the remaining days ({changed} changed)"
+    );
+
+    // Late works air on or after Sep 16 (never on the locked day), every one of the ready ones.
+    let aired = airings(&second.days);
+    for w in late.iter().filter(|w| w.ready.selected) {
+        let starts = aired
+            .get(&w.id)
+            .unwrap_or_else(|| panic!("late work {} never airs", w.id));
+        assert!(
+            starts
+                .iter()
+                .all(|t| t.with_timezone(&chrono_tz::Asia::Shanghai).date_naive() >= d(16))
+        );
+    }
+    assert!(
+        second.days[&d(20)]
+            .items
+            .iter()
+            .all(|i| i.work_id.is_none_or(|id| id < 10_001))
+    );
+    assert_month_sound(&cs, &works, &feeds, &second.days);
+    assert!(
+        second.report.unaired.is_empty(),
+        "{:?}",
+        second.report.unaired
+    );
+
+    // Saving the rebuild makes new versions only of days that changed.
+    let t1: DateTime<Utc> = "2026-09-15T03:00:00Z".parse().expect("time");
+    for day in second.days.values() {
+        store
+            .save(day, "builder", "补充月度精剪作品", t1)
+            .expect("save");
+    }
+    for day in 1..=15 {
+        assert_eq!(
+            store.versions(d(day)).expect("versions").len(),
+            1,
+            "Sep {day} has one version"
+        );
+    }
+    assert_eq!(store.versions(d(20)).expect("versions").len(), 1);
+    let v = store.versions(d(17)).expect("versions");
+    assert_eq!(v.len(), 2);
+    assert_eq!(v[1].reason, "补充月度精剪作品");
+    let old = store.load(d(17), Some(1)).expect("load").expect("v1").1;
+    let new = store.load(d(17), None).expect("load").expect("v2").1;
+    assert!(!kepu_playout::rundown::diff::diff_days(&old, &new).is_empty());
+}
+
+#[test]
+fn exports_read_back() {
+    let cs = config();
+    let (_, _, built) = fresh(&cs);
+    let days: Vec<&Day> = built.days.values().collect();
+    let opts = ListOptions::default();
+
+    // CSV: BOM, the published columns, Chinese intact through a spreadsheet reader.
+    let csv_bytes = to_csv(&days, opts);
+    assert_eq!(&csv_bytes[..3], &[0xEF, 0xBB, 0xBF], "UTF-8 BOM for Excel");
+    let mut r = csv::Reader::from_reader(&csv_bytes[3..]);
+    let header: Vec<String> = r
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(header, CSV_HEADER);
+    let rows: Vec<csv::StringRecord> = r.records().collect::<Result<_, _>>().expect("rows");
+    let list = programme_list(&days, opts);
+    assert_eq!(rows.len(), list.len());
+    let first_work = days[0]
+        .items
+        .iter()
+        .find(|i| i.kind == ItemKind::Work)
+        .expect("a work");
+    let row = rows
+        .iter()
+        .find(|r| &r[4] == first_work.title.as_str())
+        .expect("title round-trips in Chinese");
+    assert_eq!(&row[0], "2026-09-01");
+    assert_eq!(&row[6], first_work.copyright_holder.as_str());
+    assert_eq!(&row[7], first_work.unit.as_str());
+    assert!(
+        rows.iter()
+            .all(|r| ["寻初心", "悦科普", "探创新", "向未来", "慢直播"].contains(&&r[3]))
+    );
+    assert!(rows.iter().all(|r| r[5].len() == 8 && r[1].len() == 8));
+
+    // JSON parses back to the same list.
+    let json: serde_json::Value = serde_json::from_str(&to_json(&days, opts)).expect("json");
+    assert_eq!(json["entries"].as_array().map(Vec::len), Some(list.len()));
+
+    // XMLTV validates against the DTD, and a broken document does not.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/xmltv.dtd"),
+        dir.path().join("xmltv.dtd"),
+    )
+    .expect("copy dtd");
+    let doc = xmltv::to_xmltv(&days, &cs.config.channel_id, &cs.config.channel_name, opts);
+    assert!(
+        doc.contains("start=\"20260901000000 +0800\""),
+        "Shanghai offset on times"
+    );
+    assert!(doc.contains("<title lang=\"zh\">"));
+    std::fs::write(dir.path().join("month.xml"), &doc).expect("write");
+    let broken = doc.replacen("<title lang=\"zh\">", "<bogus/><title lang=\"zh\">", 1);
+    std::fs::write(dir.path().join("broken.xml"), broken).expect("write");
+    assert!(
+        xmllint(dir.path(), "month.xml"),
+        "XMLTV validates against the DTD"
+    );
+    assert!(!xmllint(dir.path(), "broken.xml"), "the DTD check can fail");
+
+    // HTML: Chinese, the notice's columns, escaped text.
+    let page = html::to_html(&days[..1], "「科普之光」全国科普月大型网络展播", opts);
+    assert!(page.contains("<html lang=\"zh-CN\">") && page.contains("<meta charset=\"utf-8\">"));
+    for col in ["时间", "版块", "节目名称", "时长", "版权方"] {
+        assert!(page.contains(&format!("<th>{col}</th>")), "column {col}");
+    }
+    assert!(page.contains("2026年9月1日 星期二"));
+    assert!(page.contains(&first_work.title));
+    let mut odd = days[0].clone();
+    odd.items[1].title = "<script>&".into();
+    assert!(html::to_html(&[&odd], "x", opts).contains("&lt;script&gt;&amp;"));
+
+    // Engine day file: start, a duration on every item summing to the day, `at` on block starts.
+    let text = engine_day_file(days[0]);
+    let f = parse_engine_day_file(&text).expect("engine file parses");
+    assert_eq!(f.start.as_deref(), Some("2026-09-01T00:00:00"));
+    assert_eq!(f.item.len(), days[0].items.len());
+    let frames: u64 = f
+        .item
+        .iter()
+        .map(|i| {
+            kepu_playout::rundown::export::engine_frames(
+                cs.rate,
+                i.duration.as_deref().expect("duration"),
+            )
+            .expect("exact")
+        })
+        .sum();
+    assert_eq!(frames, DAY);
+    let ats: Vec<&str> = f.item.iter().filter_map(|i| i.at.as_deref()).collect();
+    for t in [
+        "2026-09-01T00:00:00",
+        "2026-09-01T06:00:00",
+        "2026-09-01T08:00:00",
+        "2026-09-01T20:00:00",
+        "2026-09-01T21:00:00",
+        "2026-09-01T22:00:00",
+    ] {
+        assert!(ats.contains(&t), "pinned {t}: {ats:?}");
+    }
+    assert!(f.item.iter().all(|i| {
+        i.duration
+            .as_deref()
+            .is_some_and(|d| d.len() == 12 && &d[8..9] == ".")
+    }));
+}
+
+fn xmllint(dir: &Path, file: &str) -> bool {
+    let out = Command::new("xmllint")
+        .current_dir(dir)
+        .args(["--noout", "--dtdvalid", "xmltv.dtd", file])
+        .output();
+    match out {
+        Ok(o) => {
+            if !o.status.success() {
+                eprintln!("xmllint {file}: {}", String::from_utf8_lossy(&o.stderr));
+            }
+            o.status.success()
+        }
+        Err(e) => {
+            panic!("xmllint is needed for the XMLTV check (apt-get install libxml2-utils): {e}")
+        }
+    }
+}
+
+#[test]
+fn a_hand_edited_day_with_overlap_gap_and_unapproved_work_fails_naming_all_three() {
+    let cs = config();
+    let (works, feeds, built) = fresh(&cs);
+    let cat = Catalog::new(&works, &feeds);
+    let unapproved = works
+        .iter()
+        .find(|w| !w.ready.selected)
+        .expect("an unselected work");
+    // Edit as an operator would: the JSON text.
+    let mut v: serde_json::Value =
+        serde_json::from_str(&built.days[&d(3)].to_canonical_json()).expect("json");
+    let items = v["items"].as_array_mut().expect("items");
+    let i = items
+        .iter()
+        .position(|x| {
+            x["kind"] == "work" && x["start"].as_str().is_some_and(|s| s > "2026-09-03T02:00")
+        })
+        .expect("a daytime work");
+    // Start item i two minutes early: it overlaps the one before and leaves a gap after it.
+    let start: DateTime<Utc> = items[i]["start"]
+        .as_str()
+        .expect("start")
+        .parse()
+        .expect("time");
+    items[i]["start"] = serde_json::json!(start - chrono::Duration::minutes(2));
+    // Swap a later work for one that was not selected.
+    let j = items
+        .iter()
+        .rposition(|x| x["kind"] == "work")
+        .expect("a work");
+    items[j]["work_id"] = serde_json::json!(unapproved.id);
+    items[j]["title"] = serde_json::json!(unapproved.title);
+    items[j]["frames"] = serde_json::json!(
+        unapproved
+            .frames
+            .min(items[j]["frames"].as_u64().expect("frames"))
+    );
+    let edited: Day = serde_json::from_value(v).expect("still a day");
+
+    let problems = validate_day(&edited, &cat, Some(&cs));
+    let kinds: BTreeSet<ProblemKind> = problems.iter().map(|p| p.kind).collect();
+    for k in [
+        ProblemKind::Overlap,
+        ProblemKind::Gap,
+        ProblemKind::NotSelected,
+    ] {
+        assert!(kinds.contains(&k), "{k:?} reported: {:#?}", problems);
+    }
+    let msg = |k| {
+        problems
+            .iter()
+            .find(|p| p.kind == k)
+            .map(|p| p.message.clone())
+            .expect("present")
+    };
+    let sh = (start - chrono::Duration::minutes(2))
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string();
+    assert!(
+        msg(ProblemKind::Overlap).starts_with(&sh)
+            && msg(ProblemKind::Overlap).contains("重叠")
+            && msg(ProblemKind::Overlap).contains("00:02:00"),
+        "{}",
+        msg(ProblemKind::Overlap)
+    );
+    assert!(
+        msg(ProblemKind::Gap).contains("空档") && msg(ProblemKind::Gap).contains("00:02:00"),
+        "{}",
+        msg(ProblemKind::Gap)
+    );
+    assert!(
+        msg(ProblemKind::NotSelected).contains("未入选")
+            && msg(ProblemKind::NotSelected).contains(&unapproved.title),
+        "{}",
+        msg(ProblemKind::NotSelected)
+    );
+    assert!(msg(ProblemKind::Gap).starts_with("2026-09-03 "));
+
+    // A slow-live feed without a source is named too.
+    let mut no_src = built.days[&d(3)].clone();
+    let k = no_src
+        .items
+        .iter()
+        .position(|x| x.kind == ItemKind::Live)
+        .expect("a live item");
+    no_src.items[k].source.clear();
+    let p = validate_day(&no_src, &cat, Some(&cs));
+    assert!(
+        p.iter()
+            .any(|x| x.kind == ProblemKind::NoSource && x.message.contains("慢直播时段无信号源")),
+        "{p:#?}"
+    );
+}
+
+struct Probe {
+    missing: String,
+}
+
+impl MediaProbe for Probe {
+    fn probe(&self, source: &str) -> MediaCheck {
+        if source == self.missing {
+            MediaCheck::Missing
+        } else if source.contains("://") {
+            MediaCheck::Unverified("直播信号".into())
+        } else {
+            MediaCheck::Present { frames: None }
+        }
+    }
+}
+
+#[test]
+fn rehearsal_of_the_month_reports_per_day() {
+    let cs = config();
+    let (_, _, built) = fresh(&cs);
+    let mut days: Vec<Day> = built.days.values().cloned().collect();
+    let missing = days[4]
+        .items
+        .iter()
+        .find(|i| i.kind == ItemKind::Work)
+        .expect("work")
+        .source
+        .clone();
+    // Sep 2: leave a hole of 10 minutes by shortening one item.
+    let k = days[1]
+        .items
+        .iter()
+        .position(|i| i.kind == ItemKind::Work && !i.pinned && i.frames > 20_000)
+        .expect("work");
+    days[1].items[k].frames -= 15_000;
+    let refs: Vec<&Day> = days.iter().collect();
+    let t0 = std::time::Instant::now();
+    let r = rehearse(
+        &refs,
+        &Probe {
+            missing: missing.clone(),
+        },
+        Some(&cs),
+    );
+    let secs = t0.elapsed().as_secs_f64();
+    assert!(secs < 10.0, "30 days rehearse in {secs:.2} s");
+    assert_eq!(r.days.len(), 30);
+    assert!(r.days[0].clean(), "{:#?}", r.days[0]);
+    assert_eq!(
+        r.days[0].unverified.len(),
+        2,
+        "two live feeds are unverified URLs"
+    );
+    assert_eq!(r.days[1].gaps.len(), 1);
+    assert_eq!(r.days[1].gaps[0].frames, 15_000);
+    assert!(r.days[1].gaps[0].wall.starts_with("2026-09-02 "));
+    assert!(
+        r.days
+            .iter()
+            .any(|d| d.missing.iter().any(|m| m.message.contains(&missing)))
+    );
+    for d in &r.days {
+        let programme: u64 = d.by_section.values().sum();
+        assert_eq!(
+            programme + d.filler_frames + d.slate_frames + d.dead_air_frames,
+            DAY,
+            "{} airtime adds up",
+            d.date
+        );
+        assert_eq!(d.by_unit.values().sum::<u64>(), programme);
+        assert!(
+            d.by_section.contains_key("慢直播") && d.by_section.len() == 5,
+            "{:?}",
+            d.by_section
+        );
+    }
+}
