@@ -128,6 +128,9 @@ impl Encoder {
                 gst::PadProbeReturn::Ok
             });
         }
+        // AAC starts with one frame of encoder priming that FLV and MPEG-TS cannot signal:
+        // shift the audio back by it (as ffmpeg does) so sound and picture stay in sync.
+        let priming_ns = 1024 * 1_000_000_000 / profile.sample_rate as u64;
         for (name, kind) in [("vsink", Kind::Video), ("asink", Kind::Audio)] {
             let sink = pipeline
                 .by_name(name)
@@ -138,7 +141,8 @@ impl Encoder {
                 gst_app::AppSinkCallbacks::builder()
                     .new_sample(move |sink| {
                         let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
-                        if let Some(p) = to_packet(&sample, kind) {
+                        let shift = if kind == Kind::Audio { priming_ns } else { 0 };
+                        if let Some(p) = to_packet(&sample, kind, shift) {
                             // The fan-out never blocks; if it is somehow gone, drop.
                             let _ = tx.try_send(p);
                         }
@@ -203,7 +207,9 @@ impl Encoder {
     }
 }
 
-fn to_packet(sample: &gst::Sample, kind: Kind) -> Option<Packet> {
+/// The packet, with its timestamps moved `shift_ns` earlier; `None` for one that would
+/// fall before the timeline's start.
+fn to_packet(sample: &gst::Sample, kind: Kind, shift_ns: u64) -> Option<Packet> {
     let buf = sample.buffer()?;
     let seg = sample
         .segment()
@@ -215,8 +221,10 @@ fn to_packet(sample: &gst::Sample, kind: Kind) -> Option<Packet> {
             None => Some(t.nseconds()),
         }
     };
-    let pts = running(buf.pts())?;
-    let dts = running(buf.dts()).unwrap_or(pts);
+    let pts = running(buf.pts())?.checked_sub(shift_ns)?;
+    let dts = running(buf.dts())
+        .and_then(|d| d.checked_sub(shift_ns))
+        .unwrap_or(pts);
     let codec_data = sample
         .caps()
         .and_then(|c| c.structure(0))

@@ -13,7 +13,7 @@ use crate::format::OutputProfile;
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,9 @@ struct Shared {
     /// All streams are known (no-more-pads).
     pads_done: AtomicBool,
     stop: AtomicBool,
+    /// Running time of the source's first decoded picture, before videorate (which
+    /// back-fills the first frame to the segment start); `u64::MAX` until known.
+    first_picture_ns: AtomicU64,
 }
 
 impl Shared {
@@ -57,6 +60,14 @@ pub struct DecodedSource {
     video_eos: bool,
     audio_eos: bool,
     loader: Option<std::thread::JoinHandle<()>>,
+    /// Running time of the first video frame: the item's time zero.
+    video_start_ns: Option<u64>,
+    /// The first audio has been aligned to the first video frame.
+    audio_aligned: bool,
+    /// Audio bytes still to discard (audio that began before the picture).
+    audio_skip: usize,
+    bytes_per_sample: usize,
+    sample_rate: u64,
 }
 
 impl DecodedSource {
@@ -67,6 +78,7 @@ impl DecodedSource {
             has_audio: AtomicBool::new(false),
             pads_done: AtomicBool::new(false),
             stop: AtomicBool::new(false),
+            first_picture_ns: AtomicU64::new(u64::MAX),
         });
         let mut src = DecodedSource {
             uri: uri.to_string(),
@@ -78,6 +90,11 @@ impl DecodedSource {
             video_eos: false,
             audio_eos: false,
             loader: None,
+            video_start_ns: None,
+            audio_aligned: false,
+            audio_skip: 0,
+            bytes_per_sample: profile.audio_bytes_per_sample(),
+            sample_rate: profile.sample_rate as u64,
         };
         match build(uri, profile, &shared) {
             Ok((pipeline, video, audio)) => {
@@ -144,6 +161,20 @@ fn build(uri: &str, profile: &OutputProfile, shared: &Arc<Shared>) -> Result<Bui
     // Letterbox / pillarbox: keep the picture's aspect ratio, never stretch.
     vscale.set_property("add-borders", true);
     let vrate = make("videorate", "vrate")?;
+    if let Some(pad) = vrate.static_pad("sink") {
+        let sh = shared.clone();
+        pad.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
+            if sh.first_picture_ns.load(Ordering::Relaxed) == u64::MAX
+                && let Some(pts) = info.buffer().and_then(|b| b.pts())
+                && let Some(seg) = pad.sticky_event::<gst::event::Segment>(0)
+                && let Some(seg) = seg.segment().downcast_ref::<gst::ClockTime>()
+                && let Some(rt) = seg.to_running_time(pts)
+            {
+                sh.first_picture_ns.store(rt.nseconds(), Ordering::Relaxed);
+            }
+            gst::PadProbeReturn::Ok
+        });
+    }
     let vfilter = make("capsfilter", "vcaps")?;
     vfilter.set_property("caps", &vcaps);
     let vsink = gst_app::AppSink::builder()
@@ -346,6 +377,36 @@ fn describe_error(err: &gst::message::Error) -> String {
     format!("{} ({path})", err.error())
 }
 
+/// The running time of a sample's buffer.
+fn running_time(sample: &gst::Sample) -> Option<u64> {
+    let pts = sample.buffer()?.pts()?;
+    let seg = sample
+        .segment()
+        .and_then(|s| s.downcast_ref::<gst::ClockTime>().cloned())?;
+    seg.to_running_time(pts).map(|t| t.nseconds())
+}
+
+impl DecodedSource {
+    /// Sound and picture start together: audio that begins after the first frame is
+    /// preceded by silence, audio that begins before it is cut (containers like ASF start
+    /// their audio tens of milliseconds late).
+    fn align_audio(&mut self, first: &gst::Sample) {
+        self.audio_aligned = true;
+        let (Some(v), Some(a)) = (self.video_start_ns, running_time(first)) else {
+            return;
+        };
+        let samples = |ns: u64| (ns as u128 * self.sample_rate as u128 / 1_000_000_000) as usize;
+        // Never more than a second either way: beyond that the stream is broken, not late.
+        if a > v {
+            let n = samples((a - v).min(1_000_000_000));
+            self.audio_pending
+                .extend(std::iter::repeat_n(0u8, n * self.bytes_per_sample));
+        } else {
+            self.audio_skip = samples((v - a).min(1_000_000_000)) * self.bytes_per_sample;
+        }
+    }
+}
+
 impl Source for DecodedSource {
     fn state(&self) -> SourceState {
         self.shared.get()
@@ -363,7 +424,17 @@ impl Source for DecodedSource {
         }
         match sink.try_pull_sample(gst::ClockTime::from_nseconds(wait.as_nanos() as u64)) {
             Some(sample) => match sample.buffer_owned() {
-                Some(buf) => VideoPull::Frame(buf),
+                Some(buf) => {
+                    if self.video_start_ns.is_none() {
+                        let first = self.shared.first_picture_ns.load(Ordering::Relaxed);
+                        self.video_start_ns = if first == u64::MAX {
+                            running_time(&sample)
+                        } else {
+                            Some(first)
+                        };
+                    }
+                    VideoPull::Frame(buf)
+                }
                 None => VideoPull::NotYet,
             },
             None if sink.is_eos() => {
@@ -393,8 +464,14 @@ impl Source for DecodedSource {
             let left = deadline.saturating_duration_since(Instant::now());
             match sink.try_pull_sample(gst::ClockTime::from_nseconds(left.as_nanos() as u64)) {
                 Some(sample) => {
+                    if !self.audio_aligned {
+                        self.align_audio(&sample);
+                    }
                     if let Some(map) = sample.buffer().and_then(|b| b.map_readable().ok()) {
-                        self.audio_pending.extend_from_slice(map.as_slice());
+                        let data = map.as_slice();
+                        let skip = self.audio_skip.min(data.len());
+                        self.audio_skip -= skip;
+                        self.audio_pending.extend_from_slice(&data[skip..]);
                     }
                 }
                 None => {

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# kepu-playout's two entry points on a fresh Debian 12 machine:
+#   ./run.sh demo   install what is missing, build, and put the demo programme on air
+#   ./run.sh test   install what is missing and run the whole test suite
+#   ./run.sh bench  install what is missing and run the engine benchmark (prints figures)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# Debian packages the project needs at run time and in tests.
+PACKAGES=(
+  pkg-config libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-x
+  ffmpeg nginx libnginx-mod-rtmp srt-tools fonts-wqy-zenhei fontconfig
+  libxml2-utils ca-certificates
+)
+
+install_packages() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+  if ! command -v cargo >/dev/null; then
+    echo "Rust is missing: install it with rustup (https://rustup.rs), Rust 1.92 or newer" >&2
+    exit 1
+  fi
+}
+
+case "${1:-}" in
+  demo)
+    shift
+    install_packages
+    cargo build --release --bin kepu-playout
+    exec target/release/kepu-playout demo "$@"
+    ;;
+  test)
+    shift
+    install_packages
+    if cargo nextest --version >/dev/null 2>&1; then
+      cargo nextest run --workspace --no-fail-fast "$@"
+    else
+      cargo test --workspace --no-fail-fast "$@"
+    fi
+    ;;
+  bench)
+    shift
+    install_packages
+    cargo build --release -p playout --example bench
+    exec target/release/examples/bench "$@"
+    ;;
+  *)
+    echo "usage: ./run.sh demo | test | bench" >&2
+    exit 2
+    ;;
+esac
