@@ -183,9 +183,10 @@ impl GopCache {
         self.packets.clear();
         self.have_key = false;
     }
-    pub fn take(&mut self) -> Vec<Packet> {
-        self.have_key = false;
-        std::mem::take(&mut self.packets)
+    /// The cached GOP, kept (a session that fails straight away can start the next one
+    /// from it again).
+    pub fn snapshot(&self) -> Vec<Packet> {
+        self.packets.clone()
     }
     /// Absorbs whatever is queued without waiting; a fan-out overflow restarts at a key.
     pub fn drain(&mut self, rx: &mut mpsc::Receiver<Packet>, stats: &Stats) {

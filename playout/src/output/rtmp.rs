@@ -260,7 +260,7 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
 
     // Everything queued while connecting: keep only from the latest key frame.
     ctx.gop.drain(ctx.rx, ctx.stats);
-    let mut pending = ctx.gop.take();
+    let mut pending = ctx.gop.snapshot();
     ctx.up();
     let mut meter = Meter::new();
     meter.add(ctx.stats, conn.sent);
@@ -271,6 +271,7 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
         for p in pending.drain(..) {
             if ctx.stats.overflow.swap(false, Ordering::SeqCst) {
                 waiting_for_key = true;
+                ctx.gop.clear();
             }
             if waiting_for_key {
                 if p.kind == Kind::Video && p.key {
@@ -292,7 +293,11 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
         }
         tokio::select! {
             p = ctx.rx.recv() => match p {
-                Some(p) => pending.push(p),
+                Some(p) => {
+                    // Keep the current GOP, so a reconnect starts at once with a picture.
+                    ctx.gop.push(p.clone());
+                    pending.push(p);
+                }
                 None => return Ok(SessionEnd::Finished),
             },
             r = conn.io.read(&mut conn.buf) => {

@@ -15,6 +15,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+/// How long the sent-bytes counter may stand still before the session is declared dead.
+const STALL_LIMIT: Duration = Duration::from_secs(2);
+
 struct Pipe {
     pipeline: gst::Pipeline,
     video: gst_app::AppSrc,
@@ -24,7 +27,14 @@ struct Pipe {
 
 impl Drop for Pipe {
     fn drop(&mut self) {
-        let _ = self.pipeline.set_state(gst::State::Null);
+        // Tearing down closes the SRT socket, which unblocks a stuck send; do it on its
+        // own thread so a slow teardown never holds up the runtime.
+        let p = self.pipeline.clone();
+        let _ = std::thread::Builder::new()
+            .name("srt-teardown".into())
+            .spawn(move || {
+                let _ = p.set_state(gst::State::Null);
+            });
     }
 }
 
@@ -98,6 +108,20 @@ fn build(url: &str, h: &Headers) -> Result<Pipe, String> {
     })
 }
 
+/// ACK packets received from the listener so far (srtsink's statistics).
+fn acks_received(pipe: &Pipe) -> i64 {
+    pipe.pipeline
+        .by_name("out")
+        .map(|o| o.property::<gst::Structure>("stats"))
+        .and_then(|st| {
+            st.get::<i32>("packet-ack-received")
+                .map(i64::from)
+                .or_else(|_| st.get::<i64>("packet-ack-received"))
+                .ok()
+        })
+        .unwrap_or(0)
+}
+
 fn bus_error(p: &gst::Pipeline) -> Option<String> {
     let msg = p.bus()?.pop_filtered(&[gst::MessageType::Error])?;
     match msg.view() {
@@ -132,10 +156,10 @@ fn push(pipe: &Pipe, p: &Packet) -> Result<(), String> {
 
 /// One SRT session.
 pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
-    // The headers come with the packets: wait for the first key frame.
-    let first = loop {
+    // The headers come with the packets: start from the cached GOP, or wait for a key frame.
+    let (headers, pending) = loop {
         ctx.gop.drain(ctx.rx, ctx.stats);
-        let cached = ctx.gop.take();
+        let cached = ctx.gop.snapshot();
         if let Some(h) = cached.first().and_then(|p| p.headers.clone()) {
             break (h, cached);
         }
@@ -147,9 +171,9 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
             _ = ctx.shutdown.changed() => return Ok(SessionEnd::Finished),
         }
     };
-    let (headers, mut pending) = first;
+    tracing::debug!(destination = %ctx.cfg.name, "SRT: connecting");
     let pipe = build(&ctx.cfg.url, &headers)?;
-    // Connecting blocks inside the state change (libsrt's caller connect): off the runtime.
+    // The state change may block in libsrt's connect: off the runtime, time-boxed.
     let p2 = pipe.pipeline.clone();
     let connect_timeout = ctx.policy.io_timeout;
     let started = tokio::time::timeout(
@@ -157,31 +181,53 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
         tokio::task::spawn_blocking(move || p2.set_state(gst::State::Playing)),
     )
     .await;
-    match started {
-        Ok(Ok(Ok(_))) => {}
-        _ => {
-            return Err(bus_error(&pipe.pipeline)
-                .unwrap_or_else(|| "cannot connect to the SRT listener".to_string()));
+    if !matches!(started, Ok(Ok(Ok(_)))) {
+        return Err(bus_error(&pipe.pipeline)
+            .unwrap_or_else(|| "cannot connect to the SRT listener".to_string()));
+    }
+    for p in &pending {
+        push(&pipe, p)?;
+    }
+    // srtsink connects in the background: the destination is up only once the listener
+    // acknowledges data.
+    let connect_deadline =
+        tokio::time::Instant::now() + ctx.policy.io_timeout.min(Duration::from_secs(3));
+    let mut poll = tokio::time::interval(Duration::from_millis(20));
+    while acks_received(&pipe) == 0 {
+        if let Some(e) = bus_error(&pipe.pipeline) {
+            return Err(e);
+        }
+        if tokio::time::Instant::now() > connect_deadline {
+            return Err("the SRT listener did not answer".into());
+        }
+        tokio::select! {
+            p = ctx.rx.recv() => match p {
+                Some(p) => {
+                    ctx.gop.push(p.clone());
+                    push(&pipe, &p)?;
+                }
+                None => return Ok(SessionEnd::Finished),
+            },
+            _ = poll.tick() => {}
+            _ = ctx.shutdown.changed() => return Ok(SessionEnd::Finished),
         }
     }
-    if let Some(e) = bus_error(&pipe.pipeline) {
-        return Err(e);
-    }
-    // Take what queued while connecting, from its latest key frame.
-    for p in pending.drain(..) {
-        ctx.gop.push(p);
-    }
-    ctx.gop.drain(ctx.rx, ctx.stats);
-    let mut pending = ctx.gop.take();
     ctx.up();
+    let mut pending: Vec<Packet> = Vec::new();
     let mut meter = Meter::new();
     let mut counted = 0u64;
-    let mut waiting_for_key = pending.is_empty();
+    let mut waiting_for_key = false;
     let mut check = tokio::time::interval(Duration::from_millis(200));
+    // srtsink blocks in its send when the listener vanishes and posts nothing: a session
+    // whose bytes stop moving while the programme flows is dead.
+    let mut last_progress = tokio::time::Instant::now();
+    let mut last_acks = acks_received(&pipe);
+    let mut last_ack_at = tokio::time::Instant::now();
     loop {
         for p in pending.drain(..) {
             if ctx.stats.overflow.swap(false, Ordering::SeqCst) {
                 waiting_for_key = true;
+                ctx.gop.clear();
             }
             if waiting_for_key {
                 if p.kind == Kind::Video && p.key {
@@ -199,19 +245,43 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
             push(&pipe, &p)?;
         }
         let total = pipe.sent.load(Ordering::Relaxed);
+        if total != counted {
+            last_progress = tokio::time::Instant::now();
+        }
         meter.add(ctx.stats, (total - counted) as usize);
         counted = total;
         tokio::select! {
             p = ctx.rx.recv() => match p {
-                Some(p) => pending.push(p),
+                Some(p) => {
+                    ctx.gop.push(p.clone());
+                    pending.push(p);
+                }
                 None => {
                     finish(&pipe).await;
                     return Ok(SessionEnd::Finished);
                 }
             },
             _ = check.tick() => {
+                // The listener acknowledges what it receives; when its ACKs stop while we
+                // send, it is gone (libsrt itself may not notice for a long time).
+                let acks = acks_received(&pipe);
+                if acks != last_acks {
+                    last_acks = acks;
+                    last_ack_at = tokio::time::Instant::now();
+                } else if last_ack_at.elapsed() > STALL_LIMIT {
+                    return Err(format!(
+                        "the SRT listener stopped acknowledging for {} s",
+                        STALL_LIMIT.as_secs()
+                    ));
+                }
                 if let Some(e) = bus_error(&pipe.pipeline) {
                     return Err(e);
+                }
+                if last_progress.elapsed() > STALL_LIMIT {
+                    return Err(format!(
+                        "the SRT listener stopped taking data for {} s",
+                        STALL_LIMIT.as_secs()
+                    ));
                 }
             }
             _ = ctx.shutdown.changed() => {
