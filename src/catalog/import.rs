@@ -310,8 +310,18 @@ fn parse_supervisor_type(s: &str) -> Option<SupervisorType> {
 
 fn parse_categories(s: &str) -> std::result::Result<Vec<u8>, String> {
     let mut out = Vec::new();
-    for part in s.split([',', '，', ';', '；', '、', '|', '/', '\n']) {
-        if part.trim().is_empty() {
+    // Full names first: some contain '、', which is also a separator people use.
+    let mut rest = s.to_string();
+    for (i, name) in CATEGORY_NAMES.iter().enumerate().take(8) {
+        if rest.contains(name) {
+            rest = rest.replace(name, "|");
+            out.push(u8::try_from(i + 1).unwrap_or(9));
+        }
+    }
+    out.sort_unstable();
+    for part in rest.split([',', '，', ';', '；', '、', '|', '/', '\n']) {
+        let year_prefix = part.trim().strip_suffix('年').is_some_and(|y| y.len() == 4 && y.chars().all(|c| c.is_ascii_digit()));
+        if part.trim().is_empty() || year_prefix {
             continue;
         }
         match parse_category(part) {
@@ -594,6 +604,15 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn categories_with_separators_inside_names() {
+        assert_eq!(parse_categories("科普场馆、科普教育基地探访视频"), Ok(vec![2]));
+        assert_eq!(parse_categories("大国重器类科普视频、国家重点实验室类科普视频"), Ok(vec![3, 4]));
+        assert_eq!(parse_categories("2026年全国科普月活动精剪视频；其他：科普剧"), Ok(vec![1, 9]));
+        assert_eq!(parse_categories("3, 8"), Ok(vec![3, 8]));
+        assert!(parse_categories("2、纪录片").is_err_and(|e| e.contains("纪录片")));
+    }
 
     #[test]
     fn durations_in_the_forms_people_write() {

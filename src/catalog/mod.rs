@@ -15,6 +15,7 @@ pub mod model;
 pub mod probe;
 pub mod qc;
 pub mod repo;
+pub mod workflow;
 
 use crate::edition::Edition;
 use crate::store::Store;
