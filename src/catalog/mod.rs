@@ -10,6 +10,8 @@
 //! - `workflow`: 已报送 → 技术审核 → 遴选 → 已排播 → 已播出, and `schedulable`;
 //! - `cli`: `kepu-playout catalog …`.
 
+pub mod batch;
+pub mod cli;
 pub mod import;
 pub mod model;
 pub mod probe;

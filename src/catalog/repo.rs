@@ -531,6 +531,26 @@ impl Catalog {
         .await?)
     }
 
+    /// Creates (or updates) a lead of this edition.
+    pub async fn create_lead(&self, l: &NewLead, actor: &str) -> Result<LeadRow> {
+        if l.name.trim().is_empty() {
+            return Err(Error::invalid("name", "线索名称不能为空"));
+        }
+        if let Some(c) = l.categories.iter().find(|c| !(1..=9).contains(*c)) {
+            return Err(Error::invalid("categories", format!("视频类别 {c} 不存在（1–9）")));
+        }
+        self.unit(l.unit_id)
+            .await
+            .map_err(|_| Error::invalid("unit_id", format!("报送单位 {} 不存在", l.unit_id)))?;
+        let mut tx = self.store.pool().begin().await?;
+        let (id, _) = lead_upsert(&mut tx, l, i64::from(self.edition.edition.year), actor).await?;
+        tx.commit().await?;
+        Ok(sqlx::query_as("SELECT * FROM leads WHERE id = $1")
+            .bind(id)
+            .fetch_one(self.store.pool())
+            .await?)
+    }
+
     /// Leads of this edition.
     pub async fn leads(&self) -> Result<Vec<LeadRow>> {
         Ok(sqlx::query_as("SELECT * FROM leads WHERE edition_year = $1 ORDER BY id")
