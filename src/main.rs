@@ -18,7 +18,9 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt().with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .init();
     let result = match Cli::parse().command {
         Command::Catalog(args) => kepu_playout::catalog::cli::run(args).await,
     };

@@ -16,19 +16,159 @@ fn rows() -> Vec<Vec<String>> {
     vec![
         r(&HEADER.split(',').collect::<Vec<_>>()),
         // row 2: a finished work with a file
-        r(&["中国科学院深海科学与工程研究所", "张明", "研究员", "0898-88380000", "zhangming@idsse.ac.cn", "中国科学院", "纲要办成员单位", "深海勇士号下潜记", "大国重器类科普视频；国家重点实验室类科普视频", "00:32:10", "中国科学院深海科学与工程研究所", "跟随深海勇士号载人潜水器下潜南海，时长32分钟，版权方中国科学院深海所。", "成品视频", "否", "是", "2026-07-01", "/data/kepu/deep-dive.mp4", "", ""]),
+        r(&[
+            "中国科学院深海科学与工程研究所",
+            "张明",
+            "研究员",
+            "0898-88380000",
+            "zhangming@idsse.ac.cn",
+            "中国科学院",
+            "纲要办成员单位",
+            "深海勇士号下潜记",
+            "大国重器类科普视频；国家重点实验室类科普视频",
+            "00:32:10",
+            "中国科学院深海科学与工程研究所",
+            "跟随深海勇士号载人潜水器下潜南海，时长32分钟，版权方中国科学院深海所。",
+            "成品视频",
+            "否",
+            "是",
+            "2026-07-01",
+            "/data/kepu/deep-dive.mp4",
+            "",
+            "",
+        ]),
         // row 3: another unit, duration in Chinese
-        r(&["重庆市科学技术协会", "邹小龙", "科普部部长", "023-63003153", "zou@cqast.cn", "中国科协", "地方科协", "重庆科技馆探访", "2", "45分钟", "重庆科技馆", "走进重庆科技馆的展厅与实验室。", "成品视频", "否", "是", "2026-07-10", "", "", ""]),
+        r(&[
+            "重庆市科学技术协会",
+            "邹小龙",
+            "科普部部长",
+            "023-63003153",
+            "zou@cqast.cn",
+            "中国科协",
+            "地方科协",
+            "重庆科技馆探访",
+            "2",
+            "45分钟",
+            "重庆科技馆",
+            "走进重庆科技馆的展厅与实验室。",
+            "成品视频",
+            "否",
+            "是",
+            "2026-07-10",
+            "",
+            "",
+            "",
+        ]),
         // row 4: a lead only
-        r(&["中国天文学会", "李华", "秘书长", "010-68597000", "cas@bao.ac.cn", "中国科协", "全国学会", "", "8", "", "", "", "", "", "", "2026-07-05", "", "青海冷湖星空慢直播", "科普价值：中国最佳天文台址；可拍摄：银河、流星、望远镜阵列"]),
+        r(&[
+            "中国天文学会",
+            "李华",
+            "秘书长",
+            "010-68597000",
+            "cas@bao.ac.cn",
+            "中国科协",
+            "全国学会",
+            "",
+            "8",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "2026-07-05",
+            "",
+            "青海冷湖星空慢直播",
+            "科普价值：中国最佳天文台址；可拍摄：银河、流星、望远镜阵列",
+        ]),
         // row 5: two mistakes
-        r(&["中国科学院深海科学与工程研究所", "张明", "", "", "", "", "", "深海热液", "纪录片", "30", "", "", "成品视频", "否", "是", "2026-07-01", "", "", ""]),
+        r(&[
+            "中国科学院深海科学与工程研究所",
+            "张明",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "深海热液",
+            "纪录片",
+            "30",
+            "",
+            "",
+            "成品视频",
+            "否",
+            "是",
+            "2026-07-01",
+            "",
+            "",
+            "",
+        ]),
         // row 6: summary of 201 characters
-        r(&["中国天文学会", "", "", "", "", "", "", "星空之下", "6", "20分钟", "", &bad201, "成品视频", "否", "是", "2026-07-02", "", "", ""]),
+        r(&[
+            "中国天文学会",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "星空之下",
+            "6",
+            "20分钟",
+            "",
+            &bad201,
+            "成品视频",
+            "否",
+            "是",
+            "2026-07-02",
+            "",
+            "",
+            "",
+        ]),
         // row 7: 200 characters, a highlight submitted after its deadline (late, not refused)
-        r(&["重庆市科学技术协会", "", "", "", "", "", "", "重庆科普月精彩回顾", "1", "00:31:00", "重庆市科协", &ok200, "科普月精剪视频", "否", "是", "2026-09-20", "", "", ""]),
+        r(&[
+            "重庆市科学技术协会",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "重庆科普月精彩回顾",
+            "1",
+            "00:31:00",
+            "重庆市科协",
+            &ok200,
+            "科普月精剪视频",
+            "否",
+            "是",
+            "2026-09-20",
+            "",
+            "",
+            "",
+        ]),
         // row 8: a new unit with a bad e-mail: nothing of it may be written
-        r(&["某某科技馆", "王五", "", "", "wangwu.example.com", "", "", "科技馆一日", "2", "30分钟", "", "", "成品视频", "否", "是", "2026-07-01", "", "", ""]),
+        r(&[
+            "某某科技馆",
+            "王五",
+            "",
+            "",
+            "wangwu.example.com",
+            "",
+            "",
+            "科技馆一日",
+            "2",
+            "30分钟",
+            "",
+            "",
+            "成品视频",
+            "否",
+            "是",
+            "2026-07-01",
+            "",
+            "",
+            "",
+        ]),
     ]
 }
 
@@ -43,7 +183,10 @@ fn csv_text(rows: &[Vec<String>]) -> String {
 async fn counts(c: &kepu_playout::catalog::Catalog) -> (i64, i64, i64, i64) {
     let pool = c.store().pool();
     let n = |sql: &'static str| async move {
-        sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await.expect("count")
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(pool)
+            .await
+            .expect("count")
     };
     (
         n("SELECT COUNT(*) FROM units").await,
@@ -55,9 +198,15 @@ async fn counts(c: &kepu_playout::catalog::Catalog) -> (i64, i64, i64, i64) {
 
 fn check_first_import(r: &ImportReport) {
     assert_eq!(r.rows, 7, "{r:#?}");
-    assert_eq!((r.inserted, r.updated, r.unchanged, r.failed), (4, 0, 0, 3), "{r:#?}");
+    assert_eq!(
+        (r.inserted, r.updated, r.unchanged, r.failed),
+        (4, 0, 0, 3),
+        "{r:#?}"
+    );
     let has = |row: usize, col: &str, needle: &str| {
-        r.errors.iter().any(|e| e.row == row && e.column == col && e.reason.contains(needle))
+        r.errors
+            .iter()
+            .any(|e| e.row == row && e.column == col && e.reason.contains(needle))
     };
     assert!(has(5, "视频类别（可多选）", "纪录片"), "{:#?}", r.errors);
     assert!(has(5, "时长", "缺少单位"), "{:#?}", r.errors);
@@ -65,27 +214,50 @@ fn check_first_import(r: &ImportReport) {
     assert!(has(8, "电子邮箱", "wangwu.example.com"), "{:#?}", r.errors);
     assert_eq!(r.errors.len(), 4, "{:#?}", r.errors);
     assert_eq!(r.late_rows, vec![7]);
-    assert!(r.errors[0].to_string().starts_with("第 5 行「"), "{}", r.errors[0]);
+    assert!(
+        r.errors[0].to_string().starts_with("第 5 行「"),
+        "{}",
+        r.errors[0]
+    );
 }
 
 async fn import_twice(name: &str, bytes: Vec<u8>, encoding: &str) {
     let (_dir, cat) = fresh(2026).await;
-    let r = cat.import_bytes(name, bytes.clone(), "test").await.expect("import runs");
+    let r = cat
+        .import_bytes(name, bytes.clone(), "test")
+        .await
+        .expect("import runs");
     assert_eq!(r.encoding, encoding);
     check_first_import(&r);
     // units: 深海所, 重庆科协, 天文学会 (not 某某科技馆: its only row was refused)
     assert_eq!(counts(&cat).await, (3, 3, 1, 1));
-    let again = cat.import_bytes(name, bytes, "test").await.expect("re-import runs");
-    assert_eq!((again.inserted, again.updated, again.unchanged, again.failed), (0, 0, 4, 3), "{again:#?}");
+    let again = cat
+        .import_bytes(name, bytes, "test")
+        .await
+        .expect("re-import runs");
+    assert_eq!(
+        (again.inserted, again.updated, again.unchanged, again.failed),
+        (0, 0, 4, 3),
+        "{again:#?}"
+    );
     assert_eq!(counts(&cat).await, (3, 3, 1, 1), "re-import adds nothing");
     let works = cat.works(None).await.expect("list");
-    let deep = works.iter().find(|w| w.title == "深海勇士号下潜记").expect("imported");
+    let deep = works
+        .iter()
+        .find(|w| w.title == "深海勇士号下潜记")
+        .expect("imported");
     assert_eq!(deep.categories, vec![3, 4]);
     assert_eq!(deep.declared_duration_ms, Some(1_930_000));
     assert!(!deep.late);
-    let late = works.iter().find(|w| w.title == "重庆科普月精彩回顾").expect("imported");
+    let late = works
+        .iter()
+        .find(|w| w.title == "重庆科普月精彩回顾")
+        .expect("imported");
     assert!(late.late, "flagged late, still imported");
-    assert_eq!(late.summary.as_deref().map(|s| s.chars().count()), Some(200));
+    assert_eq!(
+        late.summary.as_deref().map(|s| s.chars().count()),
+        Some(200)
+    );
 }
 
 #[tokio::test]
@@ -122,10 +294,16 @@ async fn english_headers_and_an_edited_row() {
     let (_dir, cat) = fresh(2026).await;
     let csv1 = "unit,title,categories,duration,summary,status,submitted_on\n\
                 中国科技馆,天宫课堂回顾,3,1h,第一版简介,finished,2026-07-01\n";
-    let r = cat.import_bytes("en.csv", csv1.as_bytes().to_vec(), "t").await.expect("import");
+    let r = cat
+        .import_bytes("en.csv", csv1.as_bytes().to_vec(), "t")
+        .await
+        .expect("import");
     assert_eq!((r.inserted, r.failed), (1, 0), "{r:#?}");
     let csv2 = csv1.replace("第一版简介", "第二版简介");
-    let r = cat.import_bytes("en.csv", csv2.into_bytes(), "t").await.expect("import");
+    let r = cat
+        .import_bytes("en.csv", csv2.into_bytes(), "t")
+        .await
+        .expect("import");
     assert_eq!((r.inserted, r.updated, r.unchanged), (0, 1, 0), "{r:#?}");
     let w = cat.works(None).await.expect("list");
     assert_eq!(w.len(), 1);
@@ -146,7 +324,8 @@ async fn missing_header_is_a_file_error() {
 #[tokio::test]
 async fn shipped_demo_file_imports_cleanly() {
     let (_dir, cat) = fresh(2026).await;
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schedules/demo/submissions-2026.csv");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("schedules/demo/submissions-2026.csv");
     let r = cat.import_file(&path, "demo").await.expect("demo imports");
     assert_eq!(r.failed, 0, "{:#?}", r.errors);
     assert!(r.inserted >= 8, "{r:#?}");

@@ -19,8 +19,16 @@ const VIDEO: &str = "testsrc2=s={S}:r=25:d=2,noise=alls=30:allf=t";
 const TONE_24: &str = "aevalsrc=0.0631*sin(2*PI*1000*t):s=48000:c=stereo:d=2";
 
 fn ffmpeg(args: &[&str]) {
-    let out = Command::new("ffmpeg").args(["-y", "-v", "error"]).args(args).output().expect("ffmpeg runs");
-    assert!(out.status.success(), "ffmpeg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("ffmpeg")
+        .args(["-y", "-v", "error"])
+        .args(args)
+        .output()
+        .expect("ffmpeg runs");
+    assert!(
+        out.status.success(),
+        "ffmpeg {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn x264(size: &str, rate: &str, out: &Path, audio: bool) {
@@ -28,9 +36,41 @@ fn x264(size: &str, rate: &str, out: &Path, audio: bool) {
     let o = out.to_str().expect("utf-8");
     let mut a: Vec<&str> = vec!["-f", "lavfi", "-i", &v];
     if audio {
-        a.extend(["-f", "lavfi", "-i", TONE_24, "-map", "0:v", "-map", "1:a", "-c:a", "aac", "-b:a", "128k", "-shortest"]);
+        a.extend([
+            "-f",
+            "lavfi",
+            "-i",
+            TONE_24,
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            "-shortest",
+        ]);
     }
-    a.extend(["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-b:v", rate, "-minrate", rate, "-maxrate", rate, "-bufsize", rate, "-x264-params", "nal-hrd=cbr", o]);
+    a.extend([
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-b:v",
+        rate,
+        "-minrate",
+        rate,
+        "-maxrate",
+        rate,
+        "-bufsize",
+        rate,
+        "-x264-params",
+        "nal-hrd=cbr",
+        o,
+    ]);
     ffmpeg(&a);
 }
 
@@ -50,22 +90,72 @@ fn fixtures() -> &'static PathBuf {
         x264("1920x1080", "9M", &p("good.mov"), true);
         let v = VIDEO.replace("{S}", "1920x1080");
         let (avi, wmv) = (p("good.avi"), p("good.wmv"));
-        ffmpeg(&["-f", "lavfi", "-i", &v, "-f", "lavfi", "-i", TONE_24, "-c:v", "mpeg4", "-b:v", "9M", "-c:a", "pcm_s16le", "-shortest", avi.to_str().expect("utf-8")]);
-        ffmpeg(&["-f", "lavfi", "-i", &v, "-f", "lavfi", "-i", TONE_24, "-c:v", "wmv2", "-b:v", "9M", "-c:a", "wmav2", "-shortest", wmv.to_str().expect("utf-8")]);
-        std::fs::write(p("text.mp4"), "这不是视频，只是改了扩展名的文本文件。\n".repeat(50)).expect("write");
+        ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            &v,
+            "-f",
+            "lavfi",
+            "-i",
+            TONE_24,
+            "-c:v",
+            "mpeg4",
+            "-b:v",
+            "9M",
+            "-c:a",
+            "pcm_s16le",
+            "-shortest",
+            avi.to_str().expect("utf-8"),
+        ]);
+        ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            &v,
+            "-f",
+            "lavfi",
+            "-i",
+            TONE_24,
+            "-c:v",
+            "wmv2",
+            "-b:v",
+            "9M",
+            "-c:a",
+            "wmav2",
+            "-shortest",
+            wmv.to_str().expect("utf-8"),
+        ]);
+        std::fs::write(
+            p("text.mp4"),
+            "这不是视频，只是改了扩展名的文本文件。\n".repeat(50),
+        )
+        .expect("write");
         std::fs::write(p("empty.mp4"), b"").expect("write");
         let good = std::fs::read(p("good.mp4")).expect("read");
         std::fs::write(p("truncated.mp4"), &good[..good.len() / 2]).expect("write");
         // A 10 s stereo 1 kHz tone at −20 dBFS for the loudness check.
         let tone = p("tone.wav");
-        ffmpeg(&["-f", "lavfi", "-i", "aevalsrc=0.1*sin(2*PI*1000*t):s=48000:c=stereo:d=10", "-c:a", "pcm_s16le", tone.to_str().expect("utf-8")]);
+        ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            "aevalsrc=0.1*sin(2*PI*1000*t):s=48000:c=stereo:d=10",
+            "-c:a",
+            "pcm_s16le",
+            tone.to_str().expect("utf-8"),
+        ]);
         dir
     })
 }
 
 fn opts() -> ProbeOptions {
     // Generous limits: the test machine is shared and loaded.
-    ProbeOptions { discover_timeout: Duration::from_secs(60), loudness_timeout_base: Duration::from_secs(120), loudness: true }
+    ProbeOptions {
+        discover_timeout: Duration::from_secs(60),
+        loudness_timeout_base: Duration::from_secs(120),
+        loudness: true,
+    }
 }
 
 async fn check(name: &str, year: u32) -> (ProbeReport, QcResult) {
@@ -77,18 +167,31 @@ async fn check(name: &str, year: u32) -> (ProbeReport, QcResult) {
 
 fn assert_reason(q: &QcResult, verdict: Verdict, needle: &str, r: &ProbeReport) {
     assert_eq!(q.verdict, verdict, "{q:?}\n{r:#?}");
-    assert!(q.reasons.iter().any(|x| x.contains(needle)), "want 「{needle}」 in {q:?}\n{r:#?}");
+    assert!(
+        q.reasons.iter().any(|x| x.contains(needle)),
+        "want 「{needle}」 in {q:?}\n{r:#?}"
+    );
 }
 
 #[tokio::test]
 async fn compliant_1080p_mp4_passes_and_is_measured() {
     let (r, q) = check("good.mp4", 2026).await;
-    assert_eq!(q, QcResult { verdict: Verdict::Pass, reasons: vec![] }, "{r:#?}");
+    assert_eq!(
+        q,
+        QcResult {
+            verdict: Verdict::Pass,
+            reasons: vec![]
+        },
+        "{r:#?}"
+    );
     assert_eq!(r.container.as_deref(), Some("mp4"));
     let v = r.video.as_ref().expect("video");
     assert_eq!((v.width, v.height, v.frame_rate), (1920, 1080, (25, 1)));
     assert!(r.bit_rate_bps.expect("bit rate") >= 8_000_000, "{r:#?}");
-    assert!((1900..=2100).contains(&r.duration_ms.expect("duration")), "{r:#?}");
+    assert!(
+        (1900..=2100).contains(&r.duration_ms.expect("duration")),
+        "{r:#?}"
+    );
     let l = r.loudness.as_ref().expect("loudness");
     let lufs = l.integrated_lufs.expect("not silent");
     let judge = ffmpeg_ebur128(&fixtures().join("good.mp4"));
@@ -130,13 +233,25 @@ async fn silent_file_fails() {
 
 #[tokio::test]
 async fn mov_avi_wmv_pass_in_2026_and_fail_in_2025() {
-    for (name, container) in [("good.mov", "mov"), ("good.avi", "avi"), ("good.wmv", "wmv")] {
+    for (name, container) in [
+        ("good.mov", "mov"),
+        ("good.avi", "avi"),
+        ("good.wmv", "wmv"),
+    ] {
         let (r, q) = check(name, 2026).await;
         assert_eq!(r.container.as_deref(), Some(container), "{r:#?}");
-        assert!(matches!(q.verdict, Verdict::Pass | Verdict::Warn), "{name}: {q:?}\n{r:#?}");
+        assert!(
+            matches!(q.verdict, Verdict::Pass | Verdict::Warn),
+            "{name}: {q:?}\n{r:#?}"
+        );
         assert!(!q.reasons.iter().any(|x| x.contains("封装")), "{q:?}");
         let q25 = judge(&r, &edition(2025).acceptance, None);
-        assert_reason(&q25, Verdict::Fail, &format!("封装格式 {}", container.to_uppercase()), &r);
+        assert_reason(
+            &q25,
+            Verdict::Fail,
+            &format!("封装格式 {}", container.to_uppercase()),
+            &r,
+        );
     }
 }
 
@@ -171,7 +286,10 @@ async fn category_minimum_applies_in_2025_only() {
     let q = judge(&r, &e25.acceptance, e25.min_duration_ms(&[4]));
     assert_reason(&q, Verdict::Fail, "短于该类别最低要求 0:15:00", &r);
     let e26 = edition(2026);
-    assert_eq!(judge(&r, &e26.acceptance, e26.min_duration_ms(&[4])).verdict, Verdict::Pass);
+    assert_eq!(
+        judge(&r, &e26.acceptance, e26.min_duration_ms(&[4])).verdict,
+        Verdict::Pass
+    );
 }
 
 /// Integrated loudness by ffmpeg's ebur128 filter (the independent judge).
@@ -194,12 +312,16 @@ fn ffmpeg_ebur128(path: &Path) -> f64 {
 #[test]
 fn tone_at_minus_20_dbfs_measures_minus_20_lufs() {
     let tone = fixtures().join("tone.wav");
-    let l = measure_loudness(tone.to_str().expect("utf-8"), Duration::from_secs(120)).expect("measured");
+    let l = measure_loudness(tone.to_str().expect("utf-8"), Duration::from_secs(120))
+        .expect("measured");
     let ours = l.integrated_lufs.expect("not silent");
     let judge = ffmpeg_ebur128(&tone);
     assert!((ours - judge).abs() <= 0.5, "ours {ours} vs ffmpeg {judge}");
     assert!((ours + 20.0).abs() <= 0.5, "{ours}");
     let tp = l.true_peak_dbtp.expect("peak");
-    assert!((tp + 20.0).abs() <= 0.5, "true peak of a −20 dBFS sine: {tp}");
+    assert!(
+        (tp + 20.0).abs() <= 0.5,
+        "true peak of a −20 dBFS sine: {tp}"
+    );
     assert!((9_900..=10_100).contains(&l.decoded_ms), "{l:?}");
 }

@@ -6,7 +6,9 @@ mod catalog_common;
 
 use catalog_common::fresh;
 use kepu_playout::catalog::Catalog;
-use kepu_playout::catalog::model::{Decision, NewUnit, NewWork, ProductionStatus, Verdict, WorkState};
+use kepu_playout::catalog::model::{
+    Decision, NewUnit, NewWork, ProductionStatus, Verdict, WorkState,
+};
 use kepu_playout::catalog::probe::{AudioStream, Loudness, ProbeReport, VideoStream};
 use kepu_playout::catalog::workflow::NewReview;
 use kepu_playout::store::Error;
@@ -27,9 +29,17 @@ fn report(width: u32, height: u32) -> ProbeReport {
             frame_rate: (25, 1),
             bit_rate_bps: None,
         }),
-        audio: Some(AudioStream { codec: "AAC".into(), channels: 2, sample_rate: 48_000 }),
+        audio: Some(AudioStream {
+            codec: "AAC".into(),
+            channels: 2,
+            sample_rate: 48_000,
+        }),
         bit_rate_bps: Some(9_000_000),
-        loudness: Some(Loudness { integrated_lufs: Some(-24.0), true_peak_dbtp: Some(-6.0), decoded_ms: 60_000 }),
+        loudness: Some(Loudness {
+            integrated_lufs: Some(-24.0),
+            true_peak_dbtp: Some(-6.0),
+            decoded_ms: 60_000,
+        }),
         ..Default::default()
     }
 }
@@ -38,7 +48,10 @@ async fn new_work(c: &Catalog, title: &str) -> i64 {
     let unit = match c.units().await.expect("units").into_iter().next() {
         Some(u) => u,
         None => c
-            .create_unit(&NewUnit { name: "中国科学技术馆".into(), ..Default::default() })
+            .create_unit(&NewUnit {
+                name: "中国科学技术馆".into(),
+                ..Default::default()
+            })
             .await
             .expect("unit"),
     };
@@ -86,10 +99,18 @@ async fn each_missing_condition_is_named_until_all_hold() {
     assert!(!s.schedulable);
     assert_eq!(s.reasons.len(), 3, "{s:?}");
     let m = refused(&c, id).await;
-    assert!(m.contains("尚无通过技术检测的视频文件") && m.contains("尚未遴选入选") && m.contains("确认单未登记"), "{m}");
+    assert!(
+        m.contains("尚无通过技术检测的视频文件")
+            && m.contains("尚未遴选入选")
+            && m.contains("确认单未登记"),
+        "{m}"
+    );
 
     let f = c.attach_file(id, "/media/deep.mp4").await.expect("attach");
-    let qc = c.record_probe(f.id, &report(1920, 1080)).await.expect("probe stored");
+    let qc = c
+        .record_probe(f.id, &report(1920, 1080))
+        .await
+        .expect("probe stored");
     assert_eq!(qc.verdict, Verdict::Pass);
     assert_eq!(c.work(id).await.expect("work").state, "tech_review");
     let m = refused(&c, id).await;
@@ -102,17 +123,42 @@ async fn each_missing_condition_is_named_until_all_hold() {
 
     c.confirm_rights(id, "审核员甲").await.expect("rights");
     assert!(c.schedulable(id).await.expect("check").schedulable);
-    let w = c.set_work_state(id, WorkState::Scheduled, "排播员").await.expect("scheduled");
+    let w = c
+        .set_work_state(id, WorkState::Scheduled, "排播员")
+        .await
+        .expect("scheduled");
     assert_eq!(w.state, "scheduled");
-    let w = c.set_work_state(id, WorkState::Aired, "播出系统").await.expect("aired");
+    let w = c
+        .set_work_state(id, WorkState::Aired, "播出系统")
+        .await
+        .expect("aired");
     assert_eq!(w.state_label, "已播出");
 
     // Once scheduled or aired, the selection cannot be changed.
-    let err = c.add_review(id, &select("审核员乙")).await.expect_err("too late");
+    let err = c
+        .add_review(id, &select("审核员乙"))
+        .await
+        .expect_err("too late");
     assert!(matches!(err, Error::Conflict(_)), "{err}");
 
-    let states: Vec<String> = c.history_of(id).await.expect("history").into_iter().map(|h| h.to_state).collect();
-    assert_eq!(states, ["submitted", "tech_review", "selected", "rights_confirmed", "scheduled", "aired"]);
+    let states: Vec<String> = c
+        .history_of(id)
+        .await
+        .expect("history")
+        .into_iter()
+        .map(|h| h.to_state)
+        .collect();
+    assert_eq!(
+        states,
+        [
+            "submitted",
+            "tech_review",
+            "selected",
+            "rights_confirmed",
+            "scheduled",
+            "aired"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -120,15 +166,31 @@ async fn failed_technical_check_blocks_with_its_reason() {
     let (_d, c) = fresh(2026).await;
     let id = new_work(&c, "走进重庆科技馆").await;
     let f = c.attach_file(id, "/media/cq.mp4").await.expect("attach");
-    assert_eq!(c.record_probe(f.id, &report(1280, 720)).await.expect("stored").verdict, Verdict::Fail);
+    assert_eq!(
+        c.record_probe(f.id, &report(1280, 720))
+            .await
+            .expect("stored")
+            .verdict,
+        Verdict::Fail
+    );
     c.add_review(id, &select("审核员甲")).await.expect("review");
     c.confirm_rights(id, "审核员甲").await.expect("rights");
     let m = refused(&c, id).await;
-    assert!(m.contains("技术审核未通过") && m.contains("1280×720"), "{m}");
+    assert!(
+        m.contains("技术审核未通过") && m.contains("1280×720"),
+        "{m}"
+    );
     // A corrected file makes it schedulable: the best file counts.
-    let f2 = c.attach_file(id, "/media/cq-1080.mp4").await.expect("attach");
-    c.record_probe(f2.id, &report(1920, 1080)).await.expect("stored");
-    c.set_work_state(id, WorkState::Scheduled, "排播员").await.expect("now schedulable");
+    let f2 = c
+        .attach_file(id, "/media/cq-1080.mp4")
+        .await
+        .expect("attach");
+    c.record_probe(f2.id, &report(1920, 1080))
+        .await
+        .expect("stored");
+    c.set_work_state(id, WorkState::Scheduled, "排播员")
+        .await
+        .expect("now schedulable");
 }
 
 #[tokio::test]
@@ -136,24 +198,48 @@ async fn not_selected_needs_a_reason_and_blocks() {
     let (_d, c) = fresh(2026).await;
     let id = new_work(&c, "星空之下").await;
     let f = c.attach_file(id, "/media/sky.mp4").await.expect("attach");
-    c.record_probe(f.id, &report(1920, 1080)).await.expect("stored");
+    c.record_probe(f.id, &report(1920, 1080))
+        .await
+        .expect("stored");
     c.confirm_rights(id, "审核员甲").await.expect("rights");
-    let no_reason = NewReview { reviewer: "审核员甲".into(), decision: Some(Decision::NotSelected), ..Default::default() };
-    let err = c.add_review(id, &no_reason).await.expect_err("reason required");
-    assert!(matches!(err, Error::Invalid { ref field, .. } if field == "reason"), "{err}");
-    let with_reason = NewReview { reason: Some("与已入选作品题材重复".into()), ..no_reason };
+    let no_reason = NewReview {
+        reviewer: "审核员甲".into(),
+        decision: Some(Decision::NotSelected),
+        ..Default::default()
+    };
+    let err = c
+        .add_review(id, &no_reason)
+        .await
+        .expect_err("reason required");
+    assert!(
+        matches!(err, Error::Invalid { ref field, .. } if field == "reason"),
+        "{err}"
+    );
+    let with_reason = NewReview {
+        reason: Some("与已入选作品题材重复".into()),
+        ..no_reason
+    };
     c.add_review(id, &with_reason).await.expect("review");
     let m = refused(&c, id).await;
     assert_eq!(m, "不能排播：遴选结果为未入选");
     // Airing needs scheduling first.
-    let err = c.set_work_state(id, WorkState::Aired, "播出系统").await.expect_err("not scheduled");
+    let err = c
+        .set_work_state(id, WorkState::Aired, "播出系统")
+        .await
+        .expect_err("not scheduled");
     assert!(matches!(err, Error::Conflict(_)), "{err}");
 }
 
 #[tokio::test]
 async fn late_submission_is_flagged_not_refused() {
     let (_d, c) = fresh(2026).await;
-    let unit = c.create_unit(&NewUnit { name: "浙江省科学技术协会".into(), ..Default::default() }).await.expect("unit");
+    let unit = c
+        .create_unit(&NewUnit {
+            name: "浙江省科学技术协会".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("unit");
     let mut w = NewWork {
         unit_id: unit.id,
         title: "之江实验室的一天".into(),
@@ -171,7 +257,10 @@ async fn late_submission_is_flagged_not_refused() {
     assert!(late.late);
     w.title = "之江实验室的一夜".into();
     w.submitted_on = Some("2026-08-15".into());
-    assert!(!c.create_work(&w, "test").await.expect("accepted").late, "the deadline day itself is on time");
+    assert!(
+        !c.create_work(&w, "test").await.expect("accepted").late,
+        "the deadline day itself is on time"
+    );
     let dup = c.create_work(&w, "test").await.expect_err("duplicate");
     assert!(matches!(dup, Error::Conflict(_)), "{dup}");
 }

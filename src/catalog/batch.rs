@@ -81,10 +81,14 @@ async fn run_bounded(
     let mut done = Vec::with_capacity(total);
     loop {
         while set.len() < jobs {
-            let Some((id, loc, min)) = queue.next() else { break };
+            let Some((id, loc, min)) = queue.next() else {
+                break;
+            };
             set.spawn(async move { (id, min, probe(loc, opts).await) });
         }
-        let Some(joined) = set.join_next().await else { break };
+        let Some(joined) = set.join_next().await else {
+            break;
+        };
         let (file_id, min, report) = match joined {
             Ok(v) => v,
             Err(e) => {
@@ -97,7 +101,12 @@ async fn run_bounded(
             (Some(c), Some(id)) => c.record_probe(id, &report).await?,
             _ => judge(&report, acceptance, min),
         };
-        let item = BatchItem { file_id, location: report.location.clone(), report, qc };
+        let item = BatchItem {
+            file_id,
+            location: report.location.clone(),
+            report,
+            qc,
+        };
         progress(done.len() + 1, total, &item);
         done.push(item);
     }
@@ -137,7 +146,9 @@ pub async fn probe_paths(
 ) -> (Vec<BatchItem>, BatchStats) {
     let started = Instant::now();
     let items = paths.into_iter().map(|p| (None, p, None)).collect();
-    let batch = run_bounded(items, jobs, opts, acceptance, None, progress).await.unwrap_or_default();
+    let batch = run_bounded(items, jobs, opts, acceptance, None, progress)
+        .await
+        .unwrap_or_default();
     let stats = BatchStats::of(&batch, jobs, opts.loudness, started);
     (batch, stats)
 }

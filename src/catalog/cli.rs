@@ -22,7 +22,11 @@ pub struct CatalogArgs {
     #[arg(long, env = "KEPU_DATABASE_URL", default_value = "kepu.db")]
     pub database: String,
     /// Edition config whose rules apply.
-    #[arg(long, env = "KEPU_EDITION", default_value = "schedules/editions/2026.toml")]
+    #[arg(
+        long,
+        env = "KEPU_EDITION",
+        default_value = "schedules/editions/2026.toml"
+    )]
     pub edition: PathBuf,
     /// Print JSON instead of text.
     #[arg(long, global = true)]
@@ -147,20 +151,31 @@ fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
 }
 
 fn opts(timeout: u64, no_loudness: bool) -> ProbeOptions {
-    ProbeOptions { discover_timeout: Duration::from_secs(timeout.max(1)), loudness: !no_loudness, ..Default::default() }
+    ProbeOptions {
+        discover_timeout: Duration::from_secs(timeout.max(1)),
+        loudness: !no_loudness,
+        ..Default::default()
+    }
 }
 
 fn line(item: &BatchItem) -> String {
     let r = &item.report;
-    let pic = r.video.as_ref().map_or("-".into(), |v| format!("{}×{}", v.display_width, v.display_height));
-    let lufs = r.loudness.as_ref().and_then(|l| l.integrated_lufs).map_or("-".into(), |l| format!("{l:.1} LUFS"));
+    let pic = r.video.as_ref().map_or("-".into(), |v| {
+        format!("{}×{}", v.display_width, v.display_height)
+    });
+    let lufs = r
+        .loudness
+        .as_ref()
+        .and_then(|l| l.integrated_lufs)
+        .map_or("-".into(), |l| format!("{l:.1} LUFS"));
     format!(
         "{} {} [{} {} {} {}] {}",
         item.qc.verdict.label(),
         item.location,
         r.container.as_deref().unwrap_or("-"),
         pic,
-        r.bit_rate_bps.map_or("-".into(), |b| format!("{:.1} Mbit/s", b as f64 / 1e6)),
+        r.bit_rate_bps
+            .map_or("-".into(), |b| format!("{:.1} Mbit/s", b as f64 / 1e6)),
         lufs,
         item.qc.reasons.join("；")
     )
@@ -171,15 +186,48 @@ pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
     let edition = Arc::new(Edition::load(&args.edition)?);
     let json = args.json;
     // The benchmark and path probes need no database.
-    if let CatalogCommand::Probe { bench: Some(dir), generate, jobs, no_loudness, timeout, .. } = &args.command {
-        return bench(dir, *generate, *jobs, opts(*timeout, *no_loudness), &edition, json).await;
+    if let CatalogCommand::Probe {
+        bench: Some(dir),
+        generate,
+        jobs,
+        no_loudness,
+        timeout,
+        ..
+    } = &args.command
+    {
+        return bench(
+            dir,
+            *generate,
+            *jobs,
+            opts(*timeout, *no_loudness),
+            &edition,
+            json,
+        )
+        .await;
     }
-    if let CatalogCommand::Probe { paths, jobs, no_loudness, timeout, .. } = &args.command {
-        if !paths.is_empty() {
-            let mut progress = |n: usize, t: usize, i: &BatchItem| eprintln!("[{n}/{t}] {}", line(i));
-            let (items, stats) = probe_paths(paths.clone(), *jobs, opts(*timeout, *no_loudness), &edition.acceptance, &mut progress).await;
-            return if json { print_json(&serde_json::json!({ "items": items, "stats": stats })) } else { Ok(()) };
-        }
+    if let CatalogCommand::Probe {
+        paths,
+        jobs,
+        no_loudness,
+        timeout,
+        ..
+    } = &args.command
+        && !paths.is_empty()
+    {
+        let mut progress = |n: usize, t: usize, i: &BatchItem| eprintln!("[{n}/{t}] {}", line(i));
+        let (items, stats) = probe_paths(
+            paths.clone(),
+            *jobs,
+            opts(*timeout, *no_loudness),
+            &edition.acceptance,
+            &mut progress,
+        )
+        .await;
+        return if json {
+            print_json(&serde_json::json!({ "items": items, "stats": stats }))
+        } else {
+            Ok(())
+        };
     }
     let store = Store::open(&args.database).await?;
     let cat = Catalog::new(store, edition);
@@ -187,11 +235,20 @@ pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
         CatalogCommand::Import { files, actor } => {
             let mut reports = Vec::new();
             for f in files {
-                let r = cat.import_file(&f, &actor).await.with_context(|| format!("导入 {}", f.display()))?;
+                let r = cat
+                    .import_file(&f, &actor)
+                    .await
+                    .with_context(|| format!("导入 {}", f.display()))?;
                 if !json {
                     out!(
                         "{}（{}）：{} 行，新增 {}，更新 {}，未变 {}，出错 {}",
-                        r.file, r.encoding, r.rows, r.inserted, r.updated, r.unchanged, r.failed
+                        r.file,
+                        r.encoding,
+                        r.rows,
+                        r.inserted,
+                        r.updated,
+                        r.unchanged,
+                        r.failed
                     );
                     for e in &r.errors {
                         out!("  {e}");
@@ -211,9 +268,21 @@ pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
         }
         CatalogCommand::Attach { work, location } => {
             let f = cat.attach_file(work, &location).await?;
-            if json { print_json(&f)? } else { out!("作品 {work} 已附文件 {}：{}", f.id, f.location) }
+            if json {
+                print_json(&f)?
+            } else {
+                out!("作品 {work} 已附文件 {}：{}", f.id, f.location)
+            }
         }
-        CatalogCommand::Probe { work, mut files, pending, jobs, no_loudness, timeout, .. } => {
+        CatalogCommand::Probe {
+            work,
+            mut files,
+            pending,
+            jobs,
+            no_loudness,
+            timeout,
+            ..
+        } => {
             if let Some(w) = work {
                 files.extend(cat.files_of(w).await?.iter().map(|f| f.id));
             }
@@ -223,27 +292,48 @@ pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
             if files.is_empty() {
                 bail!("没有要探测的文件：用 --work、--file、--pending 或 --path 指定");
             }
-            let mut progress = |n: usize, t: usize, i: &BatchItem| eprintln!("[{n}/{t}] {}", line(i));
-            let (items, stats) = cat.probe_files(&files, jobs, opts(timeout, no_loudness), &mut progress).await?;
+            let mut progress =
+                |n: usize, t: usize, i: &BatchItem| eprintln!("[{n}/{t}] {}", line(i));
+            let (items, stats) = cat
+                .probe_files(&files, jobs, opts(timeout, no_loudness), &mut progress)
+                .await?;
             if json {
                 print_json(&serde_json::json!({ "items": items, "stats": stats }))?;
             } else {
-                out!("{} 个文件，{} 路并行，用时 {} ms：通过 {}，警告 {}，不通过 {}", stats.files, stats.jobs, stats.wall_ms, stats.pass, stats.warn, stats.fail);
+                out!(
+                    "{} 个文件，{} 路并行，用时 {} ms：通过 {}，警告 {}，不通过 {}",
+                    stats.files,
+                    stats.jobs,
+                    stats.wall_ms,
+                    stats.pass,
+                    stats.warn,
+                    stats.fail
+                );
             }
         }
         CatalogCommand::List { state, leads } => {
             if leads {
                 let l = cat.leads().await?;
-                if json { print_json(&l)? } else {
+                if json {
+                    print_json(&l)?
+                } else {
                     for x in l {
-                        out!("线索 {:>4}  单位 {:>3}  {}  {}", x.id, x.unit_id, x.state, x.name);
+                        out!(
+                            "线索 {:>4}  单位 {:>3}  {}  {}",
+                            x.id,
+                            x.unit_id,
+                            x.state,
+                            x.name
+                        );
                     }
                 }
                 return Ok(());
             }
             let state = state.map(|s| s.parse::<WorkState>()).transpose()?;
             let works = cat.works(state).await?;
-            if json { print_json(&works)? } else {
+            if json {
+                print_json(&works)?
+            } else {
                 for w in works {
                     out!(
                         "{:>4}  {:<6}{}  {}  {}  {}",
@@ -265,23 +355,74 @@ pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
             let history = cat.history_of(work).await?;
             let sched = cat.schedulable(work).await?;
             if json {
-                print_json(&serde_json::json!({ "work": w, "unit": unit, "files": files, "reviews": reviews, "history": history, "schedulable": sched }))?;
+                print_json(
+                    &serde_json::json!({ "work": w, "unit": unit, "files": files, "reviews": reviews, "history": history, "schedulable": sched }),
+                )?;
             } else {
-                out!("作品 {}：{}（{}{}）", w.id, w.title, w.state_label, if w.late { "，逾期报送" } else { "" });
-                out!("  报送单位：{}；版权方：{}", unit.name, w.copyright_holder.as_deref().unwrap_or("-"));
-                out!("  类别：{}；时长：{}", w.category_names.join("、"), w.declared_duration_ms.map_or("-".into(), hms));
+                out!(
+                    "作品 {}：{}（{}{}）",
+                    w.id,
+                    w.title,
+                    w.state_label,
+                    if w.late { "，逾期报送" } else { "" }
+                );
+                out!(
+                    "  报送单位：{}；版权方：{}",
+                    unit.name,
+                    w.copyright_holder.as_deref().unwrap_or("-")
+                );
+                out!(
+                    "  类别：{}；时长：{}",
+                    w.category_names.join("、"),
+                    w.declared_duration_ms.map_or("-".into(), hms)
+                );
                 for f in &files {
-                    out!("  文件 {}：{} → {} {}", f.id, f.location, f.verdict.as_deref().unwrap_or("未检测"), f.reasons_json.as_deref().unwrap_or(""));
+                    out!(
+                        "  文件 {}：{} → {} {}",
+                        f.id,
+                        f.location,
+                        f.verdict.as_deref().unwrap_or("未检测"),
+                        f.reasons_json.as_deref().unwrap_or("")
+                    );
                 }
                 for r in &reviews {
-                    out!("  审核 {}：{} {} {}", r.id, r.reviewer, r.decision.as_deref().unwrap_or("-"), r.reason.as_deref().unwrap_or(""));
+                    out!(
+                        "  审核 {}：{} {} {}",
+                        r.id,
+                        r.reviewer,
+                        r.decision.as_deref().unwrap_or("-"),
+                        r.reason.as_deref().unwrap_or("")
+                    );
                 }
-                if sched.schedulable { out!("  可以排播") } else { out!("  不能排播：{}", sched.reasons.join("；")) }
+                if sched.schedulable {
+                    out!("  可以排播")
+                } else {
+                    out!("  不能排播：{}", sched.reasons.join("；"))
+                }
             }
         }
-        CatalogCommand::Review { work, reviewer, select, reject, reason, ok, not_ok, rights } => {
-            let mut r = NewReview { reviewer: reviewer.clone(), reason, ..Default::default() };
-            r.decision = if select { Some(Decision::Selected) } else if reject { Some(Decision::NotSelected) } else { None };
+        CatalogCommand::Review {
+            work,
+            reviewer,
+            select,
+            reject,
+            reason,
+            ok,
+            not_ok,
+            rights,
+        } => {
+            let mut r = NewReview {
+                reviewer: reviewer.clone(),
+                reason,
+                ..Default::default()
+            };
+            r.decision = if select {
+                Some(Decision::Selected)
+            } else if reject {
+                Some(Decision::NotSelected)
+            } else {
+                None
+            };
             for (items, value) in [(&ok, true), (&not_ok, false)] {
                 for item in items {
                     let slot = match item.trim() {
@@ -290,7 +431,9 @@ pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
                         "no_ads" => &mut r.no_ads,
                         "ai_label" => &mut r.ai_label,
                         "science" => &mut r.science,
-                        other => bail!("不认识的检查项「{other}」（subtitles,no_logo,no_ads,ai_label,science）"),
+                        other => bail!(
+                            "不认识的检查项「{other}」（subtitles,no_logo,no_ads,ai_label,science）"
+                        ),
                     };
                     *slot = Some(value);
                 }
@@ -298,16 +441,36 @@ pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
             if rights {
                 cat.confirm_rights(work, &reviewer).await?;
             }
-            let has_review = r.decision.is_some() || [r.subtitles, r.no_logo, r.no_ads, r.ai_label, r.science].iter().any(Option::is_some);
-            let saved = if has_review { Some(cat.add_review(work, &r).await?) } else { None };
+            let has_review = r.decision.is_some()
+                || [r.subtitles, r.no_logo, r.no_ads, r.ai_label, r.science]
+                    .iter()
+                    .any(Option::is_some);
+            let saved = if has_review {
+                Some(cat.add_review(work, &r).await?)
+            } else {
+                None
+            };
             let sched = cat.schedulable(work).await?;
-            if json { print_json(&serde_json::json!({ "review": saved, "schedulable": sched }))? } else {
-                out!("已记录。{}", if sched.schedulable { "可以排播".to_string() } else { format!("不能排播：{}", sched.reasons.join("；")) });
+            if json {
+                print_json(&serde_json::json!({ "review": saved, "schedulable": sched }))?
+            } else {
+                out!(
+                    "已记录。{}",
+                    if sched.schedulable {
+                        "可以排播".to_string()
+                    } else {
+                        format!("不能排播：{}", sched.reasons.join("；"))
+                    }
+                );
             }
         }
         CatalogCommand::State { work, to, actor } => {
             let w = cat.set_work_state(work, to.parse()?, &actor).await?;
-            if json { print_json(&w)? } else { out!("作品 {} 现为「{}」", w.id, w.state_label) }
+            if json {
+                print_json(&w)?
+            } else {
+                out!("作品 {} 现为「{}」", w.id, w.state_label)
+            }
         }
     }
     Ok(())
@@ -328,9 +491,30 @@ fn generate_clips(dir: &Path, n: usize) -> anyhow::Result<()> {
         let mut cmd = std::process::Command::new("ffmpeg");
         cmd.args(["-y", "-v", "error", "-f", "lavfi", "-i", &video]);
         if *audio {
-            cmd.args(["-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000:duration=2", "-c:a", "aac", "-shortest"]);
+            cmd.args([
+                "-f",
+                "lavfi",
+                "-i",
+                "sine=frequency=1000:sample_rate=48000:duration=2",
+                "-c:a",
+                "aac",
+                "-shortest",
+            ]);
         }
-        cmd.args(["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-b:v", rate, "-maxrate", rate, "-bufsize", rate]);
+        cmd.args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-b:v",
+            rate,
+            "-maxrate",
+            rate,
+            "-bufsize",
+            rate,
+        ]);
         cmd.arg(&out);
         let st = cmd.status().context("ffmpeg 不可用")?;
         if !st.success() {
@@ -338,7 +522,10 @@ fn generate_clips(dir: &Path, n: usize) -> anyhow::Result<()> {
         }
     }
     for i in 0..n {
-        std::fs::copy(dir.join(format!("kind{}.mp4", i % kinds.len())), dir.join(format!("clip{i:04}.mp4")))?;
+        std::fs::copy(
+            dir.join(format!("kind{}.mp4", i % kinds.len())),
+            dir.join(format!("clip{i:04}.mp4")),
+        )?;
     }
     for k in 0..kinds.len() {
         std::fs::remove_file(dir.join(format!("kind{k}.mp4")))?;
@@ -346,7 +533,14 @@ fn generate_clips(dir: &Path, n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn bench(dir: &Path, generate: Option<usize>, jobs: usize, opts: ProbeOptions, edition: &Edition, json: bool) -> anyhow::Result<()> {
+async fn bench(
+    dir: &Path,
+    generate: Option<usize>,
+    jobs: usize,
+    opts: ProbeOptions,
+    edition: &Edition,
+    json: bool,
+) -> anyhow::Result<()> {
     if let Some(n) = generate {
         generate_clips(dir, n)?;
     }
@@ -358,7 +552,7 @@ async fn bench(dir: &Path, generate: Option<usize>, jobs: usize, opts: ProbeOpti
         .collect();
     paths.sort();
     let mut progress = |n: usize, t: usize, _: &BatchItem| {
-        if n % 10 == 0 || n == t {
+        if n.is_multiple_of(10) || n == t {
             eprintln!("[{n}/{t}]");
         }
     };

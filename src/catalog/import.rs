@@ -30,7 +30,11 @@ pub struct RowError {
 
 impl std::fmt::Display for RowError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "第 {} 行「{}」列：{}", self.row, self.column, self.reason)
+        write!(
+            f,
+            "第 {} 行「{}」列：{}",
+            self.row, self.column, self.reason
+        )
     }
 }
 
@@ -87,24 +91,62 @@ enum Col {
 const COLUMNS: &[(Col, &[&str])] = &[
     (Col::Unit, &["报送单位", "单位", "unit"]),
     (Col::ContactName, &["联系人", "contact", "contact_name"]),
-    (Col::ContactTitle, &["职务/职称", "职务", "职称", "contact_title"]),
-    (Col::ContactPhone, &["联系电话", "电话", "phone", "contact_phone"]),
-    (Col::ContactEmail, &["电子邮箱", "邮箱", "email", "contact_email"]),
-    (Col::SupervisorName, &["上级主管单位", "主管单位名称", "supervisor", "supervisor_name"]),
-    (Col::SupervisorType, &["主管单位所属类型", "上级主管单位类型", "supervisor_type"]),
+    (
+        Col::ContactTitle,
+        &["职务/职称", "职务", "职称", "contact_title"],
+    ),
+    (
+        Col::ContactPhone,
+        &["联系电话", "电话", "phone", "contact_phone"],
+    ),
+    (
+        Col::ContactEmail,
+        &["电子邮箱", "邮箱", "email", "contact_email"],
+    ),
+    (
+        Col::SupervisorName,
+        &[
+            "上级主管单位",
+            "主管单位名称",
+            "supervisor",
+            "supervisor_name",
+        ],
+    ),
+    (
+        Col::SupervisorType,
+        &["主管单位所属类型", "上级主管单位类型", "supervisor_type"],
+    ),
     (Col::Title, &["作品名称", "视频标题", "title"]),
     (Col::Categories, &["视频类别", "categories", "category"]),
     (Col::Duration, &["时长", "视频时长", "duration"]),
     (Col::Copyright, &["版权方", "copyright_holder", "copyright"]),
     (Col::Summary, &["视频内容简介", "内容简介", "summary"]),
-    (Col::Status, &["报送视频状态", "视频状态", "status", "production_status"]),
+    (
+        Col::Status,
+        &["报送视频状态", "视频状态", "status", "production_status"],
+    ),
     (Col::DueDate, &["预计完成日期", "due_date"]),
-    (Col::Ai, &["ai生成内容", "含ai生成内容", "ai", "ai_generated"]),
-    (Col::Subtitles, &["中文字幕", "中文简体字幕", "字幕", "subtitles", "has_subtitles"]),
+    (
+        Col::Ai,
+        &["ai生成内容", "含ai生成内容", "ai", "ai_generated"],
+    ),
+    (
+        Col::Subtitles,
+        &[
+            "中文字幕",
+            "中文简体字幕",
+            "字幕",
+            "subtitles",
+            "has_subtitles",
+        ],
+    ),
     (Col::File, &["视频文件", "文件", "file", "location"]),
     (Col::SubmittedOn, &["报送日期", "submitted_on"]),
     (Col::LeadName, &["线索名称", "lead_name"]),
-    (Col::LeadDescription, &["报送线索简介", "线索简介", "lead_description"]),
+    (
+        Col::LeadDescription,
+        &["报送线索简介", "线索简介", "lead_description"],
+    ),
 ];
 
 /// Header comparison key: no spaces or BOM, lower case, without a parenthesised remark such
@@ -123,7 +165,11 @@ fn norm_header(h: &str) -> String {
 pub fn decode_text(bytes: &[u8]) -> (String, &'static str) {
     if let Some((enc, bom_len)) = encoding_rs::Encoding::for_bom(bytes) {
         let (text, _) = enc.decode_without_bom_handling(&bytes[bom_len..]);
-        let name = if enc == encoding_rs::UTF_8 { "UTF-8 BOM" } else { enc.name() };
+        let name = if enc == encoding_rs::UTF_8 {
+            "UTF-8 BOM"
+        } else {
+            enc.name()
+        };
         return (text.into_owned(), name);
     }
     match std::str::from_utf8(bytes) {
@@ -151,7 +197,8 @@ fn read_csv(text: &str) -> Result<Table> {
         .from_reader(text.as_bytes());
     let mut out = Vec::new();
     for (i, rec) in rdr.records().enumerate() {
-        let rec = rec.map_err(|e| Error::invalid("file", format!("第 {} 行 CSV 格式错误：{e}", i + 1)))?;
+        let rec =
+            rec.map_err(|e| Error::invalid("file", format!("第 {} 行 CSV 格式错误：{e}", i + 1)))?;
         out.push((i + 1, rec.iter().map(str::to_string).collect()));
     }
     Ok(out)
@@ -171,11 +218,18 @@ fn excel_cell(d: &calamine::Data) -> String {
             if v < 1.0 || dt.is_duration() {
                 // A time of day / duration: milliseconds of the day fraction.
                 let ms = (v * 86_400_000.0).round() as i64;
-                format!("{:02}:{:02}:{:02}", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60)
+                format!(
+                    "{:02}:{:02}:{:02}",
+                    ms / 3_600_000,
+                    ms / 60_000 % 60,
+                    ms / 1000 % 60
+                )
             } else {
                 let base = chrono::NaiveDate::from_ymd_opt(1899, 12, 30).unwrap_or_default();
                 let days = v.floor() as i64;
-                (base + chrono::Duration::days(days)).format("%Y-%m-%d").to_string()
+                (base + chrono::Duration::days(days))
+                    .format("%Y-%m-%d")
+                    .to_string()
             }
         }
         Data::Error(e) => format!("#{e:?}"),
@@ -255,7 +309,9 @@ pub fn parse_duration_ms(s: &str) -> std::result::Result<i64, String> {
             "秒" | "秒钟" | "s" | "sec" => 1000.0,
             _ => return Err(format!("时长「{t}」中的单位「{unit}」无法识别，{hint}")),
         };
-        let v: f64 = num.parse().map_err(|_| format!("时长「{t}」无法识别，{hint}"))?;
+        let v: f64 = num
+            .parse()
+            .map_err(|_| format!("时长「{t}」无法识别，{hint}"))?;
         total_ms += (v * factor).round() as i64;
         num.clear();
         any = true;
@@ -320,14 +376,22 @@ fn parse_categories(s: &str) -> std::result::Result<Vec<u8>, String> {
     }
     out.sort_unstable();
     for part in rest.split([',', '，', ';', '；', '、', '|', '/', '\n']) {
-        let year_prefix = part.trim().strip_suffix('年').is_some_and(|y| y.len() == 4 && y.chars().all(|c| c.is_ascii_digit()));
+        let year_prefix = part
+            .trim()
+            .strip_suffix('年')
+            .is_some_and(|y| y.len() == 4 && y.chars().all(|c| c.is_ascii_digit()));
         if part.trim().is_empty() || year_prefix {
             continue;
         }
         match parse_category(part) {
             Some(c) if !out.contains(&c) => out.push(c),
             Some(_) => {}
-            None => return Err(format!("视频类别「{}」不在九个类别之中（可写 1–9 或类别名称）", part.trim())),
+            None => {
+                return Err(format!(
+                    "视频类别「{}」不在九个类别之中（可写 1–9 或类别名称）",
+                    part.trim()
+                ));
+            }
         }
     }
     Ok(out)
@@ -354,7 +418,9 @@ impl Columns {
             .map_or("", |s| s.trim())
     }
     fn header(&self, c: Col) -> String {
-        self.index.get(&c).map_or_else(|| format!("{c:?}"), |(_, h)| h.clone())
+        self.index
+            .get(&c)
+            .map_or_else(|| format!("{c:?}"), |(_, h)| h.clone())
     }
     fn header_of_field(&self, field: &str) -> String {
         let c = match field {
@@ -373,9 +439,19 @@ impl Columns {
     }
 }
 
-fn parse_row(cols: &Columns, row: usize, cells: &[String]) -> std::result::Result<ParsedRow, Vec<RowError>> {
+fn parse_row(
+    cols: &Columns,
+    row: usize,
+    cells: &[String],
+) -> std::result::Result<ParsedRow, Vec<RowError>> {
     let mut errs = Vec::new();
-    let mut err = |c: Col, reason: String| errs.push(RowError { row, column: cols.header(c), reason });
+    let mut err = |c: Col, reason: String| {
+        errs.push(RowError {
+            row,
+            column: cols.header(c),
+            reason,
+        })
+    };
     let get = |c: Col| cols.get(cells, c).to_string();
     let some = |c: Col| Some(get(c)).filter(|s| !s.is_empty());
 
@@ -385,7 +461,10 @@ fn parse_row(cols: &Columns, row: usize, cells: &[String]) -> std::result::Resul
     let supervisor_type = match some(Col::SupervisorType) {
         None => None,
         Some(s) => parse_supervisor_type(&s).or_else(|| {
-            err(Col::SupervisorType, format!("「{s}」不是纲要办成员单位、全国学会、地方科协或其他"));
+            err(
+                Col::SupervisorType,
+                format!("「{s}」不是纲要办成员单位、全国学会、地方科协或其他"),
+            );
             None
         }),
     };
@@ -425,7 +504,10 @@ fn parse_row(cols: &Columns, row: usize, cells: &[String]) -> std::result::Resul
         let production_status = match some(Col::Status) {
             None => ProductionStatus::Finished,
             Some(s) => parse_status(&s).unwrap_or_else(|| {
-                err(Col::Status, format!("「{s}」不是成品视频、视频待自行制作或科普月精剪视频"));
+                err(
+                    Col::Status,
+                    format!("「{s}」不是成品视频、视频待自行制作或科普月精剪视频"),
+                );
                 ProductionStatus::Finished
             }),
         };
@@ -438,8 +520,16 @@ fn parse_row(cols: &Columns, row: usize, cells: &[String]) -> std::result::Resul
         };
         let ai_generated = flag(Col::Ai);
         let has_subtitles = flag(Col::Subtitles);
-        if categories.is_empty() && !errs.iter().any(|e| e.column == cols.header(Col::Categories)) {
-            errs.push(RowError { row, column: cols.header(Col::Categories), reason: "至少选择一个视频类别".into() });
+        if categories.is_empty()
+            && !errs
+                .iter()
+                .any(|e| e.column == cols.header(Col::Categories))
+        {
+            errs.push(RowError {
+                row,
+                column: cols.header(Col::Categories),
+                reason: "至少选择一个视频类别".into(),
+            });
         }
         work = Some(NewWork {
             unit_id: 0,
@@ -457,16 +547,24 @@ fn parse_row(cols: &Columns, row: usize, cells: &[String]) -> std::result::Resul
     }
     // Field rules shared with the API, reported under this file's column names.
     if let Err(Error::Invalid { field, reason }) = unit.validate() {
-        errs.push(RowError { row, column: cols.header_of_field(&field), reason });
+        errs.push(RowError {
+            row,
+            column: cols.header_of_field(&field),
+            reason,
+        });
     }
-    if let Some(w) = &work {
-        if !w.categories.is_empty() {
-            if let Err(Error::Invalid { field, reason }) = w.validate() {
-                if !errs.iter().any(|e| e.column == cols.header_of_field(&field)) {
-                    errs.push(RowError { row, column: cols.header_of_field(&field), reason });
-                }
-            }
-        }
+    if let Some(w) = &work
+        && !w.categories.is_empty()
+        && let Err(Error::Invalid { field, reason }) = w.validate()
+        && !errs
+            .iter()
+            .any(|e| e.column == cols.header_of_field(&field))
+    {
+        errs.push(RowError {
+            row,
+            column: cols.header_of_field(&field),
+            reason,
+        });
     }
     if !errs.is_empty() {
         return Err(errs);
@@ -477,15 +575,33 @@ fn parse_row(cols: &Columns, row: usize, cells: &[String]) -> std::result::Resul
         categories,
         description: some(Col::LeadDescription),
     });
-    Ok(ParsedRow { row, unit, work, file: some(Col::File), lead })
+    Ok(ParsedRow {
+        row,
+        unit,
+        work,
+        file: some(Col::File),
+        lead,
+    })
 }
 
 impl Catalog {
     /// Imports a collection-form file; `name` is used in messages and the import log.
-    pub async fn import_bytes(&self, name: &str, bytes: Vec<u8>, actor: &str) -> Result<ImportReport> {
-        let sha: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    pub async fn import_bytes(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        actor: &str,
+    ) -> Result<ImportReport> {
+        let sha: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         let (table, encoding) = read_table(bytes)?;
-        let mut report = ImportReport { file: name.to_string(), encoding, ..Default::default() };
+        let mut report = ImportReport {
+            file: name.to_string(),
+            encoding,
+            ..Default::default()
+        };
         let Some(((_, header), body)) = table.split_first() else {
             return Err(Error::invalid("file", format!("{name} 是空文件")));
         };
@@ -495,17 +611,26 @@ impl Catalog {
             if key.is_empty() {
                 continue;
             }
-            match COLUMNS.iter().find(|(_, aliases)| aliases.iter().any(|a| norm_header(a) == key)) {
+            match COLUMNS
+                .iter()
+                .find(|(_, aliases)| aliases.iter().any(|a| norm_header(a) == key))
+            {
                 Some((col, _)) => {
-                    index.entry(*col).or_insert((i, h.trim().trim_start_matches('\u{feff}').to_string()));
+                    index
+                        .entry(*col)
+                        .or_insert((i, h.trim().trim_start_matches('\u{feff}').to_string()));
                 }
                 None => report.ignored_columns.push(h.trim().to_string()),
             }
         }
-        if !index.contains_key(&Col::Unit) || !(index.contains_key(&Col::Title) || index.contains_key(&Col::LeadName)) {
+        if !index.contains_key(&Col::Unit)
+            || !(index.contains_key(&Col::Title) || index.contains_key(&Col::LeadName))
+        {
             return Err(Error::invalid(
                 "file",
-                format!("{name} 第 1 行缺少表头：至少需要「报送单位」和「作品名称」（或「线索名称」）列"),
+                format!(
+                    "{name} 第 1 行缺少表头：至少需要「报送单位」和「作品名称」（或「线索名称」）列"
+                ),
             ));
         }
         let cols = Columns { index };
@@ -536,7 +661,11 @@ impl Catalog {
                 }
                 Err(e) => {
                     report.failed += 1;
-                    report.errors.push(RowError { row: parsed.row, column: "-".into(), reason: format!("写入失败：{e}") });
+                    report.errors.push(RowError {
+                        row: parsed.row,
+                        column: "-".into(),
+                        reason: format!("写入失败：{e}"),
+                    });
                 }
             }
         }
@@ -564,10 +693,18 @@ impl Catalog {
         let mut outcomes = vec![unit_outcome];
         let mut late = false;
         if let Some(w) = &p.work {
-            let w = NewWork { unit_id, ..w.clone() };
+            let w = NewWork {
+                unit_id,
+                ..w.clone()
+            };
             let (submitted_on, is_late) = self.submission_date(&w)?;
             late = is_late;
-            let cx = WorkContext { edition_year: year, submitted_on: &submitted_on, late, actor };
+            let cx = WorkContext {
+                edition_year: year,
+                submitted_on: &submitted_on,
+                late,
+                actor,
+            };
             let (work_id, o) = repo::work_upsert(&mut tx, &w, &cx).await?;
             outcomes.push(o);
             if let Some(f) = &p.file {
@@ -575,7 +712,10 @@ impl Catalog {
             }
         }
         if let Some(l) = &p.lead {
-            let l = NewLead { unit_id, ..l.clone() };
+            let l = NewLead {
+                unit_id,
+                ..l.clone()
+            };
             outcomes.push(repo::lead_upsert(&mut tx, &l, year, actor).await?.1);
         }
         tx.commit().await?;
@@ -596,7 +736,10 @@ impl Catalog {
         let bytes = tokio::fs::read(path)
             .await
             .map_err(|e| Error::invalid("file", format!("无法读取 {}：{e}", path.display())))?;
-        let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
         self.import_bytes(&name, bytes, actor).await
     }
 }
@@ -607,9 +750,18 @@ mod tests {
 
     #[test]
     fn categories_with_separators_inside_names() {
-        assert_eq!(parse_categories("科普场馆、科普教育基地探访视频"), Ok(vec![2]));
-        assert_eq!(parse_categories("大国重器类科普视频、国家重点实验室类科普视频"), Ok(vec![3, 4]));
-        assert_eq!(parse_categories("2026年全国科普月活动精剪视频；其他：科普剧"), Ok(vec![1, 9]));
+        assert_eq!(
+            parse_categories("科普场馆、科普教育基地探访视频"),
+            Ok(vec![2])
+        );
+        assert_eq!(
+            parse_categories("大国重器类科普视频、国家重点实验室类科普视频"),
+            Ok(vec![3, 4])
+        );
+        assert_eq!(
+            parse_categories("2026年全国科普月活动精剪视频；其他：科普剧"),
+            Ok(vec![1, 9])
+        );
         assert_eq!(parse_categories("3, 8"), Ok(vec![3, 8]));
         assert!(parse_categories("2、纪录片").is_err_and(|e| e.contains("纪录片")));
     }

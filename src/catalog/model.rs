@@ -126,7 +126,9 @@ pub fn parse_category(s: &str) -> Option<u8> {
     if t.starts_with("其他") {
         return Some(9);
     }
-    let core = t.trim_start_matches(|c: char| c.is_ascii_digit()).trim_start_matches('年');
+    let core = t
+        .trim_start_matches(|c: char| c.is_ascii_digit())
+        .trim_start_matches('年');
     CATEGORY_NAMES
         .iter()
         .position(|n| *n == core)
@@ -205,16 +207,26 @@ impl NewUnit {
             return Err(Error::invalid("name", "报送单位名称超过 100 字"));
         }
         if let Some(e) = self.contact_email.as_deref().filter(|e| !e.is_empty()) {
-            let ok = e.split_once('@').is_some_and(|(a, b)| !a.is_empty() && b.contains('.'));
+            let ok = e
+                .split_once('@')
+                .is_some_and(|(a, b)| !a.is_empty() && b.contains('.'));
             if !ok {
-                return Err(Error::invalid("contact_email", format!("电子邮箱「{e}」格式不对")));
+                return Err(Error::invalid(
+                    "contact_email",
+                    format!("电子邮箱「{e}」格式不对"),
+                ));
             }
         }
         if let Some(p) = self.contact_phone.as_deref().filter(|p| !p.is_empty()) {
-            let ok = p.chars().all(|c| c.is_ascii_digit() || "-+ ()（）—".contains(c))
+            let ok = p
+                .chars()
+                .all(|c| c.is_ascii_digit() || "-+ ()（）—".contains(c))
                 && p.chars().filter(char::is_ascii_digit).count() >= 7;
             if !ok {
-                return Err(Error::invalid("contact_phone", format!("联系电话「{p}」格式不对")));
+                return Err(Error::invalid(
+                    "contact_phone",
+                    format!("联系电话「{p}」格式不对"),
+                ));
             }
         }
         Ok(())
@@ -322,12 +334,18 @@ impl NewWork {
             return Err(Error::invalid("categories", "至少选择一个视频类别"));
         }
         if let Some(c) = self.categories.iter().find(|c| !(1..=9).contains(*c)) {
-            return Err(Error::invalid("categories", format!("视频类别 {c} 不存在（1–9）")));
+            return Err(Error::invalid(
+                "categories",
+                format!("视频类别 {c} 不存在（1–9）"),
+            ));
         }
-        if let Some(d) = self.declared_duration_ms {
-            if d <= 0 || d > 24 * 3_600_000 {
-                return Err(Error::invalid("declared_duration_ms", "时长须在 0 到 24 小时之间"));
-            }
+        if let Some(d) = self.declared_duration_ms
+            && (d <= 0 || d > 24 * 3_600_000)
+        {
+            return Err(Error::invalid(
+                "declared_duration_ms",
+                "时长须在 0 到 24 小时之间",
+            ));
         }
         if let Some(s) = &self.summary {
             let n = s.chars().count();
@@ -493,16 +511,28 @@ mod tests {
             has_subtitles: true,
             submitted_on: None,
         };
-        assert!(w.validate().is_ok(), "200 Chinese characters (600 bytes) pass");
+        assert!(
+            w.validate().is_ok(),
+            "200 Chinese characters (600 bytes) pass"
+        );
         w.summary = Some("科".repeat(201));
         let err = w.validate().expect_err("201 refused");
-        assert!(matches!(err, Error::Invalid { ref field, .. } if field == "summary"), "{err}");
+        assert!(
+            matches!(err, Error::Invalid { ref field, .. } if field == "summary"),
+            "{err}"
+        );
     }
 
     #[test]
     fn enums_read_both_spellings() {
-        assert_eq!("全国学会".parse::<SupervisorType>().ok(), Some(SupervisorType::NationalSociety));
-        assert_eq!("tech_review".parse::<WorkState>().ok(), Some(WorkState::TechReview));
+        assert_eq!(
+            "全国学会".parse::<SupervisorType>().ok(),
+            Some(SupervisorType::NationalSociety)
+        );
+        assert_eq!(
+            "tech_review".parse::<WorkState>().ok(),
+            Some(WorkState::TechReview)
+        );
         assert!("bogus".parse::<Verdict>().is_err());
     }
 }

@@ -160,7 +160,10 @@ fn rotation_of(tags: Option<gst::TagList>) -> u32 {
 /// Probes one file synchronously (call from a blocking thread). Never panics on bad input.
 pub fn probe_blocking(location: &str, opts: &ProbeOptions) -> ProbeReport {
     let started = Instant::now();
-    let mut r = ProbeReport { location: location.to_string(), ..Default::default() };
+    let mut r = ProbeReport {
+        location: location.to_string(),
+        ..Default::default()
+    };
     if let Err(e) = discover(location, opts, &mut r) {
         r.error = Some(e);
     } else if opts.loudness && r.audio.is_some() {
@@ -191,9 +194,13 @@ fn discover(location: &str, opts: &ProbeOptions, r: &mut ProbeReport) -> Result<
         }
     }
     init()?;
-    let timeout = gst::ClockTime::from_nseconds(u64::try_from(opts.discover_timeout.as_nanos()).unwrap_or(u64::MAX));
+    let timeout = gst::ClockTime::from_nseconds(
+        u64::try_from(opts.discover_timeout.as_nanos()).unwrap_or(u64::MAX),
+    );
     let disc = pbutils::Discoverer::new(timeout).map_err(|e| format!("无法创建探测器：{e}"))?;
-    let info = disc.discover_uri(&uri).map_err(|e| format!("无法识别为音视频文件（{e}）"))?;
+    let info = disc
+        .discover_uri(&uri)
+        .map_err(|e| format!("无法识别为音视频文件（{e}）"))?;
     match info.result() {
         pbutils::DiscovererResult::Ok => {}
         pbutils::DiscovererResult::Timeout => return Err("探测超时".into()),
@@ -205,7 +212,9 @@ fn discover(location: &str, opts: &ProbeOptions, r: &mut ProbeReport) -> Result<
     if let Some(caps) = info.stream_info().and_then(|s| s.caps()) {
         r.container = Some(container_name(&caps, path.as_deref()));
     }
-    r.duration_ms = info.duration().map(|d| i64::try_from(d.mseconds()).unwrap_or(i64::MAX));
+    r.duration_ms = info
+        .duration()
+        .map(|d| i64::try_from(d.mseconds()).unwrap_or(i64::MAX));
     if let Some(v) = info.video_streams().into_iter().find(|v| !v.is_image()) {
         let codec = v
             .caps()
@@ -231,7 +240,11 @@ fn discover(location: &str, opts: &ProbeOptions, r: &mut ProbeReport) -> Result<
             .caps()
             .map(|c| pbutils::pb_utils_get_codec_description(&c).to_string())
             .unwrap_or_default();
-        r.audio = Some(AudioStream { codec, channels: a.channels(), sample_rate: a.sample_rate() });
+        r.audio = Some(AudioStream {
+            codec,
+            channels: a.channels(),
+            sample_rate: a.sample_rate(),
+        });
     }
     if let (Some(size), Some(ms)) = (r.size_bytes, r.duration_ms.filter(|d| *d > 0)) {
         r.bit_rate_bps = u64::try_from(ms).ok().map(|ms| size * 8 * 1000 / ms);
@@ -247,8 +260,15 @@ fn is_container(caps: &gst::CapsRef) -> bool {
     caps.structure(0).is_some_and(|s| {
         matches!(
             s.name().as_str(),
-            "video/quicktime" | "video/x-msvideo" | "video/x-ms-asf" | "video/x-matroska" | "video/webm"
-                | "video/mpegts" | "video/x-flv" | "application/x-id3" | "application/x-apetag"
+            "video/quicktime"
+                | "video/x-msvideo"
+                | "video/x-ms-asf"
+                | "video/x-matroska"
+                | "video/webm"
+                | "video/mpegts"
+                | "video/x-flv"
+                | "application/x-id3"
+                | "application/x-apetag"
         ) || s.get::<bool>("systemstream").unwrap_or(false)
     })
 }
@@ -265,7 +285,11 @@ pub fn measure_loudness(location: &str, limit: Duration) -> Result<Loudness, Str
     init()?;
     let (uri, _) = uri_of(location)?;
     let started = Instant::now();
-    let make = |f: &str| gst::ElementFactory::make(f).build().map_err(|e| format!("缺少 GStreamer 元件 {f}：{e}"));
+    let make = |f: &str| {
+        gst::ElementFactory::make(f)
+            .build()
+            .map_err(|e| format!("缺少 GStreamer 元件 {f}：{e}"))
+    };
     let pipeline = gst::Pipeline::new();
     let src = gst::ElementFactory::make("uridecodebin")
         .property("uri", &uri)
@@ -279,7 +303,8 @@ pub fn measure_loudness(location: &str, limit: Duration) -> Result<Loudness, Str
     pipeline
         .add_many([&src, &conv, sink.upcast_ref()])
         .map_err(|e| format!("无法组建解码管线：{e}"))?;
-    conv.link(&sink).map_err(|e| format!("无法组建解码管线：{e}"))?;
+    conv.link(&sink)
+        .map_err(|e| format!("无法组建解码管线：{e}"))?;
 
     // Stop decodebin at elementary video so that only audio is decoded.
     src.connect("autoplug-continue", false, |args| {
@@ -287,7 +312,10 @@ pub fn measure_loudness(location: &str, limit: Duration) -> Result<Loudness, Str
             .get(2)
             .and_then(|v| v.get::<gst::Caps>().ok())
             .is_none_or(|c| {
-                let name = c.structure(0).map(|s| s.name().to_string()).unwrap_or_default();
+                let name = c
+                    .structure(0)
+                    .map(|s| s.name().to_string())
+                    .unwrap_or_default();
                 !(name.starts_with("video/") || name.starts_with("image/")) || is_container(&c)
             });
         Some(go.to_value())
@@ -295,28 +323,38 @@ pub fn measure_loudness(location: &str, limit: Duration) -> Result<Loudness, Str
     let conv_weak = conv.downgrade();
     let pipe_weak = pipeline.downgrade();
     src.connect_pad_added(move |_, pad| {
-        let (Some(conv), Some(pipe)) = (conv_weak.upgrade(), pipe_weak.upgrade()) else { return };
+        let (Some(conv), Some(pipe)) = (conv_weak.upgrade(), pipe_weak.upgrade()) else {
+            return;
+        };
         let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
-        let is_audio = caps.structure(0).is_some_and(|s| s.name().starts_with("audio/x-raw"));
+        let is_audio = caps
+            .structure(0)
+            .is_some_and(|s| s.name().starts_with("audio/x-raw"));
         let sinkpad = conv.static_pad("sink");
-        if is_audio {
-            if let Some(sp) = sinkpad.filter(|p| !p.is_linked()) {
-                let _ = pad.link(&sp);
-                return;
-            }
+        if is_audio && let Some(sp) = sinkpad.filter(|p| !p.is_linked()) {
+            let _ = pad.link(&sp);
+            return;
         }
         // Anything else (encoded video, extra audio) is drained.
-        if let Ok(fake) = gst::ElementFactory::make("fakesink").property("sync", false).property("async", false).build() {
-            if pipe.add(&fake).is_ok() {
-                let _ = fake.sync_state_with_parent();
-                if let Some(sp) = fake.static_pad("sink") {
-                    let _ = pad.link(&sp);
-                }
+        if let Ok(fake) = gst::ElementFactory::make("fakesink")
+            .property("sync", false)
+            .property("async", false)
+            .build()
+            && pipe.add(&fake).is_ok()
+        {
+            let _ = fake.sync_state_with_parent();
+            if let Some(sp) = fake.static_pad("sink") {
+                let _ = pad.link(&sp);
             }
         }
     });
 
-    let meter = Arc::new(Mutex::new(Meter { ebu: None, frames: 0, rate: 0, error: None }));
+    let meter = Arc::new(Mutex::new(Meter {
+        ebu: None,
+        frames: 0,
+        rate: 0,
+        error: None,
+    }));
     let m2 = meter.clone();
     sink.set_callbacks(
         gst_app::AppSinkCallbacks::builder()
@@ -328,7 +366,11 @@ pub fn measure_loudness(location: &str, limit: Duration) -> Result<Loudness, Str
                         .caps()
                         .and_then(|c| gstreamer_audio::AudioInfo::from_caps(c).ok())
                         .ok_or(gst::FlowError::NotNegotiated)?;
-                    match ebur128::EbuR128::new(info.channels(), info.rate(), ebur128::Mode::I | ebur128::Mode::TRUE_PEAK) {
+                    match ebur128::EbuR128::new(
+                        info.channels(),
+                        info.rate(),
+                        ebur128::Mode::I | ebur128::Mode::TRUE_PEAK,
+                    ) {
                         Ok(e) => {
                             m.ebu = Some(e);
                             m.rate = info.rate();
@@ -376,26 +418,40 @@ pub fn measure_loudness(location: &str, limit: Duration) -> Result<Loudness, Str
         .fold(0.0_f64, f64::max);
     let true_peak_dbtp = (peak > 0.0).then(|| 20.0 * peak.log10());
     let decoded_ms = i64::try_from(m.frames * 1000 / u64::from(m.rate.max(1))).unwrap_or(i64::MAX);
-    Ok(Loudness { integrated_lufs, true_peak_dbtp, decoded_ms })
+    Ok(Loudness {
+        integrated_lufs,
+        true_peak_dbtp,
+        decoded_ms,
+    })
 }
 
-fn run_until_eos(pipeline: &gst::Pipeline, started: Instant, limit: Duration) -> Result<(), String> {
+fn run_until_eos(
+    pipeline: &gst::Pipeline,
+    started: Instant,
+    limit: Duration,
+) -> Result<(), String> {
     pipeline
         .set_state(gst::State::Playing)
         .map_err(|_| "无法开始解码（文件可能损坏）".to_string())?;
     let bus = pipeline.bus().ok_or("解码管线没有消息总线")?;
     loop {
-        let left = limit.checked_sub(started.elapsed()).ok_or_else(|| {
-            format!("解码超时（超过 {} 秒），文件可能损坏", limit.as_secs())
-        })?;
-        let wait = gst::ClockTime::from_mseconds(u64::try_from(left.as_millis()).unwrap_or(u64::MAX));
-        let Some(msg) = bus.timed_pop_filtered(wait, &[gst::MessageType::Eos, gst::MessageType::Error]) else {
+        let left = limit
+            .checked_sub(started.elapsed())
+            .ok_or_else(|| format!("解码超时（超过 {} 秒），文件可能损坏", limit.as_secs()))?;
+        let wait =
+            gst::ClockTime::from_mseconds(u64::try_from(left.as_millis()).unwrap_or(u64::MAX));
+        let Some(msg) =
+            bus.timed_pop_filtered(wait, &[gst::MessageType::Eos, gst::MessageType::Error])
+        else {
             continue;
         };
         match msg.view() {
             gst::MessageView::Eos(..) => return Ok(()),
             gst::MessageView::Error(e) => {
-                let from = e.src().map(|s| s.path_string().to_string()).unwrap_or_default();
+                let from = e
+                    .src()
+                    .map(|s| s.path_string().to_string())
+                    .unwrap_or_default();
                 return Err(format!("解码出错（{from}）：{}", e.error()));
             }
             _ => {}
@@ -405,11 +461,25 @@ fn run_until_eos(pipeline: &gst::Pipeline, started: Instant, limit: Duration) ->
 
 /// Probes on a blocking thread with an outer time box as a second line of defence.
 pub async fn probe(location: String, opts: ProbeOptions) -> ProbeReport {
-    let outer = opts.discover_timeout * 2 + opts.loudness_timeout_base * 4 + Duration::from_secs(600);
+    let outer =
+        opts.discover_timeout * 2 + opts.loudness_timeout_base * 4 + Duration::from_secs(600);
     let loc = location.clone();
-    match tokio::time::timeout(outer, tokio::task::spawn_blocking(move || probe_blocking(&loc, &opts))).await {
+    match tokio::time::timeout(
+        outer,
+        tokio::task::spawn_blocking(move || probe_blocking(&loc, &opts)),
+    )
+    .await
+    {
         Ok(Ok(r)) => r,
-        Ok(Err(e)) => ProbeReport { location, error: Some(format!("探测线程异常：{e}")), ..Default::default() },
-        Err(_) => ProbeReport { location, error: Some("探测超时".into()), ..Default::default() },
+        Ok(Err(e)) => ProbeReport {
+            location,
+            error: Some(format!("探测线程异常：{e}")),
+            ..Default::default()
+        },
+        Err(_) => ProbeReport {
+            location,
+            error: Some("探测超时".into()),
+            ..Default::default()
+        },
     }
 }

@@ -75,7 +75,11 @@ impl From<WorkRow> for Work {
             .iter()
             .filter_map(|c| CATEGORY_NAMES.get(usize::from(*c).wrapping_sub(1)).copied())
             .collect();
-        let state_label = r.state.parse::<WorkState>().map(WorkState::label).unwrap_or("未知");
+        let state_label = r
+            .state
+            .parse::<WorkState>()
+            .map(WorkState::label)
+            .unwrap_or("未知");
         Self {
             id: r.id,
             unit_id: r.unit_id,
@@ -105,7 +109,10 @@ impl From<WorkRow> for Work {
 /// Hex SHA-256 of a serializable value: the content key that makes re-imports idempotent.
 pub fn content_key<T: Serialize>(v: &T) -> String {
     let bytes = serde_json::to_vec(v).unwrap_or_default();
-    Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn opt(s: &Option<String>) -> Option<&str> {
@@ -251,7 +258,16 @@ pub async fn work_upsert(
             .bind(id)
             .execute(&mut *conn)
             .await?;
-            history_add(conn, "work", id, None, "submitted", cx.actor, Some("报送信息已更新")).await?;
+            history_add(
+                conn,
+                "work",
+                id,
+                None,
+                "submitted",
+                cx.actor,
+                Some("报送信息已更新"),
+            )
+            .await?;
             Ok((id, Outcome::Updated))
         }
         None => {
@@ -395,7 +411,10 @@ impl Catalog {
             .fetch_optional(&mut *tx)
             .await?;
         if taken.is_some() {
-            return Err(Error::Conflict(format!("报送单位「{}」已存在", u.name.trim())));
+            return Err(Error::Conflict(format!(
+                "报送单位「{}」已存在",
+                u.name.trim()
+            )));
         }
         let (id, _) = unit_upsert(&mut tx, u).await?;
         tx.commit().await?;
@@ -413,15 +432,17 @@ impl Catalog {
 
     /// All units by name.
     pub async fn units(&self) -> Result<Vec<Unit>> {
-        Ok(sqlx::query_as("SELECT * FROM units ORDER BY name").fetch_all(self.store.pool()).await?)
+        Ok(sqlx::query_as("SELECT * FROM units ORDER BY name")
+            .fetch_all(self.store.pool())
+            .await?)
     }
 
     /// Creates a work for this edition (flagging it late when past the deadline).
     pub async fn create_work(&self, w: &NewWork, actor: &str) -> Result<Work> {
         w.validate()?;
-        self.unit(w.unit_id).await.map_err(|_| {
-            Error::invalid("unit_id", format!("报送单位 {} 不存在", w.unit_id))
-        })?;
+        self.unit(w.unit_id)
+            .await
+            .map_err(|_| Error::invalid("unit_id", format!("报送单位 {} 不存在", w.unit_id)))?;
         let (submitted_on, late) = self.submission_date(w)?;
         let mut tx = self.store.pool().begin().await?;
         let dup: Option<i64> = sqlx::query_scalar(
@@ -433,7 +454,9 @@ impl Catalog {
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(id) = dup {
-            return Err(Error::Conflict(format!("该单位已报送同名作品（作品 {id}）")));
+            return Err(Error::Conflict(format!(
+                "该单位已报送同名作品（作品 {id}）"
+            )));
         }
         let cx = WorkContext {
             edition_year: i64::from(self.edition.edition.year),
@@ -450,7 +473,9 @@ impl Catalog {
     pub fn submission_date(&self, w: &NewWork) -> Result<(String, bool)> {
         let date = match &w.submitted_on {
             Some(d) => parse_date("submitted_on", d)?,
-            None => chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).date_naive(),
+            None => chrono::Utc::now()
+                .with_timezone(&chrono_tz::Asia::Shanghai)
+                .date_naive(),
         };
         let late = date > self.edition.deadline(w.production_status);
         Ok((date.format("%Y-%m-%d").to_string(), late))
@@ -475,11 +500,13 @@ impl Catalog {
         let year = i64::from(self.edition.edition.year);
         let rows: Vec<WorkRow> = match state {
             Some(s) => {
-                sqlx::query_as("SELECT * FROM works WHERE edition_year = $1 AND state = $2 ORDER BY id")
-                    .bind(year)
-                    .bind(s.as_str())
-                    .fetch_all(self.store.pool())
-                    .await?
+                sqlx::query_as(
+                    "SELECT * FROM works WHERE edition_year = $1 AND state = $2 ORDER BY id",
+                )
+                .bind(year)
+                .bind(s.as_str())
+                .fetch_all(self.store.pool())
+                .await?
             }
             None => {
                 sqlx::query_as("SELECT * FROM works WHERE edition_year = $1 ORDER BY id")
@@ -514,10 +541,12 @@ impl Catalog {
 
     /// Files of one work.
     pub async fn files_of(&self, work_id: i64) -> Result<Vec<MediaFileRow>> {
-        Ok(sqlx::query_as("SELECT * FROM media_files WHERE work_id = $1 ORDER BY id")
-            .bind(work_id)
-            .fetch_all(self.store.pool())
-            .await?)
+        Ok(
+            sqlx::query_as("SELECT * FROM media_files WHERE work_id = $1 ORDER BY id")
+                .bind(work_id)
+                .fetch_all(self.store.pool())
+                .await?,
+        )
     }
 
     /// Files of this edition never probed.
@@ -537,7 +566,10 @@ impl Catalog {
             return Err(Error::invalid("name", "线索名称不能为空"));
         }
         if let Some(c) = l.categories.iter().find(|c| !(1..=9).contains(*c)) {
-            return Err(Error::invalid("categories", format!("视频类别 {c} 不存在（1–9）")));
+            return Err(Error::invalid(
+                "categories",
+                format!("视频类别 {c} 不存在（1–9）"),
+            ));
         }
         self.unit(l.unit_id)
             .await
@@ -553,18 +585,22 @@ impl Catalog {
 
     /// Leads of this edition.
     pub async fn leads(&self) -> Result<Vec<LeadRow>> {
-        Ok(sqlx::query_as("SELECT * FROM leads WHERE edition_year = $1 ORDER BY id")
-            .bind(i64::from(self.edition.edition.year))
-            .fetch_all(self.store.pool())
-            .await?)
+        Ok(
+            sqlx::query_as("SELECT * FROM leads WHERE edition_year = $1 ORDER BY id")
+                .bind(i64::from(self.edition.edition.year))
+                .fetch_all(self.store.pool())
+                .await?,
+        )
     }
 
     /// Reviews of one work, oldest first.
     pub async fn reviews_of(&self, work_id: i64) -> Result<Vec<ReviewRow>> {
-        Ok(sqlx::query_as("SELECT * FROM reviews WHERE work_id = $1 ORDER BY id")
-            .bind(work_id)
-            .fetch_all(self.store.pool())
-            .await?)
+        Ok(
+            sqlx::query_as("SELECT * FROM reviews WHERE work_id = $1 ORDER BY id")
+                .bind(work_id)
+                .fetch_all(self.store.pool())
+                .await?,
+        )
     }
 
     /// State history of one work, oldest first.

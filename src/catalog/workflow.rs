@@ -57,7 +57,9 @@ impl Catalog {
     /// The minimum duration that applies to a work (strictest of its categories).
     pub async fn min_duration_of(&self, work_id: i64) -> Result<Option<i64>> {
         let w = self.work_row(work_id).await?;
-        Ok(self.edition.min_duration_ms(&categories_from_db(&w.categories)))
+        Ok(self
+            .edition
+            .min_duration_ms(&categories_from_db(&w.categories)))
     }
 
     /// Stores a probe report and its verdict on a file; the work enters 技术审核 if it was
@@ -97,16 +99,37 @@ impl Catalog {
             .await?;
         let note = format!("文件 {} 技术检测：{}", f.id, qc.verdict.label());
         if state == WorkState::Submitted.as_str() {
-            set_state_tx(&mut tx, f.work_id, WorkState::Submitted, WorkState::TechReview, "probe", &note).await?;
+            set_state_tx(
+                &mut tx,
+                f.work_id,
+                WorkState::Submitted,
+                WorkState::TechReview,
+                "probe",
+                &note,
+            )
+            .await?;
         } else {
-            history_add(&mut tx, "file", f.id, None, qc.verdict.as_str(), "probe", Some(&note)).await?;
+            history_add(
+                &mut tx,
+                "file",
+                f.id,
+                None,
+                qc.verdict.as_str(),
+                "probe",
+                Some(&note),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(qc)
     }
 
     /// Probes one attached file and records the result.
-    pub async fn probe_file(&self, file_id: i64, opts: ProbeOptions) -> Result<(ProbeReport, QcResult)> {
+    pub async fn probe_file(
+        &self,
+        file_id: i64,
+        opts: ProbeOptions,
+    ) -> Result<(ProbeReport, QcResult)> {
         let f = self.file(file_id).await?;
         let report = probe(f.location.clone(), opts).await;
         let qc = self.record_probe(file_id, &report).await?;
@@ -125,7 +148,10 @@ impl Catalog {
         let w = self.work_row(work_id).await?;
         let state: WorkState = w.state.parse()?;
         if r.decision.is_some() && matches!(state, WorkState::Scheduled | WorkState::Aired) {
-            return Err(Error::Conflict(format!("作品已{}，不能再改遴选结果", state.label())));
+            return Err(Error::Conflict(format!(
+                "作品已{}，不能再改遴选结果",
+                state.label()
+            )));
         }
         let tech = self.technical_verdict(work_id).await?;
         let mut tx = self.store.pool().begin().await?;
@@ -153,7 +179,15 @@ impl Catalog {
                 Decision::NotSelected => WorkState::NotSelected,
             };
             if to != state {
-                set_state_tx(&mut tx, work_id, state, to, r.reviewer.trim(), reason.unwrap_or("")).await?;
+                set_state_tx(
+                    &mut tx,
+                    work_id,
+                    state,
+                    to,
+                    r.reviewer.trim(),
+                    reason.unwrap_or(""),
+                )
+                .await?;
             }
         }
         tx.commit().await?;
@@ -177,7 +211,16 @@ impl Catalog {
             .bind(work_id)
             .execute(&mut *tx)
             .await?;
-        history_add(&mut tx, "work", work_id, None, "rights_confirmed", by.trim(), Some("确认单已登记")).await?;
+        history_add(
+            &mut tx,
+            "work",
+            work_id,
+            None,
+            "rights_confirmed",
+            by.trim(),
+            Some("确认单已登记"),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -185,8 +228,13 @@ impl Catalog {
     /// The best verdict over the work's probed files (None when none probed).
     pub async fn technical_verdict(&self, work_id: i64) -> Result<Option<Verdict>> {
         let files = self.files_of(work_id).await?;
-        let verdicts: Vec<Verdict> = files.iter().filter_map(|f| f.verdict.as_deref()?.parse().ok()).collect();
-        Ok([Verdict::Pass, Verdict::Warn, Verdict::Fail].into_iter().find(|v| verdicts.contains(v)))
+        let verdicts: Vec<Verdict> = files
+            .iter()
+            .filter_map(|f| f.verdict.as_deref()?.parse().ok())
+            .collect();
+        Ok([Verdict::Pass, Verdict::Warn, Verdict::Fail]
+            .into_iter()
+            .find(|v| verdicts.contains(v)))
     }
 
     /// Whether a work may be scheduled, and if not, every reason.
@@ -199,7 +247,9 @@ impl Catalog {
                 let files = self.files_of(work_id).await?;
                 let why: Vec<String> = files
                     .iter()
-                    .filter_map(|f| serde_json::from_str::<Vec<String>>(f.reasons_json.as_deref()?).ok())
+                    .filter_map(|f| {
+                        serde_json::from_str::<Vec<String>>(f.reasons_json.as_deref()?).ok()
+                    })
                     .flatten()
                     .take(3)
                     .collect();
@@ -215,7 +265,10 @@ impl Catalog {
         if w.rights_confirmed_by.is_none() {
             reasons.push("版权、传播权和内容审核确认单未登记".into());
         }
-        Ok(Schedulability { schedulable: reasons.is_empty(), reasons })
+        Ok(Schedulability {
+            schedulable: reasons.is_empty(),
+            reasons,
+        })
     }
 
     /// Moves a work to 已排播 (only when schedulable) or 已播出 (only from 已排播), or back
@@ -227,10 +280,14 @@ impl Catalog {
             (_, WorkState::Scheduled) if from != WorkState::Scheduled => {
                 let s = self.schedulable(work_id).await?;
                 if !s.schedulable {
-                    return Err(Error::Conflict(format!("不能排播：{}", s.reasons.join("；"))));
+                    return Err(Error::Conflict(format!(
+                        "不能排播：{}",
+                        s.reasons.join("；")
+                    )));
                 }
             }
-            (WorkState::Scheduled, WorkState::Aired) | (WorkState::Scheduled, WorkState::Selected) => {}
+            (WorkState::Scheduled, WorkState::Aired)
+            | (WorkState::Scheduled, WorkState::Selected) => {}
             _ if from == to => return self.work(work_id).await,
             _ => {
                 return Err(Error::Conflict(format!(
@@ -256,16 +313,26 @@ async fn set_state_tx(
     note: &str,
 ) -> Result<()> {
     // Compare-and-set: a concurrent change makes this a conflict, not a lost update.
-    let done = sqlx::query("UPDATE works SET state = $1, updated_at_ms = $2 WHERE id = $3 AND state = $4")
-        .bind(to.as_str())
-        .bind(now_ms())
-        .bind(work_id)
-        .bind(from.as_str())
-        .execute(&mut *conn)
-        .await?;
+    let done =
+        sqlx::query("UPDATE works SET state = $1, updated_at_ms = $2 WHERE id = $3 AND state = $4")
+            .bind(to.as_str())
+            .bind(now_ms())
+            .bind(work_id)
+            .bind(from.as_str())
+            .execute(&mut *conn)
+            .await?;
     if done.rows_affected() != 1 {
         return Err(Error::Conflict("作品状态已被他人修改，请刷新后重试".into()));
     }
     let note = Some(note).filter(|n| !n.is_empty());
-    history_add(conn, "work", work_id, Some(from.as_str()), to.as_str(), actor, note).await
+    history_add(
+        conn,
+        "work",
+        work_id,
+        Some(from.as_str()),
+        to.as_str(),
+        actor,
+        note,
+    )
+    .await
 }

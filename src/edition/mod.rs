@@ -192,7 +192,10 @@ impl Edition {
                 return Err(bad(&format!("category[{i}].name"), "不能为空".into()));
             }
             if c.min_minutes == Some(0) {
-                return Err(bad(&format!("category[{i}].min_minutes"), "不限时长请省略此项".into()));
+                return Err(bad(
+                    &format!("category[{i}].min_minutes"),
+                    "不限时长请省略此项".into(),
+                ));
             }
         }
         if self.categories.is_empty() {
@@ -214,13 +217,19 @@ impl Edition {
             return Err(bad("acceptance.min_width", "分辨率须大于 0".into()));
         }
         if a.reject_below_bps > a.warn_below_bps {
-            return Err(bad("acceptance.reject_below_bps", "不能高于 warn_below_bps".into()));
+            return Err(bad(
+                "acceptance.reject_below_bps",
+                "不能高于 warn_below_bps".into(),
+            ));
         }
         if a.max_size_bytes == 0 {
             return Err(bad("acceptance.max_size_bytes", "须大于 0".into()));
         }
         if !(-70.0..=0.0).contains(&a.loudness_target_lufs) || a.loudness_tolerance_lu <= 0.0 {
-            return Err(bad("acceptance.loudness_target_lufs", "响度目标或容差不合理".into()));
+            return Err(bad(
+                "acceptance.loudness_target_lufs",
+                "响度目标或容差不合理".into(),
+            ));
         }
         for (field, dt) in [
             ("deadlines.finished", &self.deadlines.finished),
@@ -273,7 +282,10 @@ mod tests {
     use super::*;
 
     fn shipped(year: u32) -> Edition {
-        let path = format!("{}/schedules/editions/{year}.toml", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/schedules/editions/{year}.toml",
+            env!("CARGO_MANIFEST_DIR")
+        );
         Edition::load(Path::new(&path)).expect("shipped edition parses")
     }
 
@@ -287,7 +299,10 @@ mod tests {
         let e26 = shipped(2026);
         assert_eq!(e26.min_duration_ms(&[1, 8]), None);
         assert!(e26.acceptance.containers.contains(&"wmv".to_string()));
-        assert_eq!(e26.window_start(), NaiveDate::from_ymd_opt(2026, 9, 1).expect("date"));
+        assert_eq!(
+            e26.window_start(),
+            NaiveDate::from_ymd_opt(2026, 9, 1).expect("date")
+        );
     }
 
     #[test]
@@ -298,10 +313,14 @@ mod tests {
         ))
         .expect("read");
         let typo = base.replace("min_width", "min_widht");
-        let err = Edition::parse(&typo, "x.toml").expect_err("typo refused").to_string();
+        let err = Edition::parse(&typo, "x.toml")
+            .expect_err("typo refused")
+            .to_string();
         assert!(err.contains("min_widht"), "{err}");
         let tz = base.replace("\"Asia/Shanghai\"", "\"UTC\"");
-        let err = Edition::parse(&tz, "x.toml").expect_err("tz refused").to_string();
+        let err = Edition::parse(&tz, "x.toml")
+            .expect_err("tz refused")
+            .to_string();
         assert!(err.contains("edition.time_zone"), "{err}");
         let with_schedule = format!("{base}\n[schedule]\nsections = [\"寻初心\"]\n");
         let e = Edition::parse(&with_schedule, "x.toml").expect("schedule table is opaque");

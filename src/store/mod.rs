@@ -114,7 +114,10 @@ mod tests {
             normalize_url("/tmp/k.db"),
             ("sqlite:///tmp/k.db?mode=rwc".to_string(), Backend::Sqlite)
         );
-        assert_eq!(normalize_url("sqlite://a.db?mode=ro").0, "sqlite://a.db?mode=ro");
+        assert_eq!(
+            normalize_url("sqlite://a.db?mode=ro").0,
+            "sqlite://a.db?mode=ro"
+        );
         assert_eq!(normalize_url("postgres://u:p@h/db").1, Backend::Postgres);
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://***@h/db");
     }

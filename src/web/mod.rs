@@ -55,18 +55,27 @@ impl IntoResponse for ApiError {
             Self::Store(e) => {
                 let message = e.to_string();
                 match e {
-                    Error::NotFound { .. } => (StatusCode::NOT_FOUND, json!({ "code": "not_found", "message": message })),
+                    Error::NotFound { .. } => (
+                        StatusCode::NOT_FOUND,
+                        json!({ "code": "not_found", "message": message }),
+                    ),
                     Error::Invalid { field, reason } => (
                         StatusCode::BAD_REQUEST,
                         json!({ "code": "invalid", "field": field, "reason": reason, "message": message }),
                     ),
-                    Error::Conflict(_) => (StatusCode::CONFLICT, json!({ "code": "conflict", "message": message })),
-                    Error::Unavailable(_) => {
-                        (StatusCode::SERVICE_UNAVAILABLE, json!({ "code": "unavailable", "message": message }))
-                    }
+                    Error::Conflict(_) => (
+                        StatusCode::CONFLICT,
+                        json!({ "code": "conflict", "message": message }),
+                    ),
+                    Error::Unavailable(_) => (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        json!({ "code": "unavailable", "message": message }),
+                    ),
                 }
             }
-            Self::Rejected(status, message) => (status, json!({ "code": "bad_request", "message": message })),
+            Self::Rejected(status, message) => {
+                (status, json!({ "code": "bad_request", "message": message }))
+            }
         };
         (status, Json(json!({ "error": body }))).into_response()
     }
@@ -82,7 +91,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(Self(v)),
-            Err(r) => Err(ApiError::Rejected(r.status(), format!("请求体无效：{}", r.body_text()))),
+            Err(r) => Err(ApiError::Rejected(
+                r.status(),
+                format!("请求体无效：{}", r.body_text()),
+            )),
         }
     }
 }
@@ -95,7 +107,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Path::<i64>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(id)) => Ok(Self(id)),
-            Err(_) => Err(ApiError::Store(Error::invalid("id", "路径中的编号须为整数"))),
+            Err(_) => Err(ApiError::Store(Error::invalid(
+                "id",
+                "路径中的编号须为整数",
+            ))),
         }
     }
 }
@@ -129,8 +144,14 @@ async fn units(State(s): State<AppState>) -> ApiResult<serde_json::Value> {
     Ok(Json(json!(s.catalog.units().await?)))
 }
 
-async fn create_unit(State(s): State<AppState>, Body(u): Body<NewUnit>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    Ok((StatusCode::CREATED, Json(json!(s.catalog.create_unit(&u).await?))))
+async fn create_unit(
+    State(s): State<AppState>,
+    Body(u): Body<NewUnit>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(json!(s.catalog.create_unit(&u).await?)),
+    ))
 }
 
 async fn unit(State(s): State<AppState>, Id(id): Id) -> ApiResult<serde_json::Value> {
@@ -142,16 +163,28 @@ struct WorksQuery {
     state: Option<String>,
 }
 
-async fn works(State(s): State<AppState>, Query(q): Query<WorksQuery>) -> ApiResult<serde_json::Value> {
+async fn works(
+    State(s): State<AppState>,
+    Query(q): Query<WorksQuery>,
+) -> ApiResult<serde_json::Value> {
     let state = q
         .state
-        .map(|v| v.parse::<WorkState>().map_err(|_| Error::invalid("state", format!("不认识的状态「{v}」"))))
+        .map(|v| {
+            v.parse::<WorkState>()
+                .map_err(|_| Error::invalid("state", format!("不认识的状态「{v}」")))
+        })
         .transpose()?;
     Ok(Json(json!(s.catalog.works(state).await?)))
 }
 
-async fn create_work(State(s): State<AppState>, Body(w): Body<NewWork>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    Ok((StatusCode::CREATED, Json(json!(s.catalog.create_work(&w, "api").await?))))
+async fn create_work(
+    State(s): State<AppState>,
+    Body(w): Body<NewWork>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(json!(s.catalog.create_work(&w, "api").await?)),
+    ))
 }
 
 async fn work(State(s): State<AppState>, Id(id): Id) -> ApiResult<serde_json::Value> {
@@ -177,8 +210,15 @@ struct Attach {
     location: String,
 }
 
-async fn attach(State(s): State<AppState>, Id(id): Id, Body(a): Body<Attach>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    Ok((StatusCode::CREATED, Json(json!(s.catalog.attach_file(id, &a.location).await?))))
+async fn attach(
+    State(s): State<AppState>,
+    Id(id): Id,
+    Body(a): Body<Attach>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(json!(s.catalog.attach_file(id, &a.location).await?)),
+    ))
 }
 
 async fn reviews(State(s): State<AppState>, Id(id): Id) -> ApiResult<serde_json::Value> {
@@ -186,8 +226,15 @@ async fn reviews(State(s): State<AppState>, Id(id): Id) -> ApiResult<serde_json:
     Ok(Json(json!(s.catalog.reviews_of(id).await?)))
 }
 
-async fn review(State(s): State<AppState>, Id(id): Id, Body(r): Body<NewReview>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    Ok((StatusCode::CREATED, Json(json!(s.catalog.add_review(id, &r).await?))))
+async fn review(
+    State(s): State<AppState>,
+    Id(id): Id,
+    Body(r): Body<NewReview>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(json!(s.catalog.add_review(id, &r).await?)),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -196,7 +243,11 @@ struct Rights {
     by: String,
 }
 
-async fn rights(State(s): State<AppState>, Id(id): Id, Body(r): Body<Rights>) -> ApiResult<serde_json::Value> {
+async fn rights(
+    State(s): State<AppState>,
+    Id(id): Id,
+    Body(r): Body<Rights>,
+) -> ApiResult<serde_json::Value> {
     s.catalog.confirm_rights(id, &r.by).await?;
     Ok(Json(json!(s.catalog.work(id).await?)))
 }
@@ -213,9 +264,15 @@ struct SetState {
     actor: Option<String>,
 }
 
-async fn set_state(State(s): State<AppState>, Id(id): Id, Body(b): Body<SetState>) -> ApiResult<serde_json::Value> {
+async fn set_state(
+    State(s): State<AppState>,
+    Id(id): Id,
+    Body(b): Body<SetState>,
+) -> ApiResult<serde_json::Value> {
     let actor = b.actor.as_deref().unwrap_or("api");
-    Ok(Json(json!(s.catalog.set_work_state(id, b.state, actor).await?)))
+    Ok(Json(json!(
+        s.catalog.set_work_state(id, b.state, actor).await?
+    )))
 }
 
 async fn history(State(s): State<AppState>, Id(id): Id) -> ApiResult<serde_json::Value> {
@@ -236,8 +293,14 @@ async fn leads(State(s): State<AppState>) -> ApiResult<serde_json::Value> {
     Ok(Json(json!(s.catalog.leads().await?)))
 }
 
-async fn create_lead(State(s): State<AppState>, Body(l): Body<NewLead>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    Ok((StatusCode::CREATED, Json(json!(s.catalog.create_lead(&l, "api").await?))))
+async fn create_lead(
+    State(s): State<AppState>,
+    Body(l): Body<NewLead>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(json!(s.catalog.create_lead(&l, "api").await?)),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -245,10 +308,16 @@ struct ImportQuery {
     name: Option<String>,
 }
 
-async fn import(State(s): State<AppState>, Query(q): Query<ImportQuery>, body: axum::body::Bytes) -> ApiResult<serde_json::Value> {
+async fn import(
+    State(s): State<AppState>,
+    Query(q): Query<ImportQuery>,
+    body: axum::body::Bytes,
+) -> ApiResult<serde_json::Value> {
     if body.is_empty() {
         return Err(Error::invalid("body", "请求体为空：请上传 CSV 或 XLSX 文件内容").into());
     }
     let name = q.name.unwrap_or_else(|| "upload".into());
-    Ok(Json(json!(s.catalog.import_bytes(&name, body.to_vec(), "api").await?)))
+    Ok(Json(json!(
+        s.catalog.import_bytes(&name, body.to_vec(), "api").await?
+    )))
 }

@@ -11,7 +11,10 @@ use std::sync::Arc;
 
 /// A shipped edition config.
 pub fn edition(year: u32) -> Arc<Edition> {
-    let path = format!("{}/schedules/editions/{year}.toml", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/schedules/editions/{year}.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
     Arc::new(Edition::load(Path::new(&path)).expect("shipped edition loads"))
 }
 
@@ -19,7 +22,9 @@ pub fn edition(year: u32) -> Arc<Edition> {
 pub async fn fresh(year: u32) -> (tempfile::TempDir, Catalog) {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("catalog.db");
-    let store = Store::open(db.to_str().expect("utf-8 path")).await.expect("fresh store migrates");
+    let store = Store::open(db.to_str().expect("utf-8 path"))
+        .await
+        .expect("fresh store migrates");
     (dir, Catalog::new(store, edition(year)))
 }
 
@@ -36,7 +41,9 @@ fn col_name(mut i: usize) -> String {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Writes a one-sheet XLSX. A cell given as `=123` is stored as a number.
@@ -51,7 +58,10 @@ pub fn xlsx(rows: &[Vec<String>]) -> Vec<u8> {
             if let Some(n) = v.strip_prefix('=') {
                 sheet.push_str(&format!(r#"<c r="{reference}"><v>{n}</v></c>"#));
             } else if !v.is_empty() {
-                sheet.push_str(&format!(r#"<c r="{reference}" t="inlineStr"><is><t>{}</t></is></c>"#, esc(v)));
+                sheet.push_str(&format!(
+                    r#"<c r="{reference}" t="inlineStr"><is><t>{}</t></is></c>"#,
+                    esc(v)
+                ));
             }
         }
         sheet.push_str("</row>");
@@ -78,7 +88,8 @@ pub fn xlsx(rows: &[Vec<String>]) -> Vec<u8> {
     ];
     let mut zw = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for (name, body) in parts {
-        zw.start_file(name, zip::write::SimpleFileOptions::default()).expect("zip entry");
+        zw.start_file(name, zip::write::SimpleFileOptions::default())
+            .expect("zip entry");
         zw.write_all(body.as_bytes()).expect("zip write");
     }
     zw.finish().expect("zip finish").into_inner()
