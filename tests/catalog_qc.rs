@@ -88,6 +88,17 @@ fn fixtures() -> &'static PathBuf {
         x264("1920x1080", "3M", &p("low3m.mp4"), true);
         x264("1920x1080", "9M", &p("silent.mp4"), false);
         x264("1920x1080", "9M", &p("good.mov"), true);
+        // A phone video: landscape pixels with a 90° display rotation = portrait on screen.
+        let (good, rotated) = (p("good.mp4"), p("rotated.mp4"));
+        ffmpeg(&[
+            "-i",
+            good.to_str().expect("utf-8"),
+            "-c",
+            "copy",
+            "-metadata:s:v:0",
+            "rotate=90",
+            rotated.to_str().expect("utf-8"),
+        ]);
         let v = VIDEO.replace("{S}", "1920x1080");
         let (avi, wmv) = (p("good.avi"), p("good.wmv"));
         ffmpeg(&[
@@ -217,6 +228,14 @@ async fn portrait_fails_as_portrait() {
     let (r, q) = check("portrait.mp4", 2026).await;
     assert_reason(&q, Verdict::Fail, "竖屏视频（1080×1920）", &r);
     assert_eq!(q.reasons.len(), 1, "one clear reason: {q:?}");
+}
+
+#[tokio::test]
+async fn rotated_phone_video_counts_as_portrait() {
+    let (r, q) = check("rotated.mp4", 2026).await;
+    // ffmpeg's rotate=90 is counter-clockwise; GStreamer reports it clockwise as 270.
+    assert_eq!(r.video.as_ref().map(|v| v.rotation), Some(270), "{r:#?}");
+    assert_reason(&q, Verdict::Fail, "竖屏视频（1080×1920）", &r);
 }
 
 #[tokio::test]

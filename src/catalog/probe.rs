@@ -45,7 +45,7 @@ pub struct VideoStream {
     pub width: u32,
     /// Coded height.
     pub height: u32,
-    /// Rotation from the file's orientation tag, degrees (0, 90, 180, 270).
+    /// Clockwise rotation from the file's orientation tag, degrees (0, 90, 180, 270).
     pub rotation: u32,
     /// Width as displayed (after rotation).
     pub display_width: u32,
@@ -220,7 +220,11 @@ fn discover(location: &str, opts: &ProbeOptions, r: &mut ProbeReport) -> Result<
             .caps()
             .map(|c| pbutils::pb_utils_get_codec_description(&c).to_string())
             .unwrap_or_default();
-        let rotation = rotation_of(v.tags());
+        // The orientation tag may sit on the stream or on the whole file.
+        let rotation = match rotation_of(v.tags()) {
+            0 => rotation_of(info.stream_info().and_then(|s| s.tags())),
+            r => r,
+        };
         let (w, h) = (v.width(), v.height());
         let (dw, dh) = if rotation % 180 == 90 { (h, w) } else { (w, h) };
         let fr = v.framerate();
