@@ -256,6 +256,13 @@ async fn the_catalog_over_http() {
     let (_, v) = call(&app, "GET", "/api/v1/works?state=selected", None).await;
     assert_eq!(v.as_array().map(Vec::len), Some(1), "{v}");
 
+    let (s, v) = call(&app, "GET", "/api/v1/playable", None).await;
+    assert_eq!(
+        (s, v.as_array().map(Vec::len)),
+        (StatusCode::OK, Some(0)),
+        "{v}"
+    );
+
     // Leads.
     let (s, v) = call(
         &app,

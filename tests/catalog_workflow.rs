@@ -121,8 +121,19 @@ async fn each_missing_condition_is_named_until_all_hold() {
     let m = refused(&c, id).await;
     assert_eq!(m, "不能排播：版权、传播权和内容审核确认单未登记");
 
+    assert!(c.playable_works().await.expect("playable").is_empty());
     c.confirm_rights(id, "审核员甲").await.expect("rights");
     assert!(c.schedulable(id).await.expect("check").schedulable);
+    let playable = c.playable_works().await.expect("playable");
+    assert_eq!(playable.len(), 1);
+    assert_eq!(
+        (
+            playable[0].file_id,
+            playable[0].duration_ms,
+            playable[0].loudness_lufs
+        ),
+        (f.id, 60_000, Some(-24.0))
+    );
     let w = c
         .set_work_state(id, WorkState::Scheduled, "排播员")
         .await
@@ -263,4 +274,23 @@ async fn late_submission_is_flagged_not_refused() {
     );
     let dup = c.create_work(&w, "test").await.expect_err("duplicate");
     assert!(matches!(dup, Error::Conflict(_)), "{dup}");
+}
+
+#[tokio::test]
+async fn declared_length_that_disagrees_with_the_file_warns() {
+    let (_d, c) = fresh(2026).await;
+    let id = new_work(&c, "时长不符").await; // declared 60 s
+    let f = c.attach_file(id, "/media/a.mp4").await.expect("attach");
+    let mut r = report(1920, 1080);
+    r.duration_ms = Some(95_000);
+    r.size_bytes = Some(95 * 9_000_000 / 8);
+    if let Some(l) = r.loudness.as_mut() {
+        l.decoded_ms = 95_000;
+    }
+    let qc = c.record_probe(f.id, &r).await.expect("stored");
+    assert_eq!(qc.verdict, Verdict::Warn, "{qc:?}");
+    assert_eq!(
+        qc.reasons,
+        vec!["实际时长 0:01:35 与申报时长 0:01:00 不符".to_string()]
+    );
 }

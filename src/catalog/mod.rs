@@ -12,6 +12,7 @@
 
 pub mod batch;
 pub mod cli;
+pub mod fields;
 pub mod import;
 pub mod model;
 pub mod probe;

@@ -6,7 +6,7 @@
 use super::Catalog;
 use super::model::*;
 use super::probe::{ProbeOptions, ProbeReport, probe};
-use super::qc::{QcResult, judge};
+use super::qc::{QcResult, hms, judge};
 use super::repo::{Work, history_add};
 use crate::store::{Error, Result, now_ms};
 use serde::{Deserialize, Serialize};
@@ -40,6 +40,23 @@ pub struct NewReview {
     pub reason: Option<String>,
 }
 
+/// A work the rundown may place, with the file to play and what playout needs to know.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Playable {
+    /// The work (title, copyright holder, categories for the 节目单).
+    pub work: Work,
+    /// The chosen file: the best verdict, then the most recently probed.
+    pub file_id: i64,
+    /// Its path or URL.
+    pub location: String,
+    /// Its measured duration, ms.
+    pub duration_ms: i64,
+    /// Integrated loudness, LUFS, for gain at playout.
+    pub loudness_lufs: Option<f64>,
+    /// True peak, dBTP.
+    pub true_peak_dbtp: Option<f64>,
+}
+
 /// Why a work can or cannot be scheduled.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Schedulability {
@@ -67,7 +84,18 @@ impl Catalog {
     pub async fn record_probe(&self, file_id: i64, report: &ProbeReport) -> Result<QcResult> {
         let f = self.file(file_id).await?;
         let min = self.min_duration_of(f.work_id).await?;
-        let qc = judge(report, &self.edition.acceptance, min);
+        let mut qc = judge(report, &self.edition.acceptance, min);
+        // The published 节目单 shows the declared length: say when the file disagrees.
+        let declared = self.work_row(f.work_id).await?.declared_duration_ms;
+        if let (Some(d), Some(real)) = (declared, report.duration_ms) {
+            if (d - real).abs() > (d / 20).max(10_000) {
+                qc.reasons
+                    .push(format!("实际时长 {} 与申报时长 {} 不符", hms(real), hms(d)));
+                if qc.verdict == Verdict::Pass {
+                    qc.verdict = Verdict::Warn;
+                }
+            }
+        }
         let probe_json = serde_json::to_string(report).unwrap_or_default();
         let reasons_json = serde_json::to_string(&qc.reasons).unwrap_or_default();
         let v = report.video.as_ref();
@@ -269,6 +297,44 @@ impl Catalog {
             schedulable: reasons.is_empty(),
             reasons,
         })
+    }
+
+    /// Every work of the edition that may be scheduled now (入选 or 已排播, passed, rights on
+    /// file), with its best file. This is what the rundown draws from.
+    pub async fn playable_works(&self) -> Result<Vec<Playable>> {
+        let mut out = Vec::new();
+        for w in self.works(None).await? {
+            if !matches!(w.state.as_str(), "selected" | "scheduled")
+                || !self.schedulable(w.id).await?.schedulable
+            {
+                continue;
+            }
+            let mut files: Vec<MediaFileRow> = self
+                .files_of(w.id)
+                .await?
+                .into_iter()
+                .filter(|f| {
+                    matches!(f.verdict.as_deref(), Some("pass" | "warn")) && f.duration_ms.is_some()
+                })
+                .collect();
+            files.sort_by_key(|f| {
+                (
+                    f.verdict.as_deref() != Some("pass"),
+                    std::cmp::Reverse(f.probed_at_ms),
+                )
+            });
+            if let Some(f) = files.into_iter().next() {
+                out.push(Playable {
+                    file_id: f.id,
+                    location: f.location,
+                    duration_ms: f.duration_ms.unwrap_or(0),
+                    loudness_lufs: f.loudness_lufs,
+                    true_peak_dbtp: f.true_peak_dbtp,
+                    work: w,
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// Moves a work to 已排播 (only when schedulable) or 已播出 (only from 已排播), or back

@@ -134,6 +134,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/files/{id}", get(file))
         .route("/api/v1/files/{id}/probe", post(probe))
         .route("/api/v1/leads", get(leads).post(create_lead))
+        .route("/api/v1/playable", get(playable))
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .merge(imports)
         .fallback(|| async { ApiError::Store(Error::not_found("接口", "路径")) })
@@ -287,6 +288,10 @@ async fn file(State(s): State<AppState>, Id(id): Id) -> ApiResult<serde_json::Va
 async fn probe(State(s): State<AppState>, Id(id): Id) -> ApiResult<serde_json::Value> {
     let (report, qc) = s.catalog.probe_file(id, s.probe).await?;
     Ok(Json(json!({ "report": report, "qc": qc })))
+}
+
+async fn playable(State(s): State<AppState>) -> ApiResult<serde_json::Value> {
+    Ok(Json(json!(s.catalog.playable_works().await?)))
 }
 
 async fn leads(State(s): State<AppState>) -> ApiResult<serde_json::Value> {
