@@ -87,13 +87,13 @@ impl Catalog {
         let mut qc = judge(report, &self.edition.acceptance, min);
         // The published 节目单 shows the declared length: say when the file disagrees.
         let declared = self.work_row(f.work_id).await?.declared_duration_ms;
-        if let (Some(d), Some(real)) = (declared, report.duration_ms) {
-            if (d - real).abs() > (d / 20).max(10_000) {
-                qc.reasons
-                    .push(format!("实际时长 {} 与申报时长 {} 不符", hms(real), hms(d)));
-                if qc.verdict == Verdict::Pass {
-                    qc.verdict = Verdict::Warn;
-                }
+        if let (Some(d), Some(real)) = (declared, report.duration_ms)
+            && (d - real).abs() > (d / 20).max(10_000)
+        {
+            qc.reasons
+                .push(format!("实际时长 {} 与申报时长 {} 不符", hms(real), hms(d)));
+            if qc.verdict == Verdict::Pass {
+                qc.verdict = Verdict::Warn;
             }
         }
         let probe_json = serde_json::to_string(report).unwrap_or_default();
