@@ -3,9 +3,13 @@
 //!
 //! Arrows point one way: `web → air → rundown → catalog → store`, `air → playout`.
 
+pub mod catalog;
 pub mod config;
 pub mod dayfile;
 pub mod demo;
+pub mod edition;
 pub mod play;
 pub mod rundown;
 pub mod signal;
+pub mod store;
+pub mod web;

@@ -30,6 +30,8 @@ enum Command {
         #[arg(long = "for")]
         for_secs: Option<u64>,
     },
+    /// Submissions, technical acceptance and review (遴选).
+    Catalog(kepu_playout::catalog::cli::CatalogArgs),
     /// The 30-day rundown: build, validate, show, diff, lock, export, rehearse.
     Rundown(kepu_playout::rundown::cli::RundownArgs),
     /// Generate demo clips, a rundown and a config, start a local RTMP receiver, and go on
@@ -75,6 +77,7 @@ fn main() -> ExitCode {
                 kepu_playout::play::run(config, day, for_secs).await
             }
             Command::Demo { dir, for_secs } => kepu_playout::demo::run(&dir, for_secs).await,
+            Command::Catalog(args) => kepu_playout::catalog::cli::run(args).await,
             Command::Rundown(args) => {
                 tokio::task::spawn_blocking(move || kepu_playout::rundown::cli::run(args)).await?
             }

@@ -1,0 +1,636 @@
+//! Import of the collection form (信息采集表) from CSV or XLSX: decoding (UTF-8, UTF-8 with
+//! BOM, UTF-16 with BOM, GBK/GB18030), header matching (Chinese or English names), row
+//! validation with precise Chinese messages, and writing.
+//!
+//! Transaction policy: **one transaction per row**. A row is fully validated before anything
+//! is written; its unit, work, file and lead are then written together or not at all. A bad
+//! row is reported (row number as Excel shows it: the header is row 1) and skipped; the good
+//! rows of the same file are kept. Re-importing the same file is idempotent: records are
+//! matched by (unit, edition, title) / (unit, edition, lead name) and a content hash, so an
+//! unchanged row writes nothing and an edited row updates in place.
+
+use super::Catalog;
+use super::fields::*;
+use super::model::*;
+use super::repo::{self, NewLead, Outcome, WorkContext};
+use crate::store::{Error, Result, now_ms};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+/// One problem in one row.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RowError {
+    /// Row number as a spreadsheet shows it (header = 1).
+    pub row: usize,
+    /// Column header as written in the file.
+    pub column: String,
+    /// Why, in Chinese.
+    pub reason: String,
+}
+
+impl std::fmt::Display for RowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "第 {} 行「{}」列：{}",
+            self.row, self.column, self.reason
+        )
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct ImportReport {
+    /// File name.
+    pub file: String,
+    /// Detected encoding or format (UTF-8, UTF-8 BOM, GB18030, XLSX, …).
+    pub encoding: String,
+    /// Data rows seen (blank rows not counted).
+    pub rows: usize,
+    /// Rows that created a record.
+    pub inserted: usize,
+    /// Rows that changed an existing record.
+    pub updated: usize,
+    /// Rows identical to what was stored.
+    pub unchanged: usize,
+    /// Rows refused (see `errors`).
+    pub failed: usize,
+    /// Every problem found.
+    pub errors: Vec<RowError>,
+    /// Rows flagged as submitted after the deadline.
+    pub late_rows: Vec<usize>,
+    /// Headers that matched no known column (ignored).
+    pub ignored_columns: Vec<String>,
+}
+
+/// A column of the form; `aliases` are compared after [`norm_header`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Col {
+    Unit,
+    ContactName,
+    ContactTitle,
+    ContactPhone,
+    ContactEmail,
+    SupervisorName,
+    SupervisorType,
+    Title,
+    Categories,
+    Duration,
+    Copyright,
+    Summary,
+    Status,
+    DueDate,
+    Ai,
+    Subtitles,
+    File,
+    SubmittedOn,
+    LeadName,
+    LeadDescription,
+}
+
+const COLUMNS: &[(Col, &[&str])] = &[
+    (Col::Unit, &["报送单位", "单位", "unit"]),
+    (Col::ContactName, &["联系人", "contact", "contact_name"]),
+    (
+        Col::ContactTitle,
+        &["职务/职称", "职务", "职称", "contact_title"],
+    ),
+    (
+        Col::ContactPhone,
+        &["联系电话", "电话", "phone", "contact_phone"],
+    ),
+    (
+        Col::ContactEmail,
+        &["电子邮箱", "邮箱", "email", "contact_email"],
+    ),
+    (
+        Col::SupervisorName,
+        &[
+            "上级主管单位",
+            "主管单位名称",
+            "supervisor",
+            "supervisor_name",
+        ],
+    ),
+    (
+        Col::SupervisorType,
+        &["主管单位所属类型", "上级主管单位类型", "supervisor_type"],
+    ),
+    (Col::Title, &["作品名称", "视频标题", "title"]),
+    (Col::Categories, &["视频类别", "categories", "category"]),
+    (Col::Duration, &["时长", "视频时长", "duration"]),
+    (Col::Copyright, &["版权方", "copyright_holder", "copyright"]),
+    (Col::Summary, &["视频内容简介", "内容简介", "summary"]),
+    (
+        Col::Status,
+        &["报送视频状态", "视频状态", "status", "production_status"],
+    ),
+    (Col::DueDate, &["预计完成日期", "due_date"]),
+    (
+        Col::Ai,
+        &["ai生成内容", "含ai生成内容", "ai", "ai_generated"],
+    ),
+    (
+        Col::Subtitles,
+        &[
+            "中文字幕",
+            "中文简体字幕",
+            "字幕",
+            "subtitles",
+            "has_subtitles",
+        ],
+    ),
+    (Col::File, &["视频文件", "文件", "file", "location"]),
+    (Col::SubmittedOn, &["报送日期", "submitted_on"]),
+    (Col::LeadName, &["线索名称", "lead_name"]),
+    (
+        Col::LeadDescription,
+        &["报送线索简介", "线索简介", "lead_description"],
+    ),
+];
+
+/// Header comparison key: no spaces or BOM, lower case, without a parenthesised remark such
+/// as （可多选）.
+fn norm_header(h: &str) -> String {
+    let h = h.trim_start_matches('\u{feff}');
+    let h = h.split(['（', '(']).next().unwrap_or(h);
+    h.chars()
+        .filter(|c| !c.is_whitespace() && *c != '\u{3000}')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Decodes CSV bytes: BOM first (UTF-8/UTF-16), then strict UTF-8, else GB18030 (a superset
+/// of GBK, which Chinese Excel writes). Returns the text and the encoding's name.
+pub fn decode_text(bytes: &[u8]) -> (String, &'static str) {
+    if let Some((enc, bom_len)) = encoding_rs::Encoding::for_bom(bytes) {
+        let (text, _) = enc.decode_without_bom_handling(&bytes[bom_len..]);
+        let name = if enc == encoding_rs::UTF_8 {
+            "UTF-8 BOM"
+        } else {
+            enc.name()
+        };
+        return (text.into_owned(), name);
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(s) => (s.to_string(), "UTF-8"),
+        Err(_) => {
+            let (text, _, _) = encoding_rs::GB18030.decode(bytes);
+            (text.into_owned(), "GB18030")
+        }
+    }
+}
+
+/// A table of strings: `(row number, cells)`; the first entry is the header.
+type Table = Vec<(usize, Vec<String>)>;
+
+fn read_csv(text: &str) -> Result<Table> {
+    let first = text.lines().next().unwrap_or("");
+    let delim = [b',', b'\t', b';']
+        .into_iter()
+        .max_by_key(|d| first.matches(char::from(*d)).count())
+        .unwrap_or(b',');
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delim)
+        .from_reader(text.as_bytes());
+    let mut out = Vec::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let rec =
+            rec.map_err(|e| Error::invalid("file", format!("第 {} 行 CSV 格式错误：{e}", i + 1)))?;
+        out.push((i + 1, rec.iter().map(str::to_string).collect()));
+    }
+    Ok(out)
+}
+
+fn excel_cell(d: &calamine::Data) -> String {
+    use calamine::Data;
+    match d {
+        Data::Empty => String::new(),
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.0}"),
+        Data::Float(f) => f.to_string(),
+        Data::Bool(b) => if *b { "是" } else { "否" }.to_string(),
+        Data::DateTime(dt) => {
+            let v = dt.as_f64();
+            if v < 1.0 || dt.is_duration() {
+                // A time of day / duration: milliseconds of the day fraction.
+                let ms = (v * 86_400_000.0).round() as i64;
+                format!(
+                    "{:02}:{:02}:{:02}",
+                    ms / 3_600_000,
+                    ms / 60_000 % 60,
+                    ms / 1000 % 60
+                )
+            } else {
+                let base = chrono::NaiveDate::from_ymd_opt(1899, 12, 30).unwrap_or_default();
+                let days = v.floor() as i64;
+                (base + chrono::Duration::days(days))
+                    .format("%Y-%m-%d")
+                    .to_string()
+            }
+        }
+        Data::Error(e) => format!("#{e:?}"),
+    }
+}
+
+fn read_excel(bytes: Vec<u8>) -> Result<Table> {
+    use calamine::Reader;
+    let mut wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
+        .map_err(|e| Error::invalid("file", format!("无法读取 Excel 文件：{e}")))?;
+    let range = wb
+        .worksheet_range_at(0)
+        .ok_or_else(|| Error::invalid("file", "Excel 文件没有工作表"))?
+        .map_err(|e| Error::invalid("file", format!("无法读取第一个工作表：{e}")))?;
+    let first_row = range.start().map_or(0, |(r, _)| r as usize);
+    Ok(range
+        .rows()
+        .enumerate()
+        .map(|(i, r)| (first_row + i + 1, r.iter().map(excel_cell).collect()))
+        .collect())
+}
+
+/// Reads a CSV or spreadsheet (by content: ZIP or OLE magic means Excel) into a table.
+pub fn read_table(bytes: Vec<u8>) -> Result<(Table, String)> {
+    let is_zip = bytes.starts_with(b"PK\x03\x04");
+    let is_ole = bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
+    if is_zip || is_ole {
+        let kind = if is_zip { "XLSX" } else { "XLS" };
+        return Ok((read_excel(bytes)?, kind.to_string()));
+    }
+    let (text, enc) = decode_text(&bytes);
+    Ok((read_csv(&text)?, enc.to_string()))
+}
+
+/// One valid row, ready to write.
+struct ParsedRow {
+    row: usize,
+    unit: NewUnit,
+    work: Option<NewWork>,
+    file: Option<String>,
+    lead: Option<NewLead>,
+}
+
+struct Columns {
+    index: HashMap<Col, (usize, String)>,
+}
+
+impl Columns {
+    fn get<'a>(&self, cells: &'a [String], c: Col) -> &'a str {
+        self.index
+            .get(&c)
+            .and_then(|(i, _)| cells.get(*i))
+            .map_or("", |s| s.trim())
+    }
+    fn header(&self, c: Col) -> String {
+        self.index
+            .get(&c)
+            .map_or_else(|| format!("{c:?}"), |(_, h)| h.clone())
+    }
+    fn header_of_field(&self, field: &str) -> String {
+        let c = match field {
+            "name" => Col::Unit,
+            "contact_email" => Col::ContactEmail,
+            "contact_phone" => Col::ContactPhone,
+            "title" => Col::Title,
+            "categories" => Col::Categories,
+            "declared_duration_ms" => Col::Duration,
+            "summary" => Col::Summary,
+            "due_date" => Col::DueDate,
+            "submitted_on" => Col::SubmittedOn,
+            _ => return field.to_string(),
+        };
+        self.header(c)
+    }
+}
+
+fn parse_row(
+    cols: &Columns,
+    row: usize,
+    cells: &[String],
+) -> std::result::Result<ParsedRow, Vec<RowError>> {
+    let mut errs = Vec::new();
+    let mut err = |c: Col, reason: String| {
+        errs.push(RowError {
+            row,
+            column: cols.header(c),
+            reason,
+        })
+    };
+    let get = |c: Col| cols.get(cells, c).to_string();
+    let some = |c: Col| Some(get(c)).filter(|s| !s.is_empty());
+
+    if get(Col::Unit).is_empty() {
+        err(Col::Unit, "报送单位不能为空".into());
+    }
+    let supervisor_type = match some(Col::SupervisorType) {
+        None => None,
+        Some(s) => parse_supervisor_type(&s).or_else(|| {
+            err(
+                Col::SupervisorType,
+                format!("「{s}」不是纲要办成员单位、全国学会、地方科协或其他"),
+            );
+            None
+        }),
+    };
+    let unit = NewUnit {
+        name: get(Col::Unit),
+        supervisor_name: some(Col::SupervisorName),
+        supervisor_type,
+        contact_name: some(Col::ContactName),
+        contact_title: some(Col::ContactTitle),
+        contact_phone: some(Col::ContactPhone),
+        contact_email: some(Col::ContactEmail),
+    };
+    let categories = match parse_categories(&get(Col::Categories)) {
+        Ok(c) => c,
+        Err(reason) => {
+            err(Col::Categories, reason);
+            Vec::new()
+        }
+    };
+    let title = get(Col::Title);
+    let lead_name = get(Col::LeadName);
+    if title.is_empty() && lead_name.is_empty() {
+        err(Col::Title, "作品名称与线索名称至少填写一项".into());
+    }
+    let mut work = None;
+    if !title.is_empty() {
+        let declared_duration_ms = match some(Col::Duration) {
+            None => None,
+            Some(d) => match parse_duration_ms(&d) {
+                Ok(ms) => Some(ms),
+                Err(reason) => {
+                    err(Col::Duration, reason);
+                    None
+                }
+            },
+        };
+        let production_status = match some(Col::Status) {
+            None => ProductionStatus::Finished,
+            Some(s) => parse_status(&s).unwrap_or_else(|| {
+                err(
+                    Col::Status,
+                    format!("「{s}」不是成品视频、视频待自行制作或科普月精剪视频"),
+                );
+                ProductionStatus::Finished
+            }),
+        };
+        let mut flag = |c: Col| {
+            let v = get(c);
+            parse_bool(&v).unwrap_or_else(|| {
+                err(c, format!("「{v}」应填 是 或 否"));
+                false
+            })
+        };
+        let ai_generated = flag(Col::Ai);
+        let has_subtitles = flag(Col::Subtitles);
+        if categories.is_empty()
+            && !errs
+                .iter()
+                .any(|e| e.column == cols.header(Col::Categories))
+        {
+            errs.push(RowError {
+                row,
+                column: cols.header(Col::Categories),
+                reason: "至少选择一个视频类别".into(),
+            });
+        }
+        work = Some(NewWork {
+            unit_id: 0,
+            title,
+            categories: categories.clone(),
+            declared_duration_ms,
+            copyright_holder: some(Col::Copyright),
+            summary: some(Col::Summary),
+            production_status,
+            due_date: some(Col::DueDate),
+            ai_generated,
+            has_subtitles,
+            submitted_on: some(Col::SubmittedOn),
+        });
+    }
+    // Field rules shared with the API, reported under this file's column names.
+    if let Err(Error::Invalid { field, reason }) = unit.validate() {
+        errs.push(RowError {
+            row,
+            column: cols.header_of_field(&field),
+            reason,
+        });
+    }
+    if let Some(w) = &work
+        && !w.categories.is_empty()
+        && let Err(Error::Invalid { field, reason }) = w.validate()
+        && !errs
+            .iter()
+            .any(|e| e.column == cols.header_of_field(&field))
+    {
+        errs.push(RowError {
+            row,
+            column: cols.header_of_field(&field),
+            reason,
+        });
+    }
+    if !errs.is_empty() {
+        return Err(errs);
+    }
+    let lead = (!lead_name.is_empty()).then(|| NewLead {
+        unit_id: 0,
+        name: lead_name,
+        categories,
+        description: some(Col::LeadDescription),
+    });
+    Ok(ParsedRow {
+        row,
+        unit,
+        work,
+        file: some(Col::File),
+        lead,
+    })
+}
+
+impl Catalog {
+    /// Imports a collection-form file; `name` is used in messages and the import log.
+    pub async fn import_bytes(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        actor: &str,
+    ) -> Result<ImportReport> {
+        let sha: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let (table, encoding) = read_table(bytes)?;
+        let mut report = ImportReport {
+            file: name.to_string(),
+            encoding,
+            ..Default::default()
+        };
+        let Some(((_, header), body)) = table.split_first() else {
+            return Err(Error::invalid("file", format!("{name} 是空文件")));
+        };
+        let mut index = HashMap::new();
+        for (i, h) in header.iter().enumerate() {
+            let key = norm_header(h);
+            if key.is_empty() {
+                continue;
+            }
+            match COLUMNS
+                .iter()
+                .find(|(_, aliases)| aliases.iter().any(|a| norm_header(a) == key))
+            {
+                Some((col, _)) => {
+                    index
+                        .entry(*col)
+                        .or_insert((i, h.trim().trim_start_matches('\u{feff}').to_string()));
+                }
+                None => report.ignored_columns.push(h.trim().to_string()),
+            }
+        }
+        if !index.contains_key(&Col::Unit)
+            || !(index.contains_key(&Col::Title) || index.contains_key(&Col::LeadName))
+        {
+            return Err(Error::invalid(
+                "file",
+                format!(
+                    "{name} 第 1 行缺少表头：至少需要「报送单位」和「作品名称」（或「线索名称」）列"
+                ),
+            ));
+        }
+        let cols = Columns { index };
+        let year = i64::from(self.edition.edition.year);
+        for (row, cells) in body {
+            if cells.iter().all(|c| c.trim().is_empty()) {
+                continue;
+            }
+            report.rows += 1;
+            let parsed = match parse_row(&cols, *row, cells) {
+                Ok(p) => p,
+                Err(errs) => {
+                    report.failed += 1;
+                    report.errors.extend(errs);
+                    continue;
+                }
+            };
+            match self.write_row(&parsed, year, actor).await {
+                Ok((outcome, late)) => {
+                    match outcome {
+                        Outcome::Inserted => report.inserted += 1,
+                        Outcome::Updated => report.updated += 1,
+                        Outcome::Unchanged => report.unchanged += 1,
+                    }
+                    if late {
+                        report.late_rows.push(parsed.row);
+                    }
+                }
+                Err(e) => {
+                    report.failed += 1;
+                    report.errors.push(RowError {
+                        row: parsed.row,
+                        column: "-".into(),
+                        reason: format!("写入失败：{e}"),
+                    });
+                }
+            }
+        }
+        sqlx::query(
+            "INSERT INTO imports (file_name, file_sha256, rows_total, inserted, updated, unchanged, failed, at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(name)
+        .bind(&sha)
+        .bind(report.rows as i64)
+        .bind(report.inserted as i64)
+        .bind(report.updated as i64)
+        .bind(report.unchanged as i64)
+        .bind(report.failed as i64)
+        .bind(now_ms())
+        .execute(self.store.pool())
+        .await?;
+        Ok(report)
+    }
+
+    /// Writes one validated row in one transaction. Returns the combined outcome and lateness.
+    async fn write_row(&self, p: &ParsedRow, year: i64, actor: &str) -> Result<(Outcome, bool)> {
+        let mut tx = self.store.pool().begin().await?;
+        let (unit_id, unit_outcome) = repo::unit_upsert(&mut tx, &p.unit).await?;
+        let mut outcomes = vec![unit_outcome];
+        let mut late = false;
+        if let Some(w) = &p.work {
+            let w = NewWork {
+                unit_id,
+                ..w.clone()
+            };
+            let (submitted_on, is_late) = self.submission_date(&w)?;
+            late = is_late;
+            let cx = WorkContext {
+                edition_year: year,
+                submitted_on: &submitted_on,
+                late,
+                actor,
+            };
+            let (work_id, o) = repo::work_upsert(&mut tx, &w, &cx).await?;
+            outcomes.push(o);
+            if let Some(f) = &p.file {
+                outcomes.push(repo::file_attach(&mut tx, work_id, f).await?.1);
+            }
+        }
+        if let Some(l) = &p.lead {
+            let l = NewLead {
+                unit_id,
+                ..l.clone()
+            };
+            outcomes.push(repo::lead_upsert(&mut tx, &l, year, actor).await?.1);
+        }
+        tx.commit().await?;
+        // The row's outcome is what happened to its work or lead; a unit update alone counts too.
+        let main = &outcomes[1..];
+        let outcome = if main.contains(&Outcome::Inserted) {
+            Outcome::Inserted
+        } else if outcomes.contains(&Outcome::Updated) {
+            Outcome::Updated
+        } else {
+            Outcome::Unchanged
+        };
+        Ok((outcome, late))
+    }
+
+    /// Reads and imports a file from disk.
+    pub async fn import_file(&self, path: &std::path::Path, actor: &str) -> Result<ImportReport> {
+        let bytes = tokio::fs::read(path)
+            .await
+            .map_err(|e| Error::invalid("file", format!("无法读取 {}：{e}", path.display())))?;
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        self.import_bytes(&name, bytes, actor).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodings_are_detected() {
+        let s = "报送单位,作品名称\n中国科学院,深海\n";
+        assert_eq!(decode_text(s.as_bytes()), (s.to_string(), "UTF-8"));
+        let mut bom = vec![0xEF, 0xBB, 0xBF];
+        bom.extend_from_slice(s.as_bytes());
+        assert_eq!(decode_text(&bom), (s.to_string(), "UTF-8 BOM"));
+        let (gbk, _, _) = encoding_rs::GBK.encode(s);
+        assert_eq!(decode_text(&gbk), (s.to_string(), "GB18030"));
+    }
+
+    #[test]
+    fn headers_match_with_remarks_and_spaces() {
+        assert_eq!(norm_header("\u{feff}视频类别（可多选）"), "视频类别");
+        assert_eq!(norm_header("联 系 人"), "联系人");
+        assert_eq!(norm_header("Title "), "title");
+    }
+}

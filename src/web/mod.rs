@@ -1,0 +1,328 @@
+//! The REST API (JSON over axum) — for now the catalog part under `/api/v1/`: units, works,
+//! files, probes, reviews, rights, state, leads and imports. It owns HTTP concerns only:
+//! input extraction, status codes, body limits, and the one place where store errors become
+//! HTTP answers (400 with the field, 404, 409, 503). It never shows a raw database error and
+//! never panics on input. Auth, dashboards and other modules' routes come later.
+
+use crate::catalog::Catalog;
+use crate::catalog::model::{NewUnit, NewWork, WorkState};
+use crate::catalog::probe::ProbeOptions;
+use crate::catalog::repo::NewLead;
+use crate::catalog::workflow::NewReview;
+use crate::store::Error;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Query, Request, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+/// Largest JSON body accepted.
+pub const JSON_LIMIT: usize = 256 * 1024;
+/// Largest import file accepted.
+pub const IMPORT_LIMIT: usize = 32 * 1024 * 1024;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// The catalog of the running edition.
+    pub catalog: Catalog,
+    /// Limits of probes started through the API.
+    pub probe: ProbeOptions,
+}
+
+/// An API failure, turned into a JSON error body with the right status.
+#[derive(Debug)]
+pub enum ApiError {
+    /// A classified store/catalog error.
+    Store(Error),
+    /// The request itself was unusable (bad JSON, bad path), with the status to answer.
+    Rejected(StatusCode, String),
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        Self::Store(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = match self {
+            Self::Store(e) => {
+                let message = e.to_string();
+                match e {
+                    Error::NotFound { .. } => (
+                        StatusCode::NOT_FOUND,
+                        json!({ "code": "not_found", "message": message }),
+                    ),
+                    Error::Invalid { field, reason } => (
+                        StatusCode::BAD_REQUEST,
+                        json!({ "code": "invalid", "field": field, "reason": reason, "message": message }),
+                    ),
+                    Error::Conflict(_) => (
+                        StatusCode::CONFLICT,
+                        json!({ "code": "conflict", "message": message }),
+                    ),
+                    Error::Unavailable(_) => (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        json!({ "code": "unavailable", "message": message }),
+                    ),
+                }
+            }
+            Self::Rejected(status, message) => {
+                (status, json!({ "code": "bad_request", "message": message }))
+            }
+        };
+        (status, Json(json!({ "error": body }))).into_response()
+    }
+}
+
+type ApiResult<T> = Result<Json<T>, ApiError>;
+
+/// A JSON body whose rejection is a JSON error (with serde's message naming the field).
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(Self(v)),
+            Err(r) => Err(ApiError::Rejected(
+                r.status(),
+                format!("请求体无效：{}", r.body_text()),
+            )),
+        }
+    }
+}
+
+/// A numeric `{id}` path segment.
+pub struct Id(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<i64>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(id)) => Ok(Self(id)),
+            Err(_) => Err(ApiError::Store(Error::invalid(
+                "id",
+                "路径中的编号须为整数",
+            ))),
+        }
+    }
+}
+
+/// The catalog API, mounted at `/api/v1`.
+pub fn router(state: AppState) -> Router {
+    let imports = Router::new()
+        .route("/api/v1/imports", post(import))
+        .layer(DefaultBodyLimit::max(IMPORT_LIMIT));
+    Router::new()
+        .route("/api/v1/units", get(units).post(create_unit))
+        .route("/api/v1/units/{id}", get(unit))
+        .route("/api/v1/works", get(works).post(create_work))
+        .route("/api/v1/works/{id}", get(work))
+        .route("/api/v1/works/{id}/files", get(files).post(attach))
+        .route("/api/v1/works/{id}/reviews", get(reviews).post(review))
+        .route("/api/v1/works/{id}/rights", post(rights))
+        .route("/api/v1/works/{id}/schedulable", get(schedulable))
+        .route("/api/v1/works/{id}/state", put(set_state))
+        .route("/api/v1/works/{id}/history", get(history))
+        .route("/api/v1/files/{id}", get(file))
+        .route("/api/v1/files/{id}/probe", post(probe))
+        .route("/api/v1/leads", get(leads).post(create_lead))
+        .route("/api/v1/playable", get(playable))
+        .layer(DefaultBodyLimit::max(JSON_LIMIT))
+        .merge(imports)
+        .fallback(|| async { ApiError::Store(Error::not_found("接口", "路径")) })
+        .with_state(state)
+}
+
+async fn units(State(s): State<AppState>) -> ApiResult<serde_json::Value> {
+    Ok(Json(json!(s.catalog.units().await?)))
+}
+
+async fn create_unit(
+    State(s): State<AppState>,
+    Body(u): Body<NewUnit>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(json!(s.catalog.create_unit(&u).await?)),
+    ))
+}
+
+async fn unit(State(s): State<AppState>, Id(id): Id) -> ApiResult<serde_json::Value> {
+    Ok(Json(json!(s.catalog.unit(id).await?)))
+}
+
+#[derive(Deserialize)]
+struct WorksQuery {
+    state: Option<String>,
+}
+
+async fn works(
+    State(s): State<AppState>,
+    Query(q): Query<WorksQuery>,
+) -> ApiResult<serde_json::Value> {
+    let state = q
+        .state
+        .map(|v| {
+            v.parse::<WorkState>()
+                .map_err(|_| Error::invalid("state", format!("不认识的状态「{v}」")))
+        })
+        .transpose()?;
+    Ok(Json(json!(s.catalog.works(state).await?)))
+}
+
+async fn create_work(
+    State(s): State<AppState>,
+    Body(w): Body<NewWork>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(json!(s.catalog.create_work(&w, "api").await?)),
+    ))
+}
+
+async fn work(State(s): State<AppState>, Id(id): Id) -> ApiResult<serde_json::Value> {
+    let c = &s.catalog;
+    let w = c.work(id).await?;
+    Ok(Json(json!({
+        "work": w,
+        "unit": c.unit(w.unit_id).await?,
+        "files": c.files_of(id).await?,
+        "reviews": c.reviews_of(id).await?,
+        "schedulable": c.schedulable(id).await?,
+    })))
+}
+
+async fn files(State(s): State<AppState>, Id(id): Id) -> ApiResult<serde_json::Value> {
+    s.catalog.work_row(id).await?;
+    Ok(Json(json!(s.catalog.files_of(id).await?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Attach {
+    location: String,
+}
+
+async fn attach(
+    State(s): State<AppState>,
+    Id(id): Id,
+    Body(a): Body<Attach>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(json!(s.catalog.attach_file(id, &a.location).await?)),
+    ))
+}
+
+async fn reviews(State(s): State<AppState>, Id(id): Id) -> ApiResult<serde_json::Value> {
+    s.catalog.work_row(id).await?;
+    Ok(Json(json!(s.catalog.reviews_of(id).await?)))
+}
+
+async fn review(
+    State(s): State<AppState>,
+    Id(id): Id,
+    Body(r): Body<NewReview>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(json!(s.catalog.add_review(id, &r).await?)),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rights {
+    by: String,
+}
+
+async fn rights(
+    State(s): State<AppState>,
+    Id(id): Id,
+    Body(r): Body<Rights>,
+) -> ApiResult<serde_json::Value> {
+    s.catalog.confirm_rights(id, &r.by).await?;
+    Ok(Json(json!(s.catalog.work(id).await?)))
+}
+
+async fn schedulable(State(s): State<AppState>, Id(id): Id) -> ApiResult<serde_json::Value> {
+    Ok(Json(json!(s.catalog.schedulable(id).await?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetState {
+    state: WorkState,
+    #[serde(default)]
+    actor: Option<String>,
+}
+
+async fn set_state(
+    State(s): State<AppState>,
+    Id(id): Id,
+    Body(b): Body<SetState>,
+) -> ApiResult<serde_json::Value> {
+    let actor = b.actor.as_deref().unwrap_or("api");
+    Ok(Json(json!(
+        s.catalog.set_work_state(id, b.state, actor).await?
+    )))
+}
+
+async fn history(State(s): State<AppState>, Id(id): Id) -> ApiResult<serde_json::Value> {
+    s.catalog.work_row(id).await?;
+    Ok(Json(json!(s.catalog.history_of(id).await?)))
+}
+
+async fn file(State(s): State<AppState>, Id(id): Id) -> ApiResult<serde_json::Value> {
+    Ok(Json(json!(s.catalog.file(id).await?)))
+}
+
+async fn probe(State(s): State<AppState>, Id(id): Id) -> ApiResult<serde_json::Value> {
+    let (report, qc) = s.catalog.probe_file(id, s.probe).await?;
+    Ok(Json(json!({ "report": report, "qc": qc })))
+}
+
+async fn playable(State(s): State<AppState>) -> ApiResult<serde_json::Value> {
+    Ok(Json(json!(s.catalog.playable_works().await?)))
+}
+
+async fn leads(State(s): State<AppState>) -> ApiResult<serde_json::Value> {
+    Ok(Json(json!(s.catalog.leads().await?)))
+}
+
+async fn create_lead(
+    State(s): State<AppState>,
+    Body(l): Body<NewLead>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(json!(s.catalog.create_lead(&l, "api").await?)),
+    ))
+}
+
+#[derive(Deserialize)]
+struct ImportQuery {
+    name: Option<String>,
+}
+
+async fn import(
+    State(s): State<AppState>,
+    Query(q): Query<ImportQuery>,
+    body: axum::body::Bytes,
+) -> ApiResult<serde_json::Value> {
+    if body.is_empty() {
+        return Err(Error::invalid("body", "请求体为空：请上传 CSV 或 XLSX 文件内容").into());
+    }
+    let name = q.name.unwrap_or_else(|| "upload".into());
+    Ok(Json(json!(
+        s.catalog.import_bytes(&name, body.to_vec(), "api").await?
+    )))
+}
