@@ -96,10 +96,9 @@ pub fn parse_duration_ms(s: &str) -> Option<u64> {
         } else {
             60_000
         };
-        if i > 0 || hm.len() == 1 {
-            if v >= 60 {
-                return None;
-            }
+        // Minutes (and seconds) stop at 59; the leading hours do not.
+        if (i > 0 || hm.len() == 1) && v >= 60 {
+            return None;
         }
         total_ms = total_ms.checked_add(v.checked_mul(mult)?)?;
     }
@@ -331,26 +330,26 @@ at = 2026-09-01T00:01:00
     fn errors_name_file_line_and_field() {
         let p = Path::new("day.toml");
         let e = DayFile::parse(p, "[[item]]\nsource = \"a\"\nduration = \"ten\"\n")
-            .unwrap_err()
+            .expect_err("must be refused")
             .0;
         assert!(e.starts_with("day.toml:3: item.duration"), "{e}");
         let e = DayFile::parse(p, "[[item]]\nsource = \"a\"\nat = \"tomorrow\"\n")
-            .unwrap_err()
+            .expect_err("must be refused")
             .0;
         assert!(e.starts_with("day.toml:3: item.at"), "{e}");
         let e = DayFile::parse(p, "[[item]]\ntitle = \"x\"\n")
-            .unwrap_err()
+            .expect_err("must be refused")
             .0;
         assert!(e.starts_with("day.toml:1:") && e.contains("source"), "{e}");
         let e = DayFile::parse(p, "[[item]]\nsource = \"a\"\ncolour = 1\n")
-            .unwrap_err()
+            .expect_err("must be refused")
             .0;
         assert!(e.starts_with("day.toml:3:") && e.contains("colour"), "{e}");
         let e = DayFile::parse(
             p,
             "[[item]]\nsource = \"a\"\nat = \"2026-09-01T10:00:00\"\n[[item]]\nsource = \"b\"\nat = \"2026-09-01T09:00:00\"\n",
         )
-        .unwrap_err()
+        .expect_err("must be refused")
         .0;
         assert!(e.starts_with("day.toml:6: item.at"), "{e}");
     }

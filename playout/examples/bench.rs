@@ -61,10 +61,24 @@ fn media(w: u32, h: u32) -> Result<Vec<PathBuf>, String> {
                 .args(["-hide_banner", "-nostdin", "-loglevel", "error", "-y"])
                 .args(["-f", "lavfi", "-i"])
                 .arg(format!("{src}=size={w}x{h}:rate=25:duration=20"))
-                .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=20"])
+                .args([
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    "sine=frequency=440:sample_rate=48000:duration=20",
+                ])
                 // Film grain and a moving crop: content that costs bits like camera footage.
                 .args(["-vf", "noise=alls=14:allf=t,rotate=0.05*t:fillcolor=black"])
-                .args(["-c:v", "libx264", "-preset", "ultrafast", "-b:v", "8M", "-pix_fmt", "yuv420p"])
+                .args([
+                    "-c:v",
+                    "libx264",
+                    "-preset",
+                    "ultrafast",
+                    "-b:v",
+                    "8M",
+                    "-pix_fmt",
+                    "yuv420p",
+                ])
                 .args(["-c:a", "aac", "-shortest"])
                 .arg(&p)
                 .status()
@@ -93,7 +107,11 @@ fn peak_rss_mb() -> u64 {
         .unwrap_or_default()
         .lines()
         .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<u64>().ok())
+        })
         .unwrap_or(0)
         / 1024
 }
@@ -125,8 +143,11 @@ async fn run_one(a: &Args) -> Result<(), String> {
     let n = a.seconds * 25 / 500 + 2;
     let mut cues = Vec::new();
     for k in 0..n as usize * clips.len() {
-        let c = Cue::follow(format!("c{k}"), clips[k % clips.len()].display().to_string())
-            .with_length(500);
+        let c = Cue::follow(
+            format!("c{k}"),
+            clips[k % clips.len()].display().to_string(),
+        )
+        .with_length(500);
         cues.push(if k == 0 { c.at(first) } else { c });
     }
     engine.cue(cues).map_err(|e| e.to_string())?;
@@ -190,7 +211,10 @@ fn main() {
     }
     let nginx = testkit::NginxRtmp::start().expect("nginx-rtmp receiver");
     let base = nginx.url();
-    let base = base.rsplit_once('/').map(|x| x.0.to_string()).unwrap_or(base);
+    let base = base
+        .rsplit_once('/')
+        .map(|x| x.0.to_string())
+        .unwrap_or(base);
     let exe = std::env::current_exe().expect("own path");
     println!(
         "kepu-playout engine benchmark: {}x{} 25 fps, x264 {}, {} s per run, {} cores",
@@ -198,7 +222,9 @@ fn main() {
         a.height,
         a.preset,
         a.seconds,
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
     );
     let mut results = Vec::new();
     for n in [1usize, 4] {
@@ -210,7 +236,11 @@ fn main() {
             cmd.args(["--url", &format!("{base}/bench{i}")]);
         }
         let out = cmd.output().expect("bench child");
-        let line = String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or("").to_string();
+        let line = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .unwrap_or("")
+            .to_string();
         if !out.status.success() || line.is_empty() {
             eprintln!("{}", String::from_utf8_lossy(&out.stderr));
             std::process::exit(1);

@@ -422,7 +422,7 @@ fn clock_loop(mut c: ClockLoop) {
         for e in c.switcher.take_events() {
             let _ = c.events.send(fill_wall(e, wall));
         }
-        if c.switcher.repeated != last_repeated && n % 25 == 0 {
+        if c.switcher.repeated != last_repeated && n.is_multiple_of(25) {
             last_repeated = c.switcher.repeated;
             let _ = c.events.send(Event::ClockSync {
                 dropped_total: dropped,

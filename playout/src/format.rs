@@ -170,7 +170,11 @@ impl OutputProfile {
 
     /// Checks the profile; the message names the field.
     pub fn validate(&self) -> Result<(), String> {
-        if self.width < 16 || self.height < 16 || self.width % 2 != 0 || self.height % 2 != 0 {
+        if self.width < 16
+            || self.height < 16
+            || !self.width.is_multiple_of(2)
+            || !self.height.is_multiple_of(2)
+        {
             return Err(format!(
                 "output size {}x{}: width and height must be even and at least 16",
                 self.width, self.height
@@ -263,7 +267,11 @@ mod tests {
             width: 641,
             ..OutputProfile::small()
         };
-        assert!(p.validate().unwrap_err().contains("641x360"));
+        assert!(
+            p.validate()
+                .expect_err("must be refused")
+                .contains("641x360")
+        );
         assert!(OutputProfile::default().validate().is_ok());
     }
 }

@@ -41,15 +41,19 @@ fn the_env_gives_stream_keys() {
 #[test]
 fn errors_name_file_line_and_field() {
     let e = parse("[output]\nwidth = 1280\npreset = \"warp\"\n", &[])
-        .unwrap_err()
+        .expect_err("must be refused")
         .0;
     assert!(e.starts_with("channel.toml:3: output.preset"), "{e}");
-    let e = parse("[output]\nfrobnicate = 1\n", &[]).unwrap_err().0;
+    let e = parse("[output]\nfrobnicate = 1\n", &[])
+        .expect_err("must be refused")
+        .0;
     assert!(
         e.starts_with("channel.toml:2:") && e.contains("frobnicate"),
         "{e}"
     );
-    let e = parse("[[destination]]\nname = \"a\"\n", &[]).unwrap_err().0;
+    let e = parse("[[destination]]\nname = \"a\"\n", &[])
+        .expect_err("must be refused")
+        .0;
     assert!(
         e.contains("destination.url") && e.contains("KEPU_DESTINATION_A_URL"),
         "{e}"
@@ -58,10 +62,12 @@ fn errors_name_file_line_and_field() {
         "[[destination]]\nname = \"a\"\nurl = \"rtmp://h/onlyapp-secretkey\"\n",
         &[],
     )
-    .unwrap_err()
+    .expect_err("must be refused")
     .0;
     assert!(e.starts_with("channel.toml:3: destination.url"), "{e}");
-    let e = parse("[retry]\ncap_ms = 60000\n", &[]).unwrap_err().0;
+    let e = parse("[retry]\ncap_ms = 60000\n", &[])
+        .expect_err("must be refused")
+        .0;
     assert!(e.starts_with("channel.toml:2: retry.cap_ms"), "{e}");
 }
 
@@ -71,7 +77,7 @@ fn a_bad_url_error_never_shows_the_key() {
         "[[destination]]\nname = \"a\"\nurl = \"rtmp://h:notaport/app/sk-verysecret123\"\n",
         &[],
     )
-    .unwrap_err()
+    .expect_err("must be refused")
     .0;
     assert!(!e.contains("sk-verysecret123"), "{e}");
 }

@@ -308,10 +308,10 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
                 let results = conn.session.handle_input(&conn.buf[..n])
                     .map_err(|e| format!("RTMP protocol error: {e}"))?;
                 for e in conn.handle(results).await? {
-                    if let ClientSessionEvent::UnhandleableOnStatusCode { code } = e {
-                        if code.contains("Error") || code.contains("Failed") || code.contains("BadName") {
-                            return Err(format!("the platform stopped the stream: {code}"));
-                        }
+                    if let ClientSessionEvent::UnhandleableOnStatusCode { code } = e
+                        && (code.contains("Error") || code.contains("Failed") || code.contains("BadName"))
+                    {
+                        return Err(format!("the platform stopped the stream: {code}"));
                     }
                 }
             }
@@ -411,7 +411,7 @@ mod tests {
         assert!(RtmpUrl::parse("http://host/a/b").is_err());
         assert!(
             RtmpUrl::parse("rtmp://host:x/a/b")
-                .unwrap_err()
+                .expect_err("must be refused")
                 .contains("port")
         );
     }

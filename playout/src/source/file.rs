@@ -326,7 +326,7 @@ fn load_and_watch(pipeline: gst::Pipeline, shared: Arc<Shared>, in_point_ns: u64
             continue;
         };
         if let gst::MessageView::Error(err) = msg.view() {
-            fail(describe_error(&err));
+            fail(describe_error(err));
             return;
         }
     }
@@ -351,7 +351,7 @@ fn wait_async_done(bus: &gst::Bus, shared: &Shared) -> Result<(), String> {
         };
         match msg.view() {
             gst::MessageView::AsyncDone(_) => return Ok(()),
-            gst::MessageView::Error(err) => return Err(describe_error(&err)),
+            gst::MessageView::Error(err) => return Err(describe_error(err)),
             _ => {}
         }
     }
@@ -363,7 +363,7 @@ fn first_error(bus: &gst::Bus) -> Option<String> {
         &[gst::MessageType::Error],
     )?;
     match msg.view() {
-        gst::MessageView::Error(err) => Some(describe_error(&err)),
+        gst::MessageView::Error(err) => Some(describe_error(err)),
         _ => None,
     }
 }
