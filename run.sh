@@ -12,7 +12,7 @@ PACKAGES=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-x
   ffmpeg nginx libnginx-mod-rtmp srt-tools fonts-wqy-zenhei fontconfig
-  libxml2-utils ca-certificates tesseract-ocr tesseract-ocr-chi-sim
+  libnginx-mod-stream openssl libxml2-utils ca-certificates tesseract-ocr tesseract-ocr-chi-sim
 )
 
 install_packages() {

@@ -128,10 +128,7 @@ async fn run_one(a: &Args) -> Result<(), String> {
         .urls
         .iter()
         .enumerate()
-        .map(|(i, u)| DestinationConfig {
-            name: format!("d{i}"),
-            url: u.clone(),
-        })
+        .map(|(i, u)| DestinationConfig::new(format!("d{i}"), u.clone()))
         .collect();
     let engine = Engine::start(EngineConfig::new(profile, dests)).map_err(|e| e.to_string())?;
     let tl = engine.timeline();

@@ -109,6 +109,8 @@ struct RawDestination {
     name: Spanned<String>,
     /// rtmp://, rtmps:// or srt:// URL; may be left out when the env override gives it.
     url: Option<Spanned<String>>,
+    /// Extra CA certificates (PEM file) to trust for this destination's RTMPS.
+    tls_ca: Option<Spanned<String>>,
 }
 
 /// The validated channel config.
@@ -332,7 +334,21 @@ impl ChannelConfig {
                     format!("{}: {e}", playout::output::mask::mask_url(&url)),
                 ));
             }
-            destinations.push(DestinationConfig { name, url });
+            let tls_ca = match &d.tls_ca {
+                Some(f) => {
+                    let p = path.parent().unwrap_or(Path::new(".")).join(f.get_ref());
+                    if !p.is_file() {
+                        return Err(at(
+                            f.span(),
+                            "destination.tls_ca",
+                            format!("{} does not exist", p.display()),
+                        ));
+                    }
+                    Some(p)
+                }
+                None => None,
+            };
+            destinations.push(DestinationConfig { name, url, tls_ca });
         }
 
         let base = path.parent().unwrap_or(Path::new("."));

@@ -25,6 +25,19 @@ pub struct DestinationConfig {
     pub name: String,
     /// `rtmp://`, `rtmps://` or `srt://` URL, stream key included.
     pub url: String,
+    /// Extra CA certificates (PEM) trusted for this destination's RTMPS, besides the
+    /// system's and the built-in roots.
+    pub tls_ca: Option<std::path::PathBuf>,
+}
+
+impl DestinationConfig {
+    pub fn new(name: impl Into<String>, url: impl Into<String>) -> Self {
+        DestinationConfig {
+            name: name.into(),
+            url: url.into(),
+            tls_ca: None,
+        }
+    }
 }
 
 /// Reconnect timing.

@@ -76,7 +76,11 @@ impl RtmpUrl {
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
-async fn connect(url: &RtmpUrl, io_timeout: Duration) -> Result<Box<dyn Io>, String> {
+async fn connect(
+    url: &RtmpUrl,
+    io_timeout: Duration,
+    extra_ca: Option<&std::path::Path>,
+) -> Result<Box<dyn Io>, String> {
     let tcp = timeout(
         io_timeout,
         TcpStream::connect((url.host.as_str(), url.port)),
@@ -86,7 +90,7 @@ async fn connect(url: &RtmpUrl, io_timeout: Duration) -> Result<Box<dyn Io>, Str
     .map_err(|e| format!("cannot connect to {}:{}: {e}", url.host, url.port))?;
     let _ = tcp.set_nodelay(true);
     if url.tls {
-        let tls = super::tls::connect(&url.host, tcp, io_timeout).await?;
+        let tls = super::tls::connect(&url.host, tcp, io_timeout, extra_ca).await?;
         Ok(Box::new(tls))
     } else {
         Ok(Box::new(tcp))
@@ -217,7 +221,7 @@ async fn handshake(io: &mut Box<dyn Io>, io_timeout: Duration) -> Result<Vec<u8>
 pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
     let url = RtmpUrl::parse(&ctx.cfg.url)?;
     let io_timeout = ctx.policy.io_timeout;
-    let mut io = connect(&url, io_timeout).await?;
+    let mut io = connect(&url, io_timeout, ctx.cfg.tls_ca.as_deref()).await?;
     let leftover = handshake(&mut io, io_timeout).await?;
     let mut config = ClientSessionConfig::new();
     config.tc_url = Some(url.tc_url.clone());

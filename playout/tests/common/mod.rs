@@ -19,10 +19,7 @@ pub struct Run {
 
 pub fn destinations(list: &[(&str, String)]) -> Vec<DestinationConfig> {
     list.iter()
-        .map(|(n, u)| DestinationConfig {
-            name: n.to_string(),
-            url: u.clone(),
-        })
+        .map(|(n, u)| DestinationConfig::new(*n, u.clone()))
         .collect()
 }
 
