@@ -300,3 +300,37 @@ async fn a_refused_stream_key_retries_alone_and_never_disturbs_the_others() {
     let p = assert_continuous("good", &platform.recording("good-one"));
     assert!(p.duration() >= Duration::from_secs(5), "{:?}", p.duration());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn srt_with_passphrase_and_streamid() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut srt = testkit::SrtListener::builder()
+        .passphrase("kepu-secret-passphrase")
+        .pbkeylen(16)
+        .streamid("publish/live/science")
+        .start()
+        .expect("srt listener");
+    let url = srt.caller_url();
+    let mut run = start(vec![DestinationConfig::new("srt", url.clone())], 0);
+    let first = run.frame_in(Duration::from_millis(1500));
+    run.engine.cue(programme(dir.path(), first)).expect("cued");
+    let up = run
+        .until(Duration::from_secs(10), |e| {
+            matches!(e, Event::DestinationUp { .. })
+        })
+        .await;
+    assert!(up.is_some(), "{:?}", run.seen);
+    run.until(Duration::from_secs(4), |_| false).await;
+    let st = run.engine.status().await.expect("status");
+    run.engine.stop().await;
+    srt.wait_disconnected(Duration::from_secs(10))
+        .expect("done");
+    srt.stop().expect("stop");
+    assert!(
+        !st.destinations[0].url.contains("kepu-secret-passphrase"),
+        "{}",
+        st.destinations[0].url
+    );
+    let p = assert_continuous("srt", &srt.recording_path().expect("rec"));
+    assert!(p.duration() >= Duration::from_secs(3), "{:?}", p.duration());
+}
