@@ -77,8 +77,16 @@ fn x264(size: &str, rate: &str, out: &Path, audio: bool) {
 /// All fixtures, generated once per test binary into Cargo's target tmp dir.
 fn fixtures() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
+    // nextest runs every test in its own process: each generates into its own folder and
+    // renames it into place when complete, so no test ever reads a half-written file.
     DIR.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("catalog_qc");
+        let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let done = base.join("catalog_qc");
+        if done.join(".complete").exists() {
+            return done;
+        }
+        let dir = base.join(format!("catalog_qc.tmp-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("mkdir");
         let p = |n: &str| dir.join(n);
         x264("1920x1080", "9M", &p("good.mp4"), true);
@@ -156,7 +164,17 @@ fn fixtures() -> &'static PathBuf {
             "pcm_s16le",
             tone.to_str().expect("utf-8"),
         ]);
-        dir
+        std::fs::write(dir.join(".complete"), b"").expect("mark complete");
+        match std::fs::rename(&dir, &done) {
+            Ok(()) => done,
+            // Another process finished first (or an old incomplete folder is in the way):
+            // use theirs when complete, else our own.
+            Err(_) if done.join(".complete").exists() => {
+                let _ = std::fs::remove_dir_all(&dir);
+                done
+            }
+            Err(_) => dir,
+        }
     })
 }
 
