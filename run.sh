@@ -33,6 +33,35 @@ install_packages() {
   fi
 }
 
+# A throwaway PostgreSQL for the tests that prove the PostgreSQL backend.
+start_postgres() {
+  local initdb
+  initdb=$(command -v initdb || ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | tail -n1 || true)
+  if [ -z "$initdb" ]; then
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+    initdb=$(ls /usr/lib/postgresql/*/bin/initdb | tail -n1)
+  fi
+  local bin; bin=$(dirname "$initdb")
+  PGTEST_DIR=$(mktemp -d /tmp/kepu-pg.XXXXXX)
+  local port; port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+  local as=""
+  if [ "$(id -u)" -eq 0 ]; then chown postgres "$PGTEST_DIR"; as="runuser -u postgres --"; fi
+  $as "$bin/initdb" -D "$PGTEST_DIR/data" -U postgres -A trust >/dev/null
+  $as "$bin/pg_ctl" -D "$PGTEST_DIR/data" -l "$PGTEST_DIR/log" -w -t 30 \
+      -o "-p $port -k $PGTEST_DIR -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
+  PG_CTL="$as $bin/pg_ctl"
+  trap 'stop_postgres' EXIT
+  export KEPU_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
+}
+
+stop_postgres() {
+  [ -n "${PGTEST_DIR:-}" ] || return 0
+  $PG_CTL -D "$PGTEST_DIR/data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$PGTEST_DIR"
+}
+
 case "${1:-}" in
   demo)
     shift
@@ -43,6 +72,7 @@ case "${1:-}" in
   test)
     shift
     install_packages
+    start_postgres
     if cargo nextest --version >/dev/null 2>&1; then
       cargo nextest run --workspace --no-fail-fast "$@"
     else

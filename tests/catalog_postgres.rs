@@ -15,6 +15,11 @@ use sqlx::Connection;
 
 async fn fresh_pg() -> Option<Catalog> {
     let Ok(admin) = std::env::var("KEPU_TEST_POSTGRES_URL") else {
+        // `./run.sh test` (and so CI) always provides a server: there, not running is a failure.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "KEPU_TEST_POSTGRES_URL is not set in CI: ./run.sh test starts a PostgreSQL server"
+        );
         eprintln!("KEPU_TEST_POSTGRES_URL not set: PostgreSQL test skipped");
         return None;
     };
