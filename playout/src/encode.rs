@@ -55,7 +55,7 @@ impl Encoder {
         let desc = format!(
             "appsrc name=vsrc format=time is-live=true do-timestamp=false block=false \
                max-bytes={vmax} \
-             ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=3000000000 \
+             ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=1000000000 \
              ! x264enc name=venc bitrate={vk} speed-preset={preset} key-int-max={gop} \
                bframes=0 byte-stream=false aud=false sliced-threads=false threads=0 \
                vbv-buf-capacity=1000 \

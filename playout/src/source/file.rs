@@ -152,10 +152,12 @@ fn build(uri: &str, profile: &OutputProfile, shared: &Arc<Shared>) -> Result<Bui
         .field("channels", profile.channels as i32)
         .build();
 
+    // Decoded frames are large (3 MB at 1080p): the demuxer's interleaving slack lives in
+    // decodebin's multiqueue on compressed data; here half a second decouples the branches.
     let vq = make("queue", "vqueue")?;
     vq.set_property("max-size-buffers", 0u32);
     vq.set_property("max-size-bytes", 0u32);
-    vq.set_property("max-size-time", 3 * gst::ClockTime::SECOND.nseconds());
+    vq.set_property("max-size-time", gst::ClockTime::SECOND.nseconds() / 2);
     let vconv = make("videoconvert", "vconv")?;
     let vscale = make("videoscale", "vscale")?;
     // Letterbox / pillarbox: keep the picture's aspect ratio, never stretch.
@@ -187,7 +189,7 @@ fn build(uri: &str, profile: &OutputProfile, shared: &Arc<Shared>) -> Result<Bui
     let aq = make("queue", "aqueue")?;
     aq.set_property("max-size-buffers", 0u32);
     aq.set_property("max-size-bytes", 0u32);
-    aq.set_property("max-size-time", 3 * gst::ClockTime::SECOND.nseconds());
+    aq.set_property("max-size-time", gst::ClockTime::SECOND.nseconds());
     let aconv = make("audioconvert", "aconv")?;
     let ares = make("audioresample", "ares")?;
     let afilter = make("capsfilter", "acaps")?;
