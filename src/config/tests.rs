@@ -81,3 +81,39 @@ fn a_bad_url_error_never_shows_the_key() {
     .0;
     assert!(!e.contains("sk-verysecret123"), "{e}");
 }
+
+#[test]
+fn corrupted_configs_never_panic() {
+    let good = "[channel]\nname = \"科普\"\n[output]\nwidth = 1280\nheight = 720\nfps = \"30000/1001\"\npreset = \"fast\"\nkeyframe_seconds = 2\n[retry]\nfirst_ms = 100\ncap_ms = 2000\n[[destination]]\nname = \"a\"\nurl = \"rtmp://h:1935/live/key\"\n[[destination]]\nname = \"b\"\nurl = \"srt://h:9000?passphrase=0123456789\"\n";
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let alphabet: Vec<char> = "[]=\"/:?&.-0123456789 \n#科abcdefghijklmnoprstuvwxyz"
+        .chars()
+        .collect();
+    for _ in 0..4000 {
+        let mut chars: Vec<char> = good.chars().collect();
+        for _ in 0..(next() % 6 + 1) {
+            let pos = (next() as usize) % (chars.len() + 1);
+            match next() % 3 {
+                0 if pos < chars.len() => {
+                    chars.remove(pos);
+                }
+                1 => chars.insert(pos, alphabet[(next() as usize) % alphabet.len()]),
+                _ => chars.truncate(pos),
+            }
+        }
+        let text: String = chars.into_iter().collect();
+        if let Err(e) = parse(&text, &[]) {
+            assert!(e.0.starts_with("channel.toml"), "{e} for {text:?}");
+            assert!(
+                !e.0.contains("0123456789"),
+                "a passphrase leaked into an error: {e}"
+            );
+        }
+    }
+}
