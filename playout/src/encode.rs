@@ -92,26 +92,8 @@ impl Encoder {
         };
         let video = get_src("vsrc")?;
         let audio = get_src("asrc")?;
-        video.set_caps(Some(
-            &gst::Caps::builder("video/x-raw")
-                .field("format", "I420")
-                .field("width", profile.width as i32)
-                .field("height", profile.height as i32)
-                .field(
-                    "framerate",
-                    gst::Fraction::new(profile.rate.num as i32, profile.rate.den as i32),
-                )
-                .field("pixel-aspect-ratio", gst::Fraction::new(1, 1))
-                .build(),
-        ));
-        audio.set_caps(Some(
-            &gst::Caps::builder("audio/x-raw")
-                .field("format", "S16LE")
-                .field("layout", "interleaved")
-                .field("rate", profile.sample_rate as i32)
-                .field("channels", profile.channels as i32)
-                .build(),
-        ));
+        video.set_caps(Some(&crate::gst_util::raw_video_caps(profile)));
+        audio.set_caps(Some(&crate::gst_util::raw_audio_caps(profile)));
         // Lateness is measured where the encoder takes the frame.
         if let Some(pad) = pipeline.by_name("venc").and_then(|e| e.static_pad("sink")) {
             let frame_ns = profile.rate.frame_ns();
@@ -179,18 +161,7 @@ impl Encoder {
 
     /// The first error on the encoder's bus, if any.
     pub fn error(&self) -> Option<String> {
-        let bus = self.pipeline.bus()?;
-        let msg = bus.pop_filtered(&[gst::MessageType::Error])?;
-        match msg.view() {
-            gst::MessageView::Error(e) => Some(format!(
-                "{} ({})",
-                e.error(),
-                e.src()
-                    .map(|s| s.path_string().to_string())
-                    .unwrap_or_default()
-            )),
-            _ => None,
-        }
+        crate::gst_util::bus_error(&self.pipeline)
     }
 
     /// Sends end-of-stream and waits (bounded) until everything encoded has come out.

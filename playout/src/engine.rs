@@ -44,6 +44,10 @@ pub struct EngineConfig {
     /// Packets a destination may queue before it drops its backlog (~25 fps + ~47 audio/s).
     pub destination_queue: usize,
     pub switcher: Option<SwitcherSettings>,
+    /// How far the clock thread may fall behind (a scheduling hiccup, a slow moment)
+    /// and catch up by sending frames in a quick burst, before it drops frames to get back
+    /// onto wall time. Downstream buffers absorb a burst; a dropped frame is a visible jump.
+    pub catch_up_limit: Duration,
 }
 
 impl EngineConfig {
@@ -57,6 +61,7 @@ impl EngineConfig {
             first_frame: 0,
             destination_queue: 256,
             switcher: None,
+            catch_up_limit: Duration::from_secs(1),
         }
     }
 }
@@ -227,6 +232,7 @@ impl Engine {
                     deadlines,
                     origin_unix_ns,
                     first,
+                    catch_up_ns: config.catch_up_limit.as_nanos() as u64,
                 })
             })
             .map_err(|e| EngineError::Encoder(format!("cannot start the clock: {e}")))?;
@@ -347,6 +353,7 @@ struct ClockLoop {
     deadlines: Deadlines,
     origin_unix_ns: u64,
     first: u64,
+    catch_up_ns: u64,
 }
 
 fn clock_loop(mut c: ClockLoop) {
@@ -388,10 +395,10 @@ fn clock_loop(mut c: ClockLoop) {
         if now < due {
             std::thread::sleep(due - now);
         }
-        // More than a frame behind the clock: drop frames (the items still advance, so the
+        // Too far behind the clock to catch up: drop frames (the items still advance, so the
         // schedule stays on wall time).
         let late = Instant::now().saturating_duration_since(due).as_nanos() as u64;
-        if late > frame_ns {
+        if late > c.catch_up_ns.max(frame_ns) {
             let k = late / frame_ns;
             for _ in 0..k {
                 let _ = c.switcher.tick(n, unix_now_ns());

@@ -16,6 +16,7 @@ pub mod engine;
 pub mod event;
 pub mod fanout;
 pub mod format;
+pub mod gst_util;
 pub mod output;
 pub mod packet;
 pub mod probe;

@@ -212,6 +212,31 @@ impl GopCache {
     }
 }
 
+/// Lets packets through unless the fan-out had to drop some for this destination; then it
+/// holds everything back until the next video key frame, so the receiver never gets a
+/// picture that references frames it did not receive.
+pub struct KeyGate {
+    waiting: bool,
+}
+
+impl KeyGate {
+    /// A gate that starts closed (`waiting`) until the first key frame, or open.
+    pub fn new(waiting: bool) -> Self {
+        KeyGate { waiting }
+    }
+
+    pub fn admit(&mut self, p: &Packet, stats: &Stats, gop: &mut GopCache) -> bool {
+        if stats.overflow.swap(false, Ordering::SeqCst) {
+            self.waiting = true;
+            gop.clear();
+        }
+        if self.waiting && p.kind == Kind::Video && p.key {
+            self.waiting = false;
+        }
+        !self.waiting
+    }
+}
+
 /// How a session ended.
 pub enum SessionEnd {
     /// The engine is shutting down or the programme ended.

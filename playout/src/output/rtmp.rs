@@ -6,7 +6,7 @@
 //! (extended timestamps past 2^24 ms come from rml_rtmp's chunk serializer). Every step is
 //! time-boxed. Does not own: reconnecting (`output::run_destination`).
 
-use super::{Meter, SessionCtx, SessionEnd, flv};
+use super::{KeyGate, Meter, SessionCtx, SessionEnd, flv};
 use crate::packet::{Headers, Kind, Packet};
 use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
 use rml_rtmp::sessions::{
@@ -15,7 +15,6 @@ use rml_rtmp::sessions::{
 };
 use rml_rtmp::time::RtmpTimestamp;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -269,20 +268,13 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
     let mut meter = Meter::new();
     meter.add(ctx.stats, conn.sent);
     let mut sent_headers: Option<Arc<Headers>> = None;
-    let mut waiting_for_key = pending.is_empty();
+    // With no cached GOP to start from, wait for a key frame.
+    let mut gate = KeyGate::new(pending.is_empty());
     let mut first = true;
     loop {
         for p in pending.drain(..) {
-            if ctx.stats.overflow.swap(false, Ordering::SeqCst) {
-                waiting_for_key = true;
-                ctx.gop.clear();
-            }
-            if waiting_for_key {
-                if p.kind == Kind::Video && p.key {
-                    waiting_for_key = false;
-                } else {
-                    continue;
-                }
+            if !gate.admit(&p, ctx.stats, ctx.gop) {
+                continue;
             }
             let before = conn.sent;
             if let Some(h) = &p.headers
@@ -322,7 +314,7 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
             _ = ctx.shutdown.changed() => {
                 // Send what is still queued, then leave.
                 while let Ok(p) = ctx.rx.try_recv() {
-                    if !waiting_for_key {
+                    if gate.admit(&p, ctx.stats, ctx.gop) {
                         send_packet(&mut conn, &p).await?;
                     }
                 }

@@ -6,7 +6,8 @@
 //! with an error; `output::run_destination` reconnects. `streamid` and `passphrase` pass
 //! through the URL's query (libsrt's URI options).
 
-use super::{Meter, SessionCtx, SessionEnd};
+use super::{KeyGate, Meter, SessionCtx, SessionEnd};
+use crate::gst_util::bus_error;
 use crate::packet::{Headers, Kind, Packet};
 use gstreamer as gst;
 use gstreamer::prelude::*;
@@ -122,20 +123,6 @@ fn acks_received(pipe: &Pipe) -> i64 {
         .unwrap_or(0)
 }
 
-fn bus_error(p: &gst::Pipeline) -> Option<String> {
-    let msg = p.bus()?.pop_filtered(&[gst::MessageType::Error])?;
-    match msg.view() {
-        gst::MessageView::Error(e) => Some(format!(
-            "{} ({})",
-            e.error(),
-            e.src()
-                .map(|s| s.path_string().to_string())
-                .unwrap_or_default()
-        )),
-        _ => None,
-    }
-}
-
 fn push(pipe: &Pipe, p: &Packet) -> Result<(), String> {
     let mut buf = gst::Buffer::from_slice(p.data.clone());
     if let Some(b) = buf.get_mut() {
@@ -216,7 +203,7 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
     let mut pending: Vec<Packet> = Vec::new();
     let mut meter = Meter::new();
     let mut counted = 0u64;
-    let mut waiting_for_key = false;
+    let mut gate = KeyGate::new(false);
     let mut check = tokio::time::interval(Duration::from_millis(200));
     // srtsink blocks in its send when the listener vanishes and posts nothing: a session
     // whose bytes stop moving while the programme flows is dead.
@@ -225,16 +212,8 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
     let mut last_ack_at = tokio::time::Instant::now();
     loop {
         for p in pending.drain(..) {
-            if ctx.stats.overflow.swap(false, Ordering::SeqCst) {
-                waiting_for_key = true;
-                ctx.gop.clear();
-            }
-            if waiting_for_key {
-                if p.kind == Kind::Video && p.key {
-                    waiting_for_key = false;
-                } else {
-                    continue;
-                }
+            if !gate.admit(&p, ctx.stats, ctx.gop) {
+                continue;
             }
             if p.headers
                 .as_ref()

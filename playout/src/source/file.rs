@@ -10,6 +10,7 @@
 
 use super::{Source, SourceState, VideoPull};
 use crate::format::OutputProfile;
+use crate::gst_util::describe_error;
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
@@ -135,22 +136,8 @@ fn build(uri: &str, profile: &OutputProfile, shared: &Arc<Shared>) -> Result<Bui
         .build()
         .map_err(|_| "GStreamer element uridecodebin is not installed".to_string())?;
 
-    let vcaps = gst::Caps::builder("video/x-raw")
-        .field("format", "I420")
-        .field("width", profile.width as i32)
-        .field("height", profile.height as i32)
-        .field(
-            "framerate",
-            gst::Fraction::new(profile.rate.num as i32, profile.rate.den as i32),
-        )
-        .field("pixel-aspect-ratio", gst::Fraction::new(1, 1))
-        .build();
-    let acaps = gst::Caps::builder("audio/x-raw")
-        .field("format", "S16LE")
-        .field("layout", "interleaved")
-        .field("rate", profile.sample_rate as i32)
-        .field("channels", profile.channels as i32)
-        .build();
+    let vcaps = crate::gst_util::raw_video_caps(profile);
+    let acaps = crate::gst_util::raw_audio_caps(profile);
 
     // Decoded frames are large (3 MB at 1080p): the demuxer's interleaving slack lives in
     // decodebin's multiqueue on compressed data; here half a second decouples the branches.
@@ -368,15 +355,6 @@ fn first_error(bus: &gst::Bus) -> Option<String> {
         gst::MessageView::Error(err) => Some(describe_error(err)),
         _ => None,
     }
-}
-
-/// The error with the element path that raised it.
-fn describe_error(err: &gst::message::Error) -> String {
-    let path = err
-        .src()
-        .map(|s| s.path_string().to_string())
-        .unwrap_or_else(|| "?".into());
-    format!("{} ({path})", err.error())
 }
 
 /// The running time of a sample's buffer.
