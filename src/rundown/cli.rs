@@ -77,7 +77,7 @@ pub struct CatalogArgs {
 /// `build`.
 #[derive(Debug, clap::Args)]
 pub struct BuildArgs {
-    /// Schedule config (`schedule-2026.toml` or an edition file with `[schedule]`).
+    /// Edition file with a `[schedule]` table (or a bare schedule file).
     #[arg(long)]
     pub config: PathBuf,
     #[command(flatten)]
