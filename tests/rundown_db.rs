@@ -620,3 +620,93 @@ async fn the_rundown_over_http() {
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+#[derive(clap::Parser)]
+struct Cli {
+    #[command(flatten)]
+    args: kepu_playout::rundown::cli::RundownArgs,
+}
+
+fn rundown(args: &[&str]) -> anyhow::Result<()> {
+    use clap::Parser;
+    let cli = Cli::try_parse_from(std::iter::once("rundown").chain(args.iter().copied()))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    kepu_playout::rundown::cli::run(cli.args)
+}
+
+#[test]
+fn the_cli_works_from_the_database() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (dir, cat) = rt.block_on(async {
+        let (dir, cat) = fresh(2026).await;
+        seed(&cat, &demo::catalog(5, 80), "2026-07-01").await;
+        (dir, cat)
+    });
+    let db = dir.path().join("catalog.db");
+    let db = db.to_str().expect("utf-8 path");
+    let ed = concat!(env!("CARGO_MANIFEST_DIR"), "/schedules/editions/2026.toml");
+    let common = ["--db", db, "--edition", ed];
+    let with = |head: &[&str]| -> Vec<String> {
+        head.iter()
+            .chain(common.iter())
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let run = |args: Vec<String>| rundown(&args.iter().map(String::as_str).collect::<Vec<_>>());
+
+    run(with(&[
+        "build",
+        "--now",
+        "2026-08-20T01:00:00Z",
+        "--reason",
+        "命令行编排",
+        "--json",
+    ]))
+    .expect("build from the database");
+    run(with(&["show", "--date", "2026-09-05", "--json"])).expect("show");
+    run(with(&["validate", "--date", "2026-09-05"])).expect("validate passes");
+    run(with(&["lock", "--date", "2026-09-05", "--by", "值班长"])).expect("lock");
+    let err = run(with(&["restore", "--date", "2026-09-05", "--version", "1"]))
+        .expect_err("locked day is not restored");
+    assert!(err.to_string().contains("锁定"), "{err:#}");
+    let err = run(with(&["lock", "--date", "2026-10-05"])).expect_err("no such day");
+    assert!(err.to_string().contains("2026-10-05"), "{err:#}");
+    let out = dir.path().join("0905.toml");
+    let out_s = out.to_str().expect("utf-8 path");
+    run(with(&[
+        "export",
+        "--format",
+        "engine",
+        "--date",
+        "2026-09-05",
+        "--out",
+        out_s,
+    ]))
+    .expect("export engine day file");
+    let text = std::fs::read_to_string(&out).expect("exported");
+    let file = parse_engine_day_file(&text).expect("parses");
+    let total: u64 = file
+        .item
+        .iter()
+        .filter_map(|i| engine_frames(FrameRate::default(), i.duration.as_deref()?))
+        .sum();
+    assert_eq!(total, DAY);
+    run(with(&["rehearse", "--probe", "trust", "--json"])).expect("rehearse");
+
+    let days = DbDayStore::new(cat.store().clone());
+    let (versions, lock, stored) = rt.block_on(async {
+        (
+            days.versions_async(d(5)).await.expect("versions"),
+            days.lock_async(d(5)).await.expect("lock"),
+            days.dates_async().await.expect("dates"),
+        )
+    });
+    assert_eq!(stored.len(), 30);
+    assert_eq!(versions.len(), 1);
+    assert_eq!(versions[0].reason, "命令行编排");
+    assert_eq!(lock.map(|l| l.by), Some("值班长".to_string()));
+}

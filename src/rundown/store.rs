@@ -207,6 +207,11 @@ impl DirStore {
         DirStore { root: root.into() }
     }
 
+    /// The directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     fn day_dir(&self, date: NaiveDate) -> PathBuf {
         self.root.join(date.to_string())
     }

@@ -12,6 +12,7 @@
 //! methods here are the real implementation and the trait blocks on them. Blocking needs a
 //! multi-thread Tokio runtime or a thread outside any runtime (e.g. `spawn_blocking`).
 
+pub mod cli;
 pub mod ops;
 pub mod source;
 
@@ -75,6 +76,15 @@ impl DbDayStore {
         Self {
             store,
             handle: Handle::try_current().ok(),
+        }
+    }
+
+    /// A day store whose synchronous methods block on `handle` when called from a plain
+    /// thread.
+    pub fn with_handle(store: Store, handle: Handle) -> Self {
+        Self {
+            store,
+            handle: Some(handle),
         }
     }
 
