@@ -134,7 +134,7 @@ pub async fn build(
 pub async fn current(days: &DbDayStore, date: NaiveDate) -> Result<(VersionMeta, Day)> {
     days.load_async(date, None)
         .await?
-        .ok_or_else(|| StoreError::NotFound {
+        .ok_or(StoreError::NotFound {
             date,
             version: None,
         })
