@@ -244,6 +244,43 @@ async fn the_rundown_over_http() {
 
     let (s, v) = call(&app, "GET", &format!("{base}/days/2026-09-01"), None).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+
+    // Slow-live feeds: 400 naming the field, 201, then listed.
+    let unit = cat.units().await.expect("units")[0].id;
+    let feed = |url: &str| {
+        json!({ "title": "兴隆观测站·星空慢直播", "url": url, "unit_id": unit,
+                "window": { "kind": "daily", "start": "00:00", "end": "03:00" } })
+    };
+    let (s, v) = call(
+        &app,
+        "POST",
+        &format!("{base}/feeds"),
+        Some(feed("ftp://x")),
+    )
+    .await;
+    assert_eq!((s, field(&v)), (StatusCode::BAD_REQUEST, "url"), "{v}");
+    let (s, v) = call(
+        &app,
+        "POST",
+        &format!("{base}/feeds"),
+        Some(feed("rtsp://cam.example.invalid/x")),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = call(
+        &app,
+        "POST",
+        &format!("{base}/feeds"),
+        Some(feed("rtsp://cam.example.invalid/x")),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let (s, v) = call(&app, "GET", &format!("{base}/feeds"), None).await;
+    assert_eq!(
+        (s, v.as_array().map(Vec::len)),
+        (StatusCode::OK, Some(1)),
+        "{v}"
+    );
     let (s, v) = call(
         &app,
         "POST",

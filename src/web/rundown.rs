@@ -1,6 +1,6 @@
-//! The rundown part of the REST API under `/api/v1/rundown/`: a day's current version, its
-//! versions, diffs between versions, build/rebuild from the catalog, lock/unlock, restore,
-//! validation and the exports (JSON, CSV, XMLTV, HTML and the engine's day file as TOML).
+//! The rundown part of the REST API under `/api/v1/rundown/`: slow-live feeds, a day's
+//! current version, its versions, diffs between versions, build/rebuild from the catalog,
+//! lock/unlock, restore, validation and the exports (JSON, CSV, XMLTV, HTML and the engine's day file as TOML).
 //!
 //! Owns HTTP concerns only (paths, queries, bodies, content types); the work is done by
 //! `rundown_db::ops`, and errors go through the one mapping in `web` (400 naming the field,
@@ -22,6 +22,7 @@ use crate::catalog::Catalog;
 use crate::rundown::export::{ListOptions, engine_day_file, to_csv, to_json};
 use crate::rundown::store::Lock;
 use crate::rundown::{CompiledSchedule, html, xmltv};
+use crate::rundown_db::source::{self, NewFeed};
 use crate::rundown_db::{DbDayStore, ops};
 use crate::store::Error;
 use axum::Json;
@@ -59,6 +60,7 @@ impl RundownState {
 pub fn routes(state: RundownState) -> Router {
     Router::new()
         .route("/api/v1/rundown/build", post(build))
+        .route("/api/v1/rundown/feeds", get(feeds).post(add_feed))
         .route("/api/v1/rundown/days/{date}", get(day))
         .route("/api/v1/rundown/days/{date}/versions", get(versions))
         .route("/api/v1/rundown/days/{date}/diff", get(diff))
@@ -134,6 +136,20 @@ async fn diff(
     let (from, to, changes) = ops::diff(&s.days, date, from, to).await?;
     Ok(Json(
         json!({ "date": date, "from": from, "to": to, "changes": changes }),
+    ))
+}
+
+async fn feeds(State(s): State<RundownState>) -> ApiResult<serde_json::Value> {
+    Ok(Json(json!(source::feeds(&s.catalog).await?)))
+}
+
+async fn add_feed(
+    State(s): State<RundownState>,
+    Body(f): Body<NewFeed>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(json!(source::add_feed(&s.catalog, &f).await?)),
     ))
 }
 
