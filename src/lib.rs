@@ -10,6 +10,7 @@ pub mod demo;
 pub mod edition;
 pub mod play;
 pub mod rundown;
+pub mod rundown_db;
 pub mod signal;
 pub mod store;
 pub mod web;

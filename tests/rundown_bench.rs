@@ -19,7 +19,7 @@ use kepu_playout::rundown::{BuildRequest, Day, ScheduleConfig, build, demo};
 fn build_and_rehearse_30_days_from_5000_works() {
     let cs = ScheduleConfig::load(
         Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("schedules/editions/schedule-2026.toml")
+            .join("schedules/editions/2026.toml")
             .as_path(),
     )
     .expect("config");

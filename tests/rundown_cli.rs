@@ -28,8 +28,7 @@ fn p(x: &Path) -> &str {
 fn build_lock_rebuild_diff_export_rehearse_from_files() {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path();
-    let config =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schedules/editions/schedule-2026.toml");
+    let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schedules/editions/2026.toml");
     let works = root.join("works.json");
     let feeds = root.join("feeds.json");
     let days = root.join("days");

@@ -31,7 +31,7 @@ fn d(day: u32) -> NaiveDate {
 fn config() -> CompiledSchedule {
     ScheduleConfig::load(
         Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("schedules/editions/schedule-2026.toml")
+            .join("schedules/editions/2026.toml")
             .as_path(),
     )
     .expect("shipped config is valid")

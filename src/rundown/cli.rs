@@ -1,5 +1,7 @@
 //! `kepu-playout rundown …`: build, validate, show, diff, lock/unlock, restore, export, rehearse and
-//! bench, working from files for now (works/feeds as JSON, days in a [`DirStore`]). Every
+//! bench. Days live in the catalog's database (`--db`, default `kepu.db`) with versions and
+//! locks, or in a directory (`--days DIR`, file mode); works and feeds come from the database
+//! (`--edition` names the edition file) or from JSON files (`--works`, `--feeds`). Every
 //! command prints JSON with `--json`. The edge of the module: errors are `anyhow` here.
 
 use std::collections::BTreeSet;
@@ -14,10 +16,11 @@ use super::builder::{BuildRequest, build};
 use super::config::{CompiledSchedule, ScheduleConfig};
 use super::export::{ListOptions, engine_day_file, to_csv, to_json};
 use super::rehearse::{FsProbe, MediaProbe, TrustProbe, rehearse};
-use super::store::{DayStore, DirStore, Lock};
+use super::store::Lock;
 use super::time::{fmt_frames_short, wall_time};
 use super::validate::validate_day;
-use super::{Catalog, Day, LiveFeed, Work, demo, diff, html, xmltv};
+use super::{Catalog, Day, FrameRate, LiveFeed, Work, demo, diff, html, xmltv};
+use crate::rundown_db::cli::{Blocker, Days, catalog_inputs, open_catalog};
 
 /// `rundown` command line.
 #[derive(Debug, clap::Args)]
@@ -58,17 +61,41 @@ pub enum RundownCommand {
 /// Where the days live.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DaysArg {
-    /// Directory of stored days (versions and locks).
-    #[arg(long, default_value = "rundown")]
-    pub days: PathBuf,
+    /// Directory of stored days (file mode); without it the days live in the database.
+    #[arg(long)]
+    pub days: Option<PathBuf>,
+    /// Database: a SQLite file path (created on first use) or a postgres:// URL.
+    #[arg(long, env = "KEPU_DATABASE_URL", default_value = "kepu.db")]
+    pub db: String,
+    /// Edition file (catalog rules and `[schedule]`): the catalog in the database and the
+    /// default schedule config.
+    #[arg(
+        long,
+        env = "KEPU_EDITION",
+        default_value = "schedules/editions/2026.toml"
+    )]
+    pub edition: PathBuf,
+}
+
+impl DaysArg {
+    fn open(&self) -> Result<Days> {
+        Days::open(self.days.as_deref(), &self.db)
+    }
+
+    /// `--config`, or the edition file when the days are in the database.
+    fn config(&self, given: Option<&Path>) -> Option<PathBuf> {
+        given
+            .map(Path::to_path_buf)
+            .or_else(|| self.days.is_none().then(|| self.edition.clone()))
+    }
 }
 
 /// Catalog input.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CatalogArgs {
-    /// Works, a JSON array of rundown works (from the catalog export).
+    /// Works, a JSON array of rundown works; without it the works come from the database.
     #[arg(long)]
-    pub works: PathBuf,
+    pub works: Option<PathBuf>,
     /// Slow-live feeds, a JSON array.
     #[arg(long)]
     pub feeds: Option<PathBuf>,
@@ -77,9 +104,9 @@ pub struct CatalogArgs {
 /// `build`.
 #[derive(Debug, clap::Args)]
 pub struct BuildArgs {
-    /// Schedule config (`schedule-2026.toml` or an edition file with `[schedule]`).
+    /// Edition file with a `[schedule]` table (or a bare schedule file); default: `--edition`.
     #[arg(long)]
-    pub config: PathBuf,
+    pub config: Option<PathBuf>,
     #[command(flatten)]
     pub catalog: CatalogArgs,
     #[command(flatten)]
@@ -295,8 +322,17 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<
     serde_json::from_str(&text).with_context(|| format!("{what} {} 格式错误", path.display()))
 }
 
-fn load_catalog(c: &CatalogArgs) -> Result<(Vec<Work>, Vec<LiveFeed>)> {
-    let works: Vec<Work> = read_json(&c.works, "作品文件")?;
+fn load_catalog(
+    c: &CatalogArgs,
+    d: &DaysArg,
+    rate: FrameRate,
+) -> Result<(Vec<Work>, Vec<LiveFeed>)> {
+    let Some(works) = &c.works else {
+        let b = Blocker::new()?;
+        let cat = open_catalog(&b, &d.db, &d.edition)?;
+        return catalog_inputs(&b, &cat, rate);
+    };
+    let works: Vec<Work> = read_json(works, "作品文件")?;
     let feeds: Vec<LiveFeed> = match &c.feeds {
         Some(p) => read_json(p, "慢直播信号文件")?,
         None => Vec::new(),
@@ -309,9 +345,11 @@ fn load_config(p: &Path) -> Result<CompiledSchedule> {
 }
 
 fn cmd_build(a: BuildArgs, json: bool) -> Result<()> {
-    let cs = load_config(&a.config)?;
-    let (works, feeds) = load_catalog(&a.catalog)?;
-    let mut store = DirStore::new(&a.days.days);
+    let config = a.config.clone().unwrap_or_else(|| a.days.edition.clone());
+    let cs = load_config(&config)?;
+    let (works, feeds) = load_catalog(&a.catalog, &a.days, cs.rate)?;
+    let mut days = a.days.open()?;
+    let store = days.store();
     let existing = store.latest_days()?;
     let mut locked = BTreeSet::new();
     for d in cs.dates() {
@@ -364,10 +402,17 @@ fn cmd_build(a: BuildArgs, json: bool) -> Result<()> {
 }
 
 fn cmd_validate(a: ValidateArgs, json: bool) -> Result<()> {
-    let (works, feeds) = load_catalog(&a.catalog)?;
+    let cs = a
+        .days
+        .config(a.config.as_deref())
+        .as_deref()
+        .map(load_config)
+        .transpose()?;
+    let rate = cs.as_ref().map_or_else(FrameRate::default, |c| c.rate);
+    let (works, feeds) = load_catalog(&a.catalog, &a.days, rate)?;
     let catalog = Catalog::new(&works, &feeds);
-    let cs = a.config.as_deref().map(load_config).transpose()?;
-    let store = DirStore::new(&a.days.days);
+    let mut opened = a.days.open()?;
+    let store = opened.store();
     let days: Vec<Day> = if let Some(f) = &a.file {
         vec![read_json(f, "节目单文件")?]
     } else if let Some(d) = a.date {
@@ -415,7 +460,8 @@ fn cmd_validate(a: ValidateArgs, json: bool) -> Result<()> {
 }
 
 fn cmd_show(a: ShowArgs, json: bool) -> Result<()> {
-    let store = DirStore::new(&a.days.days);
+    let mut opened = a.days.open()?;
+    let store = opened.store();
     let (meta, day) = store
         .load(a.date, a.version)?
         .ok_or_else(|| anyhow!("没有 {} 的节目单", a.date))?;
@@ -448,7 +494,8 @@ fn cmd_show(a: ShowArgs, json: bool) -> Result<()> {
 }
 
 fn cmd_diff(a: DiffArgs, json: bool) -> Result<()> {
-    let store = DirStore::new(&a.days.days);
+    let mut opened = a.days.open()?;
+    let store = opened.store();
     let versions = store.versions(a.date)?;
     let new_v = a
         .new
@@ -479,7 +526,11 @@ fn cmd_diff(a: DiffArgs, json: bool) -> Result<()> {
 }
 
 fn cmd_lock(a: LockArgs, lock: bool, json: bool) -> Result<()> {
-    let mut store = DirStore::new(&a.days.days);
+    let mut opened = a.days.open()?;
+    let store = opened.store();
+    if lock && store.load(a.date, None)?.is_none() {
+        bail!("没有 {} 的节目单，无法锁定", a.date);
+    }
     let l = lock.then(|| Lock {
         by: a.by.clone(),
         at: Utc::now(),
@@ -497,7 +548,11 @@ fn cmd_lock(a: LockArgs, lock: bool, json: bool) -> Result<()> {
 }
 
 fn cmd_restore(a: RestoreArgs, json: bool) -> Result<()> {
-    let mut store = DirStore::new(&a.days.days);
+    let mut opened = a.days.open()?;
+    let store = opened.store();
+    if let Some(l) = store.lock(a.date)? {
+        bail!("{} 的节目单已被「{}」锁定，须先解锁才能恢复", a.date, l.by);
+    }
     let meta = store.restore(a.date, a.version, &a.by, Utc::now())?;
     if json {
         return print_json(&meta);
@@ -509,12 +564,12 @@ fn cmd_restore(a: RestoreArgs, json: bool) -> Result<()> {
 }
 
 fn select_days(
-    store: &DirStore,
+    opened: &mut Days,
     date: Option<NaiveDate>,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
 ) -> Result<Vec<Day>> {
-    let all = store.latest_days()?;
+    let all = opened.store().latest_days()?;
     let days: Vec<Day> = all
         .into_iter()
         .filter(|(d, _)| match date {
@@ -524,27 +579,24 @@ fn select_days(
         .map(|(_, d)| d)
         .collect();
     if days.is_empty() {
-        bail!(
-            "所选日期没有节目单（目录 {}）",
-            store
-                .day_path(NaiveDate::MIN, 0)
-                .parent()
-                .and_then(Path::parent)
-                .map(|p| p.display().to_string())
-                .unwrap_or_default()
-        );
+        bail!("所选日期没有节目单（{}）", opened.describe());
     }
     Ok(days)
 }
 
 fn cmd_export(a: ExportArgs) -> Result<()> {
-    let store = DirStore::new(&a.days.days);
-    let days = select_days(&store, a.date, a.from, a.to)?;
+    let mut opened = a.days.open()?;
+    let days = select_days(&mut opened, a.date, a.from, a.to)?;
     let refs: Vec<&Day> = days.iter().collect();
     let opts = ListOptions {
         include_filler: a.with_filler,
     };
-    let cs = a.config.as_deref().map(load_config).transpose()?;
+    let cs = a
+        .days
+        .config(a.config.as_deref())
+        .as_deref()
+        .map(load_config)
+        .transpose()?;
     let (cid, cname) = cs.as_ref().map_or(
         ("kepu.kepuchina.cn".to_string(), "科普之光".to_string()),
         |c| (c.config.channel_id.clone(), c.config.channel_name.clone()),
@@ -570,10 +622,15 @@ fn cmd_export(a: ExportArgs) -> Result<()> {
 }
 
 fn cmd_rehearse(a: RehearseArgs, json: bool) -> Result<()> {
-    let store = DirStore::new(&a.days.days);
-    let days = select_days(&store, None, a.from, a.to)?;
+    let mut opened = a.days.open()?;
+    let days = select_days(&mut opened, None, a.from, a.to)?;
     let refs: Vec<&Day> = days.iter().collect();
-    let cs = a.config.as_deref().map(load_config).transpose()?;
+    let cs = a
+        .days
+        .config(a.config.as_deref())
+        .as_deref()
+        .map(load_config)
+        .transpose()?;
     let probe: &dyn MediaProbe = match a.probe {
         ProbeKind::Fs => &FsProbe,
         ProbeKind::Trust => &TrustProbe,

@@ -307,7 +307,7 @@ pub struct EventConfig {
 
 impl ScheduleConfig {
     /// Parses the `[schedule]` table from TOML text. Accepts either the table's content
-    /// (`schedule-2026.toml`) or a whole edition file with a `[schedule]` table.
+    /// (a bare schedule file) or a whole edition file with a `[schedule]` table.
     pub fn from_toml_str(text: &str, file: &str) -> Result<Self, ConfigError> {
         let parse_err = |e: toml::de::Error| ConfigError::Parse {
             file: file.into(),

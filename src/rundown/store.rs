@@ -1,6 +1,6 @@
 //! The storage seam: days with versions (who, when, why) and operator locks, behind the
-//! [`DayStore`] trait. The database implementation comes with the store module; here are an
-//! in-memory store (tests) and a directory store (the CLI, until the database lands).
+//! [`DayStore`] trait. The database implementation is `crate::rundown_db::DbDayStore`; here
+//! are an in-memory store (tests) and a directory store (the CLI's file mode).
 //!
 //! A save that would not change a day's bytes makes no new version, so a rebuild that keeps a
 //! day leaves its history untouched.
@@ -66,6 +66,12 @@ pub enum StoreError {
         /// Version asked for.
         version: Option<u32>,
     },
+    /// The request conflicts with the stored state (a locked day, a concurrent save).
+    #[error("{0}")]
+    Conflict(String),
+    /// The backing database cannot be used right now (details are logged, not shown).
+    #[error("节目单存储暂不可用：{0}")]
+    Unavailable(String),
 }
 
 /// Where days live. Implemented by the database store at merge time.
@@ -199,6 +205,11 @@ impl DirStore {
     /// A store rooted at `root` (created on first save).
     pub fn new(root: impl Into<PathBuf>) -> Self {
         DirStore { root: root.into() }
+    }
+
+    /// The directory.
+    pub fn root(&self) -> &Path {
+        &self.root
     }
 
     fn day_dir(&self, date: NaiveDate) -> PathBuf {

@@ -8,8 +8,8 @@ use super::config::{ConfigError, ScheduleConfig};
 use super::plan::day_plan;
 use super::time::{CronSlot, FrameRate, day_bounds, fmt_frames, parse_duration_frames};
 
-const CFG_2026: &str = include_str!("../../schedules/editions/schedule-2026.toml");
-const CFG_2025: &str = include_str!("../../schedules/editions/schedule-2025.toml");
+const CFG_2026: &str = include_str!("../../schedules/editions/2026.toml");
+const CFG_2025: &str = include_str!("../../schedules/editions/2025.toml");
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).expect("valid date")
@@ -39,10 +39,7 @@ fn frames_format_exactly_at_25fps() {
 
 #[test]
 fn shipped_configs_compile() {
-    for (name, text) in [
-        ("schedule-2026.toml", CFG_2026),
-        ("schedule-2025.toml", CFG_2025),
-    ] {
+    for (name, text) in [("2026.toml", CFG_2026), ("2025.toml", CFG_2025)] {
         let cfg = ScheduleConfig::from_toml_str(text, name).expect("parses");
         let cs = cfg.compile(name).expect("valid");
         assert_eq!(cs.dates().len(), 30, "{name}: 30 days");
@@ -53,17 +50,16 @@ fn shipped_configs_compile() {
 
 #[test]
 fn edition_file_with_schedule_table_is_accepted() {
-    let wrapped = format!(
-        "[edition]\nname = \"2026\"\n\n[schedule]\n{}",
-        CFG_2026
-            .replace("[[", "[[schedule.")
-            .replace("\n[filler]", "\n[schedule.filler]")
-            .replace("\n[repeat]", "\n[schedule.repeat]")
-    );
+    // The shipped edition file carries `[schedule]` next to the catalog's rules.
     let cfg =
-        ScheduleConfig::from_toml_str(&wrapped, "2026.toml").expect("parses the [schedule] table");
+        ScheduleConfig::from_toml_str(CFG_2026, "2026.toml").expect("parses the [schedule] table");
     assert_eq!(cfg.edition, "2026");
     assert_eq!(cfg.block.len(), 7);
+    // A bare schedule table (the table's content alone) is read the same way.
+    let whole: toml::Table = toml::from_str(CFG_2026).expect("toml");
+    let bare = toml::to_string(whole.get("schedule").expect("[schedule]")).expect("to toml");
+    let again = ScheduleConfig::from_toml_str(&bare, "bare.toml").expect("bare table parses");
+    assert_eq!(again, cfg);
 }
 
 #[test]
@@ -74,8 +70,8 @@ fn config_errors_name_every_field() {
             "end = \"07:00\"\nsection = \"悦科普\"",
         )
         .replace(
-            "section = \"寻初心\"\n\n[[block]]",
-            "section = \"不存在\"\n\n[[block]]",
+            "section = \"寻初心\"\n\n[[schedule.block]]",
+            "section = \"不存在\"\n\n[[schedule.block]]",
         )
         .replace("cron = \"0 0 20 * * *\"", "cron = \"0 20 * *\"")
         .replace("duration = \"00:00:15\"", "duration = \"00:00:15.010\"");

@@ -1,5 +1,6 @@
-//! The REST API (JSON over axum) — for now the catalog part under `/api/v1/`: units, works,
-//! files, probes, reviews, rights, state, leads and imports. It owns HTTP concerns only:
+//! The REST API (JSON over axum) under `/api/v1/`: the catalog (units, works, files, probes,
+//! reviews, rights, state, leads and imports) and the rundown ([`rundown`]: days, versions,
+//! diffs, build, locks, restore, validation, exports). It owns HTTP concerns only:
 //! input extraction, status codes, body limits, and the one place where store errors become
 //! HTTP answers (400 with the field, 404, 409, 503). It never shows a raw database error and
 //! never panics on input. Auth, dashboards and other modules' routes come later.
@@ -19,6 +20,8 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
+
+pub mod rundown;
 
 /// Largest JSON body accepted.
 pub const JSON_LIMIT: usize = 256 * 1024;
@@ -135,10 +138,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/files/{id}/probe", post(probe))
         .route("/api/v1/leads", get(leads).post(create_lead))
         .route("/api/v1/playable", get(playable))
+        .with_state(state.clone())
+        .merge(rundown::routes(rundown::RundownState::new(
+            state.catalog.clone(),
+        )))
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
-        .merge(imports)
+        .merge(imports.with_state(state))
         .fallback(|| async { ApiError::Store(Error::not_found("接口", "路径")) })
-        .with_state(state)
 }
 
 async fn units(State(s): State<AppState>) -> ApiResult<serde_json::Value> {
