@@ -56,6 +56,18 @@ start_postgres() {
   export KEPU_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
 }
 
+# The official XMLTV DTD, as Debian ships it in xmltv-util (only the DTD is extracted: the
+# package itself pulls in dozens of Perl modules).
+fetch_xmltv_dtd() {
+  local dir="target/xmltv"
+  if [ ! -f "$dir/usr/share/xmltv/xmltv.dtd" ]; then
+    mkdir -p "$dir"
+    (cd "$dir" && apt-get download xmltv-util >/dev/null 2>&1 || { apt-get update -qq && apt-get download xmltv-util >/dev/null; })
+    dpkg-deb --fsys-tarfile "$dir"/xmltv-util_*.deb | tar -x -C "$dir" ./usr/share/xmltv/xmltv.dtd
+  fi
+  export KEPU_XMLTV_DTD="$PWD/$dir/usr/share/xmltv/xmltv.dtd"
+}
+
 stop_postgres() {
   [ -n "${PGTEST_DIR:-}" ] || return 0
   $PG_CTL -D "$PGTEST_DIR/data" -m immediate stop >/dev/null 2>&1 || true
@@ -73,6 +85,7 @@ case "${1:-}" in
     shift
     install_packages
     start_postgres
+    fetch_xmltv_dtd
     if cargo nextest --version >/dev/null 2>&1; then
       cargo nextest run --workspace --no-fail-fast "$@"
     else
