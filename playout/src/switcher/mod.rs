@@ -372,13 +372,15 @@ impl Switcher {
                     return self.fill(n, "the source ended before its slot", bytes);
                 }
                 Pulled::Missing(why) => {
-                    if let Some(s) = cur.source.take()
-                        && matches!(s.state(), SourceState::Failed(_))
-                    {
+                    // A failed source is retired and retried later; one still opening or
+                    // stalled stays: it takes the air back when it delivers.
+                    let failed = cur
+                        .source
+                        .as_ref()
+                        .is_some_and(|s| matches!(s.state(), SourceState::Failed(_)));
+                    if failed && let Some(s) = cur.source.take() {
                         self.retired.push(s);
                         cur.retry_at = Some(n + self.settings.retry_frames);
-                    } else if let Some(s) = cur.source.take() {
-                        cur.source = Some(s);
                     }
                     // A failed item with no length cannot know its end: hand over after
                     // the hold.

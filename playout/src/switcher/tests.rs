@@ -13,12 +13,15 @@ struct Fake {
     frames: u64,
     pos: u64,
     fail_after: Option<u64>,
-    ready_after_pulls: u32,
+    /// The source reports Opening this many more times before it is ready.
+    ready_after_pulls: std::cell::Cell<u32>,
 }
 
 impl Source for Fake {
     fn state(&self) -> SourceState {
-        if self.ready_after_pulls > 0 {
+        let left = self.ready_after_pulls.get();
+        if left > 0 {
+            self.ready_after_pulls.set(left - 1);
             return SourceState::Opening;
         }
         match self.fail_after {
@@ -67,14 +70,14 @@ impl Opener for FakeOpener {
                 frames,
                 pos,
                 fail_after,
-                ready_after_pulls: opening,
+                ready_after_pulls: std::cell::Cell::new(opening),
             }),
             None => Box::new(Fake {
                 tag: 0,
                 frames: 0,
                 pos: 0,
                 fail_after: Some(0),
-                ready_after_pulls: 0,
+                ready_after_pulls: std::cell::Cell::new(0),
             }),
         }
     }
@@ -83,13 +86,21 @@ impl Opener for FakeOpener {
 const SLATE: u8 = 0xEE;
 
 fn switcher(media: &[(&str, u8, u64, Option<u64>)]) -> (Switcher, Opened) {
+    switcher_with_opening(media, 0)
+}
+
+/// Like `switcher`, with every source reporting Opening `opening` times before it is ready.
+fn switcher_with_opening(
+    media: &[(&str, u8, u64, Option<u64>)],
+    opening: u32,
+) -> (Switcher, Opened) {
     gst::init().expect("gstreamer init");
     let profile = OutputProfile::small();
     let opened = Opened::default();
     let opener = FakeOpener {
         media: media
             .iter()
-            .map(|(u, t, f, fail)| (u.to_string(), (*t, *f, *fail, 0)))
+            .map(|(u, t, f, fail)| (u.to_string(), (*t, *f, *fail, opening)))
             .collect(),
         opened: opened.clone(),
     };
@@ -270,4 +281,26 @@ fn skip_starts_the_next_item_now_and_replace_swaps_the_future() {
     sw.replace(vec![Cue::follow("c", "c").at(80).with_length(5)], 60);
     out.extend(run(&mut sw, 60, 90));
     assert_eq!(tags(&out), vec![(1, 40), (2, 40), (3, 5), (SLATE, 5)]);
+}
+
+#[test]
+fn a_source_that_is_ready_late_takes_the_air_at_the_right_position() {
+    // Cued at frame 0 for frame 2, its source still opening for its first ticks.
+    let (mut sw, _) = switcher_with_opening(&[("slow", 7, 500, None)], 8);
+    sw.cue(Cue::follow("slow", "slow").with_length(60).at(2), 0);
+    let out = run(&mut sw, 0, 70);
+    let first_real = out
+        .iter()
+        .position(|f| f.0 == 7)
+        .expect("the item reaches the air");
+    assert!(
+        first_real > 2 && first_real < 20,
+        "on air from frame {first_real}"
+    );
+    // From then on every frame is the one the item's position calls for: it skipped what
+    // it missed, and it still ends on its scheduled frame.
+    for (n, f) in out.iter().enumerate().take(62).skip(first_real) {
+        assert_eq!(*f, (7, (n - 2) as u32), "frame {n}");
+    }
+    assert_eq!(out[62].0, SLATE);
 }
