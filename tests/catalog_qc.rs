@@ -165,6 +165,10 @@ fn fixtures() -> &'static PathBuf {
             tone.to_str().expect("utf-8"),
         ]);
         std::fs::write(dir.join(".complete"), b"").expect("mark complete");
+        // A folder without the mark is a leftover of an interrupted run: clear it.
+        if done.exists() && !done.join(".complete").exists() {
+            let _ = std::fs::remove_dir_all(&done);
+        }
         match std::fs::rename(&dir, &done) {
             Ok(()) => done,
             // Another process finished first (or an old incomplete folder is in the way):
