@@ -181,11 +181,14 @@ fn build(uri: &str, profile: &OutputProfile, shared: &Arc<Shared>) -> Result<Bui
     let ares = make("audioresample", "ares")?;
     let afilter = make("capsfilter", "acaps")?;
     afilter.set_property("caps", &acaps);
+    // The audio sink does not hold up pre-roll: a file without sound (whose audio branch
+    // only ever sees an EOS, which a flushing seek clears) must still open and seek.
     let asink = gst_app::AppSink::builder()
         .name("audio")
         .sync(false)
         .max_buffers(64)
         .drop(false)
+        .async_(false)
         .build();
 
     pipeline
@@ -289,7 +292,12 @@ fn load_and_watch(pipeline: gst::Pipeline, shared: Arc<Shared>, in_point_ns: u64
         return;
     }
     if in_point_ns > 0 {
-        let seek = pipeline.seek_simple(
+        // Seek through the video branch: the demuxer repositions every stream, and a file
+        // without sound has an audio branch linked to nothing that would refuse the seek.
+        let target = pipeline
+            .by_name("video")
+            .unwrap_or_else(|| pipeline.clone().upcast());
+        let seek = target.seek_simple(
             gst::SeekFlags::FLUSH | gst::SeekFlags::ACCURATE,
             gst::ClockTime::from_nseconds(in_point_ns),
         );
@@ -426,6 +434,12 @@ impl Source for DecodedSource {
     }
 
     fn pull_audio(&mut self, out: &mut Vec<u8>, bytes: usize, wait: Duration) -> bool {
+        // A source with no audio stream has nothing to wait for: silence at once.
+        if self.shared.pads_done.load(Ordering::SeqCst)
+            && !self.shared.has_audio.load(Ordering::SeqCst)
+        {
+            return false;
+        }
         let deadline = Instant::now() + wait;
         let mut need = bytes;
         loop {
