@@ -415,7 +415,9 @@ fn clock_loop(mut c: ClockLoop) {
                 "behind the clock: frames dropped"
             );
         }
-        let wall = c.origin_unix_ns + rate.frame_to_ns(n - c.first);
+        // Events carry the real instant the frame left the switcher (its due time plus any
+        // lateness), as the as-run log should.
+        let wall = unix_now_ns();
         let out = c.switcher.tick(n, wall);
         if c.encoder.backlog_bytes() > max_backlog {
             dropped += 1;
