@@ -135,7 +135,14 @@ pub async fn run(config: ChannelConfig, day: DayFile, for_secs: Option<u64>) -> 
         }
     }
     let status = engine.status().await.ok();
-    engine.stop().await;
+    // An orderly stop is bounded; a second signal during it exits at once.
+    tokio::select! {
+        _ = engine.stop() => {}
+        _ = crate::signal::shutdown() => {
+            eprintln!("second signal: exiting now");
+            std::process::exit(130);
+        }
+    }
     if let Some(s) = status {
         println!(
             "stopped at frame {}: {} frame(s) dropped, {} repeated, max lateness {} ms",
