@@ -3,6 +3,7 @@
 //!
 //! Arrows point one way: `web → air → rundown → catalog → store`, `air → playout`.
 
+pub mod asrun;
 pub mod auth;
 pub mod catalog;
 pub mod config;
