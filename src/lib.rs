@@ -10,6 +10,7 @@ pub mod config;
 pub mod dayfile;
 pub mod demo;
 pub mod edition;
+pub mod metrics;
 pub mod play;
 pub mod rundown;
 pub mod rundown_db;
