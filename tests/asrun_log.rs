@@ -152,6 +152,13 @@ async fn airings_are_durable_and_queryable() {
         Err(Error::Invalid { field, .. }) if field == "day"
     ));
     assert_eq!(log.count().await.expect("count"), 2);
+
+    // The restarted daemon closes what the killed one left open, once.
+    assert_eq!(log.close_interrupted().await.expect("close"), 1);
+    assert_eq!(log.close_interrupted().await.expect("close"), 0);
+    let b = log.query(&by(None, Some(12), None)).await.expect("q");
+    assert_eq!(b[0].end_reason.as_deref(), Some("interrupted"));
+    assert_eq!(b[0].last_frame_ms, None);
 }
 
 #[tokio::test]

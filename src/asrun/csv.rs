@@ -46,6 +46,7 @@ pub fn reason_zh(r: Option<&str>) -> &'static str {
         Some("failed") => "信号源故障",
         Some("missed") => "错过播出时间",
         Some("shutdown") => "停机",
+        Some("interrupted") => "进程中断",
         Some(_) => "其他",
     }
 }

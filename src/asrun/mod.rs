@@ -255,6 +255,23 @@ impl AsRunLog {
         Ok(())
     }
 
+    /// At start after a crash: closes every airing left open by the previous process with
+    /// the reason `interrupted` (its last frame stays unknown); returns how many. Call it
+    /// before the engine starts, so the resumed item gets a new row of its own.
+    pub async fn close_interrupted(&self) -> Result<u64> {
+        let done =
+            sqlx::query("UPDATE asrun SET end_reason = 'interrupted' WHERE end_reason IS NULL")
+                .execute(self.store.pool())
+                .await?;
+        if done.rows_affected() > 0 {
+            tracing::warn!(
+                rows = done.rows_affected(),
+                "as-run airings left open by the previous run closed as interrupted"
+            );
+        }
+        Ok(done.rows_affected())
+    }
+
     /// Airings matching `q`, in airing order.
     pub async fn query(&self, q: &AsRunQuery) -> Result<Vec<Airing>> {
         if let Some(d) = &q.day
