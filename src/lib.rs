@@ -3,11 +3,14 @@
 //!
 //! Arrows point one way: `web → air → rundown → catalog → store`, `air → playout`.
 
+pub mod asrun;
+pub mod auth;
 pub mod catalog;
 pub mod config;
 pub mod dayfile;
 pub mod demo;
 pub mod edition;
+pub mod metrics;
 pub mod play;
 pub mod rundown;
 pub mod rundown_db;

@@ -3,7 +3,9 @@
 //! diffs, build, locks, restore, validation, exports). It owns HTTP concerns only:
 //! input extraction, status codes, body limits, and the one place where store errors become
 //! HTTP answers (400 with the field, 404, 409, 503). It never shows a raw database error and
-//! never panics on input. Auth, dashboards and other modules' routes come later.
+//! never panics on input. [`app`] puts the whole API behind accounts and roles ([`auth`]),
+//! adds the as-run log and `/metrics` ([`asrun`]); [`router`] alone is the open catalog and
+//! rundown API (tests, and the CLI until `serve` lands).
 
 use crate::catalog::Catalog;
 use crate::catalog::model::{NewUnit, NewWork, WorkState};
@@ -21,6 +23,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+pub mod asrun;
+pub mod auth;
 pub mod rundown;
 
 /// Largest JSON body accepted.
@@ -44,6 +48,14 @@ pub enum ApiError {
     Store(Error),
     /// The request itself was unusable (bad JSON, bad path), with the status to answer.
     Rejected(StatusCode, String),
+    /// No or wrong credentials (401), or a role that may not do this (403).
+    Auth(crate::auth::AuthError),
+}
+
+impl From<crate::auth::AuthError> for ApiError {
+    fn from(e: crate::auth::AuthError) -> Self {
+        Self::Auth(e)
+    }
 }
 
 impl From<Error> for ApiError {
@@ -78,6 +90,22 @@ impl IntoResponse for ApiError {
             }
             Self::Rejected(status, message) => {
                 (status, json!({ "code": "bad_request", "message": message }))
+            }
+            Self::Auth(e) => {
+                let message = e.to_string();
+                return match e {
+                    crate::auth::AuthError::Unauthenticated => (
+                        StatusCode::UNAUTHORIZED,
+                        [(axum::http::header::WWW_AUTHENTICATE, "Bearer")],
+                        Json(json!({ "error": { "code": "unauthenticated", "message": message } })),
+                    )
+                        .into_response(),
+                    crate::auth::AuthError::Forbidden { .. } => (
+                        StatusCode::FORBIDDEN,
+                        Json(json!({ "error": { "code": "forbidden", "message": message } })),
+                    )
+                        .into_response(),
+                };
             }
         };
         (status, Json(json!({ "error": body }))).into_response()
@@ -116,6 +144,36 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
             ))),
         }
     }
+}
+
+/// What the secured API needs besides the catalog.
+#[derive(Clone, Debug)]
+pub struct Services {
+    /// Users and tokens.
+    pub accounts: crate::auth::Accounts,
+    /// The as-run log.
+    pub asrun: crate::asrun::AsRunLog,
+    /// The metrics registry scraped at `/metrics`.
+    pub metrics: crate::metrics::Metrics,
+}
+
+/// The daemon's HTTP app: every `/api/v1` route behind [`auth::guard`] (401 without
+/// credentials, 403 for a role that may not), the as-run log, the account routes, and the
+/// open `/metrics` scrape.
+pub fn app(state: AppState, services: Services) -> Router {
+    let asrun_state = asrun::AsRunState {
+        log: services.asrun,
+        catalog: state.catalog.clone(),
+        accounts: services.accounts.clone(),
+    };
+    router(state)
+        .merge(asrun::routes(asrun_state))
+        .merge(auth::routes(services.accounts.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            services.accounts,
+            auth::guard,
+        ))
+        .merge(asrun::metrics_routes(services.metrics))
 }
 
 /// The catalog API, mounted at `/api/v1`.
@@ -172,6 +230,7 @@ struct WorksQuery {
 
 async fn works(
     State(s): State<AppState>,
+    caller: Option<axum::Extension<crate::auth::Principal>>,
     Query(q): Query<WorksQuery>,
 ) -> ApiResult<serde_json::Value> {
     let state = q
@@ -181,7 +240,11 @@ async fn works(
                 .map_err(|_| Error::invalid("state", format!("不认识的状态「{v}」")))
         })
         .transpose()?;
-    Ok(Json(json!(s.catalog.works(state).await?)))
+    let mut works = s.catalog.works(state).await?;
+    if let Some(axum::Extension(p)) = caller {
+        works.retain(|w| p.may_see_unit(Some(w.unit_id)));
+    }
+    Ok(Json(json!(works)))
 }
 
 async fn create_work(
@@ -194,9 +257,19 @@ async fn create_work(
     ))
 }
 
-async fn work(State(s): State<AppState>, Id(id): Id) -> ApiResult<serde_json::Value> {
+async fn work(
+    State(s): State<AppState>,
+    caller: Option<axum::Extension<crate::auth::Principal>>,
+    Id(id): Id,
+) -> ApiResult<serde_json::Value> {
     let c = &s.catalog;
     let w = c.work(id).await?;
+    // Another unit's work does not exist for a partner (no hint that the id is taken).
+    if let Some(axum::Extension(p)) = caller
+        && !p.may_see_unit(Some(w.unit_id))
+    {
+        return Err(Error::not_found("作品", id).into());
+    }
     Ok(Json(json!({
         "work": w,
         "unit": c.unit(w.unit_id).await?,

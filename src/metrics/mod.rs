@@ -1,0 +1,183 @@
+//! Prometheus metrics of the daemon, in one registry owned by [`Metrics`] (no global
+//! registry: tests and several daemons in one process stay apart).
+//!
+//! Owns the metric names and how an engine [`playout::Status`] maps onto them. Does not own
+//! the scrape route (`web`) or the polling of the engine (the daemon calls
+//! [`Metrics::update_from_status`]). Destination labels are the destinations' config names,
+//! never URLs or stream keys.
+
+use playout::{DestinationState, Status};
+use prometheus::{
+    Encoder, Gauge, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+/// The daemon's metrics. Cheap to clone (handles share the registry).
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    on_air_position_frames: IntGauge,
+    fallback_active: IntGauge,
+    destination_up: IntGaugeVec,
+    destination_bitrate_bps: IntGaugeVec,
+    destination_reconnects_total: IntCounterVec,
+    frames_dropped_total: IntCounter,
+    frames_repeated_total: IntCounter,
+    max_lateness_seconds: Gauge,
+    asrun_rows_total: IntCounter,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+/// Metrics could not be registered (a programming error: a duplicate name).
+#[derive(Debug, thiserror::Error)]
+#[error("指标注册失败：{0}")]
+pub struct MetricsError(#[from] prometheus::Error);
+
+fn reg<T: prometheus::core::Collector + Clone + 'static>(
+    r: &Registry,
+    c: T,
+) -> Result<T, MetricsError> {
+    r.register(Box::new(c.clone()))?;
+    Ok(c)
+}
+
+/// Raises a counter to `total` (counters only go up; a lower total after an engine
+/// restart leaves it where it is).
+fn raise_to(c: &IntCounter, total: u64) {
+    let now = c.get();
+    if total > now {
+        c.inc_by(total - now);
+    }
+}
+
+impl Metrics {
+    /// A fresh registry with every series registered.
+    pub fn new() -> Result<Self, MetricsError> {
+        let r = Registry::new();
+        Ok(Self {
+            on_air_position_frames: reg(
+                &r,
+                IntGauge::new(
+                    "kepu_on_air_position_frames",
+                    "Frames played so far of the item on air (0 when none)",
+                )?,
+            )?,
+            fallback_active: reg(
+                &r,
+                IntGauge::new(
+                    "kepu_fallback_active",
+                    "1 while the slate or a held frame is on air instead of the item",
+                )?,
+            )?,
+            destination_up: reg(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new("kepu_destination_up", "1 while the destination is live"),
+                    &["destination"],
+                )?,
+            )?,
+            destination_bitrate_bps: reg(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "kepu_destination_bitrate_bps",
+                        "Bit rate sent to the destination over the last seconds",
+                    ),
+                    &["destination"],
+                )?,
+            )?,
+            destination_reconnects_total: reg(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "kepu_destination_reconnects_total",
+                        "Reconnections of the destination",
+                    ),
+                    &["destination"],
+                )?,
+            )?,
+            frames_dropped_total: reg(
+                &r,
+                IntCounter::new(
+                    "kepu_frames_dropped_total",
+                    "Programme frames dropped because the output fell behind the clock",
+                )?,
+            )?,
+            frames_repeated_total: reg(
+                &r,
+                IntCounter::new(
+                    "kepu_frames_repeated_total",
+                    "Programme frames repeated because a source had nothing in time",
+                )?,
+            )?,
+            max_lateness_seconds: reg(
+                &r,
+                Gauge::new(
+                    "kepu_max_lateness_seconds",
+                    "Worst lateness of a frame at the encoder against the wall clock",
+                )?,
+            )?,
+            asrun_rows_total: reg(
+                &r,
+                IntCounter::new("kepu_asrun_rows_total", "Airings written to the as-run log")?,
+            )?,
+            registry: r,
+        })
+    }
+
+    /// Copies an engine status snapshot into the series.
+    pub fn update_from_status(&self, s: &Status) {
+        let (position, fallback) = s
+            .on_air
+            .as_ref()
+            .map_or((0, false), |o| (o.position, o.fallback));
+        self.on_air_position_frames
+            .set(i64::try_from(position).unwrap_or(i64::MAX));
+        self.fallback_active.set(i64::from(fallback));
+        raise_to(&self.frames_dropped_total, s.frames_dropped);
+        raise_to(&self.frames_repeated_total, s.frames_repeated);
+        // Nanoseconds to seconds for display only; the engine keeps integers.
+        #[allow(clippy::cast_precision_loss)]
+        self.max_lateness_seconds
+            .set(s.max_lateness_ns as f64 / 1e9);
+        for d in &s.destinations {
+            let name = [d.name.as_str()];
+            self.destination_up
+                .with_label_values(&name)
+                .set(i64::from(d.state == DestinationState::Live));
+            self.destination_bitrate_bps
+                .with_label_values(&name)
+                .set(i64::try_from(d.bitrate).unwrap_or(i64::MAX));
+            raise_to(
+                &self.destination_reconnects_total.with_label_values(&name),
+                d.reconnects,
+            );
+        }
+    }
+
+    /// Counts airings written to the as-run log.
+    pub fn asrun_row_written(&self) {
+        self.asrun_rows_total.inc();
+    }
+
+    /// Sets the as-run count (e.g. from the table at start).
+    pub fn set_asrun_rows(&self, total: u64) {
+        raise_to(&self.asrun_rows_total, total);
+    }
+
+    /// The scrape body in the Prometheus text format.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut buf) {
+            tracing::error!(error = %e, "metrics encoding failed");
+        }
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+/// The content type of [`Metrics::render`].
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
