@@ -32,6 +32,8 @@ enum Command {
     },
     /// Submissions, technical acceptance and review (遴选).
     Catalog(kepu_playout::catalog::cli::CatalogArgs),
+    /// Accounts for the API: add users (the first admin), list them, issue tokens.
+    User(kepu_playout::auth::cli::UserArgs),
     /// The 30-day rundown: build, validate, show, diff, lock, export, rehearse.
     Rundown(kepu_playout::rundown::cli::RundownArgs),
     /// Generate demo clips, a rundown and a config, start a local RTMP receiver, and go on
@@ -78,6 +80,10 @@ fn main() -> ExitCode {
             }
             Command::Demo { dir, for_secs } => kepu_playout::demo::run(&dir, for_secs).await,
             Command::Catalog(args) => kepu_playout::catalog::cli::run(args).await,
+            Command::User(args) => {
+                println!("{}", kepu_playout::auth::cli::run(args).await?);
+                Ok(())
+            }
             Command::Rundown(args) => {
                 tokio::task::spawn_blocking(move || kepu_playout::rundown::cli::run(args)).await?
             }

@@ -12,7 +12,13 @@ use std::io::BufRead;
 #[derive(Debug, clap::Args)]
 pub struct UserArgs {
     /// Database: a SQLite file path (created on first use) or a postgres:// URL.
-    #[arg(long, env = "KEPU_DATABASE_URL", default_value = "kepu.db")]
+    #[arg(
+        long = "db",
+        alias = "database",
+        global = true,
+        env = "KEPU_DATABASE_URL",
+        default_value = "kepu.db"
+    )]
     pub database: String,
     /// What to do.
     #[command(subcommand)]
