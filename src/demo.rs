@@ -68,13 +68,27 @@ const CLIPS: &[DemoClip] = &[
     },
 ];
 
+/// A font that really covers Chinese (`fc-match :lang=zh` answers its best match even when
+/// that has no CJK glyphs; `fc-list :lang=zh` lists only fonts that do).
 fn cjk_font() -> Option<String> {
-    let out = Command::new("fc-match")
-        .args(["-f", "%{file}", ":lang=zh"])
+    let out = Command::new("fc-list")
+        .args([":lang=zh", "file"])
         .output()
         .ok()?;
-    let f = String::from_utf8(out.stdout).ok()?;
-    (!f.is_empty() && Path::new(&f).exists()).then_some(f)
+    let list = String::from_utf8(out.stdout).ok()?;
+    let mut files: Vec<&str> = list
+        .lines()
+        .map(|l| l.trim().trim_end_matches(':'))
+        .filter(|f| Path::new(f).exists())
+        .collect();
+    // Prefer the well-known CJK families, then anything else, deterministically.
+    files.sort_by_key(|f| {
+        (
+            !(f.contains("NotoSansCJK") || f.contains("wqy-zenhei")),
+            f.to_string(),
+        )
+    });
+    files.first().map(|f| f.to_string())
 }
 
 fn run_bounded(cmd: &mut Command, what: &str, limit: Duration) -> anyhow::Result<()> {
@@ -119,8 +133,7 @@ pub fn make_clips(dir: &Path, seconds: u32) -> anyhow::Result<Vec<PathBuf>> {
                 .as_ref()
                 .map(|f| {
                     format!(
-                        ",drawtext=fontfile={f}:text='{}':fontsize=h/10:fontcolor=white:box=1:boxcolor=black@0.5:x=(w-tw)/2:y=h/3,\
-                         drawtext=fontfile={f}:text='%{{pts\\:hms}}':fontsize=h/14:fontcolor=yellow:x=(w-tw)/2:y=h*2/3",
+                        ",drawtext=fontfile={f}:text='{}':fontsize=h/10:fontcolor=white:box=1:boxcolor=black@0.5:x=(w-tw)/2:y=h/3",
                         c.title
                     )
                 })

@@ -166,4 +166,26 @@ fn the_demo_goes_on_air_on_its_own() {
     ] {
         assert!(dir.path().join("media").join(f).is_file(), "{f}");
     }
+    // The clips carry their Chinese titles in real glyphs (judged by OCR, not by us).
+    let png = dir.path().join("frame.png");
+    // The title band only, white text turned black on white: what OCR reads best.
+    let st = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-ss", "1", "-i"])
+        .arg(dir.path().join("media/03-tanchuangxin.avi"))
+        .args(["-frames:v", "1", "-vf"])
+        .arg("crop=iw:ih*0.18:0:ih/3-ih*0.03,format=gray,lutyuv=y='if(gt(val,200),0,255)'")
+        .arg(&png)
+        .status()
+        .expect("ffmpeg");
+    assert!(st.success());
+    let out = Command::new("tesseract")
+        .arg(&png)
+        .args(["-", "-l", "chi_sim", "--psm", "6"])
+        .output()
+        .expect("tesseract runs");
+    let text: String = String::from_utf8_lossy(&out.stdout)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    assert!(text.contains("国家重点实验室"), "OCR read {text:?}");
 }
