@@ -50,7 +50,8 @@ impl Encoder {
         profile: &OutputProfile,
         packets: SyncSender<Packet>,
         lateness: Arc<Lateness>,
-        deadlines: Deadlines,
+        // Set by the engine once the encoder runs and the timeline's origin is fixed.
+        deadlines: Arc<std::sync::OnceLock<Deadlines>>,
     ) -> Result<Encoder, String> {
         let desc = format!(
             "appsrc name=vsrc format=time is-live=true do-timestamp=false block=false \
@@ -98,7 +99,9 @@ impl Encoder {
         if let Some(pad) = pipeline.by_name("venc").and_then(|e| e.static_pad("sink")) {
             let frame_ns = profile.rate.frame_ns();
             pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
-                if let Some(pts) = info.buffer().and_then(|b| b.pts()) {
+                if let Some(pts) = info.buffer().and_then(|b| b.pts())
+                    && let Some(deadlines) = deadlines.get()
+                {
                     let due = deadlines.due(pts.nseconds());
                     let late = Instant::now().saturating_duration_since(due).as_nanos() as u64;
                     lateness.max_ns.fetch_max(late, Ordering::Relaxed);

@@ -196,15 +196,18 @@ impl Engine {
             .map_err(|e| EngineError::Encoder(format!("cannot start the fan-out: {e}")))?;
 
         let lateness = Arc::new(Lateness::default());
-        // The first frame is due a moment from now, once everything is running.
-        let origin = Instant::now() + Duration::from_millis(200);
-        let origin_unix_ns = unix_now_ns() + 200_000_000;
+        let deadline_cell = Arc::new(std::sync::OnceLock::new());
+        let encoder = Encoder::start(&profile, packet_tx, lateness.clone(), deadline_cell.clone())
+            .map_err(EngineError::Encoder)?;
+        // The first frame is due a moment from now, once the encoder runs (starting it can
+        // take a while on a busy machine; frames must not be born late).
+        let origin = Instant::now() + Duration::from_millis(100);
+        let origin_unix_ns = unix_now_ns() + 100_000_000;
         let deadlines = Deadlines {
             origin,
             origin_pts: profile.rate.frame_to_ns(config.first_frame),
         };
-        let encoder = Encoder::start(&profile, packet_tx, lateness.clone(), deadlines)
-            .map_err(EngineError::Encoder)?;
+        let _ = deadline_cell.set(deadlines);
 
         let settings = config
             .switcher

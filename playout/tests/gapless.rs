@@ -75,9 +75,9 @@ async fn four_clips_play_gapless_and_cut_on_the_exact_frame() {
     assert!(done.is_some(), "the last item ended: {:?}", run.seen);
     // A second of slate after, then stop.
     run.until(Duration::from_secs(1), |_| false).await;
-    let wall = run.started.elapsed();
     let status = run.engine.status().await.expect("status");
     let (late, frames) = run.engine.late_frames();
+    let wall = run.started.elapsed();
     run.engine.stop().await;
 
     // The engine kept real time.
@@ -121,7 +121,8 @@ async fn four_clips_play_gapless_and_cut_on_the_exact_frame() {
         // The recording lasts as long as the wall time it ran (less connection set-up).
         let rec = pk.duration();
         assert!(
-            rec <= wall + Duration::from_millis(100) && rec + Duration::from_millis(1500) >= wall,
+            // The clock thread takes the stop at its next tick: up to two frames more.
+            rec <= wall + Duration::from_millis(120) && rec + Duration::from_millis(1500) >= wall,
             "{label}: recording {rec:?} for {wall:?} of wall time"
         );
 

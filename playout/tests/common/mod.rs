@@ -33,12 +33,14 @@ pub fn start(dests: Vec<DestinationConfig>, first_frame: u64) -> Run {
         .try_init();
     let mut cfg = EngineConfig::new(OutputProfile::small(), dests);
     cfg.first_frame = first_frame;
+    // The stopwatch starts before the engine: everything it sends happens after this.
+    let started = Instant::now();
     let (engine, events) = Engine::start_with_events(cfg).expect("engine starts");
     Run {
         engine,
         events,
         seen: Vec::new(),
-        started: Instant::now(),
+        started,
     }
 }
 
