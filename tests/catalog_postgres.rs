@@ -5,48 +5,16 @@
 
 mod catalog_common;
 
-use catalog_common::edition;
-use kepu_playout::catalog::Catalog;
+use catalog_common::fresh_pg;
 use kepu_playout::catalog::model::{Decision, Verdict, WorkState};
 use kepu_playout::catalog::probe::ProbeReport;
 use kepu_playout::catalog::workflow::NewReview;
-use kepu_playout::store::{Backend, Store};
-use sqlx::Connection;
-
-async fn fresh_pg() -> Option<Catalog> {
-    let Ok(admin) = std::env::var("KEPU_TEST_POSTGRES_URL") else {
-        // `./run.sh test` (and so CI) always provides a server: there, not running is a failure.
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "KEPU_TEST_POSTGRES_URL is not set in CI: ./run.sh test starts a PostgreSQL server"
-        );
-        eprintln!("KEPU_TEST_POSTGRES_URL not set: PostgreSQL test skipped");
-        return None;
-    };
-    let name = format!(
-        "kepu_test_{}_{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp_micros()
-    );
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .expect("admin connection");
-    // The name is made of digits and a fixed prefix: safe to splice.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .expect("create database");
-    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-    let store = Store::open(&format!("{base}/{name}"))
-        .await
-        .expect("migrates on PostgreSQL");
-    assert_eq!(store.backend(), Backend::Postgres);
-    Some(Catalog::new(store, edition(2026)))
-}
 
 #[tokio::test]
 async fn catalog_on_postgres() {
-    let Some(c) = fresh_pg().await else { return };
+    let Some(c) = fresh_pg("kepu_test").await else {
+        return;
+    };
     let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("schedules/demo/submissions-2026.csv");
     let r = c.import_file(&demo, "pg").await.expect("import");

@@ -8,15 +8,13 @@ mod rundown_common;
 
 use std::sync::Arc;
 
-use catalog_common::edition;
+use catalog_common::fresh_pg;
 use chrono::{DateTime, NaiveDate, Utc};
-use kepu_playout::catalog::Catalog;
 use kepu_playout::rundown::demo;
 use kepu_playout::rundown::store::Lock;
 use kepu_playout::rundown_db::{DbDayStore, ops};
-use kepu_playout::store::{Backend, Error, Store};
+use kepu_playout::store::Error;
 use rundown_common::{seed, seed_feeds};
-use sqlx::Connection;
 
 fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s)
@@ -28,35 +26,9 @@ fn d(day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 9, day).expect("valid date")
 }
 
-async fn fresh_pg() -> Option<Catalog> {
-    let Ok(admin) = std::env::var("KEPU_TEST_POSTGRES_URL") else {
-        eprintln!("KEPU_TEST_POSTGRES_URL not set: PostgreSQL test skipped");
-        return None;
-    };
-    let name = format!(
-        "kepu_rundown_{}_{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp_micros()
-    );
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .expect("admin connection");
-    // The name is made of digits and a fixed prefix: safe to splice.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .expect("create database");
-    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-    let store = Store::open(&format!("{base}/{name}"))
-        .await
-        .expect("migrates on PostgreSQL");
-    assert_eq!(store.backend(), Backend::Postgres);
-    Some(Catalog::new(store, edition(2026)))
-}
-
 #[tokio::test]
 async fn days_with_versions_on_postgres() {
-    let Some(cat) = fresh_pg().await else {
+    let Some(cat) = fresh_pg("kepu_rundown").await else {
         return;
     };
     seed(&cat, &demo::catalog(9, 60), "2026-07-01").await;

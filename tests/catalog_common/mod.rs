@@ -9,6 +9,41 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
+/// A catalog on a fresh PostgreSQL database (named `{prefix}_{pid}_{µs}`), migrated through
+/// the real migrations, on the server `KEPU_TEST_POSTGRES_URL` names. `None` (the caller
+/// returns) only outside CI: `./run.sh test`, and so CI, always starts a server, and there a
+/// missing one is a failure, never a silent skip.
+pub async fn fresh_pg(prefix: &str) -> Option<Catalog> {
+    use sqlx::Connection;
+    let Ok(admin) = std::env::var("KEPU_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "KEPU_TEST_POSTGRES_URL is not set in CI: ./run.sh test starts a PostgreSQL server"
+        );
+        eprintln!("KEPU_TEST_POSTGRES_URL not set: PostgreSQL test skipped");
+        return None;
+    };
+    let name = format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_micros()
+    );
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("admin connection");
+    // The name is a fixed prefix and digits: safe to splice.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create database");
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+    let store = Store::open(&format!("{base}/{name}"))
+        .await
+        .expect("migrates on PostgreSQL");
+    assert_eq!(store.backend(), kepu_playout::store::Backend::Postgres);
+    Some(Catalog::new(store, edition(2026)))
+}
+
 /// A shipped edition config.
 pub fn edition(year: u32) -> Arc<Edition> {
     let path = format!(
