@@ -7,6 +7,10 @@
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+/// The source of a cue that plays the engine's slate as a scheduled item (programme, not
+/// a fallback: no `FallbackOn` event), with silence, for the cue's length.
+pub const SLATE_SOURCE: &str = "slate:";
+
 /// One item to play.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cue {
@@ -53,6 +57,11 @@ impl Cue {
     pub fn with_in_point_ns(mut self, ns: u64) -> Cue {
         self.in_point_ns = ns;
         self
+    }
+
+    /// Whether this cue plays the engine's slate (see [`SLATE_SOURCE`]).
+    pub fn is_slate(&self) -> bool {
+        self.source == SLATE_SOURCE
     }
 
     /// The source as a URI GStreamer understands (plain paths become `file://` URIs).

@@ -10,6 +10,7 @@
 
 pub mod file;
 pub mod slate;
+pub mod still;
 
 use crate::format::OutputProfile;
 use std::time::Duration;

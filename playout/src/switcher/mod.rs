@@ -12,6 +12,7 @@
 use crate::cue::Cue;
 use crate::event::{EndReason, Event, OnAirStatus};
 use crate::format::OutputProfile;
+use crate::source::still::StillSource;
 use crate::source::{Opener, Source, SourceState, VideoPull};
 use gstreamer as gst;
 use std::collections::VecDeque;
@@ -138,16 +139,43 @@ impl Switcher {
         }
     }
 
-    /// Replaces every item not yet on air.
+    /// Replaces every item not yet on air, glitch-free: a new item whose source and
+    /// in-point match an item already pre-rolled takes over that opened source, and a cue
+    /// carrying the id of the item on air changes that item's length (its out-point) instead
+    /// of queueing it again — that is how an edit trims or ends the item on air.
     pub fn replace(&mut self, cues: Vec<Cue>, now: u64) {
+        let mut opened: Vec<((String, u64), Box<dyn Source>)> = Vec::new();
         for q in self.queue.drain(..) {
             if let Some(s) = q.source {
-                self.retired.push(s);
+                opened.push(((q.cue.source.clone(), q.cue.in_point_ns), s));
             }
         }
         for c in cues {
-            self.cue(c, now);
+            if let Some(cur) = self.current.as_mut()
+                && cur.cue.id == c.id
+            {
+                cur.cue.length = c.length;
+                cur.cue.title = c.title;
+                continue;
+            }
+            let Some(mut q) = self.prepare(c, now) else {
+                continue;
+            };
+            let key = (q.cue.source.clone(), q.cue.in_point_ns);
+            if let Some(i) = opened.iter().position(|(k, _)| *k == key) {
+                q.source = Some(opened.swap_remove(i).1);
+            }
+            self.queue.push_back(q);
         }
+        self.retired.extend(opened.into_iter().map(|(_, s)| s));
+    }
+
+    /// Opens the source of `cue` at `in_point_ns` (the slate cue plays the slate picture).
+    fn open_cue(&self, cue: &Cue, in_point_ns: u64) -> Box<dyn Source> {
+        if cue.is_slate() {
+            return Box::new(StillSource::new(self.slate.clone()));
+        }
+        self.opener.open(&cue.uri(), in_point_ns, &self.profile)
     }
 
     /// Ends the item on air at the next frame; the next item starts there.
@@ -251,10 +279,10 @@ impl Switcher {
     }
 
     fn start(&mut self, q: Queued, n: u64, wall_ns: u64) {
-        let source = q.source.unwrap_or_else(|| {
-            self.opener
-                .open(&q.cue.uri(), q.cue.in_point_ns, &self.profile)
-        });
+        let source = match q.source {
+            Some(s) => s,
+            None => self.open_cue(&q.cue, q.cue.in_point_ns),
+        };
         self.events.push(Event::ItemStarted {
             id: q.cue.id.clone(),
             frame: n,
@@ -316,10 +344,7 @@ impl Switcher {
                 break;
             }
             if self.queue[i].source.is_none() {
-                let q = &self.queue[i];
-                let src = self
-                    .opener
-                    .open(&q.cue.uri(), q.cue.in_point_ns, &self.profile);
+                let src = self.open_cue(&self.queue[i].cue, self.queue[i].cue.in_point_ns);
                 self.queue[i].source = Some(src);
             }
             predicted = match (start, self.queue[i].cue.length) {

@@ -304,3 +304,47 @@ fn a_source_that_is_ready_late_takes_the_air_at_the_right_position() {
     }
     assert_eq!(out[62].0, SLATE);
 }
+
+#[test]
+fn replace_keeps_a_pre_rolled_source_and_retimes_the_item_on_air() {
+    let (mut sw, opened) = switcher(&[("a", 1, 1000, None), ("b", 2, 1000, None)]);
+    sw.cue(Cue::follow("a@0", "a").at(0).with_length(100), 0);
+    sw.cue(Cue::follow("b@100", "b").at(100).with_length(100), 0);
+    // By frame 40 "b" is pre-rolled (5 s ahead at 25 fps = 125 frames).
+    let mut out = run(&mut sw, 0, 40);
+    // An edit ends "a" at frame 60 and moves "b" up to 60 (a new id: its start changed).
+    sw.replace(
+        vec![
+            Cue::follow("a@0", "a").at(0).with_length(60),
+            Cue::follow("b@60", "b").at(60).with_length(100),
+        ],
+        40,
+    );
+    out.extend(run(&mut sw, 40, 170));
+    assert_eq!(tags(&out), vec![(1, 60), (2, 100), (SLATE, 10)]);
+    // "a" kept playing without a restart, and "b" started on its first frame.
+    assert_eq!(out[59], (1, 59));
+    assert_eq!(out[60], (2, 0));
+    let o = opened.0.lock().expect("lock");
+    let names: Vec<&str> = o.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, vec!["a", "b"], "no source opened twice");
+}
+
+#[test]
+fn a_slate_cue_plays_the_slate_as_programme_not_as_a_fallback() {
+    let (mut sw, _) = switcher(&[("a", 1, 1000, None)]);
+    sw.cue(
+        Cue::follow("s", crate::cue::SLATE_SOURCE)
+            .at(0)
+            .with_length(10),
+        0,
+    );
+    sw.cue(Cue::follow("a", "a").at(10).with_length(5), 0);
+    let out = run(&mut sw, 0, 15);
+    assert_eq!(tags(&out), vec![(SLATE, 10), (1, 5)]);
+    let events = sw.take_events();
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::FallbackOn { .. })),
+        "a scheduled slate is not a fallback: {events:?}"
+    );
+}
