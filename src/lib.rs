@@ -3,6 +3,7 @@
 //!
 //! Arrows point one way: `web → air → rundown → catalog → store`, `air → playout`.
 
+pub mod air;
 pub mod asrun;
 pub mod auth;
 pub mod catalog;
@@ -14,6 +15,7 @@ pub mod metrics;
 pub mod play;
 pub mod rundown;
 pub mod rundown_db;
+pub mod serve;
 pub mod signal;
 pub mod store;
 pub mod web;

@@ -30,6 +30,12 @@ enum Command {
         #[arg(long = "for")]
         for_secs: Option<u64>,
     },
+    /// The daemon: the rundown on air from the database, the on-air controller, the API.
+    Serve {
+        /// The channel config (TOML): output, destinations, [server], [air].
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Submissions, technical acceptance and review (遴选).
     Catalog(kepu_playout::catalog::cli::CatalogArgs),
     /// Accounts for the API: add users (the first admin), list them, issue tokens.
@@ -69,6 +75,10 @@ fn main() -> ExitCode {
     };
     let result = rt.block_on(async move {
         match cli.command {
+            Command::Serve { config } => {
+                let config = ChannelConfig::load(&config)?;
+                kepu_playout::serve::run(config).await
+            }
             Command::Play {
                 rundown,
                 config,

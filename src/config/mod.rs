@@ -41,6 +41,34 @@ struct RawConfig {
     /// Where the programme is pushed.
     #[serde(default, rename = "destination")]
     destinations: Vec<RawDestination>,
+    /// The daemon (`serve`): HTTP listener, database, edition.
+    #[serde(default)]
+    server: RawServer,
+    /// The on-air controller.
+    #[serde(default)]
+    air: RawAir,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    /// `host:port` of the HTTP API and dashboard (default 127.0.0.1:8080).
+    listen: Option<Spanned<String>>,
+    /// SQLite file or `postgres://` URL (default `kepu.db` next to the working directory).
+    database: Option<Spanned<String>>,
+    /// Edition file (default: the built-in 2026 edition).
+    edition: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAir {
+    /// How far ahead the engine is cued, in minutes (default 10, 1–120).
+    lookahead_minutes: Option<Spanned<u64>>,
+    /// Earliest an edit takes effect after it is made, in ms (default 1000, 200–10000).
+    edit_lead_ms: Option<Spanned<u64>>,
+    /// Rehearsal: the channel runs as if the wall clock read this many ms later (default 0).
+    clock_offset_ms: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -122,6 +150,40 @@ pub struct ChannelConfig {
     pub slate_file: Option<PathBuf>,
     pub retry: RetryPolicy,
     pub destinations: Vec<DestinationConfig>,
+    pub server: ServerConfig,
+    pub air: AirConfig,
+}
+
+/// Where the daemon listens and keeps its data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// HTTP listen address.
+    pub listen: std::net::SocketAddr,
+    /// SQLite path or PostgreSQL URL (may hold a password: print with `store::redact`).
+    pub database: String,
+    /// Edition file; `None` is the built-in 2026 edition.
+    pub edition: Option<PathBuf>,
+}
+
+/// The on-air controller's settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AirConfig {
+    /// How far ahead the engine is cued.
+    pub lookahead: Duration,
+    /// Earliest an edit takes effect after it is made.
+    pub edit_lead: Duration,
+    /// Rehearsal offset: programme time = wall time + this (ms).
+    pub clock_offset_ms: i64,
+}
+
+impl Default for AirConfig {
+    fn default() -> Self {
+        AirConfig {
+            lookahead: Duration::from_secs(600),
+            edit_lead: Duration::from_millis(1000),
+            clock_offset_ms: 0,
+        }
+    }
 }
 
 /// The environment variable that overrides destination `name`'s URL.
@@ -366,6 +428,8 @@ impl ChannelConfig {
             }
             None => None,
         };
+        let server = parse_server(&raw.server, base, env, &at)?;
+        let air = parse_air(&raw.air, &at)?;
         let channel_name = env
             .get("KEPU_CHANNEL_NAME")
             .cloned()
@@ -377,6 +441,8 @@ impl ChannelConfig {
             slate_file,
             retry,
             destinations,
+            server,
+            air,
         })
     }
 
@@ -389,6 +455,93 @@ impl ChannelConfig {
         }
         c
     }
+}
+
+type At<'a> = dyn Fn(std::ops::Range<usize>, &str, String) -> ConfigError + 'a;
+
+fn parse_server(
+    raw: &RawServer,
+    base: &Path,
+    env: &BTreeMap<String, String>,
+    at: &At<'_>,
+) -> Result<ServerConfig, ConfigError> {
+    let listen_text = match (env.get("KEPU_LISTEN"), &raw.listen) {
+        (Some(v), _) => v.clone(),
+        (None, Some(v)) => v.get_ref().clone(),
+        (None, None) => "127.0.0.1:8080".into(),
+    };
+    let listen = listen_text.trim().parse().map_err(|_| {
+        let span = raw.listen.as_ref().map(|v| v.span()).unwrap_or(0..0);
+        at(
+            span,
+            "server.listen",
+            format!("{listen_text:?} is not an address like \"127.0.0.1:8080\""),
+        )
+    })?;
+    let database = match (env.get("KEPU_DATABASE_URL"), &raw.database) {
+        (Some(v), _) => v.clone(),
+        (None, Some(v)) if !v.get_ref().trim().is_empty() => v.get_ref().trim().to_string(),
+        (None, Some(v)) => return Err(at(v.span(), "server.database", "must not be empty".into())),
+        (None, None) => "kepu.db".into(),
+    };
+    let edition = match &raw.edition {
+        Some(f) => {
+            let p = base.join(f.get_ref());
+            if !p.is_file() {
+                return Err(at(
+                    f.span(),
+                    "server.edition",
+                    format!("{} does not exist", p.display()),
+                ));
+            }
+            Some(p)
+        }
+        None => None,
+    };
+    Ok(ServerConfig {
+        listen,
+        database,
+        edition,
+    })
+}
+
+fn parse_air(raw: &RawAir, at: &At<'_>) -> Result<AirConfig, ConfigError> {
+    let mut c = AirConfig::default();
+    if let Some(v) = &raw.lookahead_minutes {
+        let m = *v.get_ref();
+        if !(1..=120).contains(&m) {
+            return Err(at(
+                v.span(),
+                "air.lookahead_minutes",
+                "must be between 1 and 120".into(),
+            ));
+        }
+        c.lookahead = Duration::from_secs(m * 60);
+    }
+    if let Some(v) = &raw.edit_lead_ms {
+        let ms = *v.get_ref();
+        if !(200..=10_000).contains(&ms) {
+            return Err(at(
+                v.span(),
+                "air.edit_lead_ms",
+                "must be between 200 and 10000".into(),
+            ));
+        }
+        c.edit_lead = Duration::from_millis(ms);
+    }
+    if let Some(v) = &raw.clock_offset_ms {
+        let ms = *v.get_ref();
+        // Ten years either way is plenty for a rehearsal.
+        if ms.unsigned_abs() > 10 * 366 * 86_400_000 {
+            return Err(at(
+                v.span(),
+                "air.clock_offset_ms",
+                "must be within ten years".into(),
+            ));
+        }
+        c.clock_offset_ms = ms;
+    }
+    Ok(c)
 }
 
 fn parse_rate(s: &str) -> Option<Rate> {

@@ -13,6 +13,8 @@
 //! multi-thread Tokio runtime or a thread outside any runtime (e.g. `spawn_blocking`).
 
 pub mod cli;
+pub mod editing;
+pub mod edits;
 pub mod ops;
 pub mod source;
 

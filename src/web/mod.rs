@@ -25,6 +25,7 @@ use serde_json::json;
 
 pub mod asrun;
 pub mod auth;
+pub mod edit;
 pub mod rundown;
 
 /// Largest JSON body accepted.
@@ -50,6 +51,13 @@ pub enum ApiError {
     Rejected(StatusCode, String),
     /// No or wrong credentials (401), or a role that may not do this (403).
     Auth(crate::auth::AuthError),
+    /// Well-formed but refused by the rules (422), with the details (e.g. the problems).
+    Unprocessable {
+        /// What was refused and why.
+        message: String,
+        /// Structured details merged into the error body.
+        details: serde_json::Value,
+    },
 }
 
 impl From<crate::auth::AuthError> for ApiError {
@@ -89,7 +97,20 @@ impl IntoResponse for ApiError {
                 }
             }
             Self::Rejected(status, message) => {
-                (status, json!({ "code": "bad_request", "message": message }))
+                let code = match status {
+                    StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+                    StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+                    _ => "bad_request",
+                };
+                (status, json!({ "code": code, "message": message }))
+            }
+            Self::Unprocessable { message, details } => {
+                let mut body = json!({ "code": "rejected_by_rules", "message": message });
+                if let (Some(b), serde_json::Value::Object(d)) = (body.as_object_mut(), details) {
+                    b.extend(d);
+                }
+                (StatusCode::UNPROCESSABLE_ENTITY, body)
             }
             Self::Auth(e) => {
                 let message = e.to_string();
@@ -155,6 +176,8 @@ pub struct Services {
     pub asrun: crate::asrun::AsRunLog,
     /// The metrics registry scraped at `/metrics`.
     pub metrics: crate::metrics::Metrics,
+    /// The on-air controller, when the process is on air (`serve`).
+    pub air: Option<crate::air::AirHandle>,
 }
 
 /// The daemon's HTTP app: every `/api/v1` route behind [`auth::guard`] (401 without
@@ -166,7 +189,21 @@ pub fn app(state: AppState, services: Services) -> Router {
         catalog: state.catalog.clone(),
         accounts: services.accounts.clone(),
     };
-    router(state)
+    let edits = crate::rundown_db::ops::schedule_of(state.catalog.edition())
+        .ok()
+        .map(|cs| {
+            edit::routes(edit::EditState {
+                editor: crate::rundown_db::editing::Editor::new(
+                    state.catalog.clone(),
+                    std::sync::Arc::new(cs),
+                ),
+                air: services.air.clone(),
+            })
+            .layer(DefaultBodyLimit::max(JSON_LIMIT))
+        })
+        .unwrap_or_default();
+    edits
+        .merge(router(state))
         .merge(asrun::routes(asrun_state))
         .merge(auth::routes(services.accounts.clone()))
         .layer(axum::middleware::from_fn_with_state(

@@ -38,6 +38,7 @@
 //! [`palette`] values.
 
 pub mod clips;
+pub mod http;
 pub mod palette;
 pub mod ports;
 pub mod probe;

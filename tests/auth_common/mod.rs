@@ -108,6 +108,7 @@ pub async fn world() -> World {
             accounts: accounts.clone(),
             asrun: asrun.clone(),
             metrics: metrics.clone(),
+            air: None,
         },
     );
     let [admin, operator, partner]: [String; 3] = tokens.try_into().expect("three tokens");

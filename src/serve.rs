@@ -1,0 +1,184 @@
+//! `kepu-playout serve --config CHANNEL.toml`: the daemon. One process with the store, the
+//! engine, the on-air controller and the HTTP API.
+//!
+//! Start-up order: open (and migrate) the database — the embedded SQLite file by default —
+//! and the edition; close as-run airings a previous process left open (a crash or kill -9);
+//! bind the HTTP port (a port in use fails before anything goes on air); start the engine and
+//! the controller, which cues the item that should be on air at its right offset; serve; tell
+//! systemd `READY=1`. The first SIGTERM/SIGINT stops in order (HTTP stops accepting, the
+//! engine stops and flushes, the last as-run rows are written); a second one exits at once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use std::future::IntoFuture;
+
+use anyhow::{Context, bail};
+
+use crate::air::clock::ChannelClock;
+use crate::air::{Air, AirParts, AirSettings};
+use crate::asrun::AsRunLog;
+use crate::auth::Accounts;
+use crate::catalog::Catalog;
+use crate::catalog::probe::ProbeOptions;
+use crate::config::ChannelConfig;
+use crate::edition::Edition;
+use crate::metrics::Metrics;
+use crate::rundown::FrameRate;
+use crate::rundown_db::{DbDayStore, ops};
+use crate::store::{Store, redact};
+use crate::web;
+
+/// The edition used when the config names none.
+pub const BUILTIN_EDITION: &str = include_str!("../schedules/editions/2026.toml");
+
+/// Loads the configured edition or the built-in one.
+pub fn edition_of(config: &ChannelConfig) -> anyhow::Result<Edition> {
+    match &config.server.edition {
+        Some(p) => Edition::load(p).with_context(|| format!("无法读取版本配置 {}", p.display())),
+        None => Edition::parse(BUILTIN_EDITION, "内置 2026 年版本配置")
+            .context("内置版本配置无效"),
+    }
+}
+
+fn notify_systemd(state: &[sd_notify::NotifyState<'_>]) {
+    if let Err(e) = sd_notify::notify(false, state) {
+        tracing::debug!(error = %e, "systemd notify failed");
+    }
+}
+
+/// Runs the daemon until a signal.
+pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
+    let db = &config.server.database;
+    let store = tokio::time::timeout(Duration::from_secs(30), Store::open(db))
+        .await
+        .map_err(|_| anyhow::anyhow!("打开数据库 {} 超时（30 秒）", redact(db)))?
+        .with_context(|| format!("无法打开数据库 {}", redact(db)))?;
+    let edition = Arc::new(edition_of(&config)?);
+    let catalog = Catalog::new(store.clone(), edition.clone());
+    let rate = match ops::schedule_of(&edition) {
+        Ok(cs) => cs.rate,
+        Err(e) => {
+            tracing::warn!(error = %e, "edition has no usable [schedule]; assuming 25 fps");
+            FrameRate::default()
+        }
+    };
+    let engine_rate = config.profile.rate;
+    if u64::from(rate.num) * u64::from(engine_rate.den)
+        != u64::from(engine_rate.num) * u64::from(rate.den)
+    {
+        bail!(
+            "{}: output.fps {}/{} differs from the edition's schedule rate {}/{}: the rundown's \
+             frames would not be the programme's frames",
+            config.path.display(),
+            engine_rate.num,
+            engine_rate.den,
+            rate.num,
+            rate.den
+        );
+    }
+    let accounts = Accounts::new(store.clone());
+    let asrun = AsRunLog::new(store.clone());
+    let metrics = Metrics::new().context("metrics registry")?;
+    asrun
+        .close_interrupted()
+        .await
+        .context("无法整理上次未关闭的播出记录")?;
+    if let Ok(n) = asrun.count().await {
+        metrics.set_asrun_rows(u64::try_from(n).unwrap_or(0));
+    }
+    if accounts.users().await.map(|u| u.is_empty()).unwrap_or(false) {
+        eprintln!(
+            "note: no accounts yet — create the first admin with \
+             `kepu-playout user add --role admin --username NAME --db {}`",
+            redact(db)
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+    let addr = listener.local_addr().context("listen address")?;
+
+    let (engine, events) = playout::Engine::start_with_events(config.engine_config())?;
+    let days = DbDayStore::new(store.clone());
+    let clock = ChannelClock::with_offset_ms(config.air.clock_offset_ms);
+    let air = Air::start(AirParts {
+        engine,
+        events,
+        days,
+        asrun: asrun.clone(),
+        metrics: metrics.clone(),
+        rate,
+        clock,
+        settings: AirSettings::from_config(&config.air),
+    });
+    let app = web::app(
+        web::AppState {
+            catalog,
+            probe: ProbeOptions::default(),
+        },
+        web::Services {
+            accounts,
+            asrun,
+            metrics,
+            air: Some(air.handle()),
+        },
+    );
+    println!(
+        "kepu-playout serving on http://{addr} ({} destination(s), database {})",
+        config.destinations.len(),
+        redact(db)
+    );
+    for d in &config.destinations {
+        println!("  → {} {}", d.name, playout::output::mask::mask_url(&d.url));
+    }
+    if config.air.clock_offset_ms != 0 {
+        println!(
+            "rehearsal: the programme clock runs {} ms from the wall clock (now {})",
+            config.air.clock_offset_ms,
+            clock
+                .now()
+                .with_timezone(&chrono_tz::Asia::Shanghai)
+                .format("%Y-%m-%d %H:%M:%S%.3f")
+        );
+    }
+    notify_systemd(&[sd_notify::NotifyState::Ready]);
+
+    let (stop_http, mut stop_rx) = tokio::sync::watch::channel(false);
+    let mut server = tokio::spawn(
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop_rx.changed().await;
+            })
+            .into_future(),
+    );
+    let served = tokio::select! {
+        r = &mut server => Some(r),
+        _ = crate::signal::shutdown() => None,
+    };
+    println!("stopping (signal): the programme ends in order");
+    let _ = stop_http.send(true);
+    // Open connections (a dashboard's event stream) get a moment, not a veto.
+    let served = match served {
+        Some(r) => r,
+        None => match tokio::time::timeout(Duration::from_secs(5), &mut server).await {
+            Ok(r) => r,
+            Err(_) => {
+                server.abort();
+                Ok(Ok(()))
+            }
+        },
+    };
+    notify_systemd(&[sd_notify::NotifyState::Stopping]);
+    // An orderly stop is bounded; a second signal during it exits at once.
+    tokio::select! {
+        _ = air.stop() => {}
+        _ = crate::signal::shutdown() => {
+            eprintln!("second signal: exiting now");
+            std::process::exit(130);
+        }
+    }
+    served.context("HTTP server task failed")?.context("HTTP server failed")?;
+    println!("stopped");
+    Ok(())
+}
