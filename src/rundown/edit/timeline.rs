@@ -307,7 +307,10 @@ impl<'a> Draft<'a> {
                 } else {
                     self.end_of(at)
                 };
-                Err(self.too_late(format!("不能在正在播出的{}之前插入", self.title(at)), earliest))
+                Err(self.too_late(
+                    format!("不能在正在播出的{}之前插入", self.title(at)),
+                    earliest,
+                ))
             }
             State::Frozen => Err(self.aired(at)),
             State::Free => Err(self.too_late("插入".into(), self.cut_clamped())),
