@@ -128,7 +128,9 @@ pub struct EditOutcome {
     /// an overwrite, split remainders, removed filler). Slates are counted in
     /// `slate_frames` instead.
     pub dropped: Vec<DayItem>,
-    /// Indices in the new day of existing items the edit made shorter (slates excluded).
+    /// Indices in the new day of items the edit cut short: existing items shortened by a
+    /// ripple, split, overwrite or early end, and an inserted item cut at a hard start
+    /// (slates excluded: see `slate_frames`).
     pub shortened: Vec<usize>,
     /// Slate frames added (+) or absorbed (−).
     pub slate_frames: i64,

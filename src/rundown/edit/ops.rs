@@ -219,10 +219,7 @@ pub(super) fn trim(
         State::Frozen => return Err(d.aired(index)),
         State::OnAir => {
             if in_frames.is_some_and(|i| i != old.in_frames) {
-                return Err(d.too_late(
-                    format!("{}已开始播出，不能修改入点", d.title(index)),
-                    d.end_of(index),
-                ));
+                return Err(d.on_air(index, "修改入点"));
             }
             if let Some(f) = frames
                 && ((s + f) as i64) < d.cut_off().unwrap_or(0)

@@ -411,10 +411,14 @@ impl<'a> Draft<'a> {
         let total: u64 = self.slots[a..b].iter().map(|s| s.item.frames).sum();
         let mut over = s0 as i64 + total as i64 - limit;
 
-        // Absorb: slates shrink, whole filler clips go, from the end backwards.
+        // Absorb: slates shrink, whole filler clips go, from the end backwards. Items the
+        // op placed or changed (floating) are the operator's and are not absorbed.
         let mut k = b;
         while over > 0 && k > a {
             k -= 1;
+            if self.slots[k].floating {
+                continue;
+            }
             match self.slots[k].item.kind {
                 ItemKind::Slate => {
                     let f = self.slots[k].item.frames;
@@ -467,7 +471,10 @@ impl<'a> Draft<'a> {
             let gap = (-over) as u64;
             self.slate_frames += gap as i64;
             let cut = self.cut_off().unwrap_or(i64::MIN);
-            if b > a && self.slots[b - 1].item.kind == ItemKind::Slate {
+            if b > a
+                && self.slots[b - 1].item.kind == ItemKind::Slate
+                && !self.slots[b - 1].floating
+            {
                 self.slots[b - 1].item.frames += gap;
             } else if b == a
                 && a > 0

@@ -156,7 +156,11 @@ fn trim_on_air_to_a_later_instant_ok_and_before_the_cut_refused() {
         &c,
     )
     .expect_err("in-point already aired");
-    assert_eq!(inpoint.kind(), "too_late");
+    assert_eq!(inpoint.kind(), "on_air");
+    assert_eq!(
+        inpoint.to_string(),
+        "第 2 条“上午” 正在播出（08:00:00 起），不能修改入点"
+    );
 }
 
 #[test]

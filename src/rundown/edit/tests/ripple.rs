@@ -336,3 +336,49 @@ fn trim_length_and_in_point() {
     assert_eq!(inp.day.items[2].in_frames, MIN);
     assert_eq!(layout(&inp.day), layout(&d));
 }
+
+#[test]
+fn the_operators_own_item_is_not_absorbed() {
+    let d = long_day();
+    // The slate before 20:00 (19:40) becomes 30 min of filler: nothing after it can absorb
+    // the overflow and the new filler is not absorbed itself, so it is cut at 20:00.
+    let out = ok(
+        &d,
+        EditOp::Replace {
+            index: 4,
+            item: filler("垫片B", 30 * MIN),
+        },
+        &ctx(None),
+    );
+    assert_eq!(
+        layout(&out.day)[3..6],
+        [
+            row("垫片A", 19 * HOUR + 30 * MIN, 10 * MIN),
+            row("垫片B", 19 * HOUR + 40 * MIN, 20 * MIN),
+            row("直播", 20 * HOUR, 2 * HOUR),
+        ]
+    );
+    assert!(out.day.items[4].cut);
+    assert_eq!(out.shortened, vec![4]);
+    assert!(out.dropped.is_empty());
+    assert_eq!(out.slate_frames, 0);
+
+    // A slate trimmed shorter keeps its new length; the rest is new slate.
+    let trimmed = ok(
+        &d,
+        EditOp::Trim {
+            index: 4,
+            in_frames: None,
+            frames: Some(5 * MIN),
+        },
+        &ctx(None),
+    );
+    assert_eq!(
+        layout(&trimmed.day)[4..7],
+        [
+            row("等待画面", 19 * HOUR + 40 * MIN, 5 * MIN),
+            row("等待画面", 19 * HOUR + 45 * MIN, 15 * MIN),
+            row("直播", 20 * HOUR, 2 * HOUR),
+        ]
+    );
+}
