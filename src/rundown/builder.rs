@@ -338,7 +338,7 @@ impl<'a> Builder<'a> {
                 for (a, e, f) in taken {
                     self.fill_works(&mut d, seg, cur, a, pinned);
                     let name = cs.sections[seg.sections[0]].name.clone();
-                    d.push(cs, a, e - a, live_item(f, seg, &name), true);
+                    d.push(cs, a, e - a, live_item(f, &seg.label, &name), true);
                     pinned = false;
                     cur = e;
                 }
@@ -658,7 +658,8 @@ impl DayBuild {
     }
 }
 
-fn work_item(w: &Work, section: &str, block: &str, frames: u64) -> DayItem {
+/// A work item (start unset) of `frames`; `cut` when shorter than the work.
+pub(crate) fn work_item(w: &Work, section: &str, block: &str, frames: u64) -> DayItem {
     DayItem {
         start: DateTime::<Utc>::MIN_UTC,
         frames,
@@ -680,7 +681,8 @@ fn work_item(w: &Work, section: &str, block: &str, frames: u64) -> DayItem {
     }
 }
 
-fn live_item(f: &LiveFeed, seg: &Segment, section: &str) -> DayItem {
+/// A pinned live item (start and length unset) placed by `block`.
+pub(crate) fn live_item(f: &LiveFeed, block: &str, section: &str) -> DayItem {
     DayItem {
         start: DateTime::<Utc>::MIN_UTC,
         frames: 0,
@@ -691,7 +693,7 @@ fn live_item(f: &LiveFeed, seg: &Segment, section: &str) -> DayItem {
         title: f.title.clone(),
         source: f.url.clone(),
         section: section.into(),
-        block: seg.label.clone(),
+        block: block.into(),
         unit: f.unit.clone(),
         unit_id: Some(f.unit_id),
         copyright_holder: f.copyright_holder.clone(),
@@ -702,7 +704,8 @@ fn live_item(f: &LiveFeed, seg: &Segment, section: &str) -> DayItem {
     }
 }
 
-fn filler_item(
+/// A filler or slate item (start unset) of `frames`.
+pub(crate) fn filler_item(
     kind: ItemKind,
     title: &str,
     source: &str,

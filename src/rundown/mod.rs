@@ -4,7 +4,7 @@
 //! Owns: the edition's `[schedule]` config ([`config`]), the day plan of blocks, cron slots
 //! and fixed events ([`plan`]), the builder ([`builder`]), validation ([`validate`]), the
 //! exports ([`export`], [`xmltv`], [`html`]), rehearsal ([`rehearse`]), day diffs
-//! ([`diff`]), the storage seam ([`store`]) and the CLI ([`cli`]).
+//! ([`diff`]), operators' live edits of a day ([`edit`]), the storage seam ([`store`]) and the CLI ([`cli`]).
 //!
 //! Does not own: the catalog (it hands us [`Work`] and [`LiveFeed`] values), the database
 //! (a [`store::DayStore`] implementation comes with it), the engine (it reads the day file
@@ -17,6 +17,7 @@ pub mod compile;
 pub mod config;
 pub mod demo;
 pub mod diff;
+pub mod edit;
 pub mod export;
 pub mod html;
 pub mod plan;
