@@ -36,8 +36,7 @@ pub const BUILTIN_EDITION: &str = include_str!("../schedules/editions/2026.toml"
 pub fn edition_of(config: &ChannelConfig) -> anyhow::Result<Edition> {
     match &config.server.edition {
         Some(p) => Edition::load(p).with_context(|| format!("无法读取版本配置 {}", p.display())),
-        None => Edition::parse(BUILTIN_EDITION, "内置 2026 年版本配置")
-            .context("内置版本配置无效"),
+        None => Edition::parse(BUILTIN_EDITION, "内置 2026 年版本配置").context("内置版本配置无效"),
     }
 }
 
@@ -87,7 +86,12 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
     if let Ok(n) = asrun.count().await {
         metrics.set_asrun_rows(u64::try_from(n).unwrap_or(0));
     }
-    if accounts.users().await.map(|u| u.is_empty()).unwrap_or(false) {
+    if accounts
+        .users()
+        .await
+        .map(|u| u.is_empty())
+        .unwrap_or(false)
+    {
         eprintln!(
             "note: no accounts yet — create the first admin with \
              `kepu-playout user add --role admin --username NAME --db {}`",
@@ -178,7 +182,9 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
             std::process::exit(130);
         }
     }
-    served.context("HTTP server task failed")?.context("HTTP server failed")?;
+    served
+        .context("HTTP server task failed")?
+        .context("HTTP server failed")?;
     println!("stopped");
     Ok(())
 }

@@ -30,6 +30,7 @@ fn runs_from(rec: &std::path::Path, first: Colour) -> (Vec<(Option<usize>, usize
     let frames = probe::frame_colours(rec).expect("colours");
     let runs = probe::colour_runs(&frames, &PALETTE);
     let text = probe::describe_colour_runs(&runs, &PALETTE);
+    eprintln!("recording: {text}");
     let start = runs
         .iter()
         .position(|r| r.colour == colour_index(first))
@@ -43,9 +44,17 @@ fn runs_from(rec: &std::path::Path, first: Colour) -> (Vec<(Option<usize>, usize
 fn assert_continuous(rec: &std::path::Path) {
     let pk = probe::packets(rec).expect("packets");
     let bad = pk.video_steps_exact(25, 1, Duration::from_micros(1500));
-    assert!(bad.is_empty(), "video: {}", probe::describe_violations(&bad));
+    assert!(
+        bad.is_empty(),
+        "video: {}",
+        probe::describe_violations(&bad)
+    );
     let bad = pk.audio_continuity(Duration::from_millis(2));
-    assert!(bad.is_empty(), "audio: {}", probe::describe_violations(&bad));
+    assert!(
+        bad.is_empty(),
+        "audio: {}",
+        probe::describe_violations(&bad)
+    );
 }
 
 #[test]
@@ -97,7 +106,11 @@ fn edits_through_the_api_land_on_the_right_frames_at_the_receiver() {
     );
     assert_eq!(r.status, 200, "{}", r.body);
     // [slate, 甲, 乙, 新, 丙, 丁, 戊, 己, slate]: move 戊 before 丁.
-    let r = d.post(path, &op, json!({"edit": {"op": "move", "from": 6, "before": 5}}));
+    let r = d.post(
+        path,
+        &op,
+        json!({"edit": {"op": "move", "from": 6, "before": 5}}),
+    );
     assert_eq!(r.status, 200, "{}", r.body);
     // [slate, 甲, 乙, 新, 丙, 戊, 丁, 己, slate]: remove 己, trim 丙 to 2 s.
     let r = d.post(path, &op, json!({"edit": {"op": "remove", "index": 7}}));
@@ -135,7 +148,11 @@ fn edits_through_the_api_land_on_the_right_frames_at_the_receiver() {
             409,
         ),
         // The item already aired.
-        (json!({"edit": {"op": "remove", "index": 0}}), Some(op.as_str()), 409),
+        (
+            json!({"edit": {"op": "remove", "index": 0}}),
+            Some(op.as_str()),
+            409,
+        ),
         (
             json!({"edit": {"op": "remove", "index": 3}}),
             Some(world.partner.as_str()),
@@ -148,7 +165,8 @@ fn edits_through_the_api_land_on_the_right_frames_at_the_receiver() {
         assert_eq!(r.status, status, "{body}: {}", r.body);
         assert!(r.json()["error"]["message"].is_string(), "{}", r.body);
     }
-    let r = testkit::http::request(addr, "POST", path, Some(&op), Some(b"{\"edit\": {")).expect("request");
+    let r = testkit::http::request(addr, "POST", path, Some(&op), Some(b"{\"edit\": {"))
+        .expect("request");
     assert_eq!(r.status, 400, "{}", r.body);
     let after = d.get("/api/v1/rundown/days/2026-09-01", &op).json()["version"]["version"].clone();
     assert_eq!(before, after, "refused edits change nothing");
@@ -168,13 +186,17 @@ fn edits_through_the_api_land_on_the_right_frames_at_the_receiver() {
     assert!(air["next"]["title"] == "新", "{air}");
 
     // 甲 125 + 乙 + 新 125 + 丙 50 + 戊 125 + 丁 125, then the slate.
-    let end = t0 + chrono::Duration::milliseconds(40 * (125 + b_frames as i64 + 125 + 50 + 125 + 125) + 1500);
+    let end = t0
+        + chrono::Duration::milliseconds(
+            40 * (125 + b_frames as i64 + 125 + 50 + 125 + 125) + 1500,
+        );
     sleep_until_programme(end, offset);
     let asrun = d.get("/api/v1/asrun?day=2026-09-01", &op).json();
     let history = d.get(path, &op).json();
     let st = d.terminate();
     assert!(st.success(), "clean stop: {st}\n{}", d.log_text());
-    rx.wait_idle(Duration::from_secs(15)).expect("receiver idle");
+    rx.wait_idle(Duration::from_secs(15))
+        .expect("receiver idle");
     rx.stop().expect("stop nginx");
     let rec = rx.recording_path().expect("recording");
     assert_continuous(&rec);
@@ -198,7 +220,11 @@ fn edits_through_the_api_land_on_the_right_frames_at_the_receiver() {
 
     // The as-run log has every airing with the version it came from; the history has every
     // edit with who did it.
-    let rows = asrun["airings"].as_array().cloned().or_else(|| asrun.as_array().cloned()).expect("rows");
+    let rows = asrun["airings"]
+        .as_array()
+        .cloned()
+        .or_else(|| asrun.as_array().cloned())
+        .expect("rows");
     let aired: Vec<&str> = rows
         .iter()
         .filter(|r| r["work_id"].is_i64())
@@ -253,8 +279,11 @@ fn a_day_boundary_is_crossed_on_air_without_a_seam() {
     rt.block_on(world.save(&d1));
     rt.block_on(world.save(&d2));
     let mut rx = NginxRtmp::start().expect("nginx");
-    // The test day starts a minute before midnight: programme time 23:59:40 in 12 s.
-    let offset = offset_for(midnight - chrono::Duration::seconds(20), Duration::from_secs(12));
+    // Programme time 23:59:52 (夜一's start) comes 9 s after the daemon is launched.
+    let offset = offset_for(
+        midnight - chrono::Duration::seconds(8),
+        Duration::from_secs(9),
+    );
     let (cfg, addr) = write_config(&world, &rx.url(), offset);
     let mut d = Daemon::start(&cfg, addr, world.dir.path().join("serve.log"));
     sleep_until_programme(midnight + chrono::Duration::seconds(9), offset);

@@ -194,21 +194,25 @@ impl AirHandle {
             Err(p) => p.into_inner(),
         };
         let now_frame = i64::try_from(s.timeline.frame_at(s.clock.wall_ns_of(now))).unwrap_or(0);
-        let on_air = inner.engine.as_ref().and_then(|e| e.on_air.as_ref()).map(|o| {
-            let p = inner.plan.iter().find(|p| p.cue.id == o.id);
-            OnAirView {
-                id: o.id.clone(),
-                title: o.title.clone(),
-                date: p.map(|p| p.date),
-                index: p.map(|p| p.index),
-                work_id: p.and_then(|p| p.info.work_id),
-                unit_id: p.and_then(|p| p.info.unit_id),
-                position_frames: o.position,
-                length_frames: o.length,
-                remaining_frames: o.length.map(|l| l.saturating_sub(o.position)),
-                fallback: o.fallback,
-            }
-        });
+        let on_air = inner
+            .engine
+            .as_ref()
+            .and_then(|e| e.on_air.as_ref())
+            .map(|o| {
+                let p = inner.plan.iter().find(|p| p.cue.id == o.id);
+                OnAirView {
+                    id: o.id.clone(),
+                    title: o.title.clone(),
+                    date: p.map(|p| p.date),
+                    index: p.map(|p| p.index),
+                    work_id: p.and_then(|p| p.info.work_id),
+                    unit_id: p.and_then(|p| p.info.unit_id),
+                    position_frames: o.position,
+                    length_frames: o.length,
+                    remaining_frames: o.length.map(|l| l.saturating_sub(o.position)),
+                    fallback: o.fallback,
+                }
+            });
         let current_id = on_air.as_ref().map(|o| o.id.clone());
         let next = inner
             .plan
@@ -541,7 +545,10 @@ async fn event_loop(
                     }
                 }
                 Some(Err(broadcast::error::RecvError::Lagged(n))) => {
-                    tracing::error!(missed = n, "engine events missed: the as-run log may lack rows");
+                    tracing::error!(
+                        missed = n,
+                        "engine events missed: the as-run log may lack rows"
+                    );
                 }
                 Some(Err(broadcast::error::RecvError::Closed)) => open = false,
                 None => {}
@@ -560,7 +567,10 @@ async fn event_loop(
                     break;
                 }
                 Err(_) => {
-                    tracing::warn!(pending = pending.len(), "as-run write timed out; will retry");
+                    tracing::warn!(
+                        pending = pending.len(),
+                        "as-run write timed out; will retry"
+                    );
                     break;
                 }
             }

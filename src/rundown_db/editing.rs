@@ -257,9 +257,11 @@ fn text_field(field: &str, s: &str) -> Result<(), Error> {
 /// A live source URL an operator may put on air: a network URL, never a file path.
 pub fn check_source_url(url: &str) -> Result<(), Error> {
     let url = url.trim();
-    let scheme_ok = ["rtsp://", "rtsps://", "rtmp://", "rtmps://", "srt://", "http://", "https://"]
-        .iter()
-        .any(|s| url.len() > s.len() && url[..s.len()].eq_ignore_ascii_case(s));
+    let scheme_ok = [
+        "rtsp://", "rtsps://", "rtmp://", "rtmps://", "srt://", "http://", "https://",
+    ]
+    .iter()
+    .any(|s| url.len() > s.len() && url[..s.len()].eq_ignore_ascii_case(s));
     if !scheme_ok {
         return Err(Error::invalid(
             "source",
@@ -267,7 +269,10 @@ pub fn check_source_url(url: &str) -> Result<(), Error> {
         ));
     }
     if url.len() > MAX_URL || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Error::invalid("source", "信号源地址过长或含有空白、控制字符"));
+        return Err(Error::invalid(
+            "source",
+            "信号源地址过长或含有空白、控制字符",
+        ));
     }
     if url.split(['/', '\\']).any(|seg| seg == "..") || url.contains("%2e%2e") {
         return Err(Error::invalid("source", "信号源地址不得含有“..”路径"));
@@ -307,12 +312,20 @@ fn instant(day: &Day, t: DateTime<FixedOffset>) -> DateTime<Utc> {
     day.rate.add(day.start, off.unsigned_abs())
 }
 
-fn place(day: &Day, before: Option<usize>, after: Option<usize>, at: Option<DateTime<FixedOffset>>) -> Result<Position, Error> {
+fn place(
+    day: &Day,
+    before: Option<usize>,
+    after: Option<usize>,
+    at: Option<DateTime<FixedOffset>>,
+) -> Result<Position, Error> {
     match (before, after, at) {
         (Some(i), None, None) => Ok(Position::Before(i)),
         (None, Some(i), None) => Ok(Position::After(i)),
         (None, None, Some(t)) => Ok(Position::At(instant(day, t))),
-        (None, None, None) => Err(Error::invalid("before", "须指明位置：before、after 或 at 之一")),
+        (None, None, None) => Err(Error::invalid(
+            "before",
+            "须指明位置：before、after 或 at 之一",
+        )),
         _ => Err(Error::invalid("before", "before、after、at 只能给出一个")),
     }
 }
@@ -386,7 +399,10 @@ impl Editor {
             ))
             .into());
         }
-        let on_air_control = matches!(req.edit, EditRequestOp::Skip {} | EditRequestOp::Live { .. });
+        let on_air_control = matches!(
+            req.edit,
+            EditRequestOp::Skip {} | EditRequestOp::Live { .. }
+        );
         if !on_air_control && let Some(l) = self.days.lock_async(date).await.map_err(Error::from)? {
             return Err(Error::Conflict(format!(
                 "{date} 的节目单已被「{}」锁定（{}），须先解锁才能修改；跳播和插播直播不受锁定限制",
@@ -573,9 +589,7 @@ impl Editor {
         catalog: &rundown::Catalog,
     ) -> Result<EditOp, Error> {
         let on_air = on_air_index(day, ctx.cut);
-        let need_on_air = || {
-            on_air.ok_or_else(|| Error::Conflict("现在没有正在播出的条目".into()))
-        };
+        let need_on_air = || on_air.ok_or_else(|| Error::Conflict("现在没有正在播出的条目".into()));
         let cut_or_now = || ctx.cut.unwrap_or(day.start);
         Ok(match req {
             EditRequestOp::Insert {
@@ -592,7 +606,10 @@ impl Editor {
                     None => (place(day, *before, *after, *at)?, false),
                     Some(w) => {
                         if before.is_some() || after.is_some() || at.is_some() {
-                            return Err(Error::invalid("when", "when 与 before/after/at 只能给出一个"));
+                            return Err(Error::invalid(
+                                "when",
+                                "when 与 before/after/at 只能给出一个",
+                            ));
                         }
                         let i = need_on_air()?;
                         match w {
@@ -604,7 +621,11 @@ impl Editor {
                 };
                 let near = match position {
                     Position::Before(i) | Position::After(i) => i,
-                    Position::At(t) => day.items.iter().position(|it| it.end(day.rate) > t).unwrap_or(0),
+                    Position::At(t) => day
+                        .items
+                        .iter()
+                        .position(|it| it.end(day.rate) > t)
+                        .unwrap_or(0),
                 };
                 let section = match section {
                     Some(s) => {
@@ -614,9 +635,18 @@ impl Editor {
                     None => Self::section_near(day, near),
                 };
                 let item = self.work_item(catalog, *work_id, *frames, *in_frames, &section)?;
-                EditOp::Insert { item, at: position, split }
+                EditOp::Insert {
+                    item,
+                    at: position,
+                    split,
+                }
             }
-            EditRequestOp::Move { from, before, after, at } => EditOp::Move {
+            EditRequestOp::Move {
+                from,
+                before,
+                after,
+                at,
+            } => EditOp::Move {
                 from: *from,
                 to: place(day, *before, *after, *at)?,
             },
@@ -626,7 +656,10 @@ impl Editor {
                         None | Some(When::Word(WhenWord::Now)) => cut_or_now(),
                         Some(When::At { at }) => instant(day, *at),
                         Some(When::Word(WhenWord::End)) => {
-                            return Err(Error::invalid("when", "正在播出的条目在其结束时移除没有意义，请用 now 或 at"));
+                            return Err(Error::invalid(
+                                "when",
+                                "正在播出的条目在其结束时移除没有意义，请用 now 或 at",
+                            ));
                         }
                     };
                     EditOp::EndAt { index: *index, at }
@@ -634,7 +667,11 @@ impl Editor {
                     EditOp::Remove { index: *index }
                 }
             }
-            EditRequestOp::Replace { index, work_id, when } => {
+            EditRequestOp::Replace {
+                index,
+                work_id,
+                when,
+            } => {
                 let section = Self::section_near(day, *index);
                 let item = self.work_item(catalog, *work_id, None, 0, &section)?;
                 if on_air == Some(*index) {
@@ -642,22 +679,52 @@ impl Editor {
                         None | Some(When::Word(WhenWord::Now)) => cut_or_now(),
                         Some(When::At { at }) => instant(day, *at),
                         Some(When::Word(WhenWord::End)) => {
-                            return Err(Error::invalid("when", "替换正在播出的条目请用 now 或 at；要在其后播出请用插入"));
+                            return Err(Error::invalid(
+                                "when",
+                                "替换正在播出的条目请用 now 或 at；要在其后播出请用插入",
+                            ));
                         }
                     };
-                    EditOp::Insert { item, at: Position::At(at), split: true }
+                    EditOp::Insert {
+                        item,
+                        at: Position::At(at),
+                        split: true,
+                    }
                 } else {
-                    EditOp::Replace { index: *index, item }
+                    EditOp::Replace {
+                        index: *index,
+                        item,
+                    }
                 }
             }
-            EditRequestOp::Trim { index, in_frames, frames } => {
+            EditRequestOp::Trim {
+                index,
+                in_frames,
+                frames,
+            } => {
                 if in_frames.is_none() && frames.is_none() {
-                    return Err(Error::invalid("frames", "须给出新的入点 in_frames 或时长 frames"));
+                    return Err(Error::invalid(
+                        "frames",
+                        "须给出新的入点 in_frames 或时长 frames",
+                    ));
                 }
-                EditOp::Trim { index: *index, in_frames: *in_frames, frames: *frames }
+                EditOp::Trim {
+                    index: *index,
+                    in_frames: *in_frames,
+                    frames: *frames,
+                }
             }
-            EditRequestOp::Skip {} => EditOp::EndAt { index: need_on_air()?, at: cut_or_now() },
-            EditRequestOp::Live { feed_id, source, title, frames, when } => {
+            EditRequestOp::Skip {} => EditOp::EndAt {
+                index: need_on_air()?,
+                at: cut_or_now(),
+            },
+            EditRequestOp::Live {
+                feed_id,
+                source,
+                title,
+                frames,
+                when,
+            } => {
                 if *frames == 0 {
                     return Err(Error::invalid("frames", "时长须大于 0"));
                 }
@@ -708,26 +775,50 @@ struct OpJson {
 impl From<&EditRequestOp> for OpJson {
     fn from(r: &EditRequestOp) -> Self {
         let (op, fields) = match r {
-            EditRequestOp::Insert { work_id, frames, in_frames, before, after, at, .. } => (
+            EditRequestOp::Insert {
+                work_id,
+                frames,
+                in_frames,
+                before,
+                after,
+                at,
+                ..
+            } => (
                 "insert",
                 serde_json::json!({ "work_id": work_id, "frames": frames, "in_frames": in_frames,
                     "before": before, "after": after, "at": at }),
             ),
-            EditRequestOp::Move { from, before, after, at } => (
+            EditRequestOp::Move {
+                from,
+                before,
+                after,
+                at,
+            } => (
                 "move",
                 serde_json::json!({ "from": from, "before": before, "after": after, "at": at }),
             ),
-            EditRequestOp::Remove { index, .. } => ("remove", serde_json::json!({ "index": index })),
+            EditRequestOp::Remove { index, .. } => {
+                ("remove", serde_json::json!({ "index": index }))
+            }
             EditRequestOp::Replace { index, work_id, .. } => (
                 "replace",
                 serde_json::json!({ "index": index, "work_id": work_id }),
             ),
-            EditRequestOp::Trim { index, in_frames, frames } => (
+            EditRequestOp::Trim {
+                index,
+                in_frames,
+                frames,
+            } => (
                 "trim",
                 serde_json::json!({ "index": index, "in_frames": in_frames, "frames": frames }),
             ),
             EditRequestOp::Skip {} => ("skip", serde_json::json!({})),
-            EditRequestOp::Live { feed_id, source, frames, .. } => (
+            EditRequestOp::Live {
+                feed_id,
+                source,
+                frames,
+                ..
+            } => (
                 "live",
                 serde_json::json!({ "feed_id": feed_id,
                     "source": source.as_deref().map(playout::output::mask::mask_url),

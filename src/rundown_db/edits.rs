@@ -98,7 +98,9 @@ impl EditLog {
     }
 }
 
-fn record_of((id, date, base, version, author, at_ms, reason, summary, op): Row) -> Option<EditRecord> {
+fn record_of(
+    (id, date, base, version, author, at_ms, reason, summary, op): Row,
+) -> Option<EditRecord> {
     Some(EditRecord {
         id,
         date: date.parse().ok()?,

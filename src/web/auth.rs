@@ -87,7 +87,10 @@ pub fn action_for(method: &Method, path: &str) -> Option<Action> {
             Action::EditRundown
         });
     }
-    if path.starts_with("/api/v1/rundown") || path == "/api/v1/air" || path.starts_with("/api/v1/air/") {
+    if path.starts_with("/api/v1/rundown")
+        || path == "/api/v1/air"
+        || path.starts_with("/api/v1/air/")
+    {
         return Some(if read {
             Action::ReadRundown
         } else {

@@ -73,10 +73,7 @@ impl From<EditFailure> for ApiError {
 /// The routes (already given their state).
 pub fn routes(state: EditState) -> Router {
     Router::new()
-        .route(
-            "/api/v1/rundown/days/{date}/edits",
-            get(history).post(edit),
-        )
+        .route("/api/v1/rundown/days/{date}/edits", get(history).post(edit))
         .route("/api/v1/rundown/days/{date}/undo", post(undo))
         .route("/api/v1/air", get(air))
         .route("/api/v1/air/skip", post(skip))
@@ -118,7 +115,9 @@ async fn history(
     Path(date): Path<String>,
 ) -> ApiResult<serde_json::Value> {
     let date = parse_date(&date)?;
-    Ok(Json(json!({ "date": date, "edits": s.editor.history(date).await? })))
+    Ok(Json(
+        json!({ "date": date, "edits": s.editor.history(date).await? }),
+    ))
 }
 
 #[derive(Deserialize, Default)]

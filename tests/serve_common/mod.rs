@@ -47,9 +47,7 @@ pub struct World {
 }
 
 pub fn edition() -> Arc<Edition> {
-    Arc::new(
-        Edition::parse(kepu_playout::serve::BUILTIN_EDITION, "built-in").expect("edition"),
-    )
+    Arc::new(Edition::parse(kepu_playout::serve::BUILTIN_EDITION, "built-in").expect("edition"))
 }
 
 /// A work of the catalog for a clip (category 2 feeds 悦科普).
@@ -110,7 +108,13 @@ impl World {
                 })
                 .await
                 .expect("user");
-            tokens.push(accounts.issue_token(u.id, "test").await.expect("token").token);
+            tokens.push(
+                accounts
+                    .issue_token(u.id, "test")
+                    .await
+                    .expect("token")
+                    .token,
+            );
         }
         World {
             dir,
@@ -253,10 +257,16 @@ impl Daemon {
             if let Ok(Some(st)) = d.child.try_wait() {
                 panic!("serve exited early ({st}):\n{}", d.log_text());
             }
-            if testkit::http::request(addr, "GET", "/metrics", None, None).is_ok_and(|r| r.status == 200) {
+            if testkit::http::request(addr, "GET", "/metrics", None, None)
+                .is_ok_and(|r| r.status == 200)
+            {
                 return d;
             }
-            assert!(Instant::now() < deadline, "serve did not answer:\n{}", d.log_text());
+            assert!(
+                Instant::now() < deadline,
+                "serve did not answer:\n{}",
+                d.log_text()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -269,7 +279,12 @@ impl Daemon {
         testkit::http::request(self.addr, "GET", path, Some(token), None).expect("GET")
     }
 
-    pub fn post(&self, path: &str, token: &str, body: serde_json::Value) -> testkit::http::Response {
+    pub fn post(
+        &self,
+        path: &str,
+        token: &str,
+        body: serde_json::Value,
+    ) -> testkit::http::Response {
         testkit::http::json(self.addr, "POST", path, Some(token), &body).expect("POST")
     }
 
@@ -283,7 +298,11 @@ impl Daemon {
             if let Ok(Some(st)) = self.child.try_wait() {
                 return st;
             }
-            assert!(Instant::now() < deadline, "serve did not stop:\n{}", self.log_text());
+            assert!(
+                Instant::now() < deadline,
+                "serve did not stop:\n{}",
+                self.log_text()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -308,6 +327,9 @@ impl Drop for Daemon {
 pub fn sleep_until_programme(t: DateTime<Utc>, offset_ms: i64) {
     let wall = t - chrono::Duration::milliseconds(offset_ms);
     let left = (wall - Utc::now()).to_std().unwrap_or_default();
-    assert!(left < Duration::from_secs(300), "waiting too long: {left:?}");
+    assert!(
+        left < Duration::from_secs(300),
+        "waiting too long: {left:?}"
+    );
     std::thread::sleep(left);
 }

@@ -79,8 +79,14 @@ fn items_across_midnight_are_cued_back_to_back_on_the_engine_timeline() {
     let midnight = 1_000_000 + day_frames;
     let planned = plan(
         &[
-            DayInView { day: &d1, version: 3 },
-            DayInView { day: &d2, version: 1 },
+            DayInView {
+                day: &d1,
+                version: 3,
+            },
+            DayInView {
+                day: &d2,
+                version: 1,
+            },
         ],
         at,
         0,
@@ -125,7 +131,10 @@ fn items_outside_the_window_are_not_cued_and_ids_follow_the_slot() {
         ],
     );
     let planned = plan(
-        &[DayInView { day: &d1, version: 1 }],
+        &[DayInView {
+            day: &d1,
+            version: 1,
+        }],
         |_| 0,
         0,
         100, // 甲 has just ended
@@ -138,14 +147,28 @@ fn items_outside_the_window_are_not_cued_and_ids_follow_the_slot() {
     let mut live = item(ItemKind::Live, "望远镜", "rtmp://h/live/secretkey123", 0);
     live.feed_id = Some(5);
     let d2 = day(date("2026-09-04"), vec![live]);
-    let p = plan(&[DayInView { day: &d2, version: 1 }], |_| 0, 0, 0, 10);
+    let p = plan(
+        &[DayInView {
+            day: &d2,
+            version: 1,
+        }],
+        |_| 0,
+        0,
+        0,
+        10,
+    );
     assert_eq!(p[0].cue.source, "rtmp://h/live/secretkey123");
-    assert!(!p[0].info.source.contains("secretkey123"), "{}", p[0].info.source);
+    assert!(
+        !p[0].info.source.contains("secretkey123"),
+        "{}",
+        p[0].info.source
+    );
     assert_eq!(p[0].cue.id, "2026-09-04+0:f5");
 }
 
 #[test]
-fn an_item_that_began_before_the_engine_is_cued_from_its_first_frame_with_the_same_cue_every_time() {
+fn an_item_that_began_before_the_engine_is_cued_from_its_first_frame_with_the_same_cue_every_time()
+{
     let d1 = day(
         date("2026-09-05"),
         vec![
@@ -155,8 +178,26 @@ fn an_item_that_began_before_the_engine_is_cued_from_its_first_frame_with_the_sa
     );
     // The engine started 1200 frames into 甲 (its frame 0 is 1200 frames after midnight).
     let at = |_t: DateTime<Utc>| -1200;
-    let a = plan(&[DayInView { day: &d1, version: 1 }], at, 0, 10, 5000);
-    let b = plan(&[DayInView { day: &d1, version: 1 }], at, 0, 60, 5000);
+    let a = plan(
+        &[DayInView {
+            day: &d1,
+            version: 1,
+        }],
+        at,
+        0,
+        10,
+        5000,
+    );
+    let b = plan(
+        &[DayInView {
+            day: &d1,
+            version: 1,
+        }],
+        at,
+        0,
+        60,
+        5000,
+    );
     assert_eq!(a[0].cue, b[0].cue, "re-reads hand the engine the same cue");
     assert_eq!(a[0].cue.start, Some(0));
     assert_eq!(a[0].cue.length, Some(1800));
