@@ -332,3 +332,109 @@ fn a_day_boundary_is_crossed_on_air_without_a_seam() {
         first - midnight.timestamp_millis()
     );
 }
+
+/// A 20 s clip whose grey level tells the second it is at: luma 16 + 10·s.
+fn seconds_clip(dir: &std::path::Path) -> std::path::PathBuf {
+    let out = dir.join("seconds.mp4");
+    let st = std::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("color=c=black:s=320x180:r=25:d=20,format=yuv420p,geq=lum='16+10*floor(T)':cb=128:cr=128")
+        .args(["-f", "lavfi", "-i", "sine=frequency=700:sample_rate=48000:duration=20"])
+        .args(["-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:a", "aac", "-shortest"])
+        .arg(&out)
+        .status()
+        .expect("ffmpeg");
+    assert!(st.success(), "seconds clip");
+    out
+}
+
+/// The second a frame of the seconds clip shows (limited-range grey back to its level).
+fn second_of(rgb: [u8; 3]) -> i64 {
+    let level = f64::from(rgb[1]) * 219.0 / 255.0;
+    (level / 10.0).round() as i64
+}
+
+#[test]
+fn after_kill_9_the_restart_resumes_the_item_at_the_right_offset_and_the_log_keeps_every_airing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secs = seconds_clip(dir.path());
+    let red = clip(dir.path(), palette::RED, 900.0, 125);
+    let works = vec![work("二十秒", &secs, 500), work("红", &red, 125)];
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let world = rt.block_on(World::new(dir, works));
+    let t0 = t("2026-09-10T15:00:00+08:00");
+    let day = day_with(
+        "2026-09-10".parse().expect("date"),
+        t0,
+        vec![item_of(&world.works[0]), item_of(&world.works[1])],
+    );
+    rt.block_on(world.save(&day));
+    let mut rx = NginxRtmp::start().expect("nginx");
+    let offset = offset_for(t0, Duration::from_secs(9));
+    let (cfg, addr) = write_config(&world, &rx.url(), offset);
+    let log = |n: u32| world.dir.path().join(format!("serve-{n}.log"));
+    let mut d1 = Daemon::start(&cfg, addr, log(1));
+    sleep_until_programme(t0 + chrono::Duration::seconds(8), offset);
+    d1.kill9();
+    let killed_at = Utc::now() + chrono::Duration::milliseconds(offset);
+    let mut d2 = Daemon::start(&cfg, addr, log(2));
+    sleep_until_programme(t0 + chrono::Duration::seconds(26), offset);
+    let op = world.operator.clone();
+    let rows = airings(&d2.get("/api/v1/asrun?day=2026-09-10", &op).json());
+    let st = d2.terminate();
+    assert!(st.success(), "{}", d2.log_text());
+    rx.wait_idle(Duration::from_secs(15)).expect("idle");
+    rx.stop().expect("stop");
+
+    // The log: the first airing of 二十秒 closed as interrupted, from T0 to the frame; then
+    // the resumed airing, then 红.
+    let x: Vec<&Value> = rows.iter().filter(|r| r["title"] == "二十秒").collect();
+    assert_eq!(x.len(), 2, "{rows:?}");
+    assert_eq!(x[0]["end_reason"], "interrupted", "{rows:?}");
+    let first = x[0]["first_frame_ms"].as_i64().expect("first frame");
+    assert!((first - t0.timestamp_millis()).abs() <= 40, "{first}");
+    let resumed_ms = x[1]["first_frame_ms"].as_i64().expect("resumed") - t0.timestamp_millis();
+    assert!(
+        resumed_ms > (killed_at - t0).num_milliseconds() && resumed_ms < 20_000,
+        "resumed {resumed_ms} ms into the item, killed at {} ms",
+        (killed_at - t0).num_milliseconds()
+    );
+    assert_eq!(x[1]["end_reason"], "complete", "{rows:?}");
+    let red_row = rows.iter().find(|r| r["title"] == "红").expect("红 aired");
+    assert!(
+        (red_row["first_frame_ms"].as_i64().expect("ms") - t0.timestamp_millis() - 20_000).abs()
+            <= 40
+    );
+
+    // The picture after the restart: 二十秒 shows the second it should (±1 s), runs to its
+    // end, and 红 follows on its frame.
+    let recs = rx.recordings().expect("recordings");
+    assert_eq!(recs.len(), 2, "one recording per run: {recs:?}");
+    let frames = probe::frame_colours(&recs[1]).expect("colours");
+    let grey = |f: &probe::FrameColour| {
+        let [r, g, b] = f.rgb;
+        r.abs_diff(g) < 12 && g.abs_diff(b) < 12 && g > 20
+    };
+    let first_grey = frames
+        .iter()
+        .find(|f| grey(f))
+        .expect("二十秒 after the restart");
+    let shown = second_of(first_grey.rgb);
+    eprintln!(
+        "killed {} ms into the item; resumed at {resumed_ms} ms; the picture shows second {shown}",
+        (killed_at - t0).num_milliseconds()
+    );
+    assert!(
+        (shown * 1000 - resumed_ms).abs() <= 1000,
+        "the picture shows second {shown}, the log says {resumed_ms} ms in"
+    );
+    let last_grey = frames.iter().rev().find(|f| grey(f)).expect("grey");
+    assert_eq!(second_of(last_grey.rgb), 19, "played to its end");
+    assert_continuous(&recs[1]);
+    let runs = probe::colour_runs(&frames, &[palette::RED]);
+    assert!(
+        runs.iter().any(|r| r.colour == Some(0) && r.frames == 125),
+        "红 whole: {}",
+        probe::describe_colour_runs(&runs, &[palette::RED])
+    );
+}
