@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 #[path = "../rundown_common/mod.rs"]
-mod rundown_common;
+pub mod rundown_common;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
