@@ -3,6 +3,7 @@
 #   ./run.sh demo   install what is missing, build, and put the demo programme on air
 #   ./run.sh test   install what is missing and run the whole test suite
 #   ./run.sh bench  install what is missing and run the engine benchmark (prints figures)
+#   ./run.sh bench-api  the API under 200 concurrent readers while on air (prints figures)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -13,6 +14,7 @@ PACKAGES=(
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-x
   ffmpeg nginx libnginx-mod-rtmp srt-tools fonts-wqy-zenhei fontconfig
   libnginx-mod-stream openssl libxml2-utils ca-certificates tesseract-ocr tesseract-ocr-chi-sim
+  wrk
 )
 
 install_packages() {
@@ -98,8 +100,13 @@ case "${1:-}" in
     cargo build --release -p playout --example bench
     exec target/release/examples/bench "$@"
     ;;
+  bench-api)
+    shift
+    install_packages
+    exec cargo nextest run --release --test serve_bench --run-ignored only --no-capture "$@"
+    ;;
   *)
-    echo "usage: ./run.sh demo | test | bench" >&2
+    echo "usage: ./run.sh demo | test | bench | bench-api" >&2
     exit 2
     ;;
 esac

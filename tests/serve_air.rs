@@ -193,6 +193,19 @@ fn edits_through_the_api_land_on_the_right_frames_at_the_receiver() {
     sleep_until_programme(end, offset);
     let asrun = d.get("/api/v1/asrun?day=2026-09-01", &op).json();
     let history = d.get(path, &op).json();
+    let metrics = testkit::http::request(addr, "GET", "/metrics", None, None)
+        .expect("scrape")
+        .body;
+    assert!(
+        metrics.contains("kepu_destination_up{destination=\"rx\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("kepu_asrun_rows_total"), "{metrics}");
+    assert!(metrics.contains("kepu_frames_dropped_total 0"), "{metrics}");
+    assert!(
+        !metrics.contains(rx.stream_key()),
+        "no stream key in metrics"
+    );
     let st = d.terminate();
     assert!(st.success(), "clean stop: {st}\n{}", d.log_text());
     rx.wait_idle(Duration::from_secs(15))

@@ -117,3 +117,43 @@ fn corrupted_configs_never_panic() {
         }
     }
 }
+
+#[test]
+fn the_daemon_sections_have_safe_defaults_and_named_errors() {
+    let c = parse("", &[]).expect("empty config is valid");
+    assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(c.server.database, "kepu.db");
+    assert_eq!(c.server.edition, None);
+    assert_eq!(c.air, AirConfig::default());
+    let c = parse(
+        "[server]\nlisten = \"0.0.0.0:9000\"\n\n[air]\nlookahead_minutes = 30\nclock_offset_ms = -5000\n",
+        &[("KEPU_DATABASE_URL", "postgres://u:pw@db/kepu")],
+    )
+    .expect("valid");
+    assert_eq!(c.server.listen.port(), 9000);
+    assert_eq!(c.server.database, "postgres://u:pw@db/kepu");
+    assert_eq!(c.air.lookahead, Duration::from_secs(1800));
+    assert_eq!(c.air.clock_offset_ms, -5000);
+    for (text, want) in [
+        (
+            "[server]\nlisten = \"everywhere\"\n",
+            "channel.toml:2: server.listen",
+        ),
+        (
+            "[air]\nlookahead_minutes = 0\n",
+            "channel.toml:2: air.lookahead_minutes",
+        ),
+        (
+            "\n[air]\nedit_lead_ms = 50\n",
+            "channel.toml:3: air.edit_lead_ms",
+        ),
+        (
+            "[server]\nedition = \"nope.toml\"\n",
+            "channel.toml:2: server.edition",
+        ),
+        ("[server]\nport = 1\n", "channel.toml:2"),
+    ] {
+        let e = parse(text, &[]).expect_err(text).to_string();
+        assert!(e.starts_with(want), "{text:?} → {e}");
+    }
+}

@@ -16,6 +16,7 @@ use prometheus::{
 pub struct Metrics {
     registry: Registry,
     on_air_position_frames: IntGauge,
+    on_air_item: IntGaugeVec,
     fallback_active: IntGauge,
     destination_up: IntGaugeVec,
     destination_bitrate_bps: IntGaugeVec,
@@ -71,6 +72,16 @@ impl Metrics {
                 IntGauge::new(
                     "kepu_fallback_active",
                     "1 while the slate or a held frame is on air instead of the item",
+                )?,
+            )?,
+            on_air_item: reg(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "kepu_on_air_item",
+                        "1 for the item on air (engine item id and title)",
+                    ),
+                    &["id", "title"],
                 )?,
             )?,
             destination_up: reg(
@@ -138,6 +149,12 @@ impl Metrics {
         self.on_air_position_frames
             .set(i64::try_from(position).unwrap_or(i64::MAX));
         self.fallback_active.set(i64::from(fallback));
+        self.on_air_item.reset();
+        if let Some(o) = &s.on_air {
+            self.on_air_item
+                .with_label_values(&[o.id.as_str(), o.title.as_str()])
+                .set(1);
+        }
         raise_to(&self.frames_dropped_total, s.frames_dropped);
         raise_to(&self.frames_repeated_total, s.frames_repeated);
         // Nanoseconds to seconds for display only; the engine keeps integers.

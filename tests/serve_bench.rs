@@ -1,0 +1,131 @@
+//! Benchmark (ignored in the test run; `./run.sh bench-api` runs it in release): the API's
+//! latency with 200 concurrent readers (wrk, keep-alive, three read endpoints in turn) while
+//! the daemon is on air to a real nginx-rtmp receiver, and what that load cost the programme
+//! (frames dropped/repeated, worst lateness) by the engine's own counters and by the
+//! recording. Prints figures; the targets (p99 < 50 ms, no frame lost) are reported, not
+//! asserted, so a loaded machine cannot make the suite flaky.
+
+mod serve_common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use serve_common::*;
+use testkit::{NginxRtmp, palette, probe};
+
+fn engine_counters(d: &Daemon, token: &str) -> (u64, u64, u64) {
+    let air = d.get("/api/v1/air", token).json();
+    let e = &air["engine"];
+    (
+        e["frames_dropped"].as_u64().unwrap_or(0),
+        e["frames_repeated"].as_u64().unwrap_or(0),
+        e["max_lateness_ns"].as_u64().unwrap_or(0),
+    )
+}
+
+#[test]
+#[ignore = "benchmark: ./run.sh bench-api"]
+fn api_latency_with_200_readers_while_on_air() {
+    let secs: u64 = std::env::var("KEPU_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let colours = [palette::RED, palette::GREEN, palette::BLUE];
+    let frames = u32::try_from(secs * 25).expect("frames") / 2 + 250;
+    let works: Vec<_> = colours
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let p = clip(dir.path(), *c, 500.0 + 300.0 * i as f64, frames);
+            work(&format!("作品{i}"), &p, u64::from(frames))
+        })
+        .collect();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let world = rt.block_on(World::new(dir, works));
+    let t0 = chrono::DateTime::parse_from_rfc3339("2026-09-15T10:00:00+08:00")
+        .expect("t0")
+        .with_timezone(&chrono::Utc);
+    let day = day_with(
+        "2026-09-15".parse().expect("date"),
+        t0,
+        world.works.iter().map(item_of).collect(),
+    );
+    rt.block_on(world.save(&day));
+    let mut rx = NginxRtmp::start().expect("nginx");
+    let offset = offset_for(t0, Duration::from_secs(8));
+    let (cfg, addr) = write_config(&world, &rx.url(), offset);
+    let mut d = Daemon::start(&cfg, addr, world.dir.path().join("serve.log"));
+    sleep_until_programme(t0 + chrono::Duration::seconds(2), offset);
+    let op = world.operator.clone();
+    let before = engine_counters(&d, &op);
+
+    let script = world.dir.path().join("paths.lua");
+    std::fs::write(
+        &script,
+        format!(
+            "local paths = {{\"/api/v1/air\", \"/api/v1/rundown/days/2026-09-15\", \"/api/v1/asrun?day=2026-09-15\"}}\n\
+             local i = 0\n\
+             request = function()\n  i = i + 1\n  return wrk.format(\"GET\", paths[(i % 3) + 1], {{[\"Authorization\"] = \"Bearer {op}\"}})\nend\n"
+        ),
+    )
+    .expect("script");
+    let out = Command::new("wrk")
+        .args(["-t", "2", "-c", "200", "-d"])
+        .arg(format!("{secs}s"))
+        .args(["--timeout", "5s", "--latency", "-s"])
+        .arg(&script)
+        .arg(format!("http://{addr}"))
+        .output()
+        .expect("wrk (apt install wrk)");
+    let report = String::from_utf8_lossy(&out.stdout).to_string();
+    let after = engine_counters(&d, &op);
+    let st = d.terminate();
+    assert!(st.success(), "{}", d.log_text());
+    rx.wait_idle(Duration::from_secs(15)).expect("idle");
+    rx.stop().expect("stop");
+    let rec = rx.recording_path().expect("recording");
+    let pk = probe::packets(&rec).expect("packets");
+    let steps = pk.video_steps_exact(25, 1, Duration::from_micros(1500));
+
+    let pct = |label: &str| -> String {
+        report
+            .lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap_or("?")
+            .to_string()
+    };
+    let rps = report
+        .lines()
+        .find(|l| l.starts_with("Requests/sec"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or("?");
+    let errors = report
+        .lines()
+        .filter(|l| l.contains("Non-2xx") || l.contains("Socket errors"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    println!("--- API under load while on air ({secs} s, 200 connections, wrk -t2) ---");
+    println!(
+        "latency p50 {} · p90 {} · p99 {} · {rps} req/s · errors: {}",
+        pct("50%"),
+        pct("90%"),
+        pct("99%"),
+        if errors.is_empty() { "none" } else { &errors }
+    );
+    println!(
+        "programme during the load: {} frame(s) dropped, {} repeated (engine counters), worst lateness {} ms; \
+         recording: {} timestamp step violation(s)",
+        after.0 - before.0,
+        after.1 - before.1,
+        after.2 / 1_000_000,
+        steps.len()
+    );
+    println!("{report}");
+    assert!(
+        out.status.success(),
+        "wrk failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
