@@ -16,6 +16,7 @@
 //! `asrun`), HTTP. Time: the channel clock ([`clock`]) turns programme instants into wall
 //! instants, the engine's timeline turns those into frames.
 
+pub mod alarms;
 pub mod clock;
 pub mod plan;
 
@@ -122,10 +123,15 @@ pub struct AirSnapshot {
     pub rundown_error: Option<String>,
     /// As-run writes waiting for the database.
     pub asrun_pending: usize,
+    /// Alarms active or not yet acknowledged.
+    pub alarms_open: usize,
+    /// Changes whenever the alarm board changes.
+    pub alarms_version: u64,
 }
 
 #[derive(Default)]
 struct Inner {
+    alarms: alarms::Alarms,
     plan: Vec<Planned>,
     days: Vec<(NaiveDate, u32)>,
     engine: Option<Status>,
@@ -236,7 +242,25 @@ impl AirHandle {
             engine: inner.engine.clone(),
             rundown_error: inner.rundown_error.clone(),
             asrun_pending: inner.asrun_pending,
+            alarms_open: inner.alarms.open(),
+            alarms_version: inner.alarms.version(),
         }
+    }
+
+    /// The alarms, newest first.
+    pub fn alarms(&self) -> Vec<alarms::Alarm> {
+        match self.shared.inner.read() {
+            Ok(g) => g.alarms.list(),
+            Err(p) => p.into_inner().alarms.list(),
+        }
+    }
+
+    /// Acknowledges an alarm; `None` when there is no such alarm.
+    pub fn ack_alarm(&self, id: u64, by: &str) -> Option<alarms::Alarm> {
+        let now = self.shared.clock.now();
+        let mut out = None;
+        self.update(|i| out = i.alarms.ack(id, by, now));
+        out
     }
 
     fn update(&self, f: impl FnOnce(&mut Inner)) {
@@ -537,6 +561,19 @@ async fn event_loop(
             match next {
                 Some(Ok(ev)) => {
                     let ev = to_programme_time(ev, clock);
+                    let now = clock.now();
+                    air.update(|i| {
+                        let plan = &i.plan;
+                        let view = |id: &str| {
+                            plan.iter()
+                                .find(|p| p.cue.id == id)
+                                .map(|p| alarms::ItemView {
+                                    title: p.cue.title.clone(),
+                                    live: p.live,
+                                })
+                        };
+                        i.alarms.on_event(&ev, view, now);
+                    });
                     if matches!(ev, Event::Stopped) {
                         open = false;
                     }

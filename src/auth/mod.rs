@@ -9,6 +9,7 @@
 
 pub mod cli;
 pub mod secret;
+pub mod session;
 
 use crate::store::{Error, Result, Store, now_ms};
 use serde::{Deserialize, Serialize};

@@ -41,16 +41,70 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// Resolves a request's credentials to a caller (401 when there are none or they are wrong).
-pub async fn authenticate(accounts: &Accounts, headers: &HeaderMap) -> Result<Principal, ApiError> {
-    // Session cookies (dashboard) will be tried here after the bearer token.
-    let Some(token) = bearer(headers) else {
+/// The name of the dashboard's session cookie.
+pub const SESSION_COOKIE: &str = "kepu_session";
+/// The header that carries a session's CSRF token on every change.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The value of cookie `name`, if the request has it.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+}
+
+/// The CSRF token of the session a request was authenticated with (a request extension).
+#[derive(Debug, Clone)]
+pub struct SessionCsrf(pub String);
+
+/// Resolves a request's credentials to a caller (401 when there are none or they are wrong):
+/// a bearer token first, else the session cookie (then with the session's CSRF token).
+pub async fn authenticate(
+    accounts: &Accounts,
+    headers: &HeaderMap,
+) -> Result<(Principal, Option<SessionCsrf>), ApiError> {
+    if let Some(token) = bearer(headers) {
+        return accounts
+            .authenticate_token(token)
+            .await?
+            .map(|p| (p, None))
+            .map_err(ApiError::Auth);
+    }
+    let Some(c) = cookie(headers, SESSION_COOKIE) else {
         return Err(ApiError::Auth(AuthError::Unauthenticated));
     };
     accounts
-        .authenticate_token(token)
+        .authenticate_session(c)
         .await?
+        .map(|s| (s.principal, Some(SessionCsrf(s.csrf))))
         .map_err(ApiError::Auth)
+}
+
+/// Constant-time equality of two tokens.
+fn same_token(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// A change made with a session cookie must carry the session's CSRF token.
+fn csrf_ok(method: &Method, headers: &HeaderMap, csrf: Option<&SessionCsrf>) -> bool {
+    let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    match csrf {
+        None => true,
+        Some(_) if safe => true,
+        Some(SessionCsrf(want)) => headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|got| same_token(got.trim(), want)),
+    }
 }
 
 impl<S> FromRequestParts<S> for Authenticated
@@ -64,8 +118,14 @@ where
             return Ok(Self(p.clone()));
         }
         let accounts = Accounts::from_ref(state);
-        let p = authenticate(&accounts, &parts.headers).await?;
+        let (p, csrf) = authenticate(&accounts, &parts.headers).await?;
+        if !csrf_ok(&parts.method, &parts.headers, csrf.as_ref()) {
+            return Err(csrf_refused());
+        }
         parts.extensions.insert(p.clone());
+        if let Some(c) = csrf {
+            parts.extensions.insert(c);
+        }
         Ok(Self(p))
     }
 }
@@ -115,10 +175,17 @@ pub fn action_for(method: &Method, path: &str) -> Option<Action> {
 /// The layer in front of every API route: authenticates, checks the role for the route's
 /// action, and passes the caller to the handlers as a request extension.
 pub async fn guard(State(accounts): State<Accounts>, mut req: Request, next: Next) -> Response {
-    let principal = match authenticate(&accounts, req.headers()).await {
+    let (principal, csrf) = match authenticate(&accounts, req.headers()).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
+    if !csrf_ok(req.method(), req.headers(), csrf.as_ref()) {
+        tracing::info!(user = %principal.username, path = req.uri().path(), "refused: no CSRF token");
+        return csrf_refused().into_response();
+    }
+    if let Some(c) = csrf {
+        req.extensions_mut().insert(c);
+    }
     if let Some(action) = action_for(req.method(), req.uri().path())
         && !principal.role.can(action)
     {
@@ -132,6 +199,13 @@ pub async fn guard(State(accounts): State<Accounts>, mut req: Request, next: Nex
     next.run(req).await
 }
 
+fn csrf_refused() -> ApiError {
+    ApiError::Rejected(
+        StatusCode::FORBIDDEN,
+        "缺少或错误的 CSRF 令牌（X-CSRF-Token），修改未执行；请刷新页面后重试".into(),
+    )
+}
+
 /// The account routes (admin only for users and tokens, through the guard).
 pub fn routes(accounts: Accounts) -> Router {
     Router::new()
@@ -142,8 +216,75 @@ pub fn routes(accounts: Accounts) -> Router {
         .with_state(accounts)
 }
 
-async fn me(Authenticated(p): Authenticated) -> Json<Principal> {
-    Json(p)
+async fn me(
+    Authenticated(p): Authenticated,
+    csrf: Option<axum::Extension<SessionCsrf>>,
+) -> Json<serde_json::Value> {
+    let mut v = json!(p);
+    if let (Some(o), Some(axum::Extension(SessionCsrf(c)))) = (v.as_object_mut(), csrf) {
+        o.insert("csrf_token".into(), json!(c));
+    }
+    Json(v)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Login {
+    username: String,
+    password: String,
+}
+
+fn session_cookie(value: &str, max_age: i64, headers: &HeaderMap) -> String {
+    // Secure when the daemon is reached over TLS through a proxy; a plain-HTTP LAN setup
+    // still works (HttpOnly and SameSite=Strict hold either way).
+    let secure = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"));
+    format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+async fn login(
+    State(a): State<Accounts>,
+    headers: HeaderMap,
+    Body(l): Body<Login>,
+) -> Result<Response, ApiError> {
+    let p = a.login(&l.username, &l.password).await?.map_err(|e| {
+        tracing::info!(user = %l.username.trim(), "login refused");
+        ApiError::Auth(e)
+    })?;
+    let s = a.create_session(&p).await?;
+    let body = json!({ "user": p, "csrf_token": s.csrf });
+    Ok((
+        [(
+            header::SET_COOKIE,
+            session_cookie(&s.cookie, s.max_age_secs, &headers),
+        )],
+        Json(body),
+    )
+        .into_response())
+}
+
+async fn logout(State(a): State<Accounts>, headers: HeaderMap) -> Result<Response, ApiError> {
+    if let Some(c) = cookie(&headers, SESSION_COOKIE) {
+        a.end_session(c).await?;
+    }
+    Ok((
+        [(header::SET_COOKIE, session_cookie("", 0, &headers))],
+        StatusCode::NO_CONTENT,
+    )
+        .into_response())
+}
+
+/// Login and logout (outside the guard: logging in needs no credentials yet).
+pub fn session_routes(accounts: Accounts) -> Router {
+    Router::new()
+        .route("/api/v1/session", post(login).delete(logout))
+        .layer(DefaultBodyLimit::max(16 * 1024))
+        .with_state(accounts)
 }
 
 async fn users(State(a): State<Accounts>, auth: Authenticated) -> ApiResult<serde_json::Value> {

@@ -78,6 +78,9 @@ pub fn routes(state: EditState) -> Router {
         .route("/api/v1/air", get(air))
         .route("/api/v1/air/skip", post(skip))
         .route("/api/v1/air/live", post(live))
+        .route("/api/v1/alarms", get(alarms))
+        .route("/api/v1/alarms/{id}/ack", post(ack))
+        .route("/api/v1/events", get(events))
         .with_state(state)
 }
 
@@ -150,6 +153,69 @@ async fn air(State(s): State<EditState>) -> Result<Json<serde_json::Value>, ApiE
             "本进程没有在播出（未运行 serve）".into(),
         )),
     }
+}
+
+fn on_air(s: &EditState) -> Result<&AirHandle, ApiError> {
+    s.air.as_ref().ok_or_else(|| {
+        ApiError::Rejected(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "本进程没有在播出（未运行 serve）".into(),
+        )
+    })
+}
+
+async fn alarms(State(s): State<EditState>) -> ApiResult<serde_json::Value> {
+    Ok(Json(json!({ "alarms": on_air(&s)?.alarms() })))
+}
+
+async fn ack(
+    State(s): State<EditState>,
+    caller: Option<Extension<Principal>>,
+    super::Id(id): super::Id,
+) -> ApiResult<serde_json::Value> {
+    let air = on_air(&s)?;
+    let id = u64::try_from(id).unwrap_or(0);
+    match air.ack_alarm(id, &author(&caller)) {
+        Some(a) => Ok(Json(json!(a))),
+        None => Err(ApiError::Store(Error::not_found("告警", id))),
+    }
+}
+
+/// Live updates for the dashboard: `air` (the snapshot) every second, `alarms` (the whole
+/// board) when it changes, and a keep-alive comment.
+async fn events(
+    State(s): State<EditState>,
+) -> Result<
+    axum::response::sse::Sse<
+        impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+    >,
+    ApiError,
+> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let air = on_air(&s)?.clone();
+    let stream =
+        futures_util::stream::unfold((air, None::<u64>, true), |(air, seen, first)| async move {
+            if !first {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            let snap = air.snapshot();
+            let mut events = vec![Event::default().event("air").json_data(&snap).ok()];
+            if seen != Some(snap.alarms_version) {
+                events.push(
+                    Event::default()
+                        .event("alarms")
+                        .json_data(json!({ "alarms": air.alarms() }))
+                        .ok(),
+                );
+            }
+            let version = snap.alarms_version;
+            Some((
+                futures_util::stream::iter(events.into_iter().flatten().map(Ok)),
+                (air, Some(version), false),
+            ))
+        });
+    use futures_util::StreamExt;
+    Ok(Sse::new(stream.flatten()).keep_alive(KeepAlive::default()))
 }
 
 async fn skip(

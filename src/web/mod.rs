@@ -207,9 +207,10 @@ pub fn app(state: AppState, services: Services) -> Router {
         .merge(asrun::routes(asrun_state))
         .merge(auth::routes(services.accounts.clone()))
         .layer(axum::middleware::from_fn_with_state(
-            services.accounts,
+            services.accounts.clone(),
             auth::guard,
         ))
+        .merge(auth::session_routes(services.accounts))
         .merge(asrun::metrics_routes(services.metrics))
 }
 

@@ -30,6 +30,8 @@ pub struct Planned {
     pub start_frame: i64,
     /// Frame after its last.
     pub end_frame: i64,
+    /// A slow-live item.
+    pub live: bool,
 }
 
 /// A stored day in view, with its version.
@@ -120,6 +122,7 @@ pub fn plan(
                 index: i,
                 start_frame,
                 end_frame,
+                live: item.kind == ItemKind::Live,
             });
         }
     }

@@ -1,0 +1,259 @@
+//! Alarms an operator must see and acknowledge: the slate on air instead of the programme
+//! (fallback), a destination lost, a slow-live window whose source is not delivering. Raised
+//! and cleared from the engine's events; an alarm stays listed after it clears until someone
+//! acknowledges it (who and when are kept). In memory: alarms are about the live state of
+//! this process; what aired and why is in the as-run log.
+
+use chrono::{DateTime, Utc};
+use playout::Event;
+use serde::Serialize;
+
+/// What went wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlarmKind {
+    /// The slate (or a held frame) is on air instead of the item.
+    Fallback,
+    /// A destination is down.
+    DestinationLost,
+    /// A slow-live item is on air but its source is not delivering.
+    LiveNotDelivering,
+}
+
+/// One alarm.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Alarm {
+    /// Id (for acknowledging).
+    pub id: u64,
+    /// Kind.
+    pub kind: AlarmKind,
+    /// What it is about (item id, destination name).
+    pub subject: String,
+    /// Chinese message for the operator.
+    pub message: String,
+    /// When it was raised.
+    pub raised_at: DateTime<Utc>,
+    /// When the condition ended (`None`: still active).
+    pub cleared_at: Option<DateTime<Utc>>,
+    /// Who acknowledged it.
+    pub acked_by: Option<String>,
+    /// When.
+    pub acked_at: Option<DateTime<Utc>>,
+}
+
+/// How many alarms are kept.
+const KEEP: usize = 200;
+
+/// The alarm board.
+#[derive(Debug, Default)]
+pub struct Alarms {
+    next: u64,
+    list: Vec<Alarm>,
+    version: u64,
+}
+
+/// What the board needs to know about an item id.
+#[derive(Debug, Clone)]
+pub struct ItemView {
+    /// Title.
+    pub title: String,
+    /// A slow-live item.
+    pub live: bool,
+}
+
+impl Alarms {
+    /// Changes each time the board changes (for live updates).
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Newest first.
+    pub fn list(&self) -> Vec<Alarm> {
+        self.list.iter().rev().cloned().collect()
+    }
+
+    /// Active or unacknowledged alarms.
+    pub fn open(&self) -> usize {
+        self.list
+            .iter()
+            .filter(|a| a.cleared_at.is_none() || a.acked_by.is_none())
+            .count()
+    }
+
+    /// Raises an alarm unless the same one (kind and subject) is active already.
+    pub fn raise(&mut self, kind: AlarmKind, subject: &str, message: String, now: DateTime<Utc>) {
+        if self
+            .list
+            .iter()
+            .any(|a| a.kind == kind && a.subject == subject && a.cleared_at.is_none())
+        {
+            return;
+        }
+        self.next += 1;
+        tracing::warn!(kind = ?kind, subject, message = %message, "alarm");
+        self.list.push(Alarm {
+            id: self.next,
+            kind,
+            subject: subject.into(),
+            message,
+            raised_at: now,
+            cleared_at: None,
+            acked_by: None,
+            acked_at: None,
+        });
+        if self.list.len() > KEEP {
+            let drop = self.list.len() - KEEP;
+            self.list.drain(..drop);
+        }
+        self.version += 1;
+    }
+
+    /// Clears the active alarms of `kinds` about `subject` (`None`: any subject).
+    pub fn clear(&mut self, kinds: &[AlarmKind], subject: Option<&str>, now: DateTime<Utc>) {
+        let mut changed = false;
+        for a in &mut self.list {
+            if a.cleared_at.is_none()
+                && kinds.contains(&a.kind)
+                && subject.is_none_or(|s| s == a.subject)
+            {
+                a.cleared_at = Some(now);
+                changed = true;
+            }
+        }
+        if changed {
+            self.version += 1;
+        }
+    }
+
+    /// Acknowledges alarm `id`; `None` when there is no such alarm.
+    pub fn ack(&mut self, id: u64, by: &str, now: DateTime<Utc>) -> Option<Alarm> {
+        let a = self.list.iter_mut().find(|a| a.id == id)?;
+        if a.acked_by.is_none() {
+            a.acked_by = Some(by.to_string());
+            a.acked_at = Some(now);
+            self.version += 1;
+        }
+        Some(a.clone())
+    }
+
+    /// Raises and clears from one engine event. `item` tells what an item id is.
+    pub fn on_event(
+        &mut self,
+        ev: &Event,
+        item: impl Fn(&str) -> Option<ItemView>,
+        now: DateTime<Utc>,
+    ) {
+        match ev {
+            Event::FallbackOn { id, reason, .. } => match id.as_deref() {
+                Some(id) => {
+                    let v = item(id);
+                    let title = v.as_ref().map_or(id.to_string(), |v| v.title.clone());
+                    if v.is_some_and(|v| v.live) {
+                        self.raise(
+                            AlarmKind::LiveNotDelivering,
+                            id,
+                            format!("慢直播「{title}」信号中断，等待画面在播：{reason}"),
+                            now,
+                        );
+                    } else {
+                        self.raise(
+                            AlarmKind::Fallback,
+                            id,
+                            format!("「{title}」无法播出，等待画面在播：{reason}"),
+                            now,
+                        );
+                    }
+                }
+                None => self.raise(
+                    AlarmKind::Fallback,
+                    "",
+                    "没有安排节目，等待画面在播".into(),
+                    now,
+                ),
+            },
+            Event::FallbackOff { .. } => self.clear(
+                &[AlarmKind::Fallback, AlarmKind::LiveNotDelivering],
+                None,
+                now,
+            ),
+            Event::ItemStarted { .. } => {
+                // A new item on air: a fallback of the previous one is over, and "nothing
+                // scheduled" too.
+                self.clear(
+                    &[AlarmKind::Fallback, AlarmKind::LiveNotDelivering],
+                    None,
+                    now,
+                );
+            }
+            Event::DestinationDown { name, reason } => self.raise(
+                AlarmKind::DestinationLost,
+                name,
+                format!("推流目标「{name}」中断：{reason}"),
+                now,
+            ),
+            Event::DestinationUp { name } => {
+                self.clear(&[AlarmKind::DestinationLost], Some(name), now)
+            }
+            Event::ItemEnded { .. } | Event::ClockSync { .. } | Event::Stopped => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_788_192_000 + s, 0).expect("instant")
+    }
+
+    #[test]
+    fn alarms_raise_once_clear_and_stay_until_acknowledged() {
+        let mut a = Alarms::default();
+        let live = |id: &str| {
+            Some(ItemView {
+                title: format!("标题{id}"),
+                live: id == "f1",
+            })
+        };
+        let down = Event::DestinationDown {
+            name: "bili".into(),
+            reason: "connection refused".into(),
+        };
+        a.on_event(&down, live, t(0));
+        a.on_event(&down, live, t(1));
+        assert_eq!(a.list().len(), 1, "raised once while active");
+        a.on_event(
+            &Event::FallbackOn {
+                id: Some("f1".into()),
+                frame: 10,
+                reason: "source stalled".into(),
+            },
+            live,
+            t(2),
+        );
+        let list = a.list();
+        assert_eq!(list[0].kind, AlarmKind::LiveNotDelivering);
+        assert!(list[0].message.contains("标题f1"), "{}", list[0].message);
+        a.on_event(
+            &Event::DestinationUp {
+                name: "bili".into(),
+            },
+            live,
+            t(3),
+        );
+        let bili = a
+            .list()
+            .into_iter()
+            .find(|x| x.subject == "bili")
+            .expect("kept");
+        assert_eq!(bili.cleared_at, Some(t(3)));
+        assert_eq!(a.open(), 2, "cleared but not acknowledged still counts");
+        let v = a.version();
+        let acked = a.ack(bili.id, "值班员", t(4)).expect("ack");
+        assert_eq!(acked.acked_by.as_deref(), Some("值班员"));
+        assert!(a.version() > v);
+        assert_eq!(a.open(), 1);
+        assert!(a.ack(999, "x", t(5)).is_none());
+    }
+}
