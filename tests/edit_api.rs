@@ -154,7 +154,9 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
     let op = s.w.operator.clone();
     let unselected = s.w.works[0];
     let state = current(&s).await;
-    let cases: Vec<(&str, Option<&str>, Vec<u8>, StatusCode, &str)> = vec![
+    // (what, token, body, status, what the answer must mention)
+    type Case<'a> = (&'a str, Option<&'a str>, Vec<u8>, StatusCode, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "unknown work",
             Some(&op),
