@@ -86,9 +86,8 @@ fn prepare_dir(dir: &Path) -> Result<(), String> {
     for entry in entries.flatten() {
         let name = entry.file_name();
         if name.to_str().is_some_and(is_ours) {
-            std::fs::remove_file(entry.path()).map_err(|e| {
-                format!("cannot remove stale {}: {e}", entry.path().display())
-            })?;
+            std::fs::remove_file(entry.path())
+                .map_err(|e| format!("cannot remove stale {}: {e}", entry.path().display()))?;
         }
     }
     Ok(())
@@ -140,7 +139,9 @@ fn build(dir: &Path, target: u32, h: &Headers) -> Result<Pipe, String> {
                 hlssink2 name=hls send-keyframe-requests=false";
     let pipeline = gst::parse::launch(desc)
         .map_err(|e| {
-            format!("cannot build the HLS pipeline (is hlssink2 from gst-plugins-good installed?): {e}")
+            format!(
+                "cannot build the HLS pipeline (is hlssink2 from gst-plugins-good installed?): {e}"
+            )
         })?
         .downcast::<gst::Pipeline>()
         .map_err(|_| "HLS pipeline is not a pipeline".to_string())?;
@@ -245,12 +246,11 @@ fn poll_bus(pipe: &Pipe) -> Result<u32, String> {
     while let Some(msg) = bus.pop() {
         match msg.view() {
             gst::MessageView::Error(e) => return Err(describe_error(e)),
-            gst::MessageView::Element(e) => {
+            gst::MessageView::Element(e)
                 if e.structure()
-                    .is_some_and(|s| s.name() == "splitmuxsink-fragment-closed")
-                {
-                    closed += 1;
-                }
+                    .is_some_and(|s| s.name() == "splitmuxsink-fragment-closed") =>
+            {
+                closed += 1;
             }
             _ => {}
         }
