@@ -205,6 +205,7 @@ fn build(dir: &Path, target: u32, h: &Headers) -> Result<Pipe, String> {
     match muxer_src {
         Some(pad) => count_bytes(&pad, written.clone()),
         None => {
+            tracing::debug!("HLS: muxer not found; counting the bytes going in");
             for pad in hls.sink_pads() {
                 count_bytes(&pad, written.clone());
             }
