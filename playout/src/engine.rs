@@ -151,6 +151,8 @@ impl Engine {
         for d in &config.destinations {
             let ok = if d.url.starts_with("srt://") {
                 Ok(())
+            } else if d.url.starts_with("hls:") {
+                output::hls::parse_dir(&d.url).map(|_| ())
             } else {
                 output::rtmp::RtmpUrl::parse(&d.url).map(|_| ())
             };

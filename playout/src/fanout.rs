@@ -89,6 +89,7 @@ pub fn run(rx: Receiver<Packet>, taps: Vec<Tap>, profile: OutputProfile) {
                     channels: profile.channels,
                     video_kbps: profile.video_kbps,
                     audio_kbps: profile.audio_kbps,
+                    keyframe_interval: profile.keyframe_interval,
                 }));
             }
             // Nothing leaves before both streams' headers are known.

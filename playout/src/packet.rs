@@ -27,6 +27,8 @@ pub struct Headers {
     pub channels: u32,
     pub video_kbps: u32,
     pub audio_kbps: u32,
+    /// Key-frame interval in frames (segmenters size their segments by it).
+    pub keyframe_interval: u32,
 }
 
 #[derive(Clone, Debug)]

@@ -3,10 +3,12 @@
 //! Owns: destination settings, URL parsing and secret masking, per-destination statistics,
 //! the reconnect loop with capped back-off, and the GOP cache that lets a destination that
 //! comes back start at once on a key frame with fresh codec headers. The protocols live in
-//! `rtmp` (RTMP/RTMPS push on rml_rtmp) and `srt` (SRT caller via mpegtsmux + srtsink).
+//! `rtmp` (RTMP/RTMPS push on rml_rtmp), `srt` (SRT caller via mpegtsmux + srtsink) and
+//! `hls` (a live HLS playlist with TS segments in a local directory, via hlssink2).
 //! Does not own: encoding or the fan-out.
 
 pub mod flv;
+pub mod hls;
 pub mod mask;
 pub mod rtmp;
 pub mod srt;
@@ -23,7 +25,9 @@ use tokio::sync::{broadcast, mpsc, watch};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DestinationConfig {
     pub name: String,
-    /// `rtmp://`, `rtmps://` or `srt://` URL, stream key included.
+    /// `rtmp://`, `rtmps://` or `srt://` URL, stream key included; or `hls:///abs/dir`
+    /// (also `hls:/abs/dir`): a live HLS preview, `live.m3u8` and `seg%05d.ts` written into
+    /// that local directory (created if missing).
     pub url: String,
     /// Extra CA certificates (PEM) trusted for this destination's RTMPS, besides the
     /// system's and the built-in roots.
@@ -294,6 +298,8 @@ pub async fn run_destination(
         };
         let result = if cfg.url.starts_with("srt://") {
             srt::run_session(ctx).await
+        } else if cfg.url.starts_with("hls:") {
+            hls::run_session(ctx).await
         } else {
             rtmp::run_session(ctx).await
         };
