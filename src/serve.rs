@@ -103,7 +103,17 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
     let addr = listener.local_addr().context("listen address")?;
 
-    let (engine, events) = playout::Engine::start_with_events(config.engine_config())?;
+    let mut engine_config = config.engine_config();
+    if let Some(dir) = &config.server.preview_dir {
+        // The dashboard's live preview: HLS from the same encode, served at /preview/.
+        engine_config
+            .destinations
+            .push(playout::DestinationConfig::new(
+                crate::web::preview::DESTINATION,
+                format!("hls://{}", dir.display()),
+            ));
+    }
+    let (engine, events) = playout::Engine::start_with_events(engine_config)?;
     let days = DbDayStore::new(store.clone());
     let clock = ChannelClock::with_offset_ms(config.air.clock_offset_ms);
     let air = Air::start(AirParts {
@@ -126,6 +136,7 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
             asrun,
             metrics,
             air: Some(air.handle()),
+            preview_dir: config.server.preview_dir.clone(),
         },
     );
     println!(

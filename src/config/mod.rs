@@ -58,6 +58,10 @@ struct RawServer {
     database: Option<Spanned<String>>,
     /// Edition file (default: the built-in 2026 edition).
     edition: Option<Spanned<String>>,
+    /// Where the dashboard's HLS preview is written (default `preview`, next to the config).
+    preview_dir: Option<Spanned<String>>,
+    /// Write the HLS preview at all (default true).
+    preview: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -163,6 +167,8 @@ pub struct ServerConfig {
     pub database: String,
     /// Edition file; `None` is the built-in 2026 edition.
     pub edition: Option<PathBuf>,
+    /// The HLS preview's directory (absolute), `None` when the preview is off.
+    pub preview_dir: Option<PathBuf>,
 }
 
 /// The on-air controller's settings.
@@ -385,6 +391,8 @@ impl ChannelConfig {
             };
             let valid = if url.starts_with("srt://") {
                 Ok(())
+            } else if url.starts_with("hls:") {
+                playout::output::hls::parse_dir(&url).map(|_| ())
             } else {
                 playout::output::rtmp::RtmpUrl::parse(&url).map(|_| ())
             };
@@ -498,10 +506,24 @@ fn parse_server(
         }
         None => None,
     };
+    let preview_on = raw.preview.as_ref().is_none_or(|v| *v.get_ref());
+    let preview_dir = preview_on.then(|| {
+        let p = base.join(
+            raw.preview_dir
+                .as_ref()
+                .map_or("preview", |v| v.get_ref().as_str()),
+        );
+        if p.is_absolute() {
+            p
+        } else {
+            std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)
+        }
+    });
     Ok(ServerConfig {
         listen,
         database,
         edition,
+        preview_dir,
     })
 }
 

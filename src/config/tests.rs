@@ -124,7 +124,15 @@ fn the_daemon_sections_have_safe_defaults_and_named_errors() {
     assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
     assert_eq!(c.server.database, "kepu.db");
     assert_eq!(c.server.edition, None);
+    assert!(
+        c.server
+            .preview_dir
+            .as_ref()
+            .is_some_and(|p| p.is_absolute() && p.ends_with("preview"))
+    );
     assert_eq!(c.air, AirConfig::default());
+    let off = parse("[server]\npreview = false\n", &[]).expect("valid");
+    assert_eq!(off.server.preview_dir, None);
     let c = parse(
         "[server]\nlisten = \"0.0.0.0:9000\"\n\n[air]\nlookahead_minutes = 30\nclock_offset_ms = -5000\n",
         &[("KEPU_DATABASE_URL", "postgres://u:pw@db/kepu")],

@@ -137,6 +137,9 @@ pub fn action_for(method: &Method, path: &str) -> Option<Action> {
     if path == "/api/v1/me" {
         return None;
     }
+    if path.starts_with("/preview/") {
+        return Some(Action::ReadOwnWorks);
+    }
     if path.starts_with("/api/v1/users") {
         return Some(Action::ManageUsers);
     }

@@ -26,6 +26,7 @@ use serde_json::json;
 pub mod asrun;
 pub mod auth;
 pub mod edit;
+pub mod preview;
 pub mod rundown;
 
 /// Largest JSON body accepted.
@@ -178,6 +179,8 @@ pub struct Services {
     pub metrics: crate::metrics::Metrics,
     /// The on-air controller, when the process is on air (`serve`).
     pub air: Option<crate::air::AirHandle>,
+    /// Where the HLS preview is written, when there is one.
+    pub preview_dir: Option<std::path::PathBuf>,
 }
 
 /// The daemon's HTTP app: every `/api/v1` route behind [`auth::guard`] (401 without
@@ -203,6 +206,7 @@ pub fn app(state: AppState, services: Services) -> Router {
         })
         .unwrap_or_default();
     edits
+        .merge(preview::routes(services.preview_dir.clone()))
         .merge(router(state))
         .merge(asrun::routes(asrun_state))
         .merge(auth::routes(services.accounts.clone()))

@@ -109,6 +109,7 @@ pub async fn world() -> World {
             asrun: asrun.clone(),
             metrics: metrics.clone(),
             air: None,
+            preview_dir: None,
         },
     );
     let [admin, operator, partner]: [String; 3] = tokens.try_into().expect("three tokens");
