@@ -7,6 +7,7 @@
 //! Owns HTTP concerns of auth only; the rules are `auth::Role::can`, the storage
 //! `auth::Accounts`. A refused request changes nothing: the guard runs before the handler.
 
+use super::openapi::IdPath;
 use super::{ApiError, ApiResult, Body, Id, JSON_LIMIT};
 use crate::auth::{Accounts, Action, AuthError, NewUser, Principal};
 use axum::extract::{DefaultBodyLimit, FromRef, FromRequestParts, Request, State};
@@ -142,15 +143,24 @@ pub fn routes(accounts: Accounts) -> Router {
         .with_state(accounts)
 }
 
+/// 当前调用者（用户、角色、单位）The caller: user, role, unit.
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts",
+    responses((status = 200, description = "调用者 The caller", body = Principal)))]
 async fn me(Authenticated(p): Authenticated) -> Json<Principal> {
     Json(p)
 }
 
+/// 用户列表（仅管理员）List users (admin only).
+#[utoipa::path(get, path = "/api/v1/users", tag = "accounts",
+    responses((status = 200, description = "用户（不含口令散列）Users (no hashes)", body = [Object])))]
 async fn users(State(a): State<Accounts>, auth: Authenticated) -> ApiResult<serde_json::Value> {
     auth.require(Action::ManageUsers)?;
     Ok(Json(json!(a.users().await?)))
 }
 
+/// 新建用户（仅管理员）Create a user (admin only).
+#[utoipa::path(post, path = "/api/v1/users", tag = "accounts", request_body = NewUser,
+    responses((status = 201, description = "已创建的用户 The user", body = Object)))]
 async fn create_user(
     State(a): State<Accounts>,
     auth: Authenticated,
@@ -160,12 +170,16 @@ async fn create_user(
     Ok((StatusCode::CREATED, Json(json!(a.create_user(&u).await?))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewToken {
+    /// 令牌名称（用途）The token's name (what it is for).
     name: String,
 }
 
+/// 为用户签发 API 令牌（只显示一次，仅管理员）Issue an API token for a user (shown once; admin only).
+#[utoipa::path(post, path = "/api/v1/users/{id}/tokens", tag = "accounts", params(IdPath), request_body = NewToken,
+    responses((status = 201, description = "{id, token, display, note}", body = Object)))]
 async fn issue_token(
     State(a): State<Accounts>,
     auth: Authenticated,
