@@ -5,7 +5,7 @@
 
 use super::auth::Authenticated;
 use super::{ApiError, ApiResult};
-use crate::asrun::{AsRunLog, AsRunQuery, Airing, csv};
+use crate::asrun::{Airing, AsRunLog, AsRunQuery, csv};
 use crate::auth::{Accounts, Action, AuthError};
 use crate::catalog::Catalog;
 use crate::metrics::{CONTENT_TYPE, Metrics};

@@ -12,9 +12,9 @@
 
 use std::sync::LazyLock;
 
+use axum::http::Method;
 use axum::routing::get;
 use axum::{Json, Router};
-use axum::http::Method;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::path::Operation;
@@ -151,9 +151,10 @@ pub fn document() -> utoipa::openapi::OpenApi {
     DOC.clone()
 }
 
-/// The open route serving the document (merged outside the auth guard).
+/// The open route serving the document (merged outside the auth guard). The path is written
+/// out (not [`PATH`]) so that `tests/openapi.rs`, which reads the routes from the source, sees it.
 pub fn routes() -> Router {
-    Router::new().route(PATH, get(openapi_json))
+    Router::new().route("/api/v1/openapi.json", get(openapi_json))
 }
 
 /// 本接口描述（OpenAPI 3.1，无需凭据）This document (OpenAPI 3.1, no credentials).
@@ -187,14 +188,34 @@ impl Modify for BearerScheme {
 
 /// The shared error answers: (status, component name, description).
 const ERRORS: [(u16, &str, &str); 8] = [
-    (400, "BadRequest", "请求或字段无效 Bad request or invalid field (`field`, `reason`)"),
-    (401, "Unauthenticated", "没有或错误的凭据 No or wrong credentials"),
+    (
+        400,
+        "BadRequest",
+        "请求或字段无效 Bad request or invalid field (`field`, `reason`)",
+    ),
+    (
+        401,
+        "Unauthenticated",
+        "没有或错误的凭据 No or wrong credentials",
+    ),
     (403, "Forbidden", "角色无权 The caller's role may not"),
     (404, "NotFound", "不存在 Not found"),
-    (409, "Conflict", "冲突：已锁定、已播出、版本不符等 Conflict: locked, aired, stale version…"),
+    (
+        409,
+        "Conflict",
+        "冲突：已锁定、已播出、版本不符等 Conflict: locked, aired, stale version…",
+    ),
     (413, "TooLarge", "请求体过大 Body too large"),
-    (415, "UnsupportedMediaType", "请求体须为 JSON The body must be JSON"),
-    (503, "Unavailable", "暂不可用 Unavailable (database, schedule, not on air)"),
+    (
+        415,
+        "UnsupportedMediaType",
+        "请求体须为 JSON The body must be JSON",
+    ),
+    (
+        503,
+        "Unavailable",
+        "暂不可用 Unavailable (database, schedule, not on air)",
+    ),
 ];
 
 /// The operations of a path item, with their methods.
@@ -239,9 +260,10 @@ impl Modify for ErrorResponses {
                 continue;
             }
             for (method, op) in operations(item) {
-                let json_body = op.request_body.as_ref().is_some_and(|b| {
-                    b.content.keys().any(|c| c == "application/json")
-                });
+                let json_body = op
+                    .request_body
+                    .as_ref()
+                    .is_some_and(|b| b.content.keys().any(|c| c == "application/json"));
                 for (status, name, _) in ERRORS {
                     let applies = match status {
                         409 => method != Method::GET,
@@ -326,7 +348,10 @@ mod tests {
         assert!(v["openapi"].as_str().is_some_and(|s| s.starts_with("3.1")));
         assert_eq!(v["info"]["title"], "kepu-playout API");
         assert_eq!(v["info"]["version"], env!("CARGO_PKG_VERSION"));
-        assert_eq!(v["components"]["securitySchemes"][BEARER]["scheme"], "bearer");
+        assert_eq!(
+            v["components"]["securitySchemes"][BEARER]["scheme"],
+            "bearer"
+        );
         assert_eq!(v["security"][0][BEARER], serde_json::json!([]));
     }
 
