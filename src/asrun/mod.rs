@@ -17,7 +17,7 @@ use recorder::{ItemInfo, Write};
 use serde::{Deserialize, Serialize};
 
 /// A fallback interval inside an airing (slate or held frame instead of the item).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Fallback {
     /// From, UTC ms.
     pub from_ms: i64,
@@ -39,7 +39,7 @@ pub struct NewAiring {
 }
 
 /// One stored airing.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Airing {
     /// Row id.
     pub id: i64,
@@ -123,8 +123,9 @@ impl From<Row> for Airing {
 }
 
 /// A query of the log; all filters optional and combined with AND.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AsRunQuery {
     /// Broadcast day 'YYYY-MM-DD' (Asia/Shanghai).
     #[serde(default)]

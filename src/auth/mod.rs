@@ -17,7 +17,9 @@ use std::fmt;
 use std::str::FromStr;
 
 /// What a user is allowed to be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Everything, including accounts.
@@ -90,7 +92,7 @@ pub enum Action {
 }
 
 /// An authenticated caller.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Principal {
     /// User id.
     pub user_id: i64,
@@ -122,7 +124,7 @@ impl Principal {
 }
 
 /// A new user to create.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     /// Login name: 1–64 characters, no spaces or control characters.
@@ -133,6 +135,7 @@ pub struct NewUser {
     #[serde(default)]
     pub unit_id: Option<i64>,
     /// Password: at least [`MIN_PASSWORD_CHARS`] characters.
+    #[schema(format = Password)]
     pub password: String,
 }
 

@@ -330,7 +330,7 @@ pub async fn file_attach(
 }
 
 /// Input for a lead.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewLead {
     /// Proposing unit.

@@ -12,7 +12,7 @@ use crate::store::{Error, Result, now_ms};
 use serde::{Deserialize, Serialize};
 
 /// A reviewer's record: any of checklist, decision; the technical verdict is filled in.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewReview {
     /// Who reviews (required).

@@ -88,7 +88,7 @@ pub struct Work {
 }
 
 /// When a slow-live feed is on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum FeedWindow {
     /// Every day from `start` to `end` Shanghai wall time (`HH:MM[:SS]`; `end` may be

@@ -27,7 +27,7 @@ use crate::rundown::{self, CompiledSchedule, Day, DayItem, ItemKind};
 use crate::store::Error;
 
 /// When an edit to the item on air takes effect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum When {
     /// `"now"` or `"end"`.
@@ -40,7 +40,7 @@ pub enum When {
 }
 
 /// `"now"` or `"end"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WhenWord {
     /// As soon as possible (now plus the edit lead).
@@ -65,7 +65,7 @@ pub struct Place {
 }
 
 /// One edit, as the API takes it (`{"op": "insert", …}`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 pub enum EditRequestOp {
     /// Insert a catalog work (ripple: later items move).
@@ -161,7 +161,7 @@ pub enum EditRequestOp {
 
 /// An edit request: the edit, the version it was made on (optional; a mismatch is a
 /// conflict), why, and whether to only preview it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EditRequest {
     /// The edit.

@@ -91,7 +91,7 @@ pub async fn works(cat: &Catalog, rate: FrameRate) -> Result<Vec<Work>> {
 }
 
 /// A feed to add.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewFeed {
     /// Title as published.

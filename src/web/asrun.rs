@@ -5,7 +5,7 @@
 
 use super::auth::Authenticated;
 use super::{ApiError, ApiResult};
-use crate::asrun::{AsRunLog, AsRunQuery, csv};
+use crate::asrun::{Airing, AsRunLog, AsRunQuery, csv};
 use crate::auth::{Accounts, Action, AuthError};
 use crate::catalog::Catalog;
 use crate::metrics::{CONTENT_TYPE, Metrics};
@@ -50,6 +50,9 @@ pub fn metrics_routes(metrics: Metrics) -> Router {
         .with_state(metrics)
 }
 
+/// Prometheus 指标（无需凭据）Prometheus metrics (no credentials).
+#[utoipa::path(get, path = "/metrics", tag = "metrics", security(()),
+    responses((status = 200, description = "Prometheus 文本格式 Prometheus text format", content_type = "text/plain; version=0.0.4", body = String)))]
 async fn scrape(State(m): State<Metrics>) -> Response {
     ([(header::CONTENT_TYPE, CONTENT_TYPE)], m.render()).into_response()
 }
@@ -75,6 +78,9 @@ fn scoped(
     Ok(q)
 }
 
+/// 播出记录（合作方只见本单位）The as-run log (a partner sees its own unit's).
+#[utoipa::path(get, path = "/api/v1/asrun", tag = "asrun", params(AsRunQuery),
+    responses((status = 200, description = "播出记录 Airings", body = [Airing])))]
 async fn list(
     State(s): State<AsRunState>,
     auth: Authenticated,
@@ -84,6 +90,9 @@ async fn list(
     Ok(Json(json!(s.log.query(&q).await?)))
 }
 
+/// 播出记录 CSV（供 Excel）The as-run log as CSV (for Excel).
+#[utoipa::path(get, path = "/api/v1/asrun.csv", tag = "asrun", params(AsRunQuery),
+    responses((status = 200, description = "CSV，UTF-8", content_type = "text/csv", body = String)))]
 async fn export_csv(
     State(s): State<AsRunState>,
     auth: Authenticated,

@@ -7,6 +7,7 @@
 //! Owns HTTP concerns of auth only; the rules are `auth::Role::can`, the storage
 //! `auth::Accounts`. A refused request changes nothing: the guard runs before the handler.
 
+use super::openapi::IdPath;
 use super::{ApiError, ApiResult, Body, Id, JSON_LIMIT};
 use crate::auth::{Accounts, Action, AuthError, NewUser, Principal};
 use axum::extract::{DefaultBodyLimit, FromRef, FromRequestParts, Request, State};
@@ -219,6 +220,10 @@ pub fn routes(accounts: Accounts) -> Router {
         .with_state(accounts)
 }
 
+/// 当前调用者（用户、角色、单位；会话登录时含 CSRF 令牌）The caller: user, role, unit (and
+/// the CSRF token when logged in with a session).
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts",
+    responses((status = 200, description = "调用者 The caller", body = Object)))]
 async fn me(
     Authenticated(p): Authenticated,
     csrf: Option<axum::Extension<SessionCsrf>>,
@@ -250,6 +255,12 @@ fn session_cookie(value: &str, max_age: i64, headers: &HeaderMap) -> String {
     )
 }
 
+/// 登录：设置会话 Cookie（HttpOnly、SameSite=Strict），返回 CSRF 令牌 Log in: sets the session
+/// cookie and returns the CSRF token every change must send as `X-CSRF-Token`.
+#[utoipa::path(post, path = "/api/v1/session", tag = "accounts", security(()),
+    request_body = Object,
+    responses((status = 200, description = "用户与 CSRF 令牌 The user and the CSRF token", body = Object),
+              (status = 401, description = "用户名或口令错误 Wrong name or password", body = super::openapi::ErrorBody)))]
 async fn login(
     State(a): State<Accounts>,
     headers: HeaderMap,
@@ -271,6 +282,9 @@ async fn login(
         .into_response())
 }
 
+/// 退出登录 Log out (ends the session, clears the cookie).
+#[utoipa::path(delete, path = "/api/v1/session", tag = "accounts", security(()),
+    responses((status = 204, description = "已退出 Logged out")))]
 async fn logout(State(a): State<Accounts>, headers: HeaderMap) -> Result<Response, ApiError> {
     if let Some(c) = cookie(&headers, SESSION_COOKIE) {
         a.end_session(c).await?;
@@ -290,11 +304,17 @@ pub fn session_routes(accounts: Accounts) -> Router {
         .with_state(accounts)
 }
 
+/// 用户列表（仅管理员）List users (admin only).
+#[utoipa::path(get, path = "/api/v1/users", tag = "accounts",
+    responses((status = 200, description = "用户（不含口令散列）Users (no hashes)", body = [Object])))]
 async fn users(State(a): State<Accounts>, auth: Authenticated) -> ApiResult<serde_json::Value> {
     auth.require(Action::ManageUsers)?;
     Ok(Json(json!(a.users().await?)))
 }
 
+/// 新建用户（仅管理员）Create a user (admin only).
+#[utoipa::path(post, path = "/api/v1/users", tag = "accounts", request_body = NewUser,
+    responses((status = 201, description = "已创建的用户 The user", body = Object)))]
 async fn create_user(
     State(a): State<Accounts>,
     auth: Authenticated,
@@ -304,12 +324,16 @@ async fn create_user(
     Ok((StatusCode::CREATED, Json(json!(a.create_user(&u).await?))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewToken {
+    /// 令牌名称（用途）The token's name (what it is for).
     name: String,
 }
 
+/// 为用户签发 API 令牌（只显示一次，仅管理员）Issue an API token for a user (shown once; admin only).
+#[utoipa::path(post, path = "/api/v1/users/{id}/tokens", tag = "accounts", params(IdPath), request_body = NewToken,
+    responses((status = 201, description = "{id, token, display, note}", body = Object)))]
 async fn issue_token(
     State(a): State<Accounts>,
     auth: Authenticated,

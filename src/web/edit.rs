@@ -14,6 +14,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::openapi::{DatePath, ErrorBody};
 use super::{ApiError, ApiResult, Body};
 use crate::air::{AirHandle, on_grid_at_or_after};
 use crate::auth::Principal;
@@ -96,6 +97,10 @@ fn author(p: &Option<Extension<Principal>>) -> String {
         .unwrap_or_else(|| "api".into())
 }
 
+/// 编辑某日节目单（插入、移动、删除、替换、修剪、跳过、直播；`dry_run` 只预览）Edit a day (insert, move, remove, replace, trim, skip, live; `dry_run` previews).
+#[utoipa::path(post, path = "/api/v1/rundown/days/{date}/edits", tag = "edits", params(DatePath), request_body = EditRequest,
+    responses((status = 200, description = "编辑结果（预览时 version 为 null）The result (version null for a preview)", body = Object),
+        (status = 422, description = "编辑会违反编排规则 The edit would break the rundown's rules (`problems`)", body = ErrorBody)))]
 async fn edit(
     State(s): State<EditState>,
     caller: Option<Extension<Principal>>,
@@ -113,6 +118,9 @@ async fn edit(
     Ok(Json(json!(out)))
 }
 
+/// 某日的编辑记录（谁、何时、为何）A day's edit history (who, when, why).
+#[utoipa::path(get, path = "/api/v1/rundown/days/{date}/edits", tag = "edits", operation_id = "edit_history", params(DatePath),
+    responses((status = 200, description = "{date, edits}", body = Object)))]
 async fn history(
     State(s): State<EditState>,
     Path(date): Path<String>,
@@ -123,13 +131,17 @@ async fn history(
     ))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Reason {
+    /// 原因（记入编辑记录）Why (kept in the history).
     #[serde(default)]
     reason: String,
 }
 
+/// 撤销某日最近一次编辑 Undo a day's last edit.
+#[utoipa::path(post, path = "/api/v1/rundown/days/{date}/undo", tag = "edits", params(DatePath), request_body = Reason,
+    responses((status = 200, description = "撤销结果 The result", body = Object), (status = 422, description = "编辑会违反编排规则 The edit would break the rundown's rules (`problems`)", body = ErrorBody)))]
 async fn undo(
     State(s): State<EditState>,
     caller: Option<Extension<Principal>>,
@@ -145,6 +157,9 @@ async fn undo(
     Ok(Json(json!(out)))
 }
 
+/// 正在播出的内容（仅 serve 进程）What is on air (only in the `serve` process).
+#[utoipa::path(get, path = "/api/v1/air", tag = "air",
+    responses((status = 200, description = "播出状态 On-air snapshot", body = Object)))]
 async fn air(State(s): State<EditState>) -> Result<Json<serde_json::Value>, ApiError> {
     match &s.air {
         Some(a) => Ok(Json(json!(a.snapshot()))),
@@ -164,10 +179,17 @@ fn on_air(s: &EditState) -> Result<&AirHandle, ApiError> {
     })
 }
 
+/// 告警列表（最新在前）The alarms, newest first.
+#[utoipa::path(get, path = "/api/v1/alarms", tag = "air",
+    responses((status = 200, description = "告警 Alarms", body = Object)))]
 async fn alarms(State(s): State<EditState>) -> ApiResult<serde_json::Value> {
     Ok(Json(json!({ "alarms": on_air(&s)?.alarms() })))
 }
 
+/// 确认告警 Acknowledge an alarm.
+#[utoipa::path(post, path = "/api/v1/alarms/{id}/ack", tag = "air",
+    params(("id" = i64, Path, description = "告警编号 Alarm id")),
+    responses((status = 200, description = "已确认的告警 The acknowledged alarm", body = Object)))]
 async fn ack(
     State(s): State<EditState>,
     caller: Option<Extension<Principal>>,
@@ -181,8 +203,10 @@ async fn ack(
     }
 }
 
-/// Live updates for the dashboard: `air` (the snapshot) every second, `alarms` (the whole
-/// board) when it changes, and a keep-alive comment.
+/// 实时推送（SSE）：每秒 `air` 播出状态，告警变化时 `alarms` Live updates (server-sent
+/// events): `air` (the snapshot) every second, `alarms` (the whole board) when it changes.
+#[utoipa::path(get, path = "/api/v1/events", tag = "air",
+    responses((status = 200, description = "text/event-stream", content_type = "text/event-stream")))]
 async fn events(
     State(s): State<EditState>,
 ) -> Result<
@@ -218,6 +242,9 @@ async fn events(
     Ok(Sse::new(stream.flatten()).keep_alive(KeepAlive::default()))
 }
 
+/// 立即结束正在播出的条目，后续条目提前 End the item on air now; later items move up.
+#[utoipa::path(post, path = "/api/v1/air/skip", tag = "air", request_body = Reason,
+    responses((status = 200, description = "编辑结果 The result", body = Object), (status = 422, description = "编辑会违反编排规则 The edit would break the rundown's rules (`problems`)", body = ErrorBody)))]
 async fn skip(
     State(s): State<EditState>,
     caller: Option<Extension<Principal>>,
@@ -237,22 +264,31 @@ async fn skip(
     Ok(Json(json!(out)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LiveRequest {
+    /// 慢直播信号编号 A feed of the catalog.
     #[serde(default)]
     feed_id: Option<i64>,
+    /// 或信号源地址（rtsp、rtmp(s)、srt、http(s)）Or a source URL.
     #[serde(default)]
     source: Option<String>,
+    /// 信号源的标题 Title for a source URL.
     #[serde(default)]
     title: Option<String>,
+    /// 时长（帧）How long, frames.
     frames: u64,
+    /// 何时开始（默认 now）From when (default now).
     #[serde(default)]
     when: Option<When>,
+    /// 原因 Why.
     #[serde(default)]
     reason: String,
 }
 
+/// 插播直播信号（慢直播或信号源地址）Put a live source on air (a feed or a source URL).
+#[utoipa::path(post, path = "/api/v1/air/live", tag = "air", request_body = LiveRequest,
+    responses((status = 200, description = "编辑结果 The result", body = Object), (status = 422, description = "编辑会违反编排规则 The edit would break the rundown's rules (`problems`)", body = ErrorBody)))]
 async fn live(
     State(s): State<EditState>,
     caller: Option<Extension<Principal>>,

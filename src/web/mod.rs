@@ -26,6 +26,7 @@ use serde_json::json;
 pub mod asrun;
 pub mod auth;
 pub mod edit;
+pub mod openapi;
 pub mod preview;
 pub mod rundown;
 
@@ -185,7 +186,7 @@ pub struct Services {
 
 /// The daemon's HTTP app: every `/api/v1` route behind [`auth::guard`] (401 without
 /// credentials, 403 for a role that may not), the as-run log, the account routes, and the
-/// open `/metrics` scrape.
+/// open `/metrics` scrape and `/api/v1/openapi.json` ([`openapi`]), both outside the guard.
 pub fn app(state: AppState, services: Services) -> Router {
     let asrun_state = asrun::AsRunState {
         log: services.asrun,
@@ -216,6 +217,7 @@ pub fn app(state: AppState, services: Services) -> Router {
         ))
         .merge(auth::session_routes(services.accounts))
         .merge(asrun::metrics_routes(services.metrics))
+        .merge(openapi::routes())
 }
 
 /// The catalog API, mounted at `/api/v1`.
@@ -247,10 +249,16 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::Store(Error::not_found("接口", "路径")) })
 }
 
+/// 报送单位列表 List the submitting units.
+#[utoipa::path(get, path = "/api/v1/units", tag = "catalog",
+    responses((status = 200, description = "报送单位 Units", body = [Object])))]
 async fn units(State(s): State<AppState>) -> ApiResult<serde_json::Value> {
     Ok(Json(json!(s.catalog.units().await?)))
 }
 
+/// 新建报送单位 Create a unit.
+#[utoipa::path(post, path = "/api/v1/units", tag = "catalog", request_body = NewUnit,
+    responses((status = 201, description = "已创建的单位 The created unit", body = Object)))]
 async fn create_unit(
     State(s): State<AppState>,
     Body(u): Body<NewUnit>,
@@ -261,15 +269,24 @@ async fn create_unit(
     ))
 }
 
+/// 一个报送单位 One unit.
+#[utoipa::path(get, path = "/api/v1/units/{id}", tag = "catalog", params(openapi::IdPath),
+    responses((status = 200, description = "单位 The unit", body = Object)))]
 async fn unit(State(s): State<AppState>, Id(id): Id) -> ApiResult<serde_json::Value> {
     Ok(Json(json!(s.catalog.unit(id).await?)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct WorksQuery {
+    /// 只列此状态的作品 Only works in this state.
+    #[param(value_type = Option<WorkState>)]
     state: Option<String>,
 }
 
+/// 作品列表（合作方只见本单位）List works (a partner sees its own unit's).
+#[utoipa::path(get, path = "/api/v1/works", tag = "catalog", params(WorksQuery),
+    responses((status = 200, description = "作品 Works", body = [Object])))]
 async fn works(
     State(s): State<AppState>,
     caller: Option<axum::Extension<crate::auth::Principal>>,
@@ -289,6 +306,9 @@ async fn works(
     Ok(Json(json!(works)))
 }
 
+/// 新建作品 Create a work.
+#[utoipa::path(post, path = "/api/v1/works", tag = "catalog", request_body = NewWork,
+    responses((status = 201, description = "已创建的作品 The created work", body = Object)))]
 async fn create_work(
     State(s): State<AppState>,
     Body(w): Body<NewWork>,
@@ -299,6 +319,9 @@ async fn create_work(
     ))
 }
 
+/// 作品详情：单位、文件、审核、可排播 A work with its unit, files, reviews, schedulability.
+#[utoipa::path(get, path = "/api/v1/works/{id}", tag = "catalog", params(openapi::IdPath),
+    responses((status = 200, description = "{work, unit, files, reviews, schedulable}", body = Object)))]
 async fn work(
     State(s): State<AppState>,
     caller: Option<axum::Extension<crate::auth::Principal>>,
@@ -321,17 +344,24 @@ async fn work(
     })))
 }
 
+/// 作品的媒体文件 A work's media files.
+#[utoipa::path(get, path = "/api/v1/works/{id}/files", tag = "catalog", params(openapi::IdPath),
+    responses((status = 200, description = "文件 Files", body = [Object])))]
 async fn files(State(s): State<AppState>, Id(id): Id) -> ApiResult<serde_json::Value> {
     s.catalog.work_row(id).await?;
     Ok(Json(json!(s.catalog.files_of(id).await?)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Attach {
+    /// 文件路径或 URL Path or URL of the file.
     location: String,
 }
 
+/// 为作品登记媒体文件 Attach a media file to a work.
+#[utoipa::path(post, path = "/api/v1/works/{id}/files", tag = "catalog", params(openapi::IdPath), request_body = Attach,
+    responses((status = 201, description = "已登记的文件 The attached file", body = Object)))]
 async fn attach(
     State(s): State<AppState>,
     Id(id): Id,
@@ -343,11 +373,17 @@ async fn attach(
     ))
 }
 
+/// 作品的审核记录 A work's reviews.
+#[utoipa::path(get, path = "/api/v1/works/{id}/reviews", tag = "catalog", params(openapi::IdPath),
+    responses((status = 200, description = "审核 Reviews", body = [Object])))]
 async fn reviews(State(s): State<AppState>, Id(id): Id) -> ApiResult<serde_json::Value> {
     s.catalog.work_row(id).await?;
     Ok(Json(json!(s.catalog.reviews_of(id).await?)))
 }
 
+/// 添加审核（检查项、遴选结论）Add a review (checklist, decision).
+#[utoipa::path(post, path = "/api/v1/works/{id}/reviews", tag = "catalog", params(openapi::IdPath), request_body = NewReview,
+    responses((status = 201, description = "已添加的审核 The review", body = Object)))]
 async fn review(
     State(s): State<AppState>,
     Id(id): Id,
@@ -359,12 +395,16 @@ async fn review(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Rights {
+    /// 确认人 Who confirms.
     by: String,
 }
 
+/// 确认版权 Confirm the rights of a work.
+#[utoipa::path(post, path = "/api/v1/works/{id}/rights", tag = "catalog", params(openapi::IdPath), request_body = Rights,
+    responses((status = 200, description = "作品 The work", body = Object)))]
 async fn rights(
     State(s): State<AppState>,
     Id(id): Id,
@@ -374,18 +414,26 @@ async fn rights(
     Ok(Json(json!(s.catalog.work(id).await?)))
 }
 
+/// 作品能否排播及原因 Whether a work may be scheduled, and why not.
+#[utoipa::path(get, path = "/api/v1/works/{id}/schedulable", tag = "catalog", params(openapi::IdPath),
+    responses((status = 200, description = "可排播判断 Schedulability", body = Object)))]
 async fn schedulable(State(s): State<AppState>, Id(id): Id) -> ApiResult<serde_json::Value> {
     Ok(Json(json!(s.catalog.schedulable(id).await?)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SetState {
+    /// 新状态 The new state.
     state: WorkState,
+    /// 操作人（默认 api）Who (default `api`).
     #[serde(default)]
     actor: Option<String>,
 }
 
+/// 改变作品状态 Change a work's state.
+#[utoipa::path(put, path = "/api/v1/works/{id}/state", tag = "catalog", params(openapi::IdPath), request_body = SetState,
+    responses((status = 200, description = "作品 The work", body = Object)))]
 async fn set_state(
     State(s): State<AppState>,
     Id(id): Id,
@@ -397,28 +445,46 @@ async fn set_state(
     )))
 }
 
+/// 作品的变更记录 A work's history.
+#[utoipa::path(get, path = "/api/v1/works/{id}/history", tag = "catalog", operation_id = "work_history", params(openapi::IdPath),
+    responses((status = 200, description = "变更记录 History", body = [Object])))]
 async fn history(State(s): State<AppState>, Id(id): Id) -> ApiResult<serde_json::Value> {
     s.catalog.work_row(id).await?;
     Ok(Json(json!(s.catalog.history_of(id).await?)))
 }
 
+/// 一个媒体文件 One media file.
+#[utoipa::path(get, path = "/api/v1/files/{id}", tag = "catalog", params(openapi::IdPath),
+    responses((status = 200, description = "文件 The file", body = Object)))]
 async fn file(State(s): State<AppState>, Id(id): Id) -> ApiResult<serde_json::Value> {
     Ok(Json(json!(s.catalog.file(id).await?)))
 }
 
+/// 技术检测一个文件（探测与质检）Probe a file and judge it (QC).
+#[utoipa::path(post, path = "/api/v1/files/{id}/probe", tag = "catalog", params(openapi::IdPath),
+    responses((status = 200, description = "{report, qc}", body = Object)))]
 async fn probe(State(s): State<AppState>, Id(id): Id) -> ApiResult<serde_json::Value> {
     let (report, qc) = s.catalog.probe_file(id, s.probe).await?;
     Ok(Json(json!({ "report": report, "qc": qc })))
 }
 
+/// 可播出的作品及文件 Works the rundown may place, with the file to play.
+#[utoipa::path(get, path = "/api/v1/playable", tag = "catalog",
+    responses((status = 200, description = "可播作品 Playable works", body = [Object])))]
 async fn playable(State(s): State<AppState>) -> ApiResult<serde_json::Value> {
     Ok(Json(json!(s.catalog.playable_works().await?)))
 }
 
+/// 选题线索列表 List leads.
+#[utoipa::path(get, path = "/api/v1/leads", tag = "catalog",
+    responses((status = 200, description = "线索 Leads", body = [Object])))]
 async fn leads(State(s): State<AppState>) -> ApiResult<serde_json::Value> {
     Ok(Json(json!(s.catalog.leads().await?)))
 }
 
+/// 新建选题线索 Create a lead.
+#[utoipa::path(post, path = "/api/v1/leads", tag = "catalog", request_body = NewLead,
+    responses((status = 201, description = "已创建的线索 The lead", body = Object)))]
 async fn create_lead(
     State(s): State<AppState>,
     Body(l): Body<NewLead>,
@@ -429,11 +495,21 @@ async fn create_lead(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ImportQuery {
+    /// 文件名（用于识别格式和记录）File name (format and record).
     name: Option<String>,
 }
 
+/// 导入报送表（CSV 或 XLSX，最大 32 MiB）Import a submission sheet (CSV or XLSX, at most 32 MiB).
+#[utoipa::path(post, path = "/api/v1/imports", tag = "catalog", params(ImportQuery),
+    request_body(description = "文件内容 The file's bytes", content(
+        ("text/csv"),
+        ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        ("application/octet-stream"),
+    )),
+    responses((status = 200, description = "导入结果 Import report", body = Object)))]
 async fn import(
     State(s): State<AppState>,
     Query(q): Query<ImportQuery>,

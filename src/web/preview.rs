@@ -31,6 +31,10 @@ pub fn routes(dir: Option<PathBuf>) -> Router {
         .with_state(dir)
 }
 
+/// 播出预览（HLS 播放列表与分片）The live preview (HLS playlist and segments).
+#[utoipa::path(get, path = "/preview/{file}", tag = "air", operation_id = "preview_file",
+    params(("file" = String, Path, description = "live.m3u8 或 segNNNNN.ts")),
+    responses((status = 200, description = "HLS（未开启或没有该文件时 404）HLS (404 when off or missing)")))]
 async fn file(State(dir): State<Option<PathBuf>>, Path(name): Path<String>) -> Response {
     let Some(dir) = dir else {
         return (StatusCode::NOT_FOUND, "预览未开启").into_response();

@@ -17,6 +17,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::openapi::DatePath;
 use super::{ApiError, ApiResult, Body};
 use crate::catalog::Catalog;
 use crate::rundown::export::{ListOptions, engine_day_file, to_csv, to_json};
@@ -89,6 +90,9 @@ fn parse_version(field: &str, s: &str) -> Result<u32, Error> {
         .ok_or_else(|| Error::invalid(field, format!("版本号「{s}」无效，应为从 1 起的整数")))
 }
 
+/// 某日当前节目单（版本、锁定）A day's current rundown, with its version and lock.
+#[utoipa::path(get, path = "/api/v1/rundown/days/{date}", tag = "rundown", params(DatePath),
+    responses((status = 200, description = "{version, lock, day}", body = Object)))]
 async fn day(
     State(s): State<RundownState>,
     Path(date): Path<String>,
@@ -99,6 +103,9 @@ async fn day(
     Ok(Json(json!({ "version": meta, "lock": lock, "day": day })))
 }
 
+/// 某日的全部版本 A day's versions.
+#[utoipa::path(get, path = "/api/v1/rundown/days/{date}/versions", tag = "rundown", params(DatePath),
+    responses((status = 200, description = "{date, current, lock, versions}", body = Object)))]
 async fn versions(
     State(s): State<RundownState>,
     Path(date): Path<String>,
@@ -112,12 +119,20 @@ async fn versions(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct DiffQuery {
+    /// 起始版本（默认上一版）From version (default: the previous one).
+    #[param(value_type = Option<u32>, minimum = 1)]
     from: Option<String>,
+    /// 目标版本（默认当前版）To version (default: the current one).
+    #[param(value_type = Option<u32>, minimum = 1)]
     to: Option<String>,
 }
 
+/// 两个版本之间的差异（默认：上一版对当前版）Changes between two versions (default: previous against current).
+#[utoipa::path(get, path = "/api/v1/rundown/days/{date}/diff", tag = "rundown", params(DatePath, DiffQuery),
+    responses((status = 200, description = "{date, from, to, changes}", body = Object)))]
 async fn diff(
     State(s): State<RundownState>,
     Path(date): Path<String>,
@@ -139,10 +154,16 @@ async fn diff(
     ))
 }
 
+/// 慢直播信号列表 List the slow-live feeds.
+#[utoipa::path(get, path = "/api/v1/rundown/feeds", tag = "rundown",
+    responses((status = 200, description = "慢直播信号 Feeds", body = [Object])))]
 async fn feeds(State(s): State<RundownState>) -> ApiResult<serde_json::Value> {
     Ok(Json(json!(source::feeds(&s.catalog).await?)))
 }
 
+/// 添加慢直播信号 Add a slow-live feed.
+#[utoipa::path(post, path = "/api/v1/rundown/feeds", tag = "rundown", request_body = NewFeed,
+    responses((status = 201, description = "已添加的信号 The feed", body = Object)))]
 async fn add_feed(
     State(s): State<RundownState>,
     Body(f): Body<NewFeed>,
@@ -153,14 +174,16 @@ async fn add_feed(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct BuildBody {
     /// Rebuild from this date on (default: the first day).
     #[serde(default)]
+    #[schema(format = Date)]
     from: Option<String>,
     /// Now, RFC 3339 (default: the system clock): days up to the one on air stay.
     #[serde(default)]
+    #[schema(format = DateTime)]
     now: Option<String>,
     /// Who.
     author: String,
@@ -168,6 +191,9 @@ struct BuildBody {
     reason: String,
 }
 
+/// 从片库编排（重排）节目单；已播和正在播的日子不变 Build or rebuild the rundown from the catalog; days up to the one on air stay.
+#[utoipa::path(post, path = "/api/v1/rundown/build", tag = "rundown", request_body = BuildBody,
+    responses((status = 200, description = "编排结果 Build report", body = Object)))]
 async fn build(
     State(s): State<RundownState>,
     Body(b): Body<BuildBody>,
@@ -203,14 +229,19 @@ async fn build(
     Ok(Json(json!(out)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LockBody {
+    /// 锁定人 Who locks.
     by: String,
+    /// 原因 Why.
     #[serde(default)]
     reason: String,
 }
 
+/// 锁定某日节目单 Lock a day.
+#[utoipa::path(post, path = "/api/v1/rundown/days/{date}/lock", tag = "rundown", params(DatePath), request_body = LockBody,
+    responses((status = 200, description = "{date, lock}", body = Object)))]
 async fn lock(
     State(s): State<RundownState>,
     Path(date): Path<String>,
@@ -226,6 +257,9 @@ async fn lock(
     Ok(Json(json!({ "date": date, "lock": l })))
 }
 
+/// 解锁某日节目单 Unlock a day.
+#[utoipa::path(post, path = "/api/v1/rundown/days/{date}/unlock", tag = "rundown", params(DatePath),
+    responses((status = 200, description = "{date, lock: null}", body = Object)))]
 async fn unlock(
     State(s): State<RundownState>,
     Path(date): Path<String>,
@@ -235,12 +269,18 @@ async fn unlock(
     Ok(Json(json!({ "date": date, "lock": null })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RestoreBody {
+    /// 操作人 Who restores.
     by: String,
 }
 
+/// 恢复某日的旧版本（存为新版本）Restore an earlier version of a day (saved as a new version).
+#[utoipa::path(post, path = "/api/v1/rundown/days/{date}/restore/{version}", tag = "rundown",
+    params(DatePath, ("version" = u32, Path, description = "要恢复的版本号（从 1 起）Version to restore, from 1", minimum = 1)),
+    request_body = RestoreBody,
+    responses((status = 200, description = "{date, restored, version}", body = Object)))]
 async fn restore(
     State(s): State<RundownState>,
     Path((date, version)): Path<(String, String)>,
@@ -254,6 +294,9 @@ async fn restore(
     ))
 }
 
+/// 按编排规则校验某日 Validate a day against the rundown's rules.
+#[utoipa::path(get, path = "/api/v1/rundown/days/{date}/validate", tag = "rundown", params(DatePath),
+    responses((status = 200, description = "{date, version, ok, problems}", body = Object)))]
 async fn validate(
     State(s): State<RundownState>,
     Path(date): Path<String>,
@@ -266,12 +309,28 @@ async fn validate(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ExportQuery {
+    /// 含垫片 Include filler items.
     #[serde(default)]
     with_filler: bool,
 }
 
+/// 导出某日节目单：export.json、export.csv、export.xmltv、export.html、export.toml（播出引擎日文件）Export a day.
+#[utoipa::path(get, path = "/api/v1/rundown/days/{date}/{file}", tag = "rundown",
+    params(DatePath,
+        ("file" = String, Path, description = "导出文件名 Export file name",
+            example = "export.csv",
+            pattern = "^export\\.(json|csv|xmltv|html|toml)$"),
+        ExportQuery),
+    responses((status = 200, description = "导出内容 The export", content(
+        (Object = "application/json"),
+        (String = "text/csv"),
+        (String = "application/xml"),
+        (String = "text/html"),
+        (String = "application/toml"),
+    ))))]
 async fn export(
     State(s): State<RundownState>,
     Path((date, file)): Path<(String, String)>,
