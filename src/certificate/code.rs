@@ -97,8 +97,7 @@ pub fn grouped(code: &str) -> String {
 /// Equality that takes the same time wherever the first difference is.
 pub fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
-        && a
-            .bytes()
+        && a.bytes()
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
@@ -138,9 +137,15 @@ mod tests {
             assert_eq!(code.len(), CODE_LEN, "{code}");
             assert!(is_well_formed(&code), "{code}");
         }
-        assert!(!is_well_formed("ABCDEFGHJKLMNPQ0"), "0 is not in the alphabet");
+        assert!(
+            !is_well_formed("ABCDEFGHJKLMNPQ0"),
+            "0 is not in the alphabet"
+        );
         assert!(!is_well_formed("ABCDEFGHJKLMNPQ"), "too short");
-        assert!(!is_well_formed("abcdefghjklmnpqr"), "lower case is not a code");
+        assert!(
+            !is_well_formed("abcdefghjklmnpqr"),
+            "lower case is not a code"
+        );
         assert_eq!(
             normalize(" abcd-efgh-jkLM-npqr ").as_deref(),
             Some("ABCDEFGHJKLMNPQR")
@@ -160,9 +165,21 @@ mod tests {
     #[test]
     fn certificate_hmac_is_deterministic_and_sensitive() {
         let a = derive(&SECRET, &attested(vec![2_000, 1_000]));
-        assert_eq!(a, derive(&SECRET, &attested(vec![1_000, 2_000])), "order-free");
-        assert_ne!(a, derive(&SECRET, &attested(vec![1_000, 2_000, 3_000])), "new airing");
-        assert_ne!(a, derive(&[8; SECRET_LEN], &attested(vec![1_000, 2_000])), "secret");
+        assert_eq!(
+            a,
+            derive(&SECRET, &attested(vec![1_000, 2_000])),
+            "order-free"
+        );
+        assert_ne!(
+            a,
+            derive(&SECRET, &attested(vec![1_000, 2_000, 3_000])),
+            "new airing"
+        );
+        assert_ne!(
+            a,
+            derive(&[8; SECRET_LEN], &attested(vec![1_000, 2_000])),
+            "secret"
+        );
         let mut other = attested(vec![1_000, 2_000]);
         other.title = "深海探秘 ";
         assert_ne!(a, derive(&SECRET, &other), "title");

@@ -74,6 +74,11 @@ impl Certificates {
         self.issue(work, &airings).await
     }
 
+    /// The unit of a work (404 for no work): lets callers scope before anything is issued.
+    pub async fn unit_of(&self, work_id: i64) -> Result<i64> {
+        Ok(self.catalog.work_row(work_id).await?.unit_id)
+    }
+
     /// The current certificates of every work that aired, optionally of one unit, by work id.
     pub async fn for_all(&self, unit: Option<i64>) -> Result<Vec<Certificate>> {
         let rows = self.asrun.query(&AsRunQuery::default()).await?;

@@ -18,8 +18,12 @@ const PAGE_H: f64 = 841.89;
 /// Most airing lines printed; more become “等 N 次”.
 pub const MAX_AIRINGS: usize = 12;
 /// Longest title and names printed, in characters (longer ones end in “…”).
-const MAX_TITLE: usize = 80;
-const MAX_NAME: usize = 60;
+const MAX_TITLE: usize = 60;
+const MAX_NAME: usize = 40;
+/// Most lines of the body text.
+const BODY_LINES: i32 = 7;
+/// Where the foot (issuer, date, code) starts; the flowing text must end above it.
+const FOOT_TOP: f64 = PAGE_H - 170.0;
 
 const RED: (f64, f64, f64) = (0.643, 0.086, 0.102);
 const INK: (f64, f64, f64) = (0.12, 0.12, 0.12);
@@ -111,7 +115,10 @@ pub fn render(c: &Certificate) -> Result<Vec<u8>> {
         .map_err(|e| failed("surface", e))?;
     {
         let cr = cairo::Context::new(&surface).map_err(|e| failed("context", e))?;
-        page(&cr, c).map_err(|e| failed("drawing", e))?;
+        let bottom = page(&cr, c).map_err(|e| failed("drawing", e))?;
+        if bottom > FOOT_TOP {
+            tracing::warn!(code = %c.code, bottom, "certificate text runs into the foot");
+        }
         cr.show_page().map_err(|e| failed("page", e))?;
     }
     let stream = surface
@@ -123,7 +130,8 @@ pub fn render(c: &Certificate) -> Result<Vec<u8>> {
         .map_err(|_| failed("output", "unexpected stream type"))
 }
 
-fn page(cr: &cairo::Context, c: &Certificate) -> std::result::Result<(), cairo::Error> {
+/// Draws the page; returns where the flowing text ended (to stay above [`FOOT_TOP`]).
+fn page(cr: &cairo::Context, c: &Certificate) -> std::result::Result<f64, cairo::Error> {
     // Paper and a double red frame.
     cr.set_source_rgb(1.0, 0.992, 0.973);
     cr.rectangle(0.0, 0.0, PAGE_W, PAGE_H);
@@ -177,7 +185,7 @@ fn page(cr: &cairo::Context, c: &Certificate) -> std::result::Result<(), cairo::
     y += draw(
         cr,
         &Text {
-            max_lines: 8,
+            max_lines: BODY_LINES,
             ..Text::plain(&body, 15.0)
         },
         left,
@@ -190,33 +198,19 @@ fn page(cr: &cairo::Context, c: &Certificate) -> std::result::Result<(), cairo::
         y += draw(cr, &Text::plain(&line, 11.5), left + 14.0, y, width - 14.0) + 3.0;
     }
     y += 12.0;
-    if let Some(h) = c.copyright_holder.as_deref().filter(|h| !h.trim().is_empty()) {
+    if let Some(h) = c
+        .copyright_holder
+        .as_deref()
+        .filter(|h| !h.trim().is_empty())
+    {
         let line = format!("版权方：{}", clip(h, MAX_NAME));
-        y += draw(
-            cr,
-            &Text {
-                max_lines: 2,
-                ..Text::plain(&line, 11.5)
-            },
-            left,
-            y,
-            width,
-        ) + 3.0;
+        y += draw(cr, &Text::plain(&line, 11.5), left, y, width) + 3.0;
     }
     let line = format!("报送单位：{}", clip(&c.unit_name, MAX_NAME));
-    draw(
-        cr,
-        &Text {
-            max_lines: 2,
-            ..Text::plain(&line, 11.5)
-        },
-        left,
-        y,
-        width,
-    );
+    y += draw(cr, &Text::plain(&line, 11.5), left, y, width);
 
     // The foot, at fixed places: issuer and date on the right, the code on the left.
-    let foot = PAGE_H - 170.0;
+    let foot = FOOT_TOP;
     let right = Text {
         align: pango::Alignment::Right,
         max_lines: 2,
@@ -247,7 +241,7 @@ fn page(cr: &cairo::Context, c: &Certificate) -> std::result::Result<(), cairo::
         foot + 80.0,
         width,
     );
-    Ok(())
+    Ok(y)
 }
 
 #[cfg(test)]
@@ -286,6 +280,22 @@ mod tests {
         let many = airing_lines(&cert(500, "t"));
         assert_eq!(many.len(), MAX_AIRINGS);
         assert_eq!(many.last().map(String::as_str), Some("……等 500 次"));
+    }
+
+    #[test]
+    fn certificate_pdf_worst_case_stays_above_the_foot() {
+        let mut c = cert(500, &"很长的标题".repeat(100));
+        c.unit_name = "某".repeat(300);
+        c.copyright_holder = Some("权".repeat(300));
+        c.edition = "届".repeat(300);
+        let surface =
+            cairo::PdfSurface::for_stream(PAGE_W, PAGE_H, Vec::<u8>::new()).expect("surface");
+        let cr = cairo::Context::new(&surface).expect("context");
+        let bottom = page(&cr, &c).expect("draws");
+        assert!(
+            bottom < FOOT_TOP,
+            "{bottom} runs into the foot at {FOOT_TOP}"
+        );
     }
 
     #[test]

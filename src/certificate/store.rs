@@ -73,9 +73,13 @@ struct Row {
 
 /// Stores `c` unless its code is already issued; returns the stored certificate (the earlier
 /// one when the code existed, so its issue date does not move).
-pub async fn save(store: &Store, c: &Certificate, secret: &[u8; SECRET_LEN]) -> Result<Certificate> {
-    let json = serde_json::to_string(c)
-        .map_err(|e| Error::Unavailable(format!("证明无法序列化：{e}")))?;
+pub async fn save(
+    store: &Store,
+    c: &Certificate,
+    secret: &[u8; SECRET_LEN],
+) -> Result<Certificate> {
+    let json =
+        serde_json::to_string(c).map_err(|e| Error::Unavailable(format!("证明无法序列化：{e}")))?;
     sqlx::query(
         "INSERT INTO certificates (code, work_id, payload_json, issued_at_ms) \
          VALUES ($1, $2, $3, $4) ON CONFLICT (code) DO NOTHING",

@@ -4,7 +4,7 @@
 //! input extraction, status codes, body limits, and the one place where store errors become
 //! HTTP answers (400 with the field, 404, 409, 503). It never shows a raw database error and
 //! never panics on input. [`app`] puts the whole API behind accounts and roles ([`auth`]),
-//! adds the as-run log and `/metrics` ([`asrun`]); [`router`] alone is the open catalog and
+//! adds the as-run log and `/metrics` ([`asrun`]) and certificates ([`certificate`]); [`router`] alone is the open catalog and
 //! rundown API (tests, and the CLI until `serve` lands).
 
 use crate::catalog::Catalog;
@@ -25,6 +25,7 @@ use serde_json::json;
 
 pub mod asrun;
 pub mod auth;
+pub mod certificate;
 pub mod edit;
 pub mod rundown;
 
@@ -181,9 +182,16 @@ pub struct Services {
 }
 
 /// The daemon's HTTP app: every `/api/v1` route behind [`auth::guard`] (401 without
-/// credentials, 403 for a role that may not), the as-run log, the account routes, and the
-/// open `/metrics` scrape.
+/// credentials, 403 for a role that may not), the as-run log, certificates, the account
+/// routes; and, open without credentials, the `/metrics` scrape and certificate verification
+/// (`/verify/{code}`, `/api/v1/verify/{code}`).
 pub fn app(state: AppState, services: Services) -> Router {
+    let certificates =
+        crate::certificate::Certificates::new(state.catalog.clone(), services.asrun.clone());
+    let certificate_state = certificate::CertificateState {
+        certificates: certificates.clone(),
+        accounts: services.accounts.clone(),
+    };
     let asrun_state = asrun::AsRunState {
         log: services.asrun,
         catalog: state.catalog.clone(),
@@ -205,12 +213,14 @@ pub fn app(state: AppState, services: Services) -> Router {
     edits
         .merge(router(state))
         .merge(asrun::routes(asrun_state))
+        .merge(certificate::routes(certificate_state))
         .merge(auth::routes(services.accounts.clone()))
         .layer(axum::middleware::from_fn_with_state(
             services.accounts,
             auth::guard,
         ))
         .merge(asrun::metrics_routes(services.metrics))
+        .merge(certificate::public_routes(certificates))
 }
 
 /// The catalog API, mounted at `/api/v1`.
