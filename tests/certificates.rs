@@ -6,11 +6,12 @@
 //! text; HTML escapes what submitters typed.
 
 mod auth_common;
+mod catalog_common;
 
 use auth_common::{World, call, json, world};
 use axum::http::StatusCode;
-use kepu_playout::asrun::NewAiring;
 use kepu_playout::asrun::recorder::ItemInfo;
+use kepu_playout::asrun::{AsRunLog, NewAiring};
 use kepu_playout::catalog::model::{NewWork, ProductionStatus};
 use kepu_playout::certificate::Certificates;
 use kepu_playout::certificate::code::{ALPHABET, CODE_LEN};
@@ -646,4 +647,79 @@ async fn pdf_and_html_carry_title_and_code_escaped() {
         page.contains("&lt;script&gt;") && !page.contains("<script"),
         "{page}"
     );
+}
+
+/// The same issuance and checks on PostgreSQL (migration 4001, `ON CONFLICT`, the secret).
+/// Runs when `KEPU_TEST_POSTGRES_URL` is set (always in CI, through ./run.sh test).
+#[tokio::test]
+async fn certificates_on_postgres() {
+    let Some(catalog) = catalog_common::fresh_pg("kepu_certs").await else {
+        return;
+    };
+    let unit = catalog
+        .create_unit(&kepu_playout::catalog::model::NewUnit {
+            name: "中国科学技术馆".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("unit")
+        .id;
+    let work = catalog
+        .create_work(
+            &NewWork {
+                unit_id: unit,
+                title: "星空".into(),
+                categories: vec![3],
+                declared_duration_ms: Some(600_000),
+                copyright_holder: None,
+                summary: None,
+                production_status: ProductionStatus::Finished,
+                due_date: None,
+                ai_generated: false,
+                has_subtitles: false,
+                submitted_on: Some("2026-07-01".into()),
+            },
+            "test",
+        )
+        .await
+        .expect("work")
+        .id;
+    let asrun = AsRunLog::new(catalog.store().clone());
+    let certs = Certificates::new(catalog.clone(), asrun.clone());
+    assert!(certs.for_work(work).await.expect("none yet").is_none());
+    let a = NewAiring {
+        key: "pg1".into(),
+        info: ItemInfo {
+            item_id: "pg1".into(),
+            work_id: Some(work),
+            unit_id: Some(unit),
+            title: "星空".into(),
+            source: "/media/pg1.mp4".into(),
+            planned_start_ms: None,
+            rundown_day: None,
+            rundown_version: None,
+        },
+        first_frame_ms: T1,
+    };
+    asrun.record_start(&a).await.expect("start");
+    asrun
+        .record_end("pg1", T1 + 600_000, 15_000, "complete")
+        .await
+        .expect("end");
+    let c = certs.for_work(work).await.expect("issue").expect("aired");
+    assert_eq!(c.airings[0].time_range, "20:00:00—20:10:00");
+    let again = Certificates::new(catalog.clone(), asrun.clone());
+    assert_eq!(
+        again.for_work(work).await.expect("again").map(|c| c.code),
+        Some(c.code.clone())
+    );
+    assert_eq!(
+        again.verify(&c.code).await.expect("verify"),
+        Some(c.clone())
+    );
+    sqlx::query("UPDATE certificates SET payload_json = REPLACE(payload_json, '星空', '星海')")
+        .execute(catalog.store().pool())
+        .await
+        .expect("tamper");
+    assert_eq!(again.verify(&c.code).await.expect("verify"), None);
 }
