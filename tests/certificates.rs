@@ -6,7 +6,6 @@
 //! text; HTML escapes what submitters typed.
 
 mod auth_common;
-mod catalog_common;
 
 use auth_common::{World, call, json, world};
 use axum::http::StatusCode;
@@ -653,7 +652,7 @@ async fn pdf_and_html_carry_title_and_code_escaped() {
 /// Runs when `KEPU_TEST_POSTGRES_URL` is set (always in CI, through ./run.sh test).
 #[tokio::test]
 async fn certificates_on_postgres() {
-    let Some(catalog) = catalog_common::fresh_pg("kepu_certs").await else {
+    let Some(catalog) = auth_common::catalog_common::fresh_pg("kepu_certs").await else {
         return;
     };
     let unit = catalog
