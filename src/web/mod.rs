@@ -4,8 +4,9 @@
 //! input extraction, status codes, body limits, and the one place where store errors become
 //! HTTP answers (400 with the field, 404, 409, 503). It never shows a raw database error and
 //! never panics on input. [`app`] puts the whole API behind accounts and roles ([`auth`]),
-//! adds the as-run log and `/metrics` ([`asrun`]) and certificates ([`certificate`]); [`router`] alone is the open catalog and
-//! rundown API (tests, and the CLI until `serve` lands).
+//! adds the as-run log and `/metrics` ([`asrun`]) and certificates with their public
+//! verification ([`certificate`]); [`router`] alone is the open catalog and rundown API
+//! (tests, and the CLI until `serve` lands).
 
 use crate::catalog::Catalog;
 use crate::catalog::model::{NewUnit, NewWork, WorkState};
