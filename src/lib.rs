@@ -7,6 +7,7 @@ pub mod air;
 pub mod asrun;
 pub mod auth;
 pub mod catalog;
+pub mod certificate;
 pub mod config;
 pub mod dayfile;
 pub mod demo;

@@ -46,7 +46,10 @@ impl Role {
         match self {
             Self::Admin => true,
             Self::Operator => action != Action::ManageUsers,
-            Self::Partner => matches!(action, Action::ReadOwnWorks | Action::ReadAsRun),
+            Self::Partner => matches!(
+                action,
+                Action::ReadOwnWorks | Action::ReadAsRun | Action::ReadCertificates
+            ),
         }
     }
 }
@@ -87,6 +90,8 @@ pub enum Action {
     EditRundown,
     /// Read the as-run log (scoped to the unit for a partner).
     ReadAsRun,
+    /// Read certificates (活动参与证明; scoped to the unit for a partner).
+    ReadCertificates,
     /// Create users and tokens.
     ManageUsers,
 }
@@ -448,6 +453,8 @@ mod tests {
         assert!(!Role::Partner.can(Action::ReadCatalog));
         assert!(Role::Partner.can(Action::ReadOwnWorks));
         assert!(Role::Partner.can(Action::ReadAsRun));
+        assert!(Role::Partner.can(Action::ReadCertificates));
+        assert!(Role::Operator.can(Action::ReadCertificates));
         assert_eq!("partner".parse::<Role>().expect("known"), Role::Partner);
         assert!("root".parse::<Role>().is_err());
     }

@@ -151,6 +151,15 @@ pub fn action_for(method: &Method, path: &str) -> Option<Action> {
             Action::EditRundown
         });
     }
+    // Certificates are read-only here and scoped to a partner's unit by their handlers (the
+    // public `/verify/{code}` and `/api/v1/verify/{code}` are outside the guard).
+    if path.starts_with("/api/v1/certificates") {
+        return Some(if read {
+            Action::ReadCertificates
+        } else {
+            Action::WriteCatalog
+        });
+    }
     if path.starts_with("/api/v1/rundown")
         || path == "/api/v1/air"
         || path.starts_with("/api/v1/air/")

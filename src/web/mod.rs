@@ -4,8 +4,9 @@
 //! input extraction, status codes, body limits, and the one place where store errors become
 //! HTTP answers (400 with the field, 404, 409, 503). It never shows a raw database error and
 //! never panics on input. [`app`] puts the whole API behind accounts and roles ([`auth`]),
-//! adds the as-run log and `/metrics` ([`asrun`]); [`router`] alone is the open catalog and
-//! rundown API (tests, and the CLI until `serve` lands).
+//! adds the as-run log and `/metrics` ([`asrun`]) and certificates with their public
+//! verification ([`certificate`]); [`router`] alone is the open catalog and rundown API
+//! (tests, and the CLI until `serve` lands).
 
 use crate::catalog::Catalog;
 use crate::catalog::model::{NewUnit, NewWork, WorkState};
@@ -25,6 +26,7 @@ use serde_json::json;
 
 pub mod asrun;
 pub mod auth;
+pub mod certificate;
 pub mod edit;
 pub mod openapi;
 pub mod preview;
@@ -185,9 +187,17 @@ pub struct Services {
 }
 
 /// The daemon's HTTP app: every `/api/v1` route behind [`auth::guard`] (401 without
-/// credentials, 403 for a role that may not), the as-run log, the account routes, and the
-/// open `/metrics` scrape and `/api/v1/openapi.json` ([`openapi`]), both outside the guard.
+/// credentials, 403 for a role that may not), the as-run log, certificates, the account
+/// routes; and, open without credentials, the `/metrics` scrape, `/api/v1/openapi.json`
+/// ([`openapi`]), login, and certificate verification (`/verify/{code}`,
+/// `/api/v1/verify/{code}`).
 pub fn app(state: AppState, services: Services) -> Router {
+    let certificates =
+        crate::certificate::Certificates::new(state.catalog.clone(), services.asrun.clone());
+    let certificate_state = certificate::CertificateState {
+        certificates: certificates.clone(),
+        accounts: services.accounts.clone(),
+    };
     let asrun_state = asrun::AsRunState {
         log: services.asrun,
         catalog: state.catalog.clone(),
@@ -210,6 +220,7 @@ pub fn app(state: AppState, services: Services) -> Router {
         .merge(preview::routes(services.preview_dir.clone()))
         .merge(router(state))
         .merge(asrun::routes(asrun_state))
+        .merge(certificate::routes(certificate_state))
         .merge(auth::routes(services.accounts.clone()))
         .layer(axum::middleware::from_fn_with_state(
             services.accounts.clone(),
@@ -218,6 +229,7 @@ pub fn app(state: AppState, services: Services) -> Router {
         .merge(auth::session_routes(services.accounts))
         .merge(asrun::metrics_routes(services.metrics))
         .merge(openapi::routes())
+        .merge(certificate::public_routes(certificates))
 }
 
 /// The catalog API, mounted at `/api/v1`.

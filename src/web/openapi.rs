@@ -29,7 +29,13 @@ pub const PATH: &str = "/api/v1/openapi.json";
 
 /// Routes open to anyone: this document, the metrics scrape and login/logout (outside the
 /// guard).
-pub const OPEN_PATHS: [&str; 3] = [PATH, "/metrics", "/api/v1/session"];
+pub const OPEN_PATHS: [&str; 5] = [
+    PATH,
+    "/metrics",
+    "/api/v1/session",
+    "/verify/{code}",
+    "/api/v1/verify/{code}",
+];
 
 /// Name of the bearer security scheme in the document.
 pub const BEARER: &str = "bearer";
@@ -127,6 +133,8 @@ each operation names the roles that may call it. Errors are `{\"error\": {\"code
         super::edit::air, super::edit::skip, super::edit::live,
         super::edit::alarms, super::edit::ack, super::edit::events,
         super::preview::file, super::auth::login, super::auth::logout,
+        super::certificate::list, super::certificate::one,
+        super::certificate::verify_page, super::certificate::verify_json,
         super::asrun::list, super::asrun::export_csv, super::asrun::scrape,
         super::auth::me, super::auth::users, super::auth::create_user, super::auth::issue_token,
         openapi_json,
@@ -140,6 +148,7 @@ each operation names the roles that may call it. Errors are `{\"error\": {\"code
         (name = "edits", description = "节目单编辑与撤销 Edits of a day, their history, undo"),
         (name = "air", description = "播出控制：当前播出、跳过、插播直播 On air: snapshot, skip, live"),
         (name = "asrun", description = "播出记录 The as-run log"),
+        (name = "certificates", description = "活动参与证明与公开核验 Certificates of participation and their public check"),
         (name = "accounts", description = "账号与令牌 Users and API tokens"),
         (name = "metrics", description = "开放接口（无需凭据）：监控指标与本描述 Open routes: metrics and this document"),
     ),

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 #[path = "../catalog_common/mod.rs"]
-mod catalog_common;
+pub mod catalog_common;
 
 use axum::Router;
 use axum::body::Body;

@@ -1,0 +1,148 @@
+//! 活动参与证明 (certificates of participation): every work that went on air during the
+//! edition earns one, listing its airings from the as-run log, with a verification code that
+//! anyone can check at `/verify/{code}`.
+//!
+//! - [`code`]: the 16-character HMAC-SHA256 codes (pure);
+//! - [`model`]: what a certificate says, in Beijing time (pure);
+//! - [`store`]: the server secret and the issued certificates;
+//! - [`html`] and [`pdf`]: the printable A4 page and the PDF, and the public verify page.
+//!
+//! [`Certificates`] issues: a work with at least one ended airing that is not `missed` gets
+//! a certificate; when a new airing changes what it attests, the next request issues a new
+//! one with a new code, and the old codes stay valid. Reads the catalog and the as-run log,
+//! never changes them. Knows nothing of HTTP or roles (that is `web::certificate`).
+
+pub mod code;
+pub mod html;
+pub mod model;
+pub mod pdf;
+pub mod store;
+
+use crate::asrun::{Airing, AsRunLog, AsRunQuery};
+use crate::catalog::Catalog;
+use crate::store::{Error, Result, now_ms};
+use code::SECRET_LEN;
+pub use model::Certificate;
+use model::Draft;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::OnceCell;
+
+/// Issues and checks certificates. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Certificates {
+    catalog: Catalog,
+    asrun: AsRunLog,
+    secret: Arc<OnceCell<[u8; SECRET_LEN]>>,
+}
+
+impl Certificates {
+    /// Certificates for the works of `catalog` that aired according to `asrun`.
+    pub fn new(catalog: Catalog, asrun: AsRunLog) -> Self {
+        Self {
+            catalog,
+            asrun,
+            secret: Arc::new(OnceCell::new()),
+        }
+    }
+
+    async fn secret(&self) -> Result<[u8; SECRET_LEN]> {
+        self.secret
+            .get_or_try_init(|| store::secret(self.catalog.store()))
+            .await
+            .copied()
+    }
+
+    /// The edition's full name, e.g. 2026年「科普之光」全国科普月大型网络展播.
+    pub fn edition_name(&self) -> String {
+        let e = &self.catalog.edition().edition;
+        format!("{}年{}", e.year, e.name)
+    }
+
+    /// The current certificate of a work, issued now if its airings changed since the last
+    /// one; `None` when it has not aired (or belongs to another edition). 404 for no work.
+    pub async fn for_work(&self, work_id: i64) -> Result<Option<Certificate>> {
+        let airings = self
+            .asrun
+            .query(&AsRunQuery {
+                work: Some(work_id),
+                ..AsRunQuery::default()
+            })
+            .await?;
+        // The work must exist even when it has no airing (a clear 404 for a wrong id).
+        let work = self.catalog.work(work_id).await?;
+        self.issue(work, &airings).await
+    }
+
+    /// The unit of a work (404 for no work): lets callers scope before anything is issued.
+    pub async fn unit_of(&self, work_id: i64) -> Result<i64> {
+        Ok(self.catalog.work_row(work_id).await?.unit_id)
+    }
+
+    /// The current certificates of every work that aired, optionally of one unit, by work id.
+    pub async fn for_all(&self, unit: Option<i64>) -> Result<Vec<Certificate>> {
+        let rows = self.asrun.query(&AsRunQuery::default()).await?;
+        let mut by_work: BTreeMap<i64, Vec<Airing>> = BTreeMap::new();
+        for a in rows.into_iter().filter(model::counts) {
+            if let Some(w) = a.work_id {
+                by_work.entry(w).or_default().push(a);
+            }
+        }
+        let mut out = Vec::new();
+        for (work_id, airings) in by_work {
+            let work = match self.catalog.work(work_id).await {
+                Ok(w) => w,
+                // An as-run row of a work no longer in the catalog earns nothing.
+                Err(Error::NotFound { .. }) => continue,
+                Err(e) => return Err(e),
+            };
+            if unit.is_some_and(|u| u != work.unit_id) {
+                continue;
+            }
+            out.extend(self.issue(work, &airings).await?);
+        }
+        Ok(out)
+    }
+
+    async fn issue(
+        &self,
+        work: crate::catalog::repo::Work,
+        airings: &[Airing],
+    ) -> Result<Option<Certificate>> {
+        if work.edition_year != i64::from(self.catalog.edition().edition.year)
+            || !airings.iter().any(model::counts)
+        {
+            return Ok(None);
+        }
+        let unit = self.catalog.unit(work.unit_id).await?;
+        let secret = self.secret().await?;
+        let draft = Draft {
+            work_id: work.id,
+            unit_id: work.unit_id,
+            title: work.title,
+            unit_name: unit.name,
+            copyright_holder: work.copyright_holder,
+            edition: self.edition_name(),
+        };
+        let Some(fresh) = Certificate::issue(draft, airings, &secret, now_ms()) else {
+            return Ok(None);
+        };
+        // Same facts as an issued certificate: that one (its code and issue date) stands.
+        if let Some(issued) = store::by_code(self.catalog.store(), &fresh.code, &secret).await? {
+            return Ok(Some(issued));
+        }
+        store::save(self.catalog.store(), &fresh, &secret)
+            .await
+            .map(Some)
+    }
+
+    /// The certificate with this code, if it was issued and still checks out (lookup and
+    /// HMAC re-check). Accepts the code as people type it (case, dashes, spaces).
+    pub async fn verify(&self, input: &str) -> Result<Option<Certificate>> {
+        let Some(code) = code::normalize(input) else {
+            return Ok(None);
+        };
+        let secret = self.secret().await?;
+        store::by_code(self.catalog.store(), &code, &secret).await
+    }
+}
