@@ -25,7 +25,9 @@ use serde_json::json;
 
 pub mod asrun;
 pub mod auth;
+pub mod dashboard;
 pub mod edit;
+pub mod partner;
 pub mod rundown;
 
 /// Largest JSON body accepted.
@@ -181,14 +183,22 @@ pub struct Services {
 }
 
 /// The daemon's HTTP app: every `/api/v1` route behind [`auth::guard`] (401 without
-/// credentials, 403 for a role that may not), the as-run log, the account routes, and the
-/// open `/metrics` scrape.
+/// credentials, 403 for a role that may not), the as-run log, the partner view
+/// ([`partner`]), the account routes, the open `/metrics` scrape, and the dashboard's
+/// static page ([`dashboard`], public: its data needs a login).
 pub fn app(state: AppState, services: Services) -> Router {
     let asrun_state = asrun::AsRunState {
-        log: services.asrun,
+        log: services.asrun.clone(),
         catalog: state.catalog.clone(),
         accounts: services.accounts.clone(),
     };
+    let partner = partner::routes(partner::PartnerState {
+        catalog: state.catalog.clone(),
+        asrun: services.asrun.clone(),
+        days: crate::rundown_db::DbDayStore::new(state.catalog.store().clone()),
+        air: services.air.clone(),
+        accounts: services.accounts.clone(),
+    });
     let edits = crate::rundown_db::ops::schedule_of(state.catalog.edition())
         .ok()
         .map(|cs| {
@@ -205,6 +215,7 @@ pub fn app(state: AppState, services: Services) -> Router {
     edits
         .merge(router(state))
         .merge(asrun::routes(asrun_state))
+        .merge(partner)
         .merge(auth::routes(services.accounts.clone()))
         .layer(axum::middleware::from_fn_with_state(
             services.accounts.clone(),
@@ -212,6 +223,7 @@ pub fn app(state: AppState, services: Services) -> Router {
         ))
         .merge(auth::session_routes(services.accounts))
         .merge(asrun::metrics_routes(services.metrics))
+        .merge(dashboard::routes())
 }
 
 /// The catalog API, mounted at `/api/v1`.
