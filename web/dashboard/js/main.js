@@ -24,6 +24,7 @@ const ROUTES = {
 
 let cleanup = null;
 let restored = false;
+let generation = 0;
 
 function home() {
   return isOperator() ? '#/onair' : '#/partner';
@@ -81,16 +82,31 @@ async function route() {
     location.hash = home();
     return;
   }
-  if (session.user) startLive();
+  // Live updates are the operators' (a partner may not read the air state).
+  if (isOperator()) startLive();
+  else stopLive();
   if (typeof cleanup === 'function') cleanup();
   cleanup = null;
   renderChrome(name);
-  const view = clear(document.getElementById('view'));
+  const view = document.getElementById('view');
   view.dataset.page = name;
+  // A page renders into its own container: a slower render of a route left meanwhile
+  // removes itself instead of adding to the new page.
+  const gen = ++generation;
+  const container = h('div', { class: `page page-${name}` });
+  view.replaceChildren(container);
   try {
-    cleanup = await r.page.render(view, params.map(decodeURIComponent));
+    const done = await r.page.render(container, params.map(decodeURIComponent));
+    if (gen !== generation) {
+      if (typeof done === 'function') done();
+      container.remove();
+      return;
+    }
+    cleanup = done;
   } catch (e) {
-    view.append(h('p', { class: 'error', role: 'alert' }, t('error', { message: e.message })));
+    if (gen === generation) {
+      container.append(h('p', { class: 'error', role: 'alert' }, t('error', { message: e.message })));
+    }
   }
 }
 
@@ -115,8 +131,8 @@ onUnauthenticated(() => {
 });
 
 export function loggedIn() {
-  location.hash = home();
-  route();
+  if (location.hash === home()) route();
+  else location.hash = home();
 }
 
 setLang(getLang());

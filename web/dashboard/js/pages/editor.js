@@ -316,6 +316,7 @@ export async function render(root, params) {
 
   function openPreview(edit, label, base, result) {
     clear(dialog);
+    document.getElementById('toast').hidden = true;
     const reason = h('input', { id: 'preview-reason', required: true, placeholder: t('reason_ph'), autocomplete: 'off' });
     const err = h('p', { class: 'error', role: 'alert', id: 'preview-error' });
     const apply = h('button', { type: 'submit', class: 'btn primary', id: 'preview-apply' }, t('apply'));
@@ -343,7 +344,9 @@ export async function render(root, params) {
         });
         dialog.close();
         toast(t('applied', { summary: r.summary, version: r.version?.version ?? '' }), 'ok');
+        st.selected = selectionAfter(edit, st.selected);
         await load();
+        if (st.selected !== null) select(st.selected);
       } catch (x) {
         apply.disabled = false;
         apply.textContent = t('apply');
@@ -502,4 +505,13 @@ export async function render(root, params) {
     unsub();
     if (dialog.open) dialog.close();
   };
+}
+
+/// Where the selection goes after an applied edit: a moved item stays selected.
+function selectionAfter(edit, selected) {
+  if (edit.op !== 'move') return selected;
+  const from = edit.from;
+  if (edit.before !== undefined) return from < edit.before ? edit.before - 1 : edit.before;
+  if (edit.after !== undefined) return from < edit.after ? edit.after : edit.after + 1;
+  return selected;
 }

@@ -7,6 +7,9 @@ import { api } from '../api.js';
 import { h, clear, timecode, duration, wallTime, wallDate, framesToMs } from '../util.js';
 import { onAir } from '../live.js';
 
+/// How many of the coming items the timeline lists.
+const SHOWN = 60;
+
 export function render(root) {
   const title = h('p', { class: 'now-title', id: 'onair-title' }, t('loading'));
   const pos = h('span', { class: 'tc', id: 'onair-position' }, '--:--:--:--');
@@ -85,6 +88,8 @@ export function render(root) {
     const items = day.items
       .map((it, i) => ({ ...it, i }))
       .filter((it) => Date.parse(it.start) + framesToMs(it.frames, rate) > now);
+    const more = Math.max(0, items.length - SHOWN);
+    items.length = Math.min(items.length, SHOWN);
     clear(rest);
     if (!items.length) {
       rest.append(h('p', { class: 'muted' }, t('onair_rest_empty')));
@@ -101,10 +106,12 @@ export function render(root) {
       group.list.append(h('li', { class: `tl-item kind-${it.kind}${on ? ' on' : ''}`, 'data-testid': 'timeline-item' },
         h('span', { class: 'tl-time' }, wallTime(it.start)),
         h('span', { class: 'tl-title' }, it.title),
-        on ? h('span', { class: 'badge live' }, t('now_badge')) : null,
+        h('span', {}, on ? h('span', { class: 'badge live' }, t('now_badge')) : ''),
+        h('span', { class: 'tl-unit muted' }, it.unit ?? ''),
         h('span', { class: 'tl-len muted' }, duration(it.frames, rate)),
       ));
     }
+    if (more > 0) rest.append(h('p', { class: 'muted tl-more' }, t('onair_more', { n: more })));
   }
 
   const unsub = onAir((s) => {
