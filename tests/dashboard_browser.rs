@@ -103,7 +103,11 @@ fn check_static(addr: std::net::SocketAddr) {
         assert_eq!(header(&r, "cache-control"), cache, "{path}");
         assert_eq!(header(&r, "x-content-type-options"), "nosniff", "{path}");
     }
-    for path in ["/assets/nope.js", "/assets/../Cargo.toml", "/assets/index.html"] {
+    for path in [
+        "/assets/nope.js",
+        "/assets/../Cargo.toml",
+        "/assets/index.html",
+    ] {
         let r = testkit::http::request(addr, "GET", path, None, None).expect("asset");
         assert_eq!(r.status, 404, "{path}");
     }
@@ -141,10 +145,7 @@ fn operator_and_partner_drive_the_dashboard_in_chromium_on_a_real_day() {
     });
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let world = rt.block_on(World::new(dir, works));
-    assert_ne!(
-        world.works[0].unit_id, world.works[4].unit_id,
-        "two units"
-    );
+    assert_ne!(world.works[0].unit_id, world.works[4].unit_id, "two units");
     let t0 = t("2026-09-03T20:00:00+08:00");
     let day = day_with(
         "2026-09-03".parse().expect("date"),
@@ -265,10 +266,8 @@ fn operator_and_partner_drive_the_dashboard_in_chromium_on_a_real_day() {
         .iter()
         .position(|r| r.colour == Some(0))
         .unwrap_or_else(|| panic!("no red in the recording: {text}"));
-    let got: Vec<(Option<usize>, usize)> = runs[start..]
-        .iter()
-        .map(|r| (r.colour, r.frames))
-        .collect();
+    let got: Vec<(Option<usize>, usize)> =
+        runs[start..].iter().map(|r| (r.colour, r.frames)).collect();
     // 甲 whole, then 丙 (moved up) before 乙, each whole, then 丁 until the receiver died.
     assert_eq!(got.first(), Some(&(Some(0), 900)), "甲: {text}");
     assert_eq!(got.get(1), Some(&(Some(2), 100)), "丙 second: {text}");

@@ -107,7 +107,7 @@ export function render(root) {
         h('span', { class: 'tl-time' }, wallTime(it.start)),
         h('span', { class: 'tl-title' }, it.title),
         h('span', {}, on ? h('span', { class: 'badge live' }, t('now_badge')) : ''),
-        h('span', { class: 'tl-unit muted' }, it.unit ?? ''),
+        h('span', { class: 'tl-unit muted' }, it.kind === 'work' || it.kind === 'live' ? it.unit ?? '' : ''),
         h('span', { class: 'tl-len muted' }, duration(it.frames, rate)),
       ));
     }
