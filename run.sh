@@ -14,7 +14,7 @@ PACKAGES=(
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-x
   ffmpeg nginx libnginx-mod-rtmp srt-tools fonts-wqy-zenhei fontconfig
   libnginx-mod-stream openssl libxml2-utils ca-certificates tesseract-ocr tesseract-ocr-chi-sim
-  wrk libcairo2-dev libpango1.0-dev poppler-utils
+  wrk libcairo2-dev libpango1.0-dev poppler-utils chromium
 )
 
 install_packages() {
@@ -70,6 +70,16 @@ fetch_xmltv_dtd() {
   export KEPU_XMLTV_DTD="$PWD/$dir/usr/share/xmltv/xmltv.dtd"
 }
 
+# The dashboard's browser test drives Debian's Chromium with playwright-core, pinned in
+# tests/browser/package-lock.json (node and npm come with the machine; no browser download).
+install_browser_test() {
+  if ! command -v npm >/dev/null; then
+    echo "npm is missing: the dashboard browser test needs node and npm" >&2
+    exit 1
+  fi
+  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+}
+
 stop_postgres() {
   [ -n "${PGTEST_DIR:-}" ] || return 0
   $PG_CTL -D "$PGTEST_DIR/data" -m immediate stop >/dev/null 2>&1 || true
@@ -88,6 +98,7 @@ case "${1:-}" in
     install_packages
     start_postgres
     fetch_xmltv_dtd
+    install_browser_test
     if cargo nextest --version >/dev/null 2>&1; then
       cargo nextest run --workspace --no-fail-fast "$@"
     else

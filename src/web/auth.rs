@@ -144,6 +144,14 @@ pub fn action_for(method: &Method, path: &str) -> Option<Action> {
     if path.starts_with("/api/v1/users") {
         return Some(Action::ManageUsers);
     }
+    if path.starts_with("/api/v1/partner") {
+        // One unit's works with their slots, scoped by the handler.
+        return Some(if read {
+            Action::ReadOwnWorks
+        } else {
+            Action::EditRundown
+        });
+    }
     if path.starts_with("/api/v1/asrun") {
         return Some(if read {
             Action::ReadAsRun

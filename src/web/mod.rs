@@ -27,8 +27,10 @@ use serde_json::json;
 pub mod asrun;
 pub mod auth;
 pub mod certificate;
+pub mod dashboard;
 pub mod edit;
 pub mod openapi;
+pub mod partner;
 pub mod preview;
 pub mod rundown;
 
@@ -187,10 +189,11 @@ pub struct Services {
 }
 
 /// The daemon's HTTP app: every `/api/v1` route behind [`auth::guard`] (401 without
-/// credentials, 403 for a role that may not), the as-run log, certificates, the account
-/// routes; and, open without credentials, the `/metrics` scrape, `/api/v1/openapi.json`
-/// ([`openapi`]), login, and certificate verification (`/verify/{code}`,
-/// `/api/v1/verify/{code}`).
+/// credentials, 403 for a role that may not), the as-run log, certificates, the partner view
+/// ([`partner`]), the account routes; and, open without credentials, the `/metrics` scrape,
+/// `/api/v1/openapi.json` ([`openapi`]), login, certificate verification (`/verify/{code}`,
+/// `/api/v1/verify/{code}`) and the dashboard's static page ([`dashboard`]; its data needs a
+/// login).
 pub fn app(state: AppState, services: Services) -> Router {
     let certificates =
         crate::certificate::Certificates::new(state.catalog.clone(), services.asrun.clone());
@@ -199,10 +202,17 @@ pub fn app(state: AppState, services: Services) -> Router {
         accounts: services.accounts.clone(),
     };
     let asrun_state = asrun::AsRunState {
-        log: services.asrun,
+        log: services.asrun.clone(),
         catalog: state.catalog.clone(),
         accounts: services.accounts.clone(),
     };
+    let partner = partner::routes(partner::PartnerState {
+        catalog: state.catalog.clone(),
+        asrun: services.asrun.clone(),
+        days: crate::rundown_db::DbDayStore::new(state.catalog.store().clone()),
+        air: services.air.clone(),
+        accounts: services.accounts.clone(),
+    });
     let edits = crate::rundown_db::ops::schedule_of(state.catalog.edition())
         .ok()
         .map(|cs| {
@@ -221,6 +231,7 @@ pub fn app(state: AppState, services: Services) -> Router {
         .merge(router(state))
         .merge(asrun::routes(asrun_state))
         .merge(certificate::routes(certificate_state))
+        .merge(partner)
         .merge(auth::routes(services.accounts.clone()))
         .layer(axum::middleware::from_fn_with_state(
             services.accounts.clone(),
@@ -230,6 +241,7 @@ pub fn app(state: AppState, services: Services) -> Router {
         .merge(asrun::metrics_routes(services.metrics))
         .merge(openapi::routes())
         .merge(certificate::public_routes(certificates))
+        .merge(dashboard::routes())
 }
 
 /// The catalog API, mounted at `/api/v1`.

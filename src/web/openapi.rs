@@ -135,6 +135,7 @@ each operation names the roles that may call it. Errors are `{\"error\": {\"code
         super::preview::file, super::auth::login, super::auth::logout,
         super::certificate::list, super::certificate::one,
         super::certificate::verify_page, super::certificate::verify_json,
+        super::partner::works,
         super::asrun::list, super::asrun::export_csv, super::asrun::scrape,
         super::auth::me, super::auth::users, super::auth::create_user, super::auth::issue_token,
         openapi_json,

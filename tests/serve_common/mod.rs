@@ -85,11 +85,20 @@ impl World {
                 w
             })
             .collect();
-        let unit_id = catalog.units().await.expect("units")[0].id;
+        // The partner account belongs to the first work's unit; each work keeps its own.
+        let units = catalog.units().await.expect("units");
+        let unit_id = works
+            .first()
+            .and_then(|w| units.iter().find(|u| u.name == w.unit))
+            .unwrap_or(&units[0])
+            .id;
         let works: Vec<Work> = works
             .into_iter()
             .map(|mut w| {
-                w.unit_id = unit_id;
+                w.unit_id = units
+                    .iter()
+                    .find(|u| u.name == w.unit)
+                    .map_or(unit_id, |u| u.id);
                 w
             })
             .collect();
