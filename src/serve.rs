@@ -104,6 +104,8 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
     let addr = listener.local_addr().context("listen address")?;
 
     let mut engine_config = config.engine_config();
+    // Frames on the programme clock's time-of-day grid: midnight is a frame boundary.
+    engine_config.time_offset_ns = config.air.clock_offset_ms.saturating_mul(1_000_000);
     if let Some(dir) = &config.server.preview_dir {
         // The dashboard's live preview: HLS from the same encode, served at /preview/.
         engine_config

@@ -41,6 +41,11 @@ pub struct EngineConfig {
     /// Number of the first output frame. Lets tests start the timeline just before the
     /// RTMP 2^24 ms or MPEG-TS 2^33 tick limits.
     pub first_frame: u64,
+    /// Frames sit on the time-of-day grid of (wall time + this offset): every frame is due at
+    /// a multiple of [`crate::Rate::grid_ns`] from the Unix epoch, so a schedule's midnight
+    /// (or any whole second at 25 fps) is a frame boundary. The daemon passes its rehearsal
+    /// clock offset; 0 is the wall clock.
+    pub time_offset_ns: i64,
     /// Packets a destination may queue before it drops its backlog (~25 fps + ~47 audio/s).
     pub destination_queue: usize,
     pub switcher: Option<SwitcherSettings>,
@@ -59,6 +64,7 @@ impl EngineConfig {
             destinations,
             retry: RetryPolicy::default(),
             first_frame: 0,
+            time_offset_ns: 0,
             destination_queue: 256,
             switcher: None,
             catch_up_limit: Duration::from_secs(1),
@@ -124,6 +130,20 @@ pub struct Engine {
     fanout: Option<std::thread::JoinHandle<()>>,
     destinations: Vec<tokio::task::JoinHandle<()>>,
     shutdown: watch::Sender<bool>,
+}
+
+/// The first instant at or after `t` (Unix ns) where `t + offset` is a multiple of `grid`.
+fn on_grid(t: u64, grid: u64, offset: i64) -> u64 {
+    if grid == 0 {
+        return t;
+    }
+    let shifted = i128::from(t) + i128::from(offset);
+    let rem = shifted.rem_euclid(i128::from(grid));
+    if rem == 0 {
+        t
+    } else {
+        t + (i128::from(grid) - rem) as u64
+    }
 }
 
 fn unix_now_ns() -> u64 {
@@ -203,8 +223,15 @@ impl Engine {
             .map_err(EngineError::Encoder)?;
         // The first frame is due a moment from now, once the encoder runs (starting it can
         // take a while on a busy machine; frames must not be born late).
-        let origin = Instant::now() + Duration::from_millis(100);
-        let origin_unix_ns = unix_now_ns() + 100_000_000;
+        // It is put on the time-of-day frame grid (a wait of at most one grid step).
+        let now = Instant::now();
+        let now_unix = unix_now_ns();
+        let origin_unix_ns = on_grid(
+            now_unix + 100_000_000,
+            profile.rate.grid_ns(),
+            config.time_offset_ns,
+        );
+        let origin = now + Duration::from_nanos(origin_unix_ns - now_unix);
         let deadlines = Deadlines {
             origin,
             origin_pts: profile.rate.frame_to_ns(config.first_frame),
@@ -515,4 +542,26 @@ fn push(
         ));
     }
     enc.push(video, audio)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::on_grid;
+    use crate::Rate;
+
+    #[test]
+    fn the_first_frame_lands_on_the_time_of_day_grid() {
+        let grid = Rate::PAL.grid_ns();
+        assert_eq!(grid, 40_000_000);
+        assert_eq!(
+            Rate::new(30_000, 1001).map(Rate::grid_ns),
+            Some(100_100_000)
+        );
+        // 12.345 s after the epoch → 12.360 s; with a rehearsal offset of +7 ms the programme
+        // instant (t + 7 ms) is what lands on the grid.
+        assert_eq!(on_grid(12_345_000_000, grid, 0), 12_360_000_000);
+        assert_eq!(on_grid(12_360_000_000, grid, 0), 12_360_000_000);
+        assert_eq!(on_grid(12_345_000_000, grid, 7_000_000), 12_353_000_000);
+        assert_eq!(on_grid(12_345_000_000, grid, -3_000_000), 12_363_000_000);
+    }
 }

@@ -29,6 +29,19 @@ impl Rate {
         ((n as u128 * NS as u128 * self.den as u128) / self.num as u128) as u64
     }
 
+    /// The shortest span of whole frames that is a whole number of nanoseconds: 40 ms at
+    /// 25 fps, 100.1 ms (3 frames) at 30000/1001. Frames placed on multiples of it from the
+    /// Unix epoch fall exactly on every day's frame grid.
+    pub fn grid_ns(self) -> u64 {
+        fn gcd(a: u128, b: u128) -> u128 {
+            if b == 0 { a } else { gcd(b, a % b) }
+        }
+        let num = u128::from(self.num.max(1));
+        let scaled_den = NS as u128 * u128::from(self.den.max(1));
+        let frames = num / gcd(num, scaled_den);
+        (frames * scaled_den / num) as u64
+    }
+
     /// The frame that is on screen at `ns` (rounded down).
     pub fn ns_to_frame(self, ns: u64) -> u64 {
         ((ns as u128 * self.num as u128) / (NS as u128 * self.den as u128)) as u64

@@ -282,25 +282,7 @@ pub fn check_source_url(url: &str) -> Result<(), Error> {
 
 /// A bare item (slate, or an operator's live source) with a title and a source.
 fn template(title: &str, source: &str) -> DayItem {
-    DayItem {
-        start: DateTime::<Utc>::MIN_UTC,
-        frames: 0,
-        in_frames: 0,
-        kind: ItemKind::Slate,
-        work_id: None,
-        feed_id: None,
-        title: title.into(),
-        source: source.into(),
-        section: String::new(),
-        block: String::new(),
-        unit: String::new(),
-        unit_id: None,
-        copyright_holder: String::new(),
-        categories: Vec::new(),
-        premiere: false,
-        pinned: false,
-        cut: false,
-    }
+    crate::rundown::builder::filler_item(ItemKind::Slate, title, source, "", "", 0)
 }
 
 fn instant(day: &Day, t: DateTime<FixedOffset>) -> DateTime<Utc> {

@@ -250,15 +250,25 @@ async fn skip(
     caller: Option<Extension<Principal>>,
     Body(r): Body<Reason>,
 ) -> ApiResult<serde_json::Value> {
+    on_air_edit(&s, &caller, EditRequestOp::Skip {}, r.reason).await
+}
+
+/// An on-air control as an edit of today's day, saved and re-cued at once.
+async fn on_air_edit(
+    s: &EditState,
+    caller: &Option<Extension<Principal>>,
+    edit: EditRequestOp,
+    reason: String,
+) -> ApiResult<serde_json::Value> {
     let req = EditRequest {
-        edit: EditRequestOp::Skip {},
+        edit,
         base_version: None,
-        reason: r.reason,
+        reason,
         dry_run: false,
     };
     let out = s
         .editor
-        .edit(s.today(), &req, &author(&caller), s.now(), s.earliest())
+        .edit(s.today(), &req, &author(caller), s.now(), s.earliest())
         .await?;
     s.saved();
     Ok(Json(json!(out)))
@@ -294,22 +304,12 @@ async fn live(
     caller: Option<Extension<Principal>>,
     Body(r): Body<LiveRequest>,
 ) -> ApiResult<serde_json::Value> {
-    let req = EditRequest {
-        edit: EditRequestOp::Live {
-            feed_id: r.feed_id,
-            source: r.source,
-            title: r.title,
-            frames: r.frames,
-            when: r.when,
-        },
-        base_version: None,
-        reason: r.reason,
-        dry_run: false,
+    let edit = EditRequestOp::Live {
+        feed_id: r.feed_id,
+        source: r.source,
+        title: r.title,
+        frames: r.frames,
+        when: r.when,
     };
-    let out = s
-        .editor
-        .edit(s.today(), &req, &author(&caller), s.now(), s.earliest())
-        .await?;
-    s.saved();
-    Ok(Json(json!(out)))
+    on_air_edit(&s, &caller, edit, r.reason).await
 }

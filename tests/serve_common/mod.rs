@@ -249,12 +249,23 @@ pub struct Daemon {
 impl Daemon {
     /// Starts `kepu-playout serve` and waits until its API answers.
     pub fn start(cfg: &Path, addr: SocketAddr, log: PathBuf) -> Daemon {
+        Self::start_with_env(cfg, addr, log, &[])
+    }
+
+    /// `start` with extra environment variables.
+    pub fn start_with_env(
+        cfg: &Path,
+        addr: SocketAddr,
+        log: PathBuf,
+        env: &[(&str, &str)],
+    ) -> Daemon {
         let out = std::fs::File::create(&log).expect("log");
         let err = out.try_clone().expect("log");
         let child = Command::new(env!("CARGO_BIN_EXE_kepu-playout"))
             .arg("serve")
             .arg("--config")
             .arg(cfg)
+            .envs(env.iter().copied())
             .env("KEPU_LOG", "kepu_playout=info,playout=warn")
             .stdout(Stdio::from(out))
             .stderr(Stdio::from(err))
