@@ -50,7 +50,13 @@ pub struct Alarms {
     next: u64,
     list: Vec<Alarm>,
     version: u64,
+    /// Since when the engine has had nothing to play (raised after [`IDLE_GRACE_MS`]: the
+    /// engine's first frames come before its first cue).
+    idle_since: Option<DateTime<Utc>>,
 }
+
+/// How long "nothing scheduled" must last before it is an alarm.
+pub const IDLE_GRACE_MS: i64 = 2000;
 
 /// What the board needs to know about an item id.
 #[derive(Debug, Clone)]
@@ -125,6 +131,21 @@ impl Alarms {
         }
     }
 
+    /// Raises "nothing scheduled" once it has lasted [`IDLE_GRACE_MS`]; call about once a
+    /// second.
+    pub fn tick(&mut self, now: DateTime<Utc>) {
+        if let Some(since) = self.idle_since
+            && (now - since).num_milliseconds() >= IDLE_GRACE_MS
+        {
+            self.raise(
+                AlarmKind::Fallback,
+                "",
+                "没有安排节目，等待画面在播".into(),
+                now,
+            );
+        }
+    }
+
     /// Acknowledges alarm `id`; `None` when there is no such alarm.
     pub fn ack(&mut self, id: u64, by: &str, now: DateTime<Utc>) -> Option<Alarm> {
         let a = self.list.iter_mut().find(|a| a.id == id)?;
@@ -164,19 +185,20 @@ impl Alarms {
                         );
                     }
                 }
-                None => self.raise(
-                    AlarmKind::Fallback,
-                    "",
-                    "没有安排节目，等待画面在播".into(),
-                    now,
-                ),
+                None => {
+                    self.idle_since.get_or_insert(now);
+                }
             },
-            Event::FallbackOff { .. } => self.clear(
-                &[AlarmKind::Fallback, AlarmKind::LiveNotDelivering],
-                None,
-                now,
-            ),
+            Event::FallbackOff { .. } => {
+                self.idle_since = None;
+                self.clear(
+                    &[AlarmKind::Fallback, AlarmKind::LiveNotDelivering],
+                    None,
+                    now,
+                )
+            }
             Event::ItemStarted { .. } => {
+                self.idle_since = None;
                 // A new item on air: a fallback of the previous one is over, and "nothing
                 // scheduled" too.
                 self.clear(
@@ -255,5 +277,38 @@ mod tests {
         assert!(a.version() > v);
         assert_eq!(a.open(), 1);
         assert!(a.ack(999, "x", t(5)).is_none());
+    }
+
+    #[test]
+    fn nothing_scheduled_is_an_alarm_only_when_it_lasts() {
+        let mut a = Alarms::default();
+        let none = |_: &str| None;
+        let idle = Event::FallbackOn {
+            id: None,
+            frame: 0,
+            reason: "nothing scheduled".into(),
+        };
+        // Start-up: the first frames precede the first cue, which starts an item at once.
+        a.on_event(&idle, none, t(0));
+        a.tick(t(1));
+        a.on_event(
+            &Event::ItemStarted {
+                id: "x".into(),
+                frame: 30,
+                wall_ns: 0,
+                offset_frames: 0,
+            },
+            none,
+            t(1),
+        );
+        a.tick(t(5));
+        assert!(a.list().is_empty(), "{:?}", a.list());
+        // A real gap in the rundown.
+        a.on_event(&idle, none, t(10));
+        a.tick(t(11));
+        assert!(a.list().is_empty());
+        a.tick(t(12));
+        assert_eq!(a.list().len(), 1);
+        assert!(a.list()[0].message.contains("没有安排节目"));
     }
 }

@@ -132,9 +132,6 @@ pub struct AirSnapshot {
 #[derive(Default)]
 struct Inner {
     alarms: alarms::Alarms,
-    /// The rundown has been read once (before that the engine's slate is start-up, not an
-    /// alarm).
-    read_once: bool,
     plan: Vec<Planned>,
     days: Vec<(NaiveDate, u32)>,
     engine: Option<Status>,
@@ -474,17 +471,7 @@ async fn cue_loop(
                 Err(e) => tracing::error!(error = %e, "the engine refused the cues"),
             }
         }
-        let nothing = planned.is_empty();
         air.update(|i| {
-            if !i.read_once && nothing {
-                i.alarms.raise(
-                    alarms::AlarmKind::Fallback,
-                    "",
-                    "没有安排节目，等待画面在播".into(),
-                    now,
-                );
-            }
-            i.read_once = true;
             i.plan = planned;
             i.days = versions;
             i.rundown_error = None;
@@ -509,6 +496,8 @@ async fn status_loop(
             metrics.update_from_status(&st);
             air.update(|i| i.engine = Some(st));
         }
+        let now = air.shared.clock.now();
+        air.update(|i| i.alarms.tick(now));
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = stop.changed() => break,
@@ -576,10 +565,6 @@ async fn event_loop(
                     let ev = to_programme_time(ev, clock);
                     let now = clock.now();
                     air.update(|i| {
-                        if !i.read_once && matches!(ev, Event::FallbackOn { id: None, .. }) {
-                            // The engine's first frames, before the first cue: start-up.
-                            return;
-                        }
                         let plan = &i.plan;
                         let view = |id: &str| {
                             plan.iter()
