@@ -106,6 +106,18 @@ try {
   const before = await titles(page);
   const i = before.indexOf('丙');
   check(i > 0 && before[i - 1] === '乙', `丙 follows 乙: ${before}`);
+  // Drag and drop: 丁 dropped on the upper half of 乙 proposes "move 丁 before 乙"; the
+  // preview is cancelled, so nothing changes.
+  const j = before.indexOf('丁');
+  await page.dragAndDrop(`#item-${j}`, `#item-${i - 1}`, { targetPosition: { x: 20, y: 3 } });
+  await page.waitForSelector('#preview-dialog[open]');
+  await page.waitForSelector('#preview-diff tr');
+  const dragged = await text(page, '#preview-dialog');
+  check(dragged.includes('丁') && dragged.includes('乙'), `drag and drop proposes moving 丁 before 乙: ${dragged}`);
+  await page.click('#preview-cancel');
+  await page.waitForFunction(() => !document.querySelector('#preview-dialog')?.open);
+  check(JSON.stringify(await titles(page)) === JSON.stringify(before), 'a cancelled preview changes nothing');
+  log('drag and drop proposed a move; cancelled');
   await page.click(`#item-${i}`);
   await page.waitForFunction((n) => document.querySelector(`#item-${n}`)?.getAttribute('aria-selected') === 'true', i);
   await page.keyboard.press('Alt+ArrowUp');
