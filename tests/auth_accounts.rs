@@ -72,6 +72,25 @@ async fn first_admin_login_and_tokens() {
     acc.revoke_token(t.id).await.expect("revoke");
     assert_eq!(
         acc.authenticate_token(&t.token).await.expect("db"),
+        Err(AuthError::Unauthenticated),
+        "revoked through this process: refused at once, even just after use"
+    );
+    // Revoked by another process (straight in the database): refused once the short
+    // in-memory trust has lapsed.
+    let t2 = acc.issue_token(who.user_id, "other").await.expect("token");
+    acc.authenticate_token(&t2.token)
+        .await
+        .expect("db")
+        .expect("valid");
+    sqlx::query("UPDATE api_tokens SET revoked = 1 WHERE id = $1")
+        .bind(t2.id)
+        .execute(store.pool())
+        .await
+        .expect("revoke elsewhere");
+    tokio::time::sleep(kepu_playout::auth::TOKEN_CACHE + std::time::Duration::from_millis(50))
+        .await;
+    assert_eq!(
+        acc.authenticate_token(&t2.token).await.expect("db"),
         Err(AuthError::Unauthenticated)
     );
 

@@ -29,7 +29,7 @@ fn api_latency_with_200_readers_while_on_air() {
     let secs: u64 = std::env::var("KEPU_BENCH_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(20);
+        .unwrap_or(40);
     let dir = tempfile::tempdir().expect("tempdir");
     let colours = [palette::RED, palette::GREEN, palette::BLUE];
     let frames = u32::try_from(secs * 25).expect("frames") / 2 + 250;

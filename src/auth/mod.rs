@@ -211,7 +211,18 @@ pub enum AuthError {
 #[derive(Clone, Debug)]
 pub struct Accounts {
     store: Store,
+    /// Tokens seen in the last [`TOKEN_CACHE`], by digest: a busy automation or dashboard
+    /// poll is not a database query per request. Revoking through this process empties it;
+    /// a revocation made by another process takes effect within [`TOKEN_CACHE`].
+    recent: std::sync::Arc<
+        std::sync::Mutex<std::collections::HashMap<String, (Principal, std::time::Instant)>>,
+    >,
 }
+
+/// How long an authenticated token is trusted without asking the database again.
+pub const TOKEN_CACHE: std::time::Duration = std::time::Duration::from_secs(2);
+/// At most this many tokens are remembered.
+const TOKEN_CACHE_MAX: usize = 10_000;
 
 #[derive(sqlx::FromRow)]
 struct Credential {
@@ -226,7 +237,16 @@ struct Credential {
 impl Accounts {
     /// The accounts stored in `store`.
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self {
+            store,
+            recent: Default::default(),
+        }
+    }
+
+    fn forget_tokens(&self) {
+        if let Ok(mut m) = self.recent.lock() {
+            m.clear();
+        }
     }
 
     /// Creates a user; the password is hashed with argon2id before it reaches the database.
@@ -370,6 +390,7 @@ impl Accounts {
 
     /// Revokes a token by id.
     pub async fn revoke_token(&self, token_id: i64) -> Result<()> {
+        self.forget_tokens();
         let done = sqlx::query("UPDATE api_tokens SET revoked = 1 WHERE id = $1")
             .bind(token_id)
             .execute(self.store.pool())
@@ -385,18 +406,30 @@ impl Accounts {
         if !secret::looks_like_token(token) {
             return Ok(Err(AuthError::Unauthenticated));
         }
+        let digest = secret::token_digest(token);
+        if let Ok(m) = self.recent.lock()
+            && let Some((p, at)) = m.get(&digest)
+            && at.elapsed() < TOKEN_CACHE
+        {
+            return Ok(Ok(p.clone()));
+        }
         // Looked up by the digest: equality on a hash leaks nothing useful about the token.
         let row: Option<(i64, String, String, Option<i64>)> = sqlx::query_as(
             "SELECT u.id, u.username, u.role, u.unit_id FROM api_tokens t \
              JOIN users u ON u.id = t.user_id \
              WHERE t.token_sha256 = $1 AND t.revoked = 0 AND u.disabled = 0",
         )
-        .bind(secret::token_digest(token))
+        .bind(&digest)
         .fetch_optional(self.store.pool())
         .await?;
-        Ok(row
-            .and_then(|(id, name, role, unit)| principal_of(id, name, &role, unit))
-            .ok_or(AuthError::Unauthenticated))
+        let p = row.and_then(|(id, name, role, unit)| principal_of(id, name, &role, unit));
+        if let (Some(p), Ok(mut m)) = (&p, self.recent.lock()) {
+            if m.len() >= TOKEN_CACHE_MAX {
+                m.clear();
+            }
+            m.insert(digest, (p.clone(), std::time::Instant::now()));
+        }
+        Ok(p.ok_or(AuthError::Unauthenticated))
     }
 }
 
