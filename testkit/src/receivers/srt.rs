@@ -200,9 +200,11 @@ impl SrtListener {
             .count()
     }
 
-    /// Caller disconnections seen so far, over all lives (from the log).
+    /// Caller disconnections seen so far, over all lives (from the log): a caller that
+    /// closes cleanly is "disconnected"; one whose close handshake did not finish (a loaded
+    /// machine) is "Connection was broken" — gone either way.
     pub fn disconnections(&self) -> usize {
-        self.proc.log().matches("SRT source disconnected").count()
+        disconnections_in(&self.proc.log())
     }
 
     /// Waits (up to `timeout`) until every caller of the current life has
@@ -211,8 +213,7 @@ impl SrtListener {
     /// SRT latency buffer is not lost.
     pub fn wait_disconnected(&self, timeout: Duration) -> Result<()> {
         let gone = |log: &str| {
-            log.matches("SRT source disconnected").count()
-                >= log.matches("Accepted SRT source connection").count()
+            disconnections_in(log) >= log.matches("Accepted SRT source connection").count()
         };
         if !self.proc.wait_log(timeout, gone) {
             bail!(
@@ -251,4 +252,9 @@ impl SrtListener {
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
+}
+
+/// Disconnections (clean or broken) in a srt-live-transmit log.
+fn disconnections_in(log: &str) -> usize {
+    log.matches("SRT source disconnected").count() + log.matches("Connection was broken").count()
 }
