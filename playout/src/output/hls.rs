@@ -14,12 +14,12 @@
 //! retries; every session starts a fresh playlist (segment numbers and media sequence
 //! start again at 0).
 
+use super::feed::{Feed, count_bytes};
 use super::{KeyGate, Meter, SessionCtx, SessionEnd};
 use crate::gst_util::describe_error;
-use crate::packet::{Headers, Kind, Packet};
+use crate::packet::Headers;
 use gstreamer as gst;
 use gstreamer::prelude::*;
-use gstreamer_app as gst_app;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -95,8 +95,7 @@ fn prepare_dir(dir: &Path) -> Result<(), String> {
 
 struct Pipe {
     pipeline: gst::Pipeline,
-    video: gst_app::AppSrc,
-    audio: gst_app::AppSrc,
+    feed: Feed,
     /// TS bytes the muxer produced (what goes into the segment files).
     written: Arc<AtomicU64>,
 }
@@ -111,21 +110,6 @@ impl Drop for Pipe {
                 let _ = p.set_state(gst::State::Null);
             });
     }
-}
-
-fn count_bytes(pad: &gst::Pad, counter: Arc<AtomicU64>) {
-    pad.add_probe(
-        gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
-        move |_, info| {
-            let n = match &info.data {
-                Some(gst::PadProbeData::Buffer(b)) => b.size(),
-                Some(gst::PadProbeData::BufferList(l)) => l.calculate_size(),
-                _ => 0,
-            };
-            counter.fetch_add(n as u64, Ordering::Relaxed);
-            gst::PadProbeReturn::Ok
-        },
-    );
 }
 
 fn build(dir: &Path, target: u32, h: &Headers) -> Result<Pipe, String> {
@@ -161,34 +145,7 @@ fn build(dir: &Path, target: u32, h: &Headers) -> Result<Pipe, String> {
     hls.set_property("target-duration", target);
     hls.set_property("playlist-length", PLAYLIST_LENGTH);
     hls.set_property("max-files", MAX_FILES);
-    let video = by("v")?
-        .downcast::<gst_app::AppSrc>()
-        .map_err(|_| "v is not an appsrc")?;
-    let audio = by("a")?
-        .downcast::<gst_app::AppSrc>()
-        .map_err(|_| "a is not an appsrc")?;
-    video.set_caps(Some(
-        &gst::Caps::builder("video/x-h264")
-            .field("stream-format", "avc")
-            .field("alignment", "au")
-            .field("codec_data", gst::Buffer::from_slice(h.avcc.to_vec()))
-            .field("width", h.width as i32)
-            .field("height", h.height as i32)
-            .field(
-                "framerate",
-                gst::Fraction::new(h.fps_num as i32, h.fps_den as i32),
-            )
-            .build(),
-    ));
-    audio.set_caps(Some(
-        &gst::Caps::builder("audio/mpeg")
-            .field("mpegversion", 4i32)
-            .field("stream-format", "raw")
-            .field("codec_data", gst::Buffer::from_slice(h.asc.to_vec()))
-            .field("rate", h.sample_rate as i32)
-            .field("channels", h.channels as i32)
-            .build(),
-    ));
+    let feed = Feed::new(&pipeline, h, "HLS")?;
     // The muxer lives inside hlssink2's splitmuxsink and is kept across segments: count
     // what it writes. Without it, count what goes in.
     let written = Arc::new(AtomicU64::new(0));
@@ -213,28 +170,9 @@ fn build(dir: &Path, target: u32, h: &Headers) -> Result<Pipe, String> {
     }
     Ok(Pipe {
         pipeline,
-        video,
-        audio,
+        feed,
         written,
     })
-}
-
-fn push(pipe: &Pipe, p: &Packet) -> Result<(), String> {
-    let mut buf = gst::Buffer::from_slice(p.data.clone());
-    if let Some(b) = buf.get_mut() {
-        b.set_pts(gst::ClockTime::from_nseconds(p.pts));
-        b.set_dts(gst::ClockTime::from_nseconds(p.dts));
-        if !p.key {
-            b.set_flags(gst::BufferFlags::DELTA_UNIT);
-        }
-    }
-    let src = match p.kind {
-        Kind::Video => &pipe.video,
-        Kind::Audio => &pipe.audio,
-    };
-    src.push_buffer(buf)
-        .map(|_| ())
-        .map_err(|e| format!("the HLS pipeline stopped: {e:?}"))
 }
 
 /// Empties the bus: the first error, else how many segments were closed since last time.
@@ -315,7 +253,7 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
             {
                 return Err("the stream headers changed; restarting the HLS playlist".into());
             }
-            push(&pipe, &p)?;
+            pipe.feed.push(&p)?;
         }
         tokio::select! {
             p = ctx.rx.recv() => match p {
@@ -324,7 +262,7 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
                     pending.push(p);
                 }
                 None => {
-                    finish(&pipe).await;
+                    pipe.feed.finish(&pipe.pipeline).await;
                     return Ok(SessionEnd::Finished);
                 }
             },
@@ -342,8 +280,8 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
                         stall_limit.as_secs()
                     ));
                 }
-                if pipe.video.current_level_bytes() > MAX_QUEUED_VIDEO
-                    || pipe.audio.current_level_bytes() > MAX_QUEUED_AUDIO
+                if pipe.feed.video.current_level_bytes() > MAX_QUEUED_VIDEO
+                    || pipe.feed.audio.current_level_bytes() > MAX_QUEUED_AUDIO
                 {
                     return Err("the HLS writer fell behind".into());
                 }
@@ -353,28 +291,12 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
             }
             _ = ctx.shutdown.changed() => {
                 while let Ok(p) = ctx.rx.try_recv() {
-                    let _ = push(&pipe, &p);
+                    let _ = pipe.feed.push(&p);
                 }
-                finish(&pipe).await;
+                pipe.feed.finish(&pipe.pipeline).await;
                 return Ok(SessionEnd::Finished);
             }
         }
-    }
-}
-
-/// Ends the stream so the last segment is closed and the playlist gets its end tag,
-/// time-boxed.
-async fn finish(pipe: &Pipe) {
-    let _ = pipe.video.end_of_stream();
-    let _ = pipe.audio.end_of_stream();
-    if let Some(bus) = pipe.pipeline.bus() {
-        let _ = tokio::task::spawn_blocking(move || {
-            bus.timed_pop_filtered(
-                gst::ClockTime::from_seconds(3),
-                &[gst::MessageType::Eos, gst::MessageType::Error],
-            )
-        })
-        .await;
     }
 }
 

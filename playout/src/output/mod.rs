@@ -7,6 +7,7 @@
 //! `hls` (a live HLS playlist with TS segments in a local directory, via hlssink2).
 //! Does not own: encoding or the fan-out.
 
+pub mod feed;
 pub mod flv;
 pub mod hls;
 pub mod mask;

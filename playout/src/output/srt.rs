@@ -6,12 +6,12 @@
 //! with an error; `output::run_destination` reconnects. `streamid` and `passphrase` pass
 //! through the URL's query (libsrt's URI options).
 
+use super::feed::{Feed, count_bytes};
 use super::{KeyGate, Meter, SessionCtx, SessionEnd};
 use crate::gst_util::bus_error;
-use crate::packet::{Headers, Kind, Packet};
+use crate::packet::{Headers, Packet};
 use gstreamer as gst;
 use gstreamer::prelude::*;
-use gstreamer_app as gst_app;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -21,8 +21,7 @@ const STALL_LIMIT: Duration = Duration::from_secs(2);
 
 struct Pipe {
     pipeline: gst::Pipeline,
-    video: gst_app::AppSrc,
-    audio: gst_app::AppSrc,
+    feed: Feed,
     sent: Arc<AtomicU64>,
 }
 
@@ -57,54 +56,14 @@ fn build(url: &str, h: &Headers) -> Result<Pipe, String> {
     };
     let out = by("out")?;
     out.set_property("uri", url);
-    let video = by("v")?
-        .downcast::<gst_app::AppSrc>()
-        .map_err(|_| "v is not an appsrc")?;
-    let audio = by("a")?
-        .downcast::<gst_app::AppSrc>()
-        .map_err(|_| "a is not an appsrc")?;
-    video.set_caps(Some(
-        &gst::Caps::builder("video/x-h264")
-            .field("stream-format", "avc")
-            .field("alignment", "au")
-            .field("codec_data", gst::Buffer::from_slice(h.avcc.to_vec()))
-            .field("width", h.width as i32)
-            .field("height", h.height as i32)
-            .field(
-                "framerate",
-                gst::Fraction::new(h.fps_num as i32, h.fps_den as i32),
-            )
-            .build(),
-    ));
-    audio.set_caps(Some(
-        &gst::Caps::builder("audio/mpeg")
-            .field("mpegversion", 4i32)
-            .field("stream-format", "raw")
-            .field("codec_data", gst::Buffer::from_slice(h.asc.to_vec()))
-            .field("rate", h.sample_rate as i32)
-            .field("channels", h.channels as i32)
-            .build(),
-    ));
+    let feed = Feed::new(&pipeline, h, "SRT")?;
     let sent = Arc::new(AtomicU64::new(0));
     if let Some(pad) = out.static_pad("sink") {
-        let sent = sent.clone();
-        pad.add_probe(
-            gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
-            move |_, info| {
-                let n = match &info.data {
-                    Some(gst::PadProbeData::Buffer(b)) => b.size(),
-                    Some(gst::PadProbeData::BufferList(l)) => l.calculate_size(),
-                    _ => 0,
-                };
-                sent.fetch_add(n as u64, Ordering::Relaxed);
-                gst::PadProbeReturn::Ok
-            },
-        );
+        count_bytes(&pad, sent.clone());
     }
     Ok(Pipe {
         pipeline,
-        video,
-        audio,
+        feed,
         sent,
     })
 }
@@ -121,24 +80,6 @@ fn acks_received(pipe: &Pipe) -> i64 {
                 .ok()
         })
         .unwrap_or(0)
-}
-
-fn push(pipe: &Pipe, p: &Packet) -> Result<(), String> {
-    let mut buf = gst::Buffer::from_slice(p.data.clone());
-    if let Some(b) = buf.get_mut() {
-        b.set_pts(gst::ClockTime::from_nseconds(p.pts));
-        b.set_dts(gst::ClockTime::from_nseconds(p.dts));
-        if !p.key {
-            b.set_flags(gst::BufferFlags::DELTA_UNIT);
-        }
-    }
-    let src = match p.kind {
-        Kind::Video => &pipe.video,
-        Kind::Audio => &pipe.audio,
-    };
-    src.push_buffer(buf)
-        .map(|_| ())
-        .map_err(|e| format!("the SRT pipeline stopped: {e:?}"))
 }
 
 /// One SRT session.
@@ -173,7 +114,7 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
             .unwrap_or_else(|| "cannot connect to the SRT listener".to_string()));
     }
     for p in &pending {
-        push(&pipe, p)?;
+        pipe.feed.push(p)?;
     }
     // srtsink connects in the background: the destination is up only once the listener
     // acknowledges data.
@@ -191,7 +132,7 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
             p = ctx.rx.recv() => match p {
                 Some(p) => {
                     ctx.gop.push(p.clone());
-                    push(&pipe, &p)?;
+                    pipe.feed.push(&p)?;
                 }
                 None => return Ok(SessionEnd::Finished),
             },
@@ -221,7 +162,7 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
             {
                 return Err("the stream headers changed; restarting the SRT session".into());
             }
-            push(&pipe, &p)?;
+            pipe.feed.push(&p)?;
         }
         let total = pipe.sent.load(Ordering::Relaxed);
         if total != counted {
@@ -236,7 +177,7 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
                     pending.push(p);
                 }
                 None => {
-                    finish(&pipe).await;
+                    pipe.feed.finish(&pipe.pipeline).await;
                     return Ok(SessionEnd::Finished);
                 }
             },
@@ -265,26 +206,11 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
             }
             _ = ctx.shutdown.changed() => {
                 while let Ok(p) = ctx.rx.try_recv() {
-                    let _ = push(&pipe, &p);
+                    let _ = pipe.feed.push(&p);
                 }
-                finish(&pipe).await;
+                pipe.feed.finish(&pipe.pipeline).await;
                 return Ok(SessionEnd::Finished);
             }
         }
-    }
-}
-
-/// Ends the stream cleanly so the receiver gets every packet, time-boxed.
-async fn finish(pipe: &Pipe) {
-    let _ = pipe.video.end_of_stream();
-    let _ = pipe.audio.end_of_stream();
-    if let Some(bus) = pipe.pipeline.bus() {
-        let _ = tokio::task::spawn_blocking(move || {
-            bus.timed_pop_filtered(
-                gst::ClockTime::from_seconds(3),
-                &[gst::MessageType::Eos, gst::MessageType::Error],
-            )
-        })
-        .await;
     }
 }
