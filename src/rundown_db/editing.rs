@@ -49,21 +49,6 @@ pub enum WhenWord {
     End,
 }
 
-/// Where an item goes: exactly one of `before`, `after` (0-based indices) or `at`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Place {
-    /// Before the item at this index.
-    #[serde(default)]
-    pub before: Option<usize>,
-    /// After the item at this index.
-    #[serde(default)]
-    pub after: Option<usize>,
-    /// At this instant (must be an item boundary unless `split`).
-    #[serde(default)]
-    pub at: Option<DateTime<FixedOffset>>,
-}
-
 /// One edit, as the API takes it (`{"op": "insert", …}`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
@@ -415,30 +400,18 @@ impl Editor {
         let version = if req.dry_run {
             None
         } else {
-            let reason = if req.reason.trim().is_empty() {
-                summary.clone()
-            } else {
-                format!("{summary}：{}", req.reason.trim())
+            let op = serde_json::to_value(OpJson::from(&req.edit)).unwrap_or_default();
+            let edit = NewEdit {
+                date,
+                base_version: meta.version,
+                version: 0,
+                author,
+                at: now,
+                reason: req.reason.trim(),
+                summary: &summary,
+                op: &op,
             };
-            let saved = self
-                .days
-                .save_async(&out.day, author, &reason, now)
-                .await
-                .map_err(Error::from)?;
-            let op_json = serde_json::to_value(OpJson::from(&req.edit)).unwrap_or_default();
-            self.log
-                .record(&NewEdit {
-                    date,
-                    base_version: meta.version,
-                    version: saved.version,
-                    author,
-                    at: now,
-                    reason: req.reason.trim(),
-                    summary: &summary,
-                    op: &op_json,
-                })
-                .await?;
-            Some(saved)
+            Some(self.save_and_record(&out.day, edit).await?)
         };
         Ok(EditResult {
             version,
@@ -492,29 +465,18 @@ impl Editor {
         };
         let summary = format!("撤销：{}", last.summary);
         let diff = diff_days(&day, &proposed);
-        let reason_text = if reason.trim().is_empty() {
-            summary.clone()
-        } else {
-            format!("{summary}：{}", reason.trim())
-        };
-        let saved = self
-            .days
-            .save_async(&proposed, author, &reason_text, now)
-            .await
-            .map_err(Error::from)?;
         let op = serde_json::json!({ "op": "undo", "undoes": last.id });
-        self.log
-            .record(&NewEdit {
-                date,
-                base_version: meta.version,
-                version: saved.version,
-                author,
-                at: now,
-                reason: reason.trim(),
-                summary: &summary,
-                op: &op,
-            })
-            .await?;
+        let edit = NewEdit {
+            date,
+            base_version: meta.version,
+            version: 0,
+            author,
+            at: now,
+            reason: reason.trim(),
+            summary: &summary,
+            op: &op,
+        };
+        let saved = self.save_and_record(&proposed, edit).await?;
         let (works, feeds) = ops::catalog_inputs(&self.catalog, &self.schedule).await?;
         let catalog = rundown::Catalog::new(&works, &feeds);
         let problems = validate_day(&proposed, &catalog, Some(&self.schedule));
@@ -529,6 +491,28 @@ impl Editor {
             shortened: Vec::new(),
             problems,
         })
+    }
+
+    /// Saves `day` as a new version (its reason: the summary, then the operator's why) and
+    /// records the edit with the version it produced.
+    async fn save_and_record(
+        &self,
+        day: &Day,
+        mut edit: NewEdit<'_>,
+    ) -> Result<VersionMeta, EditFailure> {
+        let reason = if edit.reason.is_empty() {
+            edit.summary.to_string()
+        } else {
+            format!("{}：{}", edit.summary, edit.reason)
+        };
+        let saved = self
+            .days
+            .save_async(day, edit.author, &reason, edit.at)
+            .await
+            .map_err(Error::from)?;
+        edit.version = saved.version;
+        self.log.record(&edit).await?;
+        Ok(saved)
     }
 
     fn section_near(day: &Day, index: usize) -> String {

@@ -38,7 +38,7 @@ pub struct NewEdit<'a> {
     pub date: NaiveDate,
     /// Version the edit was made on.
     pub base_version: u32,
-    /// Version it produced.
+    /// Version it produced (the editor fills it in once the day is saved).
     pub version: u32,
     /// Who.
     pub author: &'a str,

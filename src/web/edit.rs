@@ -160,14 +160,8 @@ async fn undo(
 /// 正在播出的内容（仅 serve 进程）What is on air (only in the `serve` process).
 #[utoipa::path(get, path = "/api/v1/air", tag = "air",
     responses((status = 200, description = "播出状态 On-air snapshot", body = Object)))]
-async fn air(State(s): State<EditState>) -> Result<Json<serde_json::Value>, ApiError> {
-    match &s.air {
-        Some(a) => Ok(Json(json!(a.snapshot()))),
-        None => Err(ApiError::Rejected(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "本进程没有在播出（未运行 serve）".into(),
-        )),
-    }
+async fn air(State(s): State<EditState>) -> ApiResult<serde_json::Value> {
+    Ok(Json(json!(on_air(&s)?.snapshot())))
 }
 
 fn on_air(s: &EditState) -> Result<&AirHandle, ApiError> {
