@@ -17,7 +17,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::edits::{EditLog, EditRecord, NewEdit};
-use super::{DbDayStore, ops};
+use super::{DbDayStore, Saved, ops};
 use crate::catalog::Catalog;
 use crate::rundown::diff::{DiffLine, diff_days};
 use crate::rundown::edit::{self, EditContext, EditError, EditOp, Position};
@@ -165,8 +165,10 @@ pub struct EditRequest {
 /// What an accepted (or previewed) edit produced.
 #[derive(Debug, Clone, Serialize)]
 pub struct EditResult {
-    /// The saved version (`None` for a preview).
+    /// The saved version (`None` for a preview, or when the edit changed nothing).
     pub version: Option<VersionMeta>,
+    /// The edit would leave the day exactly as it is: nothing was saved or recorded.
+    pub unchanged: bool,
     /// The version the edit was made on.
     pub base_version: u32,
     /// What was done, in Chinese.
@@ -397,7 +399,8 @@ impl Editor {
             });
         }
         let diff = diff_days(&day, &out.day);
-        let version = if req.dry_run {
+        let unchanged = out.day.to_canonical_json() == day.to_canonical_json();
+        let version = if req.dry_run || unchanged {
             None
         } else {
             let op = serde_json::to_value(OpJson::from(&req.edit)).unwrap_or_default();
@@ -411,10 +414,13 @@ impl Editor {
                 summary: &summary,
                 op: &op,
             };
-            Some(self.save_and_record(&out.day, edit).await?)
+            self.save_and_record(&out.day, edit).await?
         };
+        // The store may also find the stored bytes equal to the result.
+        let unchanged = unchanged || (!req.dry_run && version.is_none());
         Ok(EditResult {
             version,
+            unchanged,
             base_version: meta.version,
             summary,
             effective_from: ctx.cut,
@@ -476,12 +482,18 @@ impl Editor {
             summary: &summary,
             op: &op,
         };
-        let saved = self.save_and_record(&proposed, edit).await?;
+        let unchanged = proposed.to_canonical_json() == day.to_canonical_json();
+        let saved = if unchanged {
+            None
+        } else {
+            self.save_and_record(&proposed, edit).await?
+        };
         let (works, feeds) = ops::catalog_inputs(&self.catalog, &self.schedule).await?;
         let catalog = rundown::Catalog::new(&works, &feeds);
         let problems = validate_day(&proposed, &catalog, Some(&self.schedule));
         Ok(EditResult {
-            version: Some(saved),
+            version: saved,
+            unchanged,
             base_version: meta.version,
             summary,
             effective_from: ctx.cut,
@@ -494,12 +506,14 @@ impl Editor {
     }
 
     /// Saves `day` as a new version (its reason: the summary, then the operator's why) and
-    /// records the edit with the version it produced.
+    /// records the edit with the version it produced, in one transaction that first checks
+    /// the day is still at `edit.base_version` (else a conflict naming the version it lost
+    /// to). `None`: the day was already so; nothing was saved or recorded.
     async fn save_and_record(
         &self,
         day: &Day,
         mut edit: NewEdit<'_>,
-    ) -> Result<VersionMeta, EditFailure> {
+    ) -> Result<Option<VersionMeta>, EditFailure> {
         let reason = if edit.reason.is_empty() {
             edit.summary.to_string()
         } else {
@@ -507,12 +521,13 @@ impl Editor {
         };
         let saved = self
             .days
-            .save_async(day, edit.author, &reason, edit.at)
+            .save_edit_async(day, edit.base_version, &reason, &mut edit)
             .await
             .map_err(Error::from)?;
-        edit.version = saved.version;
-        self.log.record(&edit).await?;
-        Ok(saved)
+        Ok(match saved {
+            Saved::New(meta) => Some(meta),
+            Saved::Unchanged(_) => None,
+        })
     }
 
     fn section_near(day: &Day, index: usize) -> String {

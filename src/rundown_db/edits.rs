@@ -66,23 +66,11 @@ impl EditLog {
         Self { store }
     }
 
-    /// Appends one edit.
+    /// Appends one edit on its own (the editor records edits with their saved version
+    /// through [`record_in`], in one transaction).
     pub async fn record(&self, e: &NewEdit<'_>) -> Result<i64> {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO rundown_edits (date, base_version, version, author, at_ms, reason, \
-             summary, op_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-        )
-        .bind(e.date.format("%Y-%m-%d").to_string())
-        .bind(i64::from(e.base_version))
-        .bind(i64::from(e.version))
-        .bind(e.author)
-        .bind(e.at.timestamp_millis())
-        .bind(e.reason)
-        .bind(e.summary)
-        .bind(e.op.to_string())
-        .fetch_one(self.store.pool())
-        .await?;
-        Ok(id)
+        let mut conn = self.store.pool().acquire().await?;
+        insert(&mut conn, e).await
     }
 
     /// The edits of a day, oldest first.
@@ -96,6 +84,29 @@ impl EditLog {
         .await?;
         Ok(rows.into_iter().filter_map(record_of).collect())
     }
+}
+
+/// Appends one edit inside `tx` (the transaction that saved the version it produced).
+pub async fn record_in(tx: &mut sqlx::Transaction<'_, sqlx::Any>, e: &NewEdit<'_>) -> Result<i64> {
+    insert(tx, e).await
+}
+
+async fn insert(conn: &mut sqlx::AnyConnection, e: &NewEdit<'_>) -> Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO rundown_edits (date, base_version, version, author, at_ms, reason, \
+         summary, op_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(e.date.format("%Y-%m-%d").to_string())
+    .bind(i64::from(e.base_version))
+    .bind(i64::from(e.version))
+    .bind(e.author)
+    .bind(e.at.timestamp_millis())
+    .bind(e.reason)
+    .bind(e.summary)
+    .bind(e.op.to_string())
+    .fetch_one(conn)
+    .await?;
+    Ok(id)
 }
 
 fn record_of(

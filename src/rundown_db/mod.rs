@@ -27,6 +27,7 @@ use tokio::runtime::{Handle, RuntimeFlavor};
 use crate::rundown::Day;
 use crate::rundown::store::{DayStore, Lock, StoreError, VersionMeta};
 use crate::store::{Error, Store, now_ms};
+use edits::NewEdit;
 
 impl From<Error> for StoreError {
     fn from(e: Error) -> Self {
@@ -200,82 +201,44 @@ impl DbDayStore {
         reason: &str,
         at: DateTime<Utc>,
     ) -> Result<VersionMeta, StoreError> {
-        let text = day.to_canonical_json();
-        let key = date_key(day.date);
         let mut tx = self.store.pool().begin().await.map_err(db)?;
-        // A write first, so SQLite takes the write lock at once (no upgrade deadlock).
-        sqlx::query(
-            "INSERT INTO rundown_days (date, edition, current_version, locked, updated_at_ms) \
-             VALUES ($1, $2, 0, 0, $3) ON CONFLICT (date) DO NOTHING",
-        )
-        .bind(&key)
-        .bind(&day.edition)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        let cur: i64 =
-            sqlx::query_scalar("SELECT current_version FROM rundown_days WHERE date = $1")
-                .bind(&key)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db)?;
-        if cur > 0 {
-            let last: Option<(i64, String, i64, String, String)> = sqlx::query_as(
-                "SELECT version, author, at_ms, reason, day_json FROM rundown_day_versions \
-                 WHERE date = $1 AND version = $2",
-            )
-            .bind(&key)
-            .bind(cur)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?;
-            if let Some((v, a, t, r, json)) = last
-                && json == text
-            {
+        let out = save_in(&mut tx, day, None, author, reason, at).await?;
+        match out {
+            Saved::New(meta) => {
+                tx.commit().await.map_err(db)?;
+                Ok(meta)
+            }
+            Saved::Unchanged(meta) => {
                 tx.rollback().await.map_err(db)?;
-                return Ok(meta_of((v, a, t, r)));
+                Ok(meta)
             }
         }
-        let next = cur + 1;
-        sqlx::query(
-            "INSERT INTO rundown_day_versions (date, version, day_json, author, at_ms, reason) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&key)
-        .bind(next)
-        .bind(&text)
-        .bind(author)
-        .bind(at.timestamp_millis())
-        .bind(reason)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        let done = sqlx::query(
-            "UPDATE rundown_days SET current_version = $1, edition = $2, updated_at_ms = $3 \
-             WHERE date = $4 AND current_version = $5",
-        )
-        .bind(next)
-        .bind(&day.edition)
-        .bind(now_ms())
-        .bind(&key)
-        .bind(cur)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Conflict(format!(
-                "{} 的节目单刚被他人修改，请刷新后重试",
-                day.date
-            )));
+    }
+
+    /// Saves an operator's edit: the day computed from version `expected`, and its history
+    /// row, in one transaction. The current version is compared with `expected` inside that
+    /// transaction, so of two edits computed from the same version one is saved and the
+    /// other is a [`StoreError::Conflict`] naming the version it lost to; nothing is
+    /// overwritten unseen. A day equal to the current version saves nothing and records
+    /// nothing ([`Saved::Unchanged`]). `edit.version` is filled in with the new version.
+    pub async fn save_edit_async(
+        &self,
+        day: &Day,
+        expected: u32,
+        reason: &str,
+        edit: &mut NewEdit<'_>,
+    ) -> Result<Saved, StoreError> {
+        let mut tx = self.store.pool().begin().await.map_err(db)?;
+        let out = save_in(&mut tx, day, Some(expected), edit.author, reason, edit.at).await?;
+        match &out {
+            Saved::New(meta) => {
+                edit.version = meta.version;
+                edits::record_in(&mut tx, edit).await.map_err(StoreError::from)?;
+                tx.commit().await.map_err(db)?;
+            }
+            Saved::Unchanged(_) => tx.rollback().await.map_err(db)?,
         }
-        tx.commit().await.map_err(db)?;
-        Ok(VersionMeta {
-            version: version_u32(next),
-            author: author.into(),
-            at: ms_to_utc(at.timestamp_millis()),
-            reason: reason.into(),
-        })
+        Ok(out)
     }
 
     /// The lock on a day, if any.
@@ -414,6 +377,109 @@ impl DayStore for DbDayStore {
     fn latest_days(&self) -> Result<BTreeMap<NaiveDate, Day>, StoreError> {
         self.block(self.latest_days_async())?
     }
+}
+
+
+/// What a save did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Saved {
+    /// A new version was written.
+    New(VersionMeta),
+    /// The day equals the current version: nothing was written.
+    Unchanged(VersionMeta),
+}
+
+/// Writes `day` as the next version inside `tx` (the caller commits). With `expected`, the
+/// current version must be that one, else a conflict naming the current version.
+async fn save_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    day: &Day,
+    expected: Option<u32>,
+    author: &str,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> Result<Saved, StoreError> {
+    let text = day.to_canonical_json();
+    let key = date_key(day.date);
+    // A write first, so SQLite takes the write lock at once (no upgrade deadlock) and
+    // PostgreSQL locks the day's row until the transaction ends.
+    sqlx::query(
+        "INSERT INTO rundown_days (date, edition, current_version, locked, updated_at_ms) \
+         VALUES ($1, $2, 0, 0, $3) ON CONFLICT (date) DO UPDATE SET updated_at_ms = rundown_days.updated_at_ms",
+    )
+    .bind(&key)
+    .bind(&day.edition)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await
+    .map_err(db)?;
+    let cur: i64 = sqlx::query_scalar("SELECT current_version FROM rundown_days WHERE date = $1")
+        .bind(&key)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db)?;
+    if let Some(e) = expected
+        && cur != i64::from(e)
+    {
+        return Err(StoreError::Conflict(format!(
+            "{} 的节目单已是第 {cur} 版（此修改基于第 {e} 版），请刷新后重试",
+            day.date
+        )));
+    }
+    if cur > 0 {
+        let last: Option<(i64, String, i64, String, String)> = sqlx::query_as(
+            "SELECT version, author, at_ms, reason, day_json FROM rundown_day_versions \
+             WHERE date = $1 AND version = $2",
+        )
+        .bind(&key)
+        .bind(cur)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db)?;
+        if let Some((v, a, t, r, json)) = last
+            && json == text
+        {
+            return Ok(Saved::Unchanged(meta_of((v, a, t, r))));
+        }
+    }
+    let next = cur + 1;
+    sqlx::query(
+        "INSERT INTO rundown_day_versions (date, version, day_json, author, at_ms, reason) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&key)
+    .bind(next)
+    .bind(&text)
+    .bind(author)
+    .bind(at.timestamp_millis())
+    .bind(reason)
+    .execute(&mut **tx)
+    .await
+    .map_err(db)?;
+    let done = sqlx::query(
+        "UPDATE rundown_days SET current_version = $1, edition = $2, updated_at_ms = $3 \
+         WHERE date = $4 AND current_version = $5",
+    )
+    .bind(next)
+    .bind(&day.edition)
+    .bind(now_ms())
+    .bind(&key)
+    .bind(cur)
+    .execute(&mut **tx)
+    .await
+    .map_err(db)?;
+    if done.rows_affected() != 1 {
+        return Err(StoreError::Conflict(format!(
+            "{} 的节目单刚被他人修改，请刷新后重试",
+            day.date
+        )));
+    }
+    Ok(Saved::New(VersionMeta {
+        version: version_u32(next),
+        author: author.into(),
+        at: ms_to_utc(at.timestamp_millis()),
+        reason: reason.into(),
+    }))
 }
 
 #[cfg(test)]

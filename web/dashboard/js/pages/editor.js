@@ -343,7 +343,8 @@ export async function render(root, params) {
           edit, base_version: base, reason: reason.value.trim(), dry_run: false,
         });
         dialog.close();
-        toast(t('applied', { summary: r.summary, version: r.version?.version ?? '' }), 'ok');
+        if (r.unchanged) toast(t('unchanged', { summary: r.summary }), 'ok');
+        else toast(t('applied', { summary: r.summary, version: r.version?.version ?? '' }), 'ok');
         st.selected = selectionAfter(edit, st.selected);
         await load();
         if (st.selected !== null) select(st.selected);
