@@ -126,11 +126,8 @@ pub async fn run(config: ChannelConfig, day: DayFile, for_secs: Option<u64>) -> 
                 break;
             }
             ev = events.recv() => match ev {
-                Ok(e) => print_event(&e, &titles),
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::warn!("{n} events missed")
-                }
-                Err(_) => break,
+                Some(e) => print_event(&e, &titles),
+                None => break,
             }
         }
     }

@@ -115,19 +115,17 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
                 format!("hls://{}", dir.display()),
             ));
     }
-    let (engine, events) = playout::Engine::start_with_events(engine_config)?;
     let days = DbDayStore::new(store.clone());
     let clock = ChannelClock::with_offset_ms(config.air.clock_offset_ms);
     let air = Air::start(AirParts {
-        engine,
-        events,
+        engine: Box::new(move || playout::Engine::start_with_events(engine_config.clone())),
         days,
         asrun: asrun.clone(),
         metrics: metrics.clone(),
         rate,
         clock,
         settings: AirSettings::from_config(&config.air),
-    });
+    })?;
     let app = web::app(
         web::AppState {
             catalog,

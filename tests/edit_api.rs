@@ -361,12 +361,20 @@ async fn concurrent_edits_are_each_applied_or_refused_and_none_is_lost() {
     // Every saved version is distinct and was computed from the version just before it.
     applied.sort_unstable();
     for (saved, base) in &applied {
-        assert_eq!(*base + 1, *saved, "version {saved} was computed from {base}");
+        assert_eq!(
+            *base + 1,
+            *saved,
+            "version {saved} was computed from {base}"
+        );
     }
     let (st, hist) = auth_common::json(&s.w.app, "GET", &s.path, Some(&s.w.operator), None).await;
     assert_eq!(st, StatusCode::OK);
     let edits = hist["edits"].as_array().expect("edits");
-    assert_eq!(edits.len(), CLIENTS * PER_CLIENT, "refused edits are not in the history");
+    assert_eq!(
+        edits.len(),
+        CLIENTS * PER_CLIENT,
+        "refused edits are not in the history"
+    );
     for e in edits {
         assert_eq!(
             e["base_version"].as_u64().expect("base") + 1,
@@ -403,7 +411,10 @@ async fn concurrent_edits_are_each_applied_or_refused_and_none_is_lost() {
     assert!(v["version"].is_null(), "{v}");
     let (st, hist) = auth_common::json(&s.w.app, "GET", &s.path, Some(&s.w.operator), None).await;
     assert_eq!(st, StatusCode::OK);
-    assert_eq!(hist["edits"].as_array().expect("edits").len(), CLIENTS * PER_CLIENT);
+    assert_eq!(
+        hist["edits"].as_array().expect("edits").len(),
+        CLIENTS * PER_CLIENT
+    );
     let (v_now, _) = current(&s).await;
     assert_eq!(v_now, u64::from(final_meta.version), "no version was added");
 }

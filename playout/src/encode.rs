@@ -52,6 +52,8 @@ impl Encoder {
         lateness: Arc<Lateness>,
         // Set by the engine once the encoder runs and the timeline's origin is fixed.
         deadlines: Arc<std::sync::OnceLock<Deadlines>>,
+        // Packets produced and packets the fan-out could not take are counted here.
+        health: Arc<crate::health::Health>,
     ) -> Result<Encoder, String> {
         let desc = format!(
             "appsrc name=vsrc format=time is-live=true do-timestamp=false block=false \
@@ -122,14 +124,21 @@ impl Encoder {
                 .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
                 .ok_or_else(|| format!("encoder has no {name}"))?;
             let tx = packets.clone();
+            let health = health.clone();
             sink.set_callbacks(
                 gst_app::AppSinkCallbacks::builder()
                     .new_sample(move |sink| {
                         let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
                         let shift = if kind == Kind::Audio { priming_ns } else { 0 };
                         if let Some(p) = to_packet(&sample, kind, shift) {
-                            // The fan-out never blocks; if it is somehow gone, drop.
-                            let _ = tx.try_send(p);
+                            health.packets_encoded.fetch_add(1, Ordering::Relaxed);
+                            // The fan-out never blocks the encoder: a packet it cannot take
+                            // (its queue full, or it is gone) is dropped and counted.
+                            if tx.try_send(p).is_err() {
+                                health
+                                    .packets_lost_to_fanout
+                                    .fetch_add(1, Ordering::Relaxed);
+                            }
                         }
                         Ok(gst::FlowSuccess::Ok)
                     })
@@ -165,6 +174,11 @@ impl Encoder {
     /// The first error on the encoder's bus, if any.
     pub fn error(&self) -> Option<String> {
         crate::gst_util::bus_error(&self.pipeline)
+    }
+
+    /// Tears the encoder down at once (a fault drill): later frames are refused.
+    pub fn kill(&self) {
+        let _ = self.pipeline.set_state(gst::State::Null);
     }
 
     /// Sends end-of-stream and waits (bounded) until everything encoded has come out.

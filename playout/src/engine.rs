@@ -8,9 +8,10 @@
 
 use crate::cue::Cue;
 use crate::encode::{Deadlines, Encoder, Lateness};
-use crate::event::{Event, OnAirStatus, Status};
+use crate::event::{Event, EventSink, EventStream, OnAirStatus, Status};
 use crate::fanout::{self, Tap};
 use crate::format::OutputProfile;
+use crate::health::{Fault, Health, HealthSnapshot};
 use crate::output::{self, DestinationConfig, RetryPolicy, Stats};
 use crate::packet::Packet;
 use crate::source::{DecodebinOpener, Opener, Source, slate};
@@ -117,14 +118,16 @@ enum Command {
     Replace(Vec<Cue>),
     Skip,
     Status(oneshot::Sender<(u64, Option<OnAirStatus>, usize, u64, u64)>),
+    Fault(Fault),
     Stop,
 }
 
 pub struct Engine {
     commands: mpsc::SyncSender<Command>,
-    events: broadcast::Sender<Event>,
+    events: EventSink,
     stats: Vec<Arc<Stats>>,
     lateness: Arc<Lateness>,
+    health: Arc<Health>,
     timeline: Timeline,
     clock: Option<std::thread::JoinHandle<()>>,
     fanout: Option<std::thread::JoinHandle<()>>,
@@ -160,11 +163,9 @@ impl Engine {
         Self::start_with_events(config).map(|(e, _)| e)
     }
 
-    /// Like `start`, and returns a receiver that sees every event from the very first
-    /// (a destination coming up within milliseconds included).
-    pub fn start_with_events(
-        config: EngineConfig,
-    ) -> Result<(Engine, broadcast::Receiver<Event>), EngineError> {
+    /// Like `start`, and returns the lossless stream of every event from the very first (a
+    /// destination coming up within milliseconds included): what the as-run log is made of.
+    pub fn start_with_events(config: EngineConfig) -> Result<(Engine, EventStream), EngineError> {
         gst::init().map_err(|e| EngineError::Gstreamer(e.to_string()))?;
         let profile = config.profile.clone();
         profile.validate().map_err(EngineError::Profile)?;
@@ -187,7 +188,8 @@ impl Engine {
         }
         .map_err(EngineError::Slate)?;
 
-        let (events, first_events) = broadcast::channel(4096);
+        let (events, first_events) = EventSink::new();
+        let health = Arc::new(Health::default());
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut taps = Vec::new();
         let mut stats = Vec::new();
@@ -219,8 +221,14 @@ impl Engine {
 
         let lateness = Arc::new(Lateness::default());
         let deadline_cell = Arc::new(std::sync::OnceLock::new());
-        let encoder = Encoder::start(&profile, packet_tx, lateness.clone(), deadline_cell.clone())
-            .map_err(EngineError::Encoder)?;
+        let encoder = Encoder::start(
+            &profile,
+            packet_tx,
+            lateness.clone(),
+            deadline_cell.clone(),
+            health.clone(),
+        )
+        .map_err(EngineError::Encoder)?;
         // The first frame is due a moment from now, once the encoder runs (starting it can
         // take a while on a busy machine; frames must not be born late).
         // It is put on the time-of-day frame grid (a wait of at most one grid step).
@@ -252,6 +260,8 @@ impl Engine {
         let (commands, command_rx) = mpsc::sync_channel::<Command>(256);
         let ev = events.clone();
         let first = config.first_frame;
+        let h = health.clone();
+        health.clock_running.store(true, Ordering::Relaxed);
         let clock = std::thread::Builder::new()
             .name("clock".into())
             .spawn(move || {
@@ -265,6 +275,7 @@ impl Engine {
                     origin_unix_ns,
                     first,
                     catch_up_ns: config.catch_up_limit.as_nanos() as u64,
+                    health: h,
                 })
             })
             .map_err(|e| EngineError::Encoder(format!("cannot start the clock: {e}")))?;
@@ -275,6 +286,7 @@ impl Engine {
                 events,
                 stats,
                 lateness,
+                health,
                 timeline: Timeline {
                     rate: config.profile.rate,
                     first_frame: config.first_frame,
@@ -293,9 +305,21 @@ impl Engine {
         self.timeline
     }
 
-    /// Events from now on. A receiver that falls far behind loses the oldest.
+    /// Events from now on, for extra listeners. A receiver that falls far behind loses the
+    /// oldest; the lossless stream is the one [`Engine::start_with_events`] returns.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.events.subscribe()
+    }
+
+    /// The engine's vital signs, read without the clock thread (which may be the thing that
+    /// died): frames ticked, packets encoded, packets the fan-out lost, the encoder's error.
+    pub fn health(&self) -> HealthSnapshot {
+        self.health.snapshot()
+    }
+
+    /// Injects a failure (tests, drills): see [`Fault`].
+    pub fn inject_fault(&self, fault: Fault) -> Result<(), EngineError> {
+        self.send(Command::Fault(fault))
     }
 
     fn send(&self, c: Command) -> Result<(), EngineError> {
@@ -372,7 +396,18 @@ impl Engine {
                 tracing::warn!("a destination did not stop in time");
             }
         }
-        let _ = self.events.send(Event::Stopped);
+        self.events.send(Event::Stopped);
+    }
+}
+
+impl Drop for Engine {
+    /// An engine dropped without [`Engine::stop`] (a supervisor giving up on a stalled one)
+    /// still tells its clock and destinations to end, without waiting for them.
+    fn drop(&mut self) {
+        if self.clock.is_some() {
+            let _ = self.commands.try_send(Command::Stop);
+            let _ = self.shutdown.send(true);
+        }
     }
 }
 
@@ -380,12 +415,13 @@ struct ClockLoop {
     switcher: Switcher,
     encoder: Encoder,
     commands: mpsc::Receiver<Command>,
-    events: broadcast::Sender<Event>,
+    events: EventSink,
     profile: OutputProfile,
     deadlines: Deadlines,
     origin_unix_ns: u64,
     first: u64,
     catch_up_ns: u64,
+    health: Arc<Health>,
 }
 
 fn clock_loop(mut c: ClockLoop) {
@@ -419,6 +455,19 @@ fn clock_loop(mut c: ClockLoop) {
                         c.switcher.repeated,
                     ));
                 }
+                Command::Fault(Fault::KillEncoder) => {
+                    tracing::error!("fault injected: the encoder is torn down");
+                    c.encoder.kill();
+                }
+                Command::Fault(Fault::StopClock) => {
+                    tracing::error!("fault injected: the clock thread ends now");
+                    c.health.clock_running.store(false, Ordering::Relaxed);
+                    // Like a crash: no orderly finish, no end events; the encoder goes with
+                    // the thread.
+                    c.encoder.kill();
+                    drop(reap_tx);
+                    return;
+                }
                 Command::Stop => break 'run,
             }
         }
@@ -437,7 +486,8 @@ fn clock_loop(mut c: ClockLoop) {
                 n += 1;
             }
             dropped += k;
-            let _ = c.events.send(Event::ClockSync {
+            c.health.frames_ticked.fetch_add(k, Ordering::Relaxed);
+            c.events.send(Event::ClockSync {
                 dropped_total: dropped,
                 repeated_total: c.switcher.repeated,
             });
@@ -451,21 +501,25 @@ fn clock_loop(mut c: ClockLoop) {
         // lateness), as the as-run log should.
         let wall = unix_now_ns();
         let out = c.switcher.tick(n, wall);
+        c.health.frames_ticked.fetch_add(1, Ordering::Relaxed);
         if c.encoder.backlog_bytes() > max_backlog {
             dropped += 1;
-            let _ = c.events.send(Event::ClockSync {
+            c.events.send(Event::ClockSync {
                 dropped_total: dropped,
                 repeated_total: c.switcher.repeated,
             });
         } else if let Err(e) = push(&c.encoder, &c.profile, n, out) {
-            tracing::error!(error = %e, "encoder failed");
+            if c.health.snapshot().encoder_error.is_none() {
+                tracing::error!(error = %e, "encoder failed");
+            }
+            c.health.encoder_failed(&e);
         }
         for e in c.switcher.take_events() {
-            let _ = c.events.send(fill_wall(e, wall));
+            c.events.send(fill_wall(e, wall));
         }
         if c.switcher.repeated != last_repeated && n.is_multiple_of(25) {
             last_repeated = c.switcher.repeated;
-            let _ = c.events.send(Event::ClockSync {
+            c.events.send(Event::ClockSync {
                 dropped_total: dropped,
                 repeated_total: last_repeated,
             });
@@ -473,21 +527,31 @@ fn clock_loop(mut c: ClockLoop) {
         for s in c.switcher.take_retired() {
             let _ = reap_tx.send(s);
         }
-        if let Some(err) = c.encoder.error() {
+        if n.is_multiple_of(5)
+            && c.health.snapshot().encoder_error.is_none()
+            && let Some(err) = c.encoder.error()
+        {
             tracing::error!(error = %err, "encoder error");
+            c.health.encoder_failed(&err);
         }
         n += 1;
     }
     c.switcher.finish(n);
     let wall = c.origin_unix_ns + rate.frame_to_ns(n - c.first);
     for e in c.switcher.take_events() {
-        let _ = c.events.send(fill_wall(e, wall));
+        c.events.send(fill_wall(e, wall));
     }
+    c.health.clock_running.store(false, Ordering::Relaxed);
     for s in c.switcher.take_retired() {
         let _ = reap_tx.send(s);
     }
     drop(reap_tx);
-    c.encoder.finish(Duration::from_secs(5));
+    if c.health.snapshot().encoder_error.is_some() {
+        // A failed encoder has nothing left to flush.
+        c.encoder.kill();
+    } else {
+        c.encoder.finish(Duration::from_secs(5));
+    }
     if let Ok(h) = reaper {
         let _ = h.join();
     }

@@ -21,6 +21,9 @@ pub enum EndReason {
     Missed,
     /// The engine shut down while it was on air.
     Shutdown,
+    /// The engine stopped producing frames while it was on air (the daemon restarted it;
+    /// the item resumed, at its right offset, as a new airing).
+    EngineFailed,
 }
 
 /// Something that happened on the programme or at a destination.
@@ -119,4 +122,130 @@ pub struct Status {
     /// Worst lateness of a frame at the encoder against the wall clock, ns.
     pub max_lateness_ns: u64,
     pub destinations: Vec<DestinationStatus>,
+}
+
+/// The engine's events as the daemon receives them: in order, and never dropped. The
+/// senders (the clock thread, the destinations) never wait for the reader; the queue between
+/// them is unbounded in count but not in practice (a handful of events per item), and
+/// [`EventStream::backlog`] tells how far the reader is behind so a stuck reader is seen and
+/// alarmed rather than silently losing the as-run log's evidence.
+#[derive(Debug)]
+pub struct EventStream {
+    rx: tokio::sync::mpsc::UnboundedReceiver<Event>,
+    depth: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl EventStream {
+    /// The next event; `None` once the engine has stopped and every event was read.
+    pub async fn recv(&mut self) -> Option<Event> {
+        let e = self.rx.recv().await;
+        if e.is_some() {
+            self.depth
+                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        e
+    }
+
+    /// The next event if one is waiting.
+    pub fn try_recv(&mut self) -> Option<Event> {
+        let e = self.rx.try_recv().ok();
+        if e.is_some() {
+            self.depth
+                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        e
+    }
+
+    /// Events sent and not yet read.
+    pub fn backlog(&self) -> usize {
+        self.depth.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// The sending side: every event goes to the one [`EventStream`] (lossless) and to the
+/// broadcast subscribers ([`crate::Engine::subscribe`], which may lag and lose the oldest).
+#[derive(Clone, Debug)]
+pub struct EventSink {
+    tx: tokio::sync::mpsc::UnboundedSender<Event>,
+    depth: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    bus: tokio::sync::broadcast::Sender<Event>,
+}
+
+impl EventSink {
+    /// A sink, its lossless stream, and the broadcast side for extra listeners.
+    pub fn new() -> (EventSink, EventStream) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let depth = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (bus, _) = tokio::sync::broadcast::channel(4096);
+        (
+            EventSink {
+                tx,
+                depth: depth.clone(),
+                bus,
+            },
+            EventStream { rx, depth },
+        )
+    }
+
+    /// Sends `e`; never blocks. Dropped only when the stream's reader is gone.
+    pub fn send(&self, e: Event) {
+        let _ = self.bus.send(e.clone());
+        self.depth
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if self.tx.send(e).is_err() {
+            self.depth
+                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// A lossy listener from now on (the lossless stream is [`EventStream`]).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Event> {
+        self.bus.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn started(n: u64) -> Event {
+        Event::ItemStarted {
+            id: format!("item-{n}"),
+            frame: n,
+            wall_ns: n,
+            offset_frames: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stalled_reader_loses_nothing_and_its_backlog_is_seen() {
+        let (sink, mut stream) = EventSink::new();
+        let mut lossy = sink.subscribe();
+        // The clock thread goes on sending while the reader is stuck: 3× the broadcast
+        // capacity, from another thread, none of them waiting.
+        let sender = sink.clone();
+        std::thread::spawn(move || {
+            for n in 0..12_288 {
+                sender.send(started(n));
+            }
+        })
+        .join()
+        .expect("sender");
+        assert_eq!(stream.backlog(), 12_288);
+        for n in 0..12_288 {
+            assert_eq!(stream.recv().await, Some(started(n)), "event {n} in order");
+        }
+        assert_eq!(stream.backlog(), 0);
+        // The broadcast side, by contrast, lost the oldest.
+        assert!(matches!(
+            lossy.try_recv(),
+            Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_))
+        ));
+        drop(sink);
+        assert_eq!(
+            stream.recv().await,
+            None,
+            "closed once every sender is gone"
+        );
+    }
 }

@@ -17,6 +17,7 @@ pub mod event;
 pub mod fanout;
 pub mod format;
 pub mod gst_util;
+pub mod health;
 pub mod output;
 pub mod packet;
 pub mod probe;
@@ -25,6 +26,7 @@ pub mod switcher;
 
 pub use cue::Cue;
 pub use engine::{Engine, EngineConfig, EngineError, SlateSource, Timeline};
-pub use event::{DestinationState, EndReason, Event, Status};
+pub use event::{DestinationState, EndReason, Event, EventStream, Status};
 pub use format::{OutputProfile, Preset, Rate};
+pub use health::{Fault, HealthSnapshot};
 pub use output::{DestinationConfig, RetryPolicy};

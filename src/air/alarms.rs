@@ -1,5 +1,6 @@
 //! Alarms an operator must see and acknowledge: the slate on air instead of the programme
-//! (fallback), a destination lost, a slow-live window whose source is not delivering. Raised
+//! (fallback), a destination lost, a slow-live window whose source is not delivering, the
+//! engine stalled (and restarted), the engine's events read too slowly. Raised
 //! and cleared from the engine's events; an alarm stays listed after it clears until someone
 //! acknowledges it (who and when are kept). In memory: alarms are about the live state of
 //! this process; what aired and why is in the as-run log.
@@ -18,6 +19,11 @@ pub enum AlarmKind {
     DestinationLost,
     /// A slow-live item is on air but its source is not delivering.
     LiveNotDelivering,
+    /// The engine stopped producing frames (clock, encoder or pipeline): dead air until it
+    /// is restarted.
+    EngineStalled,
+    /// The engine's events are read too slowly: as-run evidence is waiting in memory.
+    EventsBacklog,
 }
 
 /// One alarm.
@@ -45,7 +51,7 @@ pub struct Alarm {
 const KEEP: usize = 200;
 
 /// The alarm board.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Alarms {
     next: u64,
     list: Vec<Alarm>,

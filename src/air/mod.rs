@@ -1,16 +1,17 @@
-//! The on-air controller: plays the rundown from the database, day after day.
+//! The on-air controller: plays the rundown from the database, day after day, as ONE actor
+//! ([`controller`]) that alone owns the engine, the timeline it hands the engine, the
+//! as-run recorder and the alarms.
 //!
-//! Owns three tasks around one running [`Engine`]:
-//! - the **cue loop** reads the days in view (the day on air, and the next one once the
-//!   look-ahead reaches past midnight) and hands the engine every item of the next minutes
-//!   ([`plan`]); it runs every couple of seconds and at once when an edit is saved
-//!   ([`AirHandle::recue`]). The engine keeps what it was given, so a slow or unreachable
-//!   database costs nothing on air for the length of the look-ahead; an unchanged plan is
-//!   not re-sent, and a changed one is handed over with `replace`, which keeps pre-rolled
-//!   sources and only retimes the item on air.
-//! - the **event loop** turns engine events into as-run rows (in order; a failed write is
-//!   retried, never dropped) and keeps the fallback state;
-//! - the **status loop** samples the engine once a second for `/metrics` and the API.
+//! The actor cues every item of the next minutes ([`plan`]) — re-reading the days in view
+//! every couple of seconds and at once when an edit is saved ([`AirHandle::recue`]); the
+//! engine keeps what it was given, so a slow or unreachable database costs nothing on air
+//! for the length of the look-ahead. It reads the engine's events from a stream that never
+//! drops one (as-run evidence), turns them into as-run writes for the [`writer`] (ordered,
+//! retried, apart so a slow database delays nothing) and into alarms. It supervises the
+//! engine ([`supervise`]): an engine that stops producing frames raises an alarm within a
+//! second and is restarted in-process, its item resumed at the right offset; systemd's
+//! watchdog is fed only while frames flow. Its state is published on a `watch`
+//! ([`AirHandle::changes`]) for the API and the dashboard's pushed updates.
 //!
 //! Does not own: the rundown rules or edits (`rundown`, `web::edit`), storage (`rundown_db`,
 //! `asrun`), HTTP. Time: the channel clock ([`clock`]) turns programme instants into wall
@@ -18,25 +19,26 @@
 
 pub mod alarms;
 pub mod clock;
+mod controller;
 pub mod plan;
+pub mod supervise;
+mod writer;
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use playout::{Cue, Engine, Event, Status};
+use playout::{Engine, EngineError, EventStream, Fault, Status};
 use serde::Serialize;
-use tokio::sync::{Notify, broadcast, watch};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::asrun::AsRunLog;
-use crate::asrun::recorder::{AsRunRecorder, Write};
 use crate::metrics::Metrics;
 use crate::rundown::{Day, FrameRate};
 use crate::rundown_db::DbDayStore;
 use clock::ChannelClock;
-use plan::{DayInView, Planned};
+use plan::Planned;
 
 /// How the controller runs.
 #[derive(Clone, Copy, Debug)]
@@ -49,6 +51,10 @@ pub struct AirSettings {
     pub poll: Duration,
     /// Longest wait for one database read or write.
     pub db_timeout: Duration,
+    /// Restart a stalled engine in-process (else only systemd's watchdog acts).
+    pub restart_engine: bool,
+    /// Fault drills allowed ([`AirHandle::inject_fault`]).
+    pub fault_drills: bool,
 }
 
 impl AirSettings {
@@ -59,6 +65,8 @@ impl AirSettings {
             edit_lead: c.edit_lead,
             poll: Duration::from_secs(2),
             db_timeout: Duration::from_secs(5),
+            restart_engine: c.restart_engine,
+            fault_drills: c.fault_drills,
         }
     }
 }
@@ -127,31 +135,46 @@ pub struct AirSnapshot {
     pub alarms_open: usize,
     /// Changes whenever the alarm board changes.
     pub alarms_version: u64,
+    /// Times the engine was restarted after a stall.
+    pub engine_restarts: u64,
 }
 
-#[derive(Default)]
-struct Inner {
+/// What the controller publishes after every change.
+#[derive(Debug, Clone)]
+struct Published {
     alarms: alarms::Alarms,
-    plan: Vec<Planned>,
+    plan: Arc<Vec<Planned>>,
     days: Vec<(NaiveDate, u32)>,
     engine: Option<Status>,
     rundown_error: Option<String>,
     asrun_pending: usize,
+    timeline: playout::Timeline,
+    engine_restarts: u64,
 }
 
-struct Shared {
+/// A request to the controller.
+enum Request {
+    Ack {
+        id: u64,
+        by: String,
+        reply: oneshot::Sender<Option<alarms::Alarm>>,
+    },
+    Fault {
+        fault: Fault,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+}
+
+/// What the web side holds: the clock, the published state, the "re-read now" bell, and a
+/// bounded line to the controller.
+#[derive(Clone)]
+pub struct AirHandle {
     clock: ChannelClock,
     rate: FrameRate,
     settings: AirSettings,
-    timeline: playout::Timeline,
-    notify: Notify,
-    inner: RwLock<Inner>,
-}
-
-/// What the web side holds: the clock, the snapshot, and the "re-read now" bell.
-#[derive(Clone)]
-pub struct AirHandle {
-    shared: Arc<Shared>,
+    notify: Arc<Notify>,
+    state: watch::Receiver<Arc<Published>>,
+    requests: mpsc::Sender<Request>,
 }
 
 impl std::fmt::Debug for AirHandle {
@@ -172,121 +195,156 @@ pub fn on_grid_at_or_after(day: &Day, t: DateTime<Utc>) -> DateTime<Utc> {
     day.rate.add(day.start, off)
 }
 
+/// Why a request to the controller failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AirError {
+    /// The controller has stopped (the daemon is shutting down).
+    #[error("播出控制器已停止")]
+    Stopped,
+    /// Fault drills are not enabled in the config (`[air] fault_drills`).
+    #[error("未启用故障演练（配置 [air] fault_drills = true）")]
+    DrillsOff,
+    /// The engine refused the request.
+    #[error("{0}")]
+    Engine(String),
+}
+
 impl AirHandle {
     /// The channel clock.
     pub fn clock(&self) -> ChannelClock {
-        self.shared.clock
+        self.clock
     }
 
     /// The earliest instant (on `day`'s frame grid) an edit made now can change: now plus
     /// the edit lead.
     pub fn earliest_edit(&self, day: &Day) -> DateTime<Utc> {
-        let lead = chrono::Duration::from_std(self.shared.settings.edit_lead)
+        let lead = chrono::Duration::from_std(self.settings.edit_lead)
             .unwrap_or(chrono::Duration::seconds(1));
-        on_grid_at_or_after(day, self.shared.clock.now() + lead)
+        on_grid_at_or_after(day, self.clock.now() + lead)
     }
 
-    /// Asks the cue loop to re-read the rundown now (after an edit was saved).
+    /// Asks the controller to re-read the rundown now (after an edit was saved).
     pub fn recue(&self) {
-        self.shared.notify.notify_one();
+        self.notify.notify_one();
+    }
+
+    /// A receiver that wakes whenever the controller publishes a change (alarms, plan,
+    /// engine status — the latter about once a second).
+    pub fn changes(&self) -> AirChanges {
+        AirChanges(self.state.clone())
     }
 
     /// The controller's view now.
     pub fn snapshot(&self) -> AirSnapshot {
-        let s = &self.shared;
-        let now = s.clock.now();
-        let inner = match s.inner.read() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        let now_frame = i64::try_from(s.timeline.frame_at(s.clock.wall_ns_of(now))).unwrap_or(0);
-        let on_air = inner
-            .engine
-            .as_ref()
-            .and_then(|e| e.on_air.as_ref())
-            .map(|o| {
-                let p = inner.plan.iter().find(|p| p.cue.id == o.id);
-                OnAirView {
-                    id: o.id.clone(),
-                    title: o.title.clone(),
-                    date: p.map(|p| p.date),
-                    index: p.map(|p| p.index),
-                    work_id: p.and_then(|p| p.info.work_id),
-                    unit_id: p.and_then(|p| p.info.unit_id),
-                    position_frames: o.position,
-                    length_frames: o.length,
-                    remaining_frames: o.length.map(|l| l.saturating_sub(o.position)),
-                    fallback: o.fallback,
-                }
-            });
+        let p = self.state.borrow().clone();
+        let now = self.clock.now();
+        let now_frame = i64::try_from(p.timeline.frame_at(self.clock.wall_ns_of(now))).unwrap_or(0);
+        let on_air = p.engine.as_ref().and_then(|e| e.on_air.as_ref()).map(|o| {
+            let pl = p.plan.iter().find(|pl| pl.cue.id == o.id);
+            OnAirView {
+                id: o.id.clone(),
+                title: o.title.clone(),
+                date: pl.map(|pl| pl.date),
+                index: pl.map(|pl| pl.index),
+                work_id: pl.and_then(|pl| pl.info.work_id),
+                unit_id: pl.and_then(|pl| pl.info.unit_id),
+                position_frames: o.position,
+                length_frames: o.length,
+                remaining_frames: o.length.map(|l| l.saturating_sub(o.position)),
+                fallback: o.fallback,
+            }
+        });
         let current_id = on_air.as_ref().map(|o| o.id.clone());
-        let next = inner
+        let next = p
             .plan
             .iter()
-            .find(|p| p.start_frame > now_frame && Some(&p.cue.id) != current_id.as_ref())
-            .and_then(|p| {
+            .find(|pl| pl.start_frame > now_frame && Some(&pl.cue.id) != current_id.as_ref())
+            .and_then(|pl| {
                 Some(NextView {
-                    id: p.cue.id.clone(),
-                    title: p.cue.title.clone(),
-                    start: DateTime::from_timestamp_millis(p.info.planned_start_ms?)?,
-                    in_frames: u64::try_from(p.start_frame - now_frame).unwrap_or(0),
+                    id: pl.cue.id.clone(),
+                    title: pl.cue.title.clone(),
+                    start: DateTime::from_timestamp_millis(pl.info.planned_start_ms?)?,
+                    in_frames: u64::try_from(pl.start_frame - now_frame).unwrap_or(0),
                 })
             });
         AirSnapshot {
             now,
-            rate: s.rate,
+            rate: self.rate,
             on_air,
             next,
-            days: inner.days.clone(),
-            cued: inner.plan.len(),
-            engine: inner.engine.clone(),
-            rundown_error: inner.rundown_error.clone(),
-            asrun_pending: inner.asrun_pending,
-            alarms_open: inner.alarms.open(),
-            alarms_version: inner.alarms.version(),
+            days: p.days.clone(),
+            cued: p.plan.len(),
+            engine: p.engine.clone(),
+            rundown_error: p.rundown_error.clone(),
+            asrun_pending: p.asrun_pending,
+            alarms_open: p.alarms.open(),
+            alarms_version: p.alarms.version(),
+            engine_restarts: p.engine_restarts,
         }
     }
 
     /// The alarms, newest first.
     pub fn alarms(&self) -> Vec<alarms::Alarm> {
-        match self.shared.inner.read() {
-            Ok(g) => g.alarms.list(),
-            Err(p) => p.into_inner().alarms.list(),
-        }
+        self.state.borrow().alarms.list()
     }
 
-    /// Acknowledges an alarm; `None` when there is no such alarm.
-    pub fn ack_alarm(&self, id: u64, by: &str) -> Option<alarms::Alarm> {
-        let now = self.shared.clock.now();
-        let mut out = None;
-        self.update(|i| out = i.alarms.ack(id, by, now));
-        out
+    /// Acknowledges an alarm; `Ok(None)` when there is no such alarm.
+    pub async fn ack_alarm(&self, id: u64, by: &str) -> Result<Option<alarms::Alarm>, AirError> {
+        let (reply, rx) = oneshot::channel();
+        self.requests
+            .send(Request::Ack {
+                id,
+                by: by.to_string(),
+                reply,
+            })
+            .await
+            .map_err(|_| AirError::Stopped)?;
+        rx.await.map_err(|_| AirError::Stopped)
     }
 
-    fn update(&self, f: impl FnOnce(&mut Inner)) {
-        match self.shared.inner.write() {
-            Ok(mut g) => f(&mut g),
-            Err(p) => f(&mut p.into_inner()),
+    /// Injects a fault into the engine on air (a drill, or a test of supervision); refused
+    /// unless `[air] fault_drills` is on.
+    pub async fn inject_fault(&self, fault: Fault) -> Result<(), AirError> {
+        if !self.settings.fault_drills {
+            return Err(AirError::DrillsOff);
         }
+        let (reply, rx) = oneshot::channel();
+        self.requests
+            .send(Request::Fault { fault, reply })
+            .await
+            .map_err(|_| AirError::Stopped)?;
+        rx.await
+            .map_err(|_| AirError::Stopped)?
+            .map_err(AirError::Engine)
     }
 }
 
-/// The running controller: its handle and its tasks.
+/// Wakes its holder on every change the controller publishes.
+#[derive(Debug)]
+pub struct AirChanges(watch::Receiver<Arc<Published>>);
+
+impl AirChanges {
+    /// Waits for the next change; `Err` once the controller has stopped.
+    pub async fn changed(&mut self) -> Result<(), AirError> {
+        self.0.changed().await.map_err(|_| AirError::Stopped)
+    }
+}
+
+/// Starts an engine (the first one, and each restart after a stall).
+pub type EngineFactory =
+    Box<dyn FnMut() -> Result<(Engine, EventStream), EngineError> + Send + 'static>;
+
+/// The running controller: its handle and its task.
 pub struct Air {
     handle: AirHandle,
-    engine: Arc<Engine>,
     stop: watch::Sender<bool>,
-    cue_task: JoinHandle<()>,
-    status_task: JoinHandle<()>,
-    event_task: JoinHandle<()>,
+    task: JoinHandle<()>,
 }
 
 /// What the controller needs.
 pub struct AirParts {
-    /// The engine, started.
-    pub engine: Engine,
-    /// Its events from the first.
-    pub events: broadcast::Receiver<Event>,
+    /// Starts the engine (now, and again after a stall).
+    pub engine: EngineFactory,
     /// The rundown.
     pub days: DbDayStore,
     /// The as-run log.
@@ -302,49 +360,43 @@ pub struct AirParts {
 }
 
 impl Air {
-    /// Starts the three loops. The first cue happens at once.
-    pub fn start(parts: AirParts) -> Air {
-        let engine = Arc::new(parts.engine);
-        let shared = Arc::new(Shared {
+    /// Starts the engine and the controller. The first cue happens at once.
+    pub fn start(mut parts: AirParts) -> Result<Air, EngineError> {
+        let (engine, events) = (parts.engine)()?;
+        let (stop, stop_rx) = watch::channel(false);
+        let (requests, requests_rx) = mpsc::channel(64);
+        let notify = Arc::new(Notify::new());
+        let published = Published {
+            alarms: alarms::Alarms::default(),
+            plan: Arc::new(Vec::new()),
+            days: Vec::new(),
+            engine: None,
+            rundown_error: None,
+            asrun_pending: 0,
+            timeline: engine.timeline(),
+            engine_restarts: 0,
+        };
+        let (state_tx, state) = watch::channel(Arc::new(published.clone()));
+        let handle = AirHandle {
             clock: parts.clock,
             rate: parts.rate,
             settings: parts.settings,
-            timeline: engine.timeline(),
-            notify: Notify::new(),
-            inner: RwLock::new(Inner::default()),
-        });
-        let handle = AirHandle { shared };
-        let (stop, stop_rx) = watch::channel(false);
-        let recorder = Arc::new(Mutex::new(AsRunRecorder::new(engine.timeline().rate)));
-        let cue_task = tokio::spawn(cue_loop(
-            handle.clone(),
-            engine.clone(),
-            parts.days,
-            recorder.clone(),
-            stop_rx.clone(),
-        ));
-        let status_task = tokio::spawn(status_loop(
-            handle.clone(),
-            engine.clone(),
-            parts.metrics.clone(),
-            stop_rx,
-        ));
-        let event_task = tokio::spawn(event_loop(
-            handle.clone(),
-            parts.events,
-            recorder,
-            parts.asrun,
-            parts.metrics,
-        ));
-        handle.recue();
-        Air {
-            handle,
+            notify: notify.clone(),
+            state,
+            requests,
+        };
+        let task = tokio::spawn(controller::run(controller::Controller::new(
+            parts,
             engine,
-            stop,
-            cue_task,
-            status_task,
-            event_task,
-        }
+            events,
+            published,
+            state_tx,
+            notify,
+            requests_rx,
+            stop_rx,
+        )));
+        handle.recue();
+        Ok(Air { handle, stop, task })
     }
 
     /// The handle for the web side.
@@ -352,273 +404,16 @@ impl Air {
         self.handle.clone()
     }
 
-    /// Stops the loops, then the engine (bounded), then lets the event loop write the last
-    /// as-run rows (the item on air ends with reason `shutdown`).
+    /// Stops the controller: the engine stops in order (bounded), its last events become
+    /// the last as-run rows (the item on air ends with reason `shutdown`), and those are
+    /// written (bounded).
     pub async fn stop(self) {
         let _ = self.stop.send(true);
-        let _ = self.cue_task.await;
-        let _ = self.status_task.await;
-        match Arc::try_unwrap(self.engine) {
-            Ok(engine) => engine.stop().await,
-            Err(_) => tracing::error!("engine still shared at shutdown; not stopped in order"),
-        }
-        // The engine's last events (ItemEnded shutdown, Stopped) are in the channel; the
-        // event loop ends when it is closed.
-        if tokio::time::timeout(Duration::from_secs(10), self.event_task)
+        if tokio::time::timeout(Duration::from_secs(30), self.task)
             .await
             .is_err()
         {
-            tracing::error!("as-run writes did not finish within 10 s of the engine stopping");
-        }
-    }
-}
-
-/// Reads the days in view: the one containing `now` and every one the look-ahead reaches.
-async fn days_in_view(
-    days: &DbDayStore,
-    now: DateTime<Utc>,
-    until: DateTime<Utc>,
-) -> Result<Vec<(u32, Day)>, String> {
-    let tz = chrono_tz::Asia::Shanghai;
-    let mut date = now.with_timezone(&tz).date_naive();
-    let last = until.with_timezone(&tz).date_naive();
-    let mut out = Vec::new();
-    while date <= last {
-        match days.load_async(date, None).await {
-            Ok(Some((meta, day))) => out.push((meta.version, day)),
-            Ok(None) => {}
-            Err(e) => return Err(e.to_string()),
-        }
-        let Some(next) = date.succ_opt() else { break };
-        date = next;
-    }
-    Ok(out)
-}
-
-async fn cue_loop(
-    air: AirHandle,
-    engine: Arc<Engine>,
-    days: DbDayStore,
-    recorder: Arc<Mutex<AsRunRecorder>>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let s = air.shared.clone();
-    let mut last_sent: Option<Vec<Cue>> = None;
-    let mut missing_logged: Option<NaiveDate> = None;
-    loop {
-        tokio::select! {
-            _ = s.notify.notified() => {}
-            _ = tokio::time::sleep(s.settings.poll) => {}
-            _ = stop.changed() => break,
-        }
-        if *stop.borrow() {
-            break;
-        }
-        let now = s.clock.now();
-        let lookahead = chrono::Duration::from_std(s.settings.lookahead)
-            .unwrap_or(chrono::Duration::minutes(10));
-        let read = tokio::time::timeout(
-            s.settings.db_timeout,
-            days_in_view(&days, now, now + lookahead),
-        )
-        .await
-        .unwrap_or_else(|_| Err("数据库读取超时".into()));
-        let loaded = match read {
-            Ok(d) => d,
-            Err(e) => {
-                // The engine keeps what it has: up to the look-ahead is still on air.
-                tracing::warn!(error = %e, "rundown not readable; the engine keeps its cues");
-                air.update(|i| i.rundown_error = Some(e));
-                continue;
-            }
-        };
-        let today = now.with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
-        if !loaded.iter().any(|(_, d)| d.date == today) && missing_logged != Some(today) {
-            tracing::warn!(%today, "no rundown for the day on air: the slate is on air");
-            missing_logged = Some(today);
-        }
-        let in_view: Vec<DayInView<'_>> = loaded
-            .iter()
-            .map(|(v, d)| DayInView {
-                day: d,
-                version: *v,
-            })
-            .collect();
-        let now_frame = s.timeline.frame_at(s.clock.wall_ns_of(now));
-        let horizon = now_frame + s.rate.frames_in_secs(lookahead.num_seconds());
-        let origin = engine_origin(&s);
-        let first = i64::try_from(s.timeline.first_frame).unwrap_or(0);
-        let planned = plan::plan(
-            &in_view,
-            |t| first + s.rate.frames_between(origin, t),
-            s.timeline.first_frame,
-            now_frame,
-            horizon,
-        );
-        let cues: Vec<Cue> = planned.iter().map(|p| p.cue.clone()).collect();
-        let versions: Vec<(NaiveDate, u32)> = loaded.iter().map(|(v, d)| (d.date, *v)).collect();
-        if last_sent.as_ref() != Some(&cues) {
-            if let Ok(mut r) = recorder.lock() {
-                for p in &planned {
-                    r.cue(p.info.clone());
-                }
-            }
-            match engine.replace(cues.clone()) {
-                Ok(()) => {
-                    tracing::info!(items = cues.len(), "engine cued");
-                    last_sent = Some(cues);
-                }
-                Err(e) => tracing::error!(error = %e, "the engine refused the cues"),
-            }
-        }
-        air.update(|i| {
-            i.plan = planned;
-            i.days = versions;
-            i.rundown_error = None;
-        });
-    }
-}
-
-/// The programme instant of the engine's first frame.
-fn engine_origin(s: &Shared) -> DateTime<Utc> {
-    let ns = s.clock.programme_ns_of(s.timeline.origin_unix_ns);
-    DateTime::from_timestamp_nanos(i64::try_from(ns).unwrap_or(i64::MAX))
-}
-
-async fn status_loop(
-    air: AirHandle,
-    engine: Arc<Engine>,
-    metrics: Metrics,
-    mut stop: watch::Receiver<bool>,
-) {
-    loop {
-        if let Ok(Ok(st)) = tokio::time::timeout(Duration::from_secs(2), engine.status()).await {
-            metrics.update_from_status(&st);
-            air.update(|i| i.engine = Some(st));
-        }
-        let now = air.shared.clock.now();
-        air.update(|i| i.alarms.tick(now));
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            _ = stop.changed() => break,
-        }
-        if *stop.borrow() {
-            break;
-        }
-    }
-}
-
-/// Moves an event's wall instants onto programme time (a rehearsal's offset).
-fn to_programme_time(ev: Event, clock: ChannelClock) -> Event {
-    match ev {
-        Event::ItemStarted {
-            id,
-            frame,
-            wall_ns,
-            offset_frames,
-        } => Event::ItemStarted {
-            id,
-            frame,
-            wall_ns: clock.programme_ns_of(wall_ns),
-            offset_frames,
-        },
-        Event::ItemEnded {
-            id,
-            frame,
-            wall_ns,
-            frames,
-            reason,
-        } => Event::ItemEnded {
-            id,
-            frame,
-            wall_ns: clock.programme_ns_of(wall_ns),
-            frames,
-            reason,
-        },
-        other => other,
-    }
-}
-
-async fn event_loop(
-    air: AirHandle,
-    mut events: broadcast::Receiver<Event>,
-    recorder: Arc<Mutex<AsRunRecorder>>,
-    asrun: AsRunLog,
-    metrics: Metrics,
-) {
-    let clock = air.shared.clock;
-    let timeout = air.shared.settings.db_timeout;
-    let mut pending: VecDeque<Write> = VecDeque::new();
-    let mut open = true;
-    while open || !pending.is_empty() {
-        if open {
-            let next = if pending.is_empty() {
-                Some(events.recv().await)
-            } else {
-                // Writes are waiting for the database: retry them at least once a second.
-                tokio::time::timeout(Duration::from_secs(1), events.recv())
-                    .await
-                    .ok()
-            };
-            match next {
-                Some(Ok(ev)) => {
-                    let ev = to_programme_time(ev, clock);
-                    let now = clock.now();
-                    air.update(|i| {
-                        let plan = &i.plan;
-                        let view = |id: &str| {
-                            plan.iter()
-                                .find(|p| p.cue.id == id)
-                                .map(|p| alarms::ItemView {
-                                    title: p.cue.title.clone(),
-                                    live: p.live,
-                                })
-                        };
-                        i.alarms.on_event(&ev, view, now);
-                    });
-                    if matches!(ev, Event::Stopped) {
-                        open = false;
-                    }
-                    if let Ok(mut r) = recorder.lock() {
-                        pending.extend(r.on_event(&ev));
-                    }
-                }
-                Some(Err(broadcast::error::RecvError::Lagged(n))) => {
-                    tracing::error!(
-                        missed = n,
-                        "engine events missed: the as-run log may lack rows"
-                    );
-                }
-                Some(Err(broadcast::error::RecvError::Closed)) => open = false,
-                None => {}
-            }
-        }
-        while let Some(w) = pending.front() {
-            match tokio::time::timeout(timeout, asrun.apply(w)).await {
-                Ok(Ok(())) => {
-                    if matches!(w, Write::Start(_)) {
-                        metrics.asrun_row_written();
-                    }
-                    pending.pop_front();
-                }
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %e, pending = pending.len(), "as-run write failed; will retry");
-                    break;
-                }
-                Err(_) => {
-                    tracing::warn!(
-                        pending = pending.len(),
-                        "as-run write timed out; will retry"
-                    );
-                    break;
-                }
-            }
-        }
-        let n = pending.len();
-        air.update(|i| i.asrun_pending = n);
-        if !open && n > 0 {
-            // The engine has stopped; give the database a last few chances.
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            tracing::error!("the on-air controller did not stop within 30 s");
         }
     }
 }

@@ -47,6 +47,7 @@ pub fn reason_zh(r: Option<&str>) -> &'static str {
         Some("missed") => "错过播出时间",
         Some("shutdown") => "停机",
         Some("interrupted") => "进程中断",
+        Some("engine_failed") => "播出引擎故障（已自动重启）",
         Some(_) => "其他",
     }
 }

@@ -85,6 +85,7 @@ pub fn reason_name(r: EndReason) -> &'static str {
         EndReason::Failed => "failed",
         EndReason::Missed => "missed",
         EndReason::Shutdown => "shutdown",
+        EndReason::EngineFailed => "engine_failed",
     }
 }
 
@@ -120,6 +121,33 @@ impl AsRunRecorder {
     fn frame_ms(&self, o: &OnAir, frame: u64) -> i64 {
         let n = frame.saturating_sub(o.start_frame);
         ns_to_ms(o.start_wall_ns.saturating_add(self.rate.frame_to_ns(n)))
+    }
+
+    /// The engine that played the airing on air died: the airing ends at `wall_ns` (the
+    /// last instant frames were seen leaving the encoder) with reason `engine_failed`. The
+    /// restarted engine starts the item again as a new airing; the gap between the two is
+    /// the outage, on the record.
+    pub fn engine_lost(&mut self, wall_ns: u64) -> Vec<Write> {
+        let Some(o) = &self.on_air else {
+            return Vec::new();
+        };
+        let frames = self
+            .rate
+            .ns_to_frame_round(wall_ns.saturating_sub(o.start_wall_ns));
+        let end = Event::ItemEnded {
+            id: o.item_id.clone(),
+            frame: o.start_frame + frames,
+            wall_ns: o.start_wall_ns + self.rate.frame_to_ns(frames),
+            frames,
+            reason: EndReason::EngineFailed,
+        };
+        // The item stays cued: the new engine plays the rest of it.
+        let info = self.cued.get(&o.item_id).cloned();
+        let out = self.on_event(&end);
+        if let Some(info) = info {
+            self.cued.insert(info.item_id.clone(), info);
+        }
+        out
     }
 
     /// Consumes one engine event; returns what to write (often nothing).

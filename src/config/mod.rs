@@ -73,6 +73,11 @@ struct RawAir {
     edit_lead_ms: Option<Spanned<u64>>,
     /// Rehearsal: the channel runs as if the wall clock read this many ms later (default 0).
     clock_offset_ms: Option<Spanned<i64>>,
+    /// Restart a stalled engine in-process (default true); when false, only systemd's
+    /// watchdog (which stops hearing `WATCHDOG=1`) restarts the process.
+    restart_engine: Option<bool>,
+    /// Allow fault drills through `POST /api/v1/air/fault` (admins only; default false).
+    fault_drills: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -180,6 +185,10 @@ pub struct AirConfig {
     pub edit_lead: Duration,
     /// Rehearsal offset: programme time = wall time + this (ms).
     pub clock_offset_ms: i64,
+    /// Restart a stalled engine in-process.
+    pub restart_engine: bool,
+    /// Fault drills allowed through the API.
+    pub fault_drills: bool,
 }
 
 impl Default for AirConfig {
@@ -188,6 +197,8 @@ impl Default for AirConfig {
             lookahead: Duration::from_secs(600),
             edit_lead: Duration::from_millis(1000),
             clock_offset_ms: 0,
+            restart_engine: true,
+            fault_drills: false,
         }
     }
 }
@@ -562,6 +573,12 @@ fn parse_air(raw: &RawAir, at: &At<'_>) -> Result<AirConfig, ConfigError> {
             ));
         }
         c.clock_offset_ms = ms;
+    }
+    if let Some(v) = raw.restart_engine {
+        c.restart_engine = v;
+    }
+    if let Some(v) = raw.fault_drills {
+        c.fault_drills = v;
     }
     Ok(c)
 }

@@ -25,6 +25,17 @@ pub struct Metrics {
     frames_repeated_total: IntCounter,
     max_lateness_seconds: Gauge,
     asrun_rows_total: IntCounter,
+    engine: EngineSeries,
+}
+
+/// The engine's supervision series.
+#[derive(Clone)]
+struct EngineSeries {
+    restarts_total: IntCounter,
+    stalled: IntGauge,
+    packets_lost_total: IntCounter,
+    events_backlog: IntGauge,
+    asrun_pending: IntGauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -136,8 +147,70 @@ impl Metrics {
                 &r,
                 IntCounter::new("kepu_asrun_rows_total", "Airings written to the as-run log")?,
             )?,
+            engine: EngineSeries {
+                restarts_total: reg(
+                    &r,
+                    IntCounter::new(
+                        "kepu_engine_restarts_total",
+                        "Times a stalled engine was restarted in-process",
+                    )?,
+                )?,
+                stalled: reg(
+                    &r,
+                    IntGauge::new(
+                        "kepu_engine_stalled",
+                        "1 while the engine produces no frames (dead air), else 0",
+                    )?,
+                )?,
+                packets_lost_total: reg(
+                    &r,
+                    IntCounter::new(
+                        "kepu_encoder_packets_lost_total",
+                        "Encoded packets the fan-out could not take (between encoder and destinations)",
+                    )?,
+                )?,
+                events_backlog: reg(
+                    &r,
+                    IntGauge::new(
+                        "kepu_engine_events_backlog",
+                        "Engine events sent and not yet read by the on-air controller",
+                    )?,
+                )?,
+                asrun_pending: reg(
+                    &r,
+                    IntGauge::new(
+                        "kepu_asrun_pending",
+                        "As-run writes waiting for the database",
+                    )?,
+                )?,
+            },
             registry: r,
         })
+    }
+
+    /// The engine was restarted after a stall.
+    pub fn engine_restarted(&self) {
+        self.engine.restarts_total.inc();
+    }
+
+    /// Whether the engine is stalled now.
+    pub fn set_engine_stalled(&self, stalled: bool) {
+        self.engine.stalled.set(i64::from(stalled));
+    }
+
+    /// Adds packets lost between the encoder and the fan-out.
+    pub fn packets_lost(&self, n: u64) {
+        self.engine.packets_lost_total.inc_by(n);
+    }
+
+    /// The controller's queues: engine events not yet read, as-run writes not yet stored.
+    pub fn set_backlogs(&self, events: usize, asrun: usize) {
+        self.engine
+            .events_backlog
+            .set(i64::try_from(events).unwrap_or(i64::MAX));
+        self.engine
+            .asrun_pending
+            .set(i64::try_from(asrun).unwrap_or(i64::MAX));
     }
 
     /// Copies an engine status snapshot into the series.

@@ -233,7 +233,9 @@ impl DbDayStore {
         match &out {
             Saved::New(meta) => {
                 edit.version = meta.version;
-                edits::record_in(&mut tx, edit).await.map_err(StoreError::from)?;
+                edits::record_in(&mut tx, edit)
+                    .await
+                    .map_err(StoreError::from)?;
                 tx.commit().await.map_err(db)?;
             }
             Saved::Unchanged(_) => tx.rollback().await.map_err(db)?,
@@ -378,7 +380,6 @@ impl DayStore for DbDayStore {
         self.block(self.latest_days_async())?
     }
 }
-
 
 /// What a save did.
 #[derive(Debug, Clone, PartialEq, Eq)]

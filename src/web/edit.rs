@@ -79,6 +79,7 @@ pub fn routes(state: EditState) -> Router {
         .route("/api/v1/air", get(air))
         .route("/api/v1/air/skip", post(skip))
         .route("/api/v1/air/live", post(live))
+        .route("/api/v1/air/fault", post(fault))
         .route("/api/v1/alarms", get(alarms))
         .route("/api/v1/alarms/{id}/ack", post(ack))
         .route("/api/v1/events", get(events))
@@ -99,7 +100,7 @@ fn author(p: &Option<Extension<Principal>>) -> String {
 
 /// 编辑某日节目单（插入、移动、删除、替换、修剪、跳过、直播；`dry_run` 只预览）Edit a day (insert, move, remove, replace, trim, skip, live; `dry_run` previews).
 #[utoipa::path(post, path = "/api/v1/rundown/days/{date}/edits", tag = "edits", params(DatePath), request_body = EditRequest,
-    responses((status = 200, description = "编辑结果（预览时 version 为 null）The result (version null for a preview)", body = Object),
+    responses((status = 200, description = "编辑结果（预览或未改变时 version 为 null，unchanged 为 true 表示没有改变）The result (version null for a preview or an edit that changes nothing; `unchanged` says so)", body = Object),
         (status = 422, description = "编辑会违反编排规则 The edit would break the rundown's rules (`problems`)", body = ErrorBody)))]
 async fn edit(
     State(s): State<EditState>,
@@ -191,14 +192,58 @@ async fn ack(
 ) -> ApiResult<serde_json::Value> {
     let air = on_air(&s)?;
     let id = u64::try_from(id).unwrap_or(0);
-    match air.ack_alarm(id, &author(&caller)) {
+    match air
+        .ack_alarm(id, &author(&caller))
+        .await
+        .map_err(unavailable)?
+    {
         Some(a) => Ok(Json(json!(a))),
         None => Err(ApiError::Store(Error::not_found("告警", id))),
     }
 }
 
-/// 实时推送（SSE）：每秒 `air` 播出状态，告警变化时 `alarms` Live updates (server-sent
-/// events): `air` (the snapshot) every second, `alarms` (the whole board) when it changes.
+fn unavailable(e: crate::air::AirError) -> ApiError {
+    ApiError::Rejected(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+}
+
+/// A fault drill.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FaultRequest {
+    /// `kill_encoder` (frames tick, nothing is encoded) or `stop_clock` (no frame is ticked
+    /// again).
+    #[schema(value_type = String)]
+    pub fault: playout::Fault,
+}
+
+/// 故障演练：向在播引擎注入故障（仅管理员，且须在配置中开启 `[air] fault_drills`）A fault drill:
+/// injects a failure into the engine on air to prove supervision (admins only; off unless
+/// `[air] fault_drills = true`).
+#[utoipa::path(post, path = "/api/v1/air/fault", tag = "air", request_body = FaultRequest,
+    responses((status = 200, description = "已注入 Injected", body = Object),
+        (status = 404, description = "未启用故障演练 Drills are off", body = ErrorBody)))]
+async fn fault(
+    State(s): State<EditState>,
+    caller: Option<Extension<Principal>>,
+    Body(r): Body<FaultRequest>,
+) -> ApiResult<serde_json::Value> {
+    let air = on_air(&s)?;
+    match air.inject_fault(r.fault).await {
+        Ok(()) => {
+            tracing::warn!(by = %author(&caller), fault = ?r.fault, "fault drill injected");
+            Ok(Json(json!({ "injected": r.fault })))
+        }
+        Err(crate::air::AirError::DrillsOff) => Err(ApiError::Rejected(
+            StatusCode::NOT_FOUND,
+            crate::air::AirError::DrillsOff.to_string(),
+        )),
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
+/// 实时推送（SSE）：播出状态变化时推送 `air`（至少每秒一次），告警变化时推送 `alarms` Live updates
+/// (server-sent events), pushed on change: `air` (the snapshot; at least once a second),
+/// `alarms` (the whole board) when it changes.
 #[utoipa::path(get, path = "/api/v1/events", tag = "air",
     responses((status = 200, description = "text/event-stream", content_type = "text/event-stream")))]
 async fn events(
@@ -211,10 +256,23 @@ async fn events(
 > {
     use axum::response::sse::{Event, KeepAlive, Sse};
     let air = on_air(&s)?.clone();
-    let stream =
-        futures_util::stream::unfold((air, None::<u64>, true), |(air, seen, first)| async move {
+    let changes = air.changes();
+    // Pushed when the controller publishes a change (alarms, plan, the engine's status about
+    // once a second), at most five times a second, and at least once a second.
+    let stream = futures_util::stream::unfold(
+        (air, changes, None::<u64>, true),
+        |(air, mut changes, seen, first)| async move {
             if !first {
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                let wait = tokio::time::sleep(std::time::Duration::from_secs(1));
+                tokio::select! {
+                    r = changes.changed() => {
+                        if r.is_err() {
+                            return None;
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    }
+                    _ = wait => {}
+                }
             }
             let snap = air.snapshot();
             let mut events = vec![Event::default().event("air").json_data(&snap).ok()];
@@ -229,9 +287,10 @@ async fn events(
             let version = snap.alarms_version;
             Some((
                 futures_util::stream::iter(events.into_iter().flatten().map(Ok)),
-                (air, Some(version), false),
+                (air, changes, Some(version), false),
             ))
-        });
+        },
+    );
     use futures_util::StreamExt;
     Ok(Sse::new(stream.flatten()).keep_alive(KeepAlive::default()))
 }

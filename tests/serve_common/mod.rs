@@ -42,6 +42,8 @@ pub struct World {
     pub catalog: Catalog,
     pub operator: String,
     pub partner: String,
+    /// An administrator (fault drills).
+    pub admin: String,
     /// Seeded works with their catalog ids.
     pub works: Vec<Work>,
 }
@@ -107,6 +109,7 @@ impl World {
         for (name, role, unit) in [
             ("op", Role::Operator, None),
             ("unit", Role::Partner, Some(unit_id)),
+            ("root", Role::Admin, None),
         ] {
             let u = accounts
                 .create_user(&NewUser {
@@ -131,6 +134,7 @@ impl World {
             catalog,
             operator: tokens[0].clone(),
             partner: tokens[1].clone(),
+            admin: tokens[2].clone(),
             works,
         }
     }

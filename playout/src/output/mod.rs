@@ -15,12 +15,12 @@ pub mod rtmp;
 pub mod srt;
 mod tls;
 
-use crate::event::{DestinationState, DestinationStatus, Event};
+use crate::event::{DestinationState, DestinationStatus, Event, EventSink};
 use crate::packet::{Kind, Packet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 
 /// One destination from config.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -255,7 +255,7 @@ pub struct SessionCtx<'a> {
     pub rx: &'a mut mpsc::Receiver<Packet>,
     pub gop: &'a mut GopCache,
     pub stats: &'a Stats,
-    pub events: &'a broadcast::Sender<Event>,
+    pub events: &'a EventSink,
     pub shutdown: &'a mut watch::Receiver<bool>,
 }
 
@@ -263,7 +263,7 @@ impl SessionCtx<'_> {
     /// Marks the destination live and tells the world.
     pub fn up(&self) {
         self.stats.set_state(DestinationState::Live, None);
-        let _ = self.events.send(Event::DestinationUp {
+        self.events.send(Event::DestinationUp {
             name: self.cfg.name.clone(),
         });
     }
@@ -276,7 +276,7 @@ pub async fn run_destination(
     policy: RetryPolicy,
     mut rx: mpsc::Receiver<Packet>,
     stats: Arc<Stats>,
-    events: broadcast::Sender<Event>,
+    events: EventSink,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut backoff = Backoff::new(policy);
@@ -311,7 +311,7 @@ pub async fn run_destination(
                 tracing::warn!(destination = %cfg.name, error = %msg, "destination down");
                 stats.set_state(DestinationState::Retrying, Some(msg.clone()));
                 stats.reconnects.fetch_add(1, Ordering::Relaxed);
-                let _ = events.send(Event::DestinationDown {
+                events.send(Event::DestinationDown {
                     name: cfg.name.clone(),
                     reason: msg,
                 });

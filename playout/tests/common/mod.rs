@@ -12,7 +12,7 @@ pub const FRAME_NS: i64 = 40_000_000;
 
 pub struct Run {
     pub engine: Engine,
-    pub events: tokio::sync::broadcast::Receiver<Event>,
+    pub events: playout::EventStream,
     pub seen: Vec<(Instant, Event)>,
     pub started: Instant,
 }
@@ -65,7 +65,7 @@ impl Run {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
             match tokio::time::timeout_at(deadline, self.events.recv()).await {
-                Ok(Ok(e)) => {
+                Ok(Some(e)) => {
                     let now = Instant::now();
                     let hit = pred(&e);
                     self.seen.push((now, e));
@@ -73,8 +73,7 @@ impl Run {
                         return Some(now);
                     }
                 }
-                Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {}
-                Ok(Err(_)) | Err(_) => return None,
+                Ok(None) | Err(_) => return None,
             }
         }
     }

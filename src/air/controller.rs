@@ -1,0 +1,516 @@
+//! The controller actor: one task that owns the engine, the timeline it hands it, the
+//! as-run recorder and the alarms. Everything reaches it as a message — engine events (a
+//! lossless stream), rundown reads (done in a side task so a slow database never blocks
+//! it), the status sample, the supervisor's tick, the web's requests — and everything it
+//! knows leaves it as a published [`Published`] state.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use playout::{Cue, Engine, Event, EventStream, Status};
+use tokio::sync::{Notify, mpsc, watch};
+
+use super::alarms::{self, AlarmKind};
+use super::plan::{self, DayInView};
+use super::supervise::{StallDetector, Verdict, Watchdog};
+use super::writer::AsRunWriter;
+use super::{AirParts, AirSettings, EngineFactory, Published, Request};
+use crate::asrun::recorder::AsRunRecorder;
+use crate::metrics::Metrics;
+use crate::rundown::{Day, FrameRate};
+use crate::rundown_db::DbDayStore;
+
+use super::clock::ChannelClock;
+
+/// How often the supervisor reads the engine's vital signs.
+const HEALTH_EVERY: Duration = Duration::from_millis(200);
+/// How often the engine's status is sampled for the API and metrics.
+const STATUS_EVERY: Duration = Duration::from_secs(1);
+/// Engine events waiting beyond this many raise an alarm (the reader is stuck).
+const EVENTS_BACKLOG_ALARM: usize = 1000;
+
+/// Days read for one cue pass: `(version, day)` or why they could not be read.
+type Read = Result<Vec<(u32, Day)>, String>;
+
+/// The actor's state.
+pub(super) struct Controller {
+    clock: ChannelClock,
+    rate: FrameRate,
+    settings: AirSettings,
+    factory: EngineFactory,
+    engine: Option<Arc<Engine>>,
+    events: EventStream,
+    days: DbDayStore,
+    recorder: AsRunRecorder,
+    writer: AsRunWriter,
+    writer_task: tokio::task::JoinHandle<()>,
+    metrics: Metrics,
+    state: Published,
+    publish: watch::Sender<Arc<Published>>,
+    notify: Arc<Notify>,
+    requests: mpsc::Receiver<Request>,
+    stop: watch::Receiver<bool>,
+    last_sent: Option<Vec<Cue>>,
+    missing_logged: Option<NaiveDate>,
+    detector: StallDetector,
+    watchdog: Option<Watchdog>,
+    stalled: Option<String>,
+    epoch: Instant,
+    packets_lost_seen: u64,
+}
+
+impl Controller {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new(
+        parts: AirParts,
+        engine: Engine,
+        events: EventStream,
+        state: Published,
+        publish: watch::Sender<Arc<Published>>,
+        notify: Arc<Notify>,
+        requests: mpsc::Receiver<Request>,
+        stop: watch::Receiver<bool>,
+    ) -> Self {
+        let (writer, writer_task) = AsRunWriter::spawn(
+            parts.asrun,
+            parts.metrics.clone(),
+            parts.settings.db_timeout,
+        );
+        let recorder = AsRunRecorder::new(engine.timeline().rate);
+        Self {
+            clock: parts.clock,
+            rate: parts.rate,
+            settings: parts.settings,
+            factory: parts.engine,
+            engine: Some(Arc::new(engine)),
+            events,
+            days: parts.days,
+            recorder,
+            writer,
+            writer_task,
+            metrics: parts.metrics,
+            state,
+            publish,
+            notify,
+            requests,
+            stop,
+            last_sent: None,
+            missing_logged: None,
+            detector: StallDetector::new(0),
+            watchdog: Watchdog::from_env(),
+            stalled: None,
+            epoch: Instant::now(),
+            packets_lost_seen: 0,
+        }
+    }
+
+    fn mono_ns(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    fn publish(&self) {
+        let _ = self.publish.send(Arc::new(self.state.clone()));
+    }
+}
+
+/// Runs the actor until told to stop; then stops the engine in order and lets the writer
+/// store the last rows.
+pub(super) async fn run(mut c: Controller) {
+    let (read_tx, mut read_rx) = mpsc::channel::<Read>(2);
+    let (status_tx, mut status_rx) = mpsc::channel::<Status>(2);
+    let mut poll = tokio::time::interval(c.settings.poll);
+    let mut health = tokio::time::interval(HEALTH_EVERY);
+    let mut status = tokio::time::interval(STATUS_EVERY);
+    for t in [&mut poll, &mut health, &mut status] {
+        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    }
+    let mut reading = false;
+    let mut want_read = true;
+    c.detector = StallDetector::new(c.mono_ns());
+    loop {
+        if want_read && !reading {
+            reading = true;
+            want_read = false;
+            let days = c.days.clone();
+            let now = c.clock.now();
+            let until = now
+                + chrono::Duration::from_std(c.settings.lookahead)
+                    .unwrap_or(chrono::Duration::minutes(10));
+            let timeout = c.settings.db_timeout;
+            let tx = read_tx.clone();
+            tokio::spawn(async move {
+                let r = tokio::time::timeout(timeout, days_in_view(&days, now, until))
+                    .await
+                    .unwrap_or_else(|_| Err("数据库读取超时".into()));
+                let _ = tx.send(r).await;
+            });
+        }
+        tokio::select! {
+            _ = c.stop.changed() => {
+                if *c.stop.borrow() {
+                    break;
+                }
+            }
+            Some(ev) = c.events.recv() => c.on_event(ev),
+            Some(req) = c.requests.recv() => c.on_request(req),
+            _ = c.notify.notified() => want_read = true,
+            _ = poll.tick() => want_read = true,
+            Some(r) = read_rx.recv() => {
+                reading = false;
+                c.on_read(r);
+            }
+            Some(st) = status_rx.recv() => {
+                c.metrics.update_from_status(&st);
+                c.state.engine = Some(st);
+                let now = c.clock.now();
+                c.state.alarms.tick(now);
+                c.publish();
+            }
+            _ = status.tick() => {
+                if let Some(engine) = c.engine.clone() {
+                    let tx = status_tx.clone();
+                    tokio::spawn(async move {
+                        if let Ok(Ok(st)) =
+                            tokio::time::timeout(Duration::from_secs(2), engine.status()).await
+                        {
+                            let _ = tx.try_send(st);
+                        }
+                    });
+                }
+            }
+            _ = health.tick() => {
+                if c.supervise().await {
+                    want_read = true;
+                }
+            }
+        }
+    }
+    c.shutdown().await;
+}
+
+impl Controller {
+    fn on_event(&mut self, ev: Event) {
+        let ev = to_programme_time(ev, self.clock);
+        let now = self.clock.now();
+        let plan = self.state.plan.clone();
+        let view = |id: &str| {
+            plan.iter()
+                .find(|p| p.cue.id == id)
+                .map(|p| alarms::ItemView {
+                    title: p.cue.title.clone(),
+                    live: p.live,
+                })
+        };
+        let before = self.state.alarms.version();
+        self.state.alarms.on_event(&ev, view, now);
+        self.writer.send(self.recorder.on_event(&ev));
+        if self.state.alarms.version() != before {
+            self.publish();
+        }
+    }
+
+    fn on_request(&mut self, req: Request) {
+        match req {
+            Request::Ack { id, by, reply } => {
+                let now = self.clock.now();
+                let out = self.state.alarms.ack(id, &by, now);
+                let _ = reply.send(out);
+                self.publish();
+            }
+            Request::Fault { fault, reply } => {
+                tracing::warn!(?fault, "fault drill: injecting into the engine on air");
+                let r = match &self.engine {
+                    Some(e) => e.inject_fault(fault).map_err(|e| e.to_string()),
+                    None => Err("播出引擎未运行".into()),
+                };
+                let _ = reply.send(r);
+            }
+        }
+    }
+
+    /// Plans the cues from the days read and hands a changed plan to the engine.
+    fn on_read(&mut self, read: Read) {
+        let loaded = match read {
+            Ok(d) => d,
+            Err(e) => {
+                // The engine keeps what it has: up to the look-ahead is still on air.
+                tracing::warn!(error = %e, "rundown not readable; the engine keeps its cues");
+                self.state.rundown_error = Some(e);
+                self.publish();
+                return;
+            }
+        };
+        let Some(engine) = self.engine.clone() else {
+            return;
+        };
+        let now = self.clock.now();
+        let today = now.with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
+        if !loaded.iter().any(|(_, d)| d.date == today) && self.missing_logged != Some(today) {
+            tracing::warn!(%today, "no rundown for the day on air: the slate is on air");
+            self.missing_logged = Some(today);
+        }
+        let in_view: Vec<DayInView<'_>> = loaded
+            .iter()
+            .map(|(v, d)| DayInView {
+                day: d,
+                version: *v,
+            })
+            .collect();
+        let timeline = engine.timeline();
+        let lookahead = chrono::Duration::from_std(self.settings.lookahead)
+            .unwrap_or(chrono::Duration::minutes(10));
+        let now_frame = timeline.frame_at(self.clock.wall_ns_of(now));
+        let horizon = now_frame + self.rate.frames_in_secs(lookahead.num_seconds());
+        let origin = DateTime::from_timestamp_nanos(
+            i64::try_from(self.clock.programme_ns_of(timeline.origin_unix_ns)).unwrap_or(i64::MAX),
+        );
+        let first = i64::try_from(timeline.first_frame).unwrap_or(0);
+        let rate = self.rate;
+        let planned = plan::plan(
+            &in_view,
+            |t| first + rate.frames_between(origin, t),
+            timeline.first_frame,
+            now_frame,
+            horizon,
+        );
+        let cues: Vec<Cue> = planned.iter().map(|p| p.cue.clone()).collect();
+        if self.last_sent.as_ref() != Some(&cues) {
+            for p in &planned {
+                self.recorder.cue(p.info.clone());
+            }
+            match engine.replace(cues.clone()) {
+                Ok(()) => {
+                    tracing::info!(items = cues.len(), "engine cued");
+                    self.last_sent = Some(cues);
+                }
+                Err(e) => tracing::error!(error = %e, "the engine refused the cues"),
+            }
+        }
+        self.state.plan = Arc::new(planned);
+        self.state.days = loaded.iter().map(|(v, d)| (d.date, *v)).collect();
+        self.state.rundown_error = None;
+        self.publish();
+    }
+
+    /// Reads the engine's vital signs; raises, clears and restarts. Returns true when a new
+    /// engine was started (it must be cued at once).
+    async fn supervise(&mut self) -> bool {
+        let Some(h) = self.engine.as_ref().map(|e| e.health()) else {
+            return false;
+        };
+        let now_ns = self.mono_ns();
+        let verdict = self.detector.observe(&h, now_ns);
+        if h.packets_lost_to_fanout > self.packets_lost_seen {
+            self.metrics
+                .packets_lost(h.packets_lost_to_fanout - self.packets_lost_seen);
+            self.packets_lost_seen = h.packets_lost_to_fanout;
+        }
+        let backlog = self.events.backlog();
+        self.state.asrun_pending = self.writer.pending();
+        self.metrics.set_backlogs(backlog, self.state.asrun_pending);
+        let now = self.clock.now();
+        if backlog > EVENTS_BACKLOG_ALARM {
+            self.state.alarms.raise(
+                AlarmKind::EventsBacklog,
+                "",
+                format!("{backlog} 个播出事件待处理：播出记录写入落后"),
+                now,
+            );
+        } else {
+            self.state
+                .alarms
+                .clear(&[AlarmKind::EventsBacklog], None, now);
+        }
+        if let Some(w) = self.watchdog.as_mut()
+            && w.due(&verdict, now_ns)
+            && let Err(e) = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog])
+        {
+            tracing::debug!(error = %e, "systemd watchdog notify failed");
+        }
+        match verdict {
+            Verdict::Stalled(why) => {
+                if self.stalled.is_none() {
+                    tracing::error!(reason = %why, "the engine has stalled: dead air");
+                    self.metrics.set_engine_stalled(true);
+                    self.state.alarms.raise(
+                        AlarmKind::EngineStalled,
+                        "engine",
+                        format!("播出引擎停止出帧：{why}"),
+                        now,
+                    );
+                    self.stalled = Some(why);
+                    self.publish();
+                }
+                if self.settings.restart_engine {
+                    return self.restart().await;
+                }
+                false
+            }
+            Verdict::Flowing | Verdict::Starting => {
+                if self.stalled.take().is_some() {
+                    self.metrics.set_engine_stalled(false);
+                    self.state
+                        .alarms
+                        .clear(&[AlarmKind::EngineStalled], None, now);
+                    self.publish();
+                }
+                false
+            }
+        }
+    }
+
+    /// Replaces a stalled engine: reads what the old one still said, closes the airing on
+    /// air where frames stopped, stops the old engine (bounded; its destinations must be
+    /// gone before the new ones connect), starts a new one. Returns true when it runs.
+    async fn restart(&mut self) -> bool {
+        let Some(old) = self.engine.take() else {
+            return false;
+        };
+        while let Some(ev) = self.events.try_recv() {
+            self.on_event(ev);
+        }
+        // Where frames stopped, on the wall clock of the old engine's events.
+        let stopped_ago = self
+            .mono_ns()
+            .saturating_sub(self.detector.last_flowing_ns());
+        let wall_now = u64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0),
+        )
+        .unwrap_or(0);
+        let stopped_at = self
+            .clock
+            .programme_ns_of(wall_now.saturating_sub(stopped_ago));
+        self.writer.send(self.recorder.engine_lost(stopped_at));
+        stop_engine(old).await;
+        match (self.factory)() {
+            Ok((engine, events)) => {
+                tracing::warn!("the engine was restarted after a stall");
+                self.recorder = AsRunRecorder::new(engine.timeline().rate);
+                self.state.timeline = engine.timeline();
+                self.engine = Some(Arc::new(engine));
+                self.events = events;
+                self.detector = StallDetector::new(self.mono_ns());
+                self.last_sent = None;
+                self.state.engine_restarts += 1;
+                self.metrics.engine_restarted();
+                self.publish();
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the engine could not be restarted; retrying");
+                false
+            }
+        }
+    }
+
+    /// Stops the engine in order, drains its last events into the as-run log, and waits
+    /// (bounded) for the writer.
+    async fn shutdown(mut self) {
+        if let Some(engine) = self.engine.take() {
+            stop_engine(engine).await;
+        }
+        // The engine's last events (ItemEnded shutdown, Stopped) are in the stream.
+        while let Ok(Some(ev)) =
+            tokio::time::timeout(Duration::from_millis(500), self.events.recv()).await
+        {
+            let stopped = matches!(ev, Event::Stopped);
+            self.on_event(ev);
+            if stopped {
+                break;
+            }
+        }
+        let Controller {
+            writer,
+            writer_task,
+            ..
+        } = self;
+        drop(writer);
+        if tokio::time::timeout(Duration::from_secs(15), writer_task)
+            .await
+            .is_err()
+        {
+            tracing::error!("as-run writes did not finish within 15 s of the engine stopping");
+        }
+    }
+}
+
+/// Stops an engine in order, bounded; a clone still held by a status sample is waited for
+/// briefly, then dropped (which tells the engine to stop without waiting).
+async fn stop_engine(engine: Arc<Engine>) {
+    let mut engine = engine;
+    for _ in 0..30 {
+        match Arc::try_unwrap(engine) {
+            Ok(e) => {
+                if tokio::time::timeout(Duration::from_secs(8), e.stop())
+                    .await
+                    .is_err()
+                {
+                    tracing::error!("the engine did not stop within 8 s");
+                }
+                return;
+            }
+            Err(shared) => {
+                engine = shared;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+    tracing::error!("engine still shared at shutdown; dropped without an orderly stop");
+}
+
+/// Reads the days in view: the one containing `now` and every one the look-ahead reaches.
+async fn days_in_view(
+    days: &DbDayStore,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<(u32, Day)>, String> {
+    let tz = chrono_tz::Asia::Shanghai;
+    let mut date = now.with_timezone(&tz).date_naive();
+    let last = until.with_timezone(&tz).date_naive();
+    let mut out = Vec::new();
+    while date <= last {
+        match days.load_async(date, None).await {
+            Ok(Some((meta, day))) => out.push((meta.version, day)),
+            Ok(None) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+        let Some(next) = date.succ_opt() else { break };
+        date = next;
+    }
+    Ok(out)
+}
+
+/// Moves an event's wall instants onto programme time (a rehearsal's offset).
+fn to_programme_time(ev: Event, clock: ChannelClock) -> Event {
+    match ev {
+        Event::ItemStarted {
+            id,
+            frame,
+            wall_ns,
+            offset_frames,
+        } => Event::ItemStarted {
+            id,
+            frame,
+            wall_ns: clock.programme_ns_of(wall_ns),
+            offset_frames,
+        },
+        Event::ItemEnded {
+            id,
+            frame,
+            wall_ns,
+            frames,
+            reason,
+        } => Event::ItemEnded {
+            id,
+            frame,
+            wall_ns: clock.programme_ns_of(wall_ns),
+            frames,
+            reason,
+        },
+        other => other,
+    }
+}
