@@ -88,11 +88,18 @@ fn shanghai(unix_ns: u64) -> String {
 pub async fn run(config: ChannelConfig, day: DayFile, for_secs: Option<u64>) -> anyhow::Result<()> {
     let (engine, mut events) = Engine::start_with_events(config.engine_config())?;
     let timeline = engine.timeline();
-    let mut probe = |src: &str| {
-        playout::probe::duration_ns(&playout::cue::to_uri(src), Duration::from_secs(10))
-            .map(|ns| ns / 1_000_000)
-    };
-    let (cues, warnings) = cues(&day, &timeline, Utc::now(), &mut probe);
+    // Probing opens every file (up to 10 s each): off the runtime the engine's destinations
+    // share.
+    let (day, (cues, warnings)) = tokio::task::spawn_blocking(move || {
+        let mut probe = |src: &str| {
+            playout::probe::duration_ns(&playout::cue::to_uri(src), Duration::from_secs(10))
+                .map(|ns| ns / 1_000_000)
+        };
+        let planned = cues(&day, &timeline, Utc::now(), &mut probe);
+        (day, planned)
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("probing the day's media failed: {e}"))?;
     for w in &warnings {
         tracing::warn!("{w}");
         eprintln!("warning: {w}");

@@ -170,13 +170,7 @@ impl Engine {
         let profile = config.profile.clone();
         profile.validate().map_err(EngineError::Profile)?;
         for d in &config.destinations {
-            let ok = if d.url.starts_with("srt://") {
-                Ok(())
-            } else if d.url.starts_with("hls:") {
-                output::hls::parse_dir(&d.url).map(|_| ())
-            } else {
-                output::rtmp::RtmpUrl::parse(&d.url).map(|_| ())
-            };
+            let ok = d.kind();
             ok.map_err(|reason| EngineError::Destination {
                 name: d.name.clone(),
                 reason,

@@ -460,11 +460,18 @@ impl Catalog {
         bytes: Vec<u8>,
         actor: &str,
     ) -> Result<ImportReport> {
-        let sha: String = Sha256::digest(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let (table, encoding) = read_table(bytes)?;
+        // Hashing and parsing (XLSX unzip, GBK decoding) are CPU work: off the runtime the
+        // engine's destinations share.
+        let (sha, parsed) = tokio::task::spawn_blocking(move || {
+            let sha: String = Sha256::digest(&bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            (sha, read_table(bytes))
+        })
+        .await
+        .map_err(|e| Error::Unavailable(format!("导入文件解析失败：{e}")))?;
+        let (table, encoding) = parsed?;
         let mut report = ImportReport {
             file: name.to_string(),
             encoding,

@@ -400,13 +400,7 @@ impl ChannelConfig {
                     ));
                 }
             };
-            let valid = if url.starts_with("srt://") {
-                Ok(())
-            } else if url.starts_with("hls:") {
-                playout::output::hls::parse_dir(&url).map(|_| ())
-            } else {
-                playout::output::rtmp::RtmpUrl::parse(&url).map(|_| ())
-            };
+            let valid = playout::output::DestinationKind::parse(&url);
             if let Err(e) = valid {
                 let span = d.url.as_ref().map(|u| u.span()).unwrap_or(d.name.span());
                 return Err(at(

@@ -220,8 +220,7 @@ pub struct FaultRequest {
 /// injects a failure into the engine on air to prove supervision (admins only; off unless
 /// `[air] fault_drills = true`).
 #[utoipa::path(post, path = "/api/v1/air/fault", tag = "air", request_body = FaultRequest,
-    responses((status = 200, description = "已注入 Injected", body = Object),
-        (status = 404, description = "未启用故障演练 Drills are off", body = ErrorBody)))]
+    responses((status = 200, description = "已注入（未启用演练时 404）Injected (404 while drills are off)", body = Object)))]
 async fn fault(
     State(s): State<EditState>,
     caller: Option<Extension<Principal>>,

@@ -43,6 +43,36 @@ impl DestinationConfig {
             tls_ca: None,
         }
     }
+
+    /// The URL parsed into what it asks for; an error says why (without the key).
+    pub fn kind(&self) -> Result<DestinationKind, String> {
+        DestinationKind::parse(&self.url)
+    }
+}
+
+/// What a destination URL asks for, parsed once: the one place that tells the schemes
+/// apart (the config's validation, the engine's start and each destination's session).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DestinationKind {
+    /// `rtmp://` or `rtmps://` push.
+    Rtmp(rtmp::RtmpUrl),
+    /// `srt://` caller or listener (its options stay in the URL, read by `srtsink`).
+    Srt,
+    /// A local HLS rendition written into this directory.
+    Hls(std::path::PathBuf),
+}
+
+impl DestinationKind {
+    /// Parses `url`.
+    pub fn parse(url: &str) -> Result<DestinationKind, String> {
+        if url.starts_with("srt://") {
+            Ok(DestinationKind::Srt)
+        } else if url.starts_with("hls:") {
+            hls::parse_dir(url).map(DestinationKind::Hls)
+        } else {
+            rtmp::RtmpUrl::parse(url).map(DestinationKind::Rtmp)
+        }
+    }
 }
 
 /// Reconnect timing.
@@ -297,12 +327,11 @@ pub async fn run_destination(
             events: &events,
             shutdown: &mut shutdown,
         };
-        let result = if cfg.url.starts_with("srt://") {
-            srt::run_session(ctx).await
-        } else if cfg.url.starts_with("hls:") {
-            hls::run_session(ctx).await
-        } else {
-            rtmp::run_session(ctx).await
+        let result = match cfg.kind() {
+            Ok(DestinationKind::Srt) => srt::run_session(ctx).await,
+            Ok(DestinationKind::Hls(_)) => hls::run_session(ctx).await,
+            Ok(DestinationKind::Rtmp(_)) => rtmp::run_session(ctx).await,
+            Err(e) => Err(e),
         };
         match result {
             Ok(SessionEnd::Finished) => break,
