@@ -76,6 +76,16 @@ str_enum!(
     }
 );
 
+impl From<ProductionStatus> for crate::edition::DeadlineKind {
+    fn from(s: ProductionStatus) -> Self {
+        match s {
+            ProductionStatus::Finished => Self::Finished,
+            ProductionStatus::ToBeProduced => Self::ToBeProduced,
+            ProductionStatus::Highlights => Self::Highlights,
+        }
+    }
+}
+
 str_enum!(
     /// Where a work is in the workflow 已报送 → 技术审核 → 遴选 → 已排播 → 已播出.
     WorkState {

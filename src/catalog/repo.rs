@@ -477,7 +477,7 @@ impl Catalog {
                 .with_timezone(&chrono_tz::Asia::Shanghai)
                 .date_naive(),
         };
-        let late = date > self.edition.deadline(w.production_status);
+        let late = date > self.edition.deadline(w.production_status.into());
         Ok((date.format("%Y-%m-%d").to_string(), late))
     }
 

@@ -251,13 +251,13 @@ impl Edition {
         date_of(&self.edition.window_end).unwrap_or(NaiveDate::MAX)
     }
 
-    /// The deadline for a submission status (validated dates; see [`Edition::validate`]).
-    pub fn deadline(&self, status: crate::catalog::model::ProductionStatus) -> NaiveDate {
-        use crate::catalog::model::ProductionStatus as S;
-        let dt = match status {
-            S::Finished => &self.deadlines.finished,
-            S::ToBeProduced => &self.deadlines.to_be_produced,
-            S::Highlights => &self.deadlines.highlights,
+    /// The deadline for works submitted as `kind` (validated dates; see
+    /// [`Edition::validate`]).
+    pub fn deadline(&self, kind: DeadlineKind) -> NaiveDate {
+        let dt = match kind {
+            DeadlineKind::Finished => &self.deadlines.finished,
+            DeadlineKind::ToBeProduced => &self.deadlines.to_be_produced,
+            DeadlineKind::Highlights => &self.deadlines.highlights,
         };
         date_of(dt).unwrap_or(NaiveDate::MAX)
     }
@@ -275,6 +275,19 @@ impl Edition {
             .max()
             .map(|m| i64::from(m) * 60_000)
     }
+}
+
+/// The edition's submission deadlines, by what a unit submits (报送视频状态): the notice's
+/// three dates (2026: finished videos by 8月15日, highlights by 9月15日). The catalog maps its
+/// submission status onto these; the edition knows nothing of the catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeadlineKind {
+    /// 成品视频.
+    Finished,
+    /// 视频待自行制作.
+    ToBeProduced,
+    /// 科普月精剪视频.
+    Highlights,
 }
 
 #[cfg(test)]
