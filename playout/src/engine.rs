@@ -54,6 +54,26 @@ pub struct EngineConfig {
     /// and catch up by sending frames in a quick burst, before it drops frames to get back
     /// onto wall time. Downstream buffers absorb a burst; a dropped frame is a visible jump.
     pub catch_up_limit: Duration,
+    /// The wall clock the programme follows (`None`: the system's). Frames are paced on the
+    /// monotonic clock; when the wall clock steps (NTP) or drifts more than a frame from it,
+    /// programme frames are dropped or the output frame repeated, and counted.
+    pub wall_clock: Option<Arc<dyn WallClock>>,
+}
+
+/// A source of wall time (Unix ns): the system clock on air, a steppable one in tests.
+pub trait WallClock: Send + Sync + std::fmt::Debug {
+    /// Unix time now, ns.
+    fn unix_ns(&self) -> u64;
+}
+
+/// The system's wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemWallClock;
+
+impl WallClock for SystemWallClock {
+    fn unix_ns(&self) -> u64 {
+        unix_now_ns()
+    }
 }
 
 impl EngineConfig {
@@ -69,6 +89,7 @@ impl EngineConfig {
             destination_queue: 256,
             switcher: None,
             catch_up_limit: Duration::from_secs(1),
+            wall_clock: None,
         }
     }
 }
@@ -226,8 +247,12 @@ impl Engine {
         // The first frame is due a moment from now, once the encoder runs (starting it can
         // take a while on a busy machine; frames must not be born late).
         // It is put on the time-of-day frame grid (a wait of at most one grid step).
+        let wall_clock: Arc<dyn WallClock> = config
+            .wall_clock
+            .clone()
+            .unwrap_or_else(|| Arc::new(SystemWallClock));
         let now = Instant::now();
-        let now_unix = unix_now_ns();
+        let now_unix = wall_clock.unix_ns();
         let origin_unix_ns = on_grid(
             now_unix + 100_000_000,
             profile.rate.grid_ns(),
@@ -270,6 +295,8 @@ impl Engine {
                     first,
                     catch_up_ns: config.catch_up_limit.as_nanos() as u64,
                     health: h,
+                    wall: wall_clock,
+                    origin,
                 })
             })
             .map_err(|e| EngineError::Encoder(format!("cannot start the clock: {e}")))?;
@@ -416,13 +443,26 @@ struct ClockLoop {
     first: u64,
     catch_up_ns: u64,
     health: Arc<Health>,
+    wall: Arc<dyn WallClock>,
+    /// The monotonic instant at which `first` was due (with `origin_unix_ns` on the wall).
+    origin: Instant,
 }
 
 fn clock_loop(mut c: ClockLoop) {
     let rate = c.profile.rate;
     let frame_ns = rate.frame_ns();
+    // `n` is the programme frame (what the switcher plays, what cues count in); `out` is the
+    // output frame (its timestamp, paced on the monotonic clock). They move together except
+    // when the wall clock steps away from the monotonic one: then programme frames are
+    // dropped (the wall clock jumped ahead) or the output repeats its last frame while the
+    // programme waits (it jumped back), so the programme stays on wall time and the output
+    // timestamps stay continuous.
     let mut n = c.first;
+    let mut out = c.first;
     let mut dropped = 0u64;
+    let mut clock_repeated = 0u64;
+    let mut repeat_pending = 0u64;
+    let mut last_video: Option<gst::Buffer> = None;
     let mut last_repeated = 0u64;
     let (reap_tx, reap_rx) = mpsc::channel::<Box<dyn Source>>();
     let reaper = std::thread::Builder::new()
@@ -430,6 +470,11 @@ fn clock_loop(mut c: ClockLoop) {
         .spawn(move || while reap_rx.recv().is_ok() {});
     let max_backlog =
         (c.profile.width * c.profile.height * 3 / 2) as u64 * rate.frames_in_secs(1).max(1);
+    let audio_bytes = |k: u64| {
+        let samples = rate.samples_before(k + 1, c.profile.sample_rate)
+            - rate.samples_before(k, c.profile.sample_rate);
+        samples as usize * 2 * 2
+    };
     'run: loop {
         while let Ok(cmd) = c.commands.try_recv() {
             match cmd {
@@ -446,7 +491,7 @@ fn clock_loop(mut c: ClockLoop) {
                         c.switcher.on_air(),
                         c.switcher.queued(),
                         dropped,
-                        c.switcher.repeated,
+                        c.switcher.repeated + clock_repeated,
                     ));
                 }
                 Command::Fault(Fault::KillEncoder) => {
@@ -465,7 +510,7 @@ fn clock_loop(mut c: ClockLoop) {
                 Command::Stop => break 'run,
             }
         }
-        let due = c.deadlines.due(rate.frame_to_ns(n));
+        let due = c.deadlines.due(rate.frame_to_ns(out));
         let now = Instant::now();
         if now < due {
             std::thread::sleep(due - now);
@@ -476,14 +521,15 @@ fn clock_loop(mut c: ClockLoop) {
         if late > c.catch_up_ns.max(frame_ns) {
             let k = late / frame_ns;
             for _ in 0..k {
-                let _ = c.switcher.tick(n, unix_now_ns());
+                let _ = c.switcher.tick(n, c.wall.unix_ns());
                 n += 1;
             }
+            out += k;
             dropped += k;
             c.health.frames_ticked.fetch_add(k, Ordering::Relaxed);
             c.events.send(Event::ClockSync {
                 dropped_total: dropped,
-                repeated_total: c.switcher.repeated,
+                repeated_total: c.switcher.repeated + clock_repeated,
             });
             tracing::warn!(
                 frames = k,
@@ -491,18 +537,66 @@ fn clock_loop(mut c: ClockLoop) {
                 "behind the clock: frames dropped"
             );
         }
-        // Events carry the real instant the frame left the switcher (its due time plus any
-        // lateness), as the as-run log should.
-        let wall = unix_now_ns();
-        let out = c.switcher.tick(n, wall);
+        // The wall clock against the monotonic one, read together (scheduling lateness does
+        // not count): where the programme should be now, against where it is.
+        let wall = c.wall.unix_ns();
+        let mono_ns = Instant::now()
+            .saturating_duration_since(c.origin)
+            .as_nanos() as i128;
+        let skew_ns = (i128::from(wall) - i128::from(c.origin_unix_ns)) - mono_ns;
+        let ahead = i128::from(n) - i128::from(out) - i128::from(repeat_pending);
+        let skew_frames = skew_ns / i128::from(frame_ns);
+        if (skew_ns - ahead * i128::from(frame_ns)).abs() > i128::from(frame_ns) {
+            let k = skew_frames - ahead;
+            if k > 0 {
+                // The wall clock jumped ahead: the programme drops k frames to catch it.
+                let k = k as u64;
+                for _ in 0..k {
+                    let _ = c.switcher.tick(n, wall);
+                    n += 1;
+                }
+                dropped += k;
+                tracing::warn!(
+                    frames = k,
+                    "wall clock stepped ahead: programme frames dropped"
+                );
+            } else {
+                // It jumped back: the output repeats its frame while the programme waits.
+                let k = (-k) as u64;
+                repeat_pending += k;
+                clock_repeated += k;
+                tracing::warn!(frames = k, "wall clock stepped back: frames repeated");
+            }
+            c.events.send(Event::ClockSync {
+                dropped_total: dropped,
+                repeated_total: c.switcher.repeated + clock_repeated,
+            });
+        }
+        let frame = if repeat_pending > 0
+            && let Some(v) = &last_video
+        {
+            repeat_pending -= 1;
+            crate::switcher::TickOutput {
+                video: v.clone(),
+                audio: vec![0u8; audio_bytes(out)],
+            }
+        } else {
+            repeat_pending = 0;
+            // Events carry the real instant the frame left the switcher (its due time plus
+            // any lateness), as the as-run log should.
+            let t = c.switcher.tick(n, wall);
+            n += 1;
+            last_video = Some(t.video.clone());
+            t
+        };
         c.health.frames_ticked.fetch_add(1, Ordering::Relaxed);
         if c.encoder.backlog_bytes() > max_backlog {
             dropped += 1;
             c.events.send(Event::ClockSync {
                 dropped_total: dropped,
-                repeated_total: c.switcher.repeated,
+                repeated_total: c.switcher.repeated + clock_repeated,
             });
-        } else if let Err(e) = push(&c.encoder, &c.profile, n, out) {
+        } else if let Err(e) = push(&c.encoder, &c.profile, out, frame) {
             if c.health.snapshot().encoder_error.is_none() {
                 tracing::error!(error = %e, "encoder failed");
             }
@@ -511,24 +605,24 @@ fn clock_loop(mut c: ClockLoop) {
         for e in c.switcher.take_events() {
             c.events.send(fill_wall(e, wall));
         }
-        if c.switcher.repeated != last_repeated && n.is_multiple_of(25) {
+        if c.switcher.repeated != last_repeated && out.is_multiple_of(25) {
             last_repeated = c.switcher.repeated;
             c.events.send(Event::ClockSync {
                 dropped_total: dropped,
-                repeated_total: last_repeated,
+                repeated_total: last_repeated + clock_repeated,
             });
         }
         for s in c.switcher.take_retired() {
             let _ = reap_tx.send(s);
         }
-        if n.is_multiple_of(5)
+        if out.is_multiple_of(5)
             && c.health.snapshot().encoder_error.is_none()
             && let Some(err) = c.encoder.error()
         {
             tracing::error!(error = %err, "encoder error");
             c.health.encoder_failed(&err);
         }
-        n += 1;
+        out += 1;
     }
     c.switcher.finish(n);
     let wall = c.origin_unix_ns + rate.frame_to_ns(n - c.first);
