@@ -116,14 +116,16 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
             ));
     }
     let days = DbDayStore::new(store.clone());
+    // One wall clock for the engine's pacing and the controller's programme time.
     let clock = ChannelClock::with_offset_ms(config.air.clock_offset_ms);
+    engine_config.wall_clock = Some(clock.wall());
     let air = Air::start(AirParts {
         engine: Box::new(move || playout::Engine::start_with_events(engine_config.clone())),
         days,
         asrun: asrun.clone(),
         metrics: metrics.clone(),
         rate,
-        clock,
+        clock: clock.clone(),
         settings: AirSettings::from_config(&config.air),
     })?;
     let app = web::app(

@@ -4,27 +4,53 @@
 //! nanoseconds throughout.
 
 use chrono::{DateTime, Utc};
-use std::time::{SystemTime, UNIX_EPOCH};
+use playout::engine::{SystemWallClock, WallClock};
+use std::sync::Arc;
 
-/// Programme time = wall time + `offset_ns`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Programme time = wall time + `offset_ns`. The wall clock is injected (the same one the
+/// engine paces its programme by), so a test can step it.
+#[derive(Clone)]
 pub struct ChannelClock {
     offset_ns: i64,
+    wall: Arc<dyn WallClock>,
 }
 
-fn wall_now_ns() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+impl std::fmt::Debug for ChannelClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChannelClock")
+            .field("offset_ns", &self.offset_ns)
+            .field("wall", &self.wall)
+            .finish()
+    }
+}
+
+impl Default for ChannelClock {
+    fn default() -> Self {
+        Self::with_offset_ms(0)
+    }
 }
 
 impl ChannelClock {
-    /// A clock `offset_ms` ahead of the wall clock (behind when negative).
+    /// A clock `offset_ms` ahead of the system's wall clock (behind when negative).
     pub fn with_offset_ms(offset_ms: i64) -> Self {
+        Self::on(Arc::new(SystemWallClock), offset_ms)
+    }
+
+    /// A clock `offset_ms` ahead of `wall`.
+    pub fn on(wall: Arc<dyn WallClock>, offset_ms: i64) -> Self {
         Self {
             offset_ns: offset_ms.saturating_mul(1_000_000),
+            wall,
         }
+    }
+
+    /// The wall clock under it.
+    pub fn wall(&self) -> Arc<dyn WallClock> {
+        self.wall.clone()
+    }
+
+    fn wall_now_ns(&self) -> i64 {
+        i64::try_from(self.wall.unix_ns()).unwrap_or(i64::MAX)
     }
 
     /// The offset in ns.
@@ -34,7 +60,7 @@ impl ChannelClock {
 
     /// Programme time now.
     pub fn now(&self) -> DateTime<Utc> {
-        DateTime::from_timestamp_nanos(wall_now_ns().saturating_add(self.offset_ns))
+        DateTime::from_timestamp_nanos(self.wall_now_ns().saturating_add(self.offset_ns))
     }
 
     /// The wall instant (Unix ns) at which programme instant `t` happens.

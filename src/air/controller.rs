@@ -191,7 +191,7 @@ pub(super) async fn run(mut c: Controller) {
 
 impl Controller {
     fn on_event(&mut self, ev: Event) {
-        let ev = to_programme_time(ev, self.clock);
+        let ev = to_programme_time(ev, &self.clock);
         let now = self.clock.now();
         let plan = self.state.plan.clone();
         let view = |id: &str| {
@@ -485,7 +485,7 @@ async fn days_in_view(
 }
 
 /// Moves an event's wall instants onto programme time (a rehearsal's offset).
-fn to_programme_time(ev: Event, clock: ChannelClock) -> Event {
+fn to_programme_time(ev: Event, clock: &ChannelClock) -> Event {
     match ev {
         Event::ItemStarted {
             id,

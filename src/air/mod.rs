@@ -212,7 +212,7 @@ pub enum AirError {
 impl AirHandle {
     /// The channel clock.
     pub fn clock(&self) -> ChannelClock {
-        self.clock
+        self.clock.clone()
     }
 
     /// The earliest instant (on `day`'s frame grid) an edit made now can change: now plus
@@ -378,7 +378,7 @@ impl Air {
         };
         let (state_tx, state) = watch::channel(Arc::new(published.clone()));
         let handle = AirHandle {
-            clock: parts.clock,
+            clock: parts.clock.clone(),
             rate: parts.rate,
             settings: parts.settings,
             notify: notify.clone(),
