@@ -120,13 +120,17 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
     let clock = ChannelClock::with_offset_ms(config.air.clock_offset_ms);
     engine_config.wall_clock = Some(clock.wall());
     let air = Air::start(AirParts {
-        engine: Box::new(move || playout::Engine::start_with_events(engine_config.clone())),
+        engine: Box::new(move || {
+            playout::Engine::start_with_events(engine_config.clone())
+                .map(|(e, s)| (Arc::new(e) as Arc<dyn playout::engine::Playout>, s))
+        }),
         days,
         asrun: asrun.clone(),
         metrics: metrics.clone(),
         rate,
         clock: clock.clone(),
         settings: AirSettings::from_config(&config.air),
+        monotonic: crate::air::real_monotonic(),
     })?;
     let app = web::app(
         web::AppState {

@@ -16,10 +16,11 @@ use crate::output::{self, DestinationConfig, RetryPolicy, Stats};
 use crate::packet::Packet;
 use crate::source::{DecodebinOpener, Opener, Source, slate};
 use crate::switcher::{Switcher, SwitcherSettings};
+use crate::ticker::Ticker;
 use gstreamer as gst;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{broadcast, oneshot, watch};
 
@@ -150,10 +151,17 @@ pub struct Engine {
     lateness: Arc<Lateness>,
     health: Arc<Health>,
     timeline: Timeline,
-    clock: Option<std::thread::JoinHandle<()>>,
-    fanout: Option<std::thread::JoinHandle<()>>,
-    destinations: Vec<tokio::task::JoinHandle<()>>,
+    clock: Mutex<Option<std::thread::JoinHandle<()>>>,
+    fanout: Mutex<Option<std::thread::JoinHandle<()>>>,
+    destinations: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     shutdown: watch::Sender<bool>,
+}
+
+fn take<T: Default>(m: &Mutex<T>) -> T {
+    match m.lock() {
+        Ok(mut g) => std::mem::take(&mut *g),
+        Err(p) => std::mem::take(&mut *p.into_inner()),
+    }
 }
 
 /// The first instant at or after `t` (Unix ns) where `t + offset` is a multiple of `grid`.
@@ -313,9 +321,9 @@ impl Engine {
                     first_frame: config.first_frame,
                     origin_unix_ns,
                 },
-                clock: Some(clock),
-                fanout: Some(fanout),
-                destinations,
+                clock: Mutex::new(Some(clock)),
+                fanout: Mutex::new(Some(fanout)),
+                destinations: Mutex::new(destinations),
                 shutdown,
             },
             first_events,
@@ -391,19 +399,21 @@ impl Engine {
 
     /// Stops in order: the clock, the encoder (flushed), the fan-out, the destinations
     /// (each sends what it has and closes). Bounded in time.
-    pub async fn stop(mut self) {
+    /// A second call (or one after the first finished) returns at once.
+    pub async fn stop(&self) {
         let _ = self.commands.try_send(Command::Stop);
-        if let Some(h) = self.clock.take() {
-            let _ = tokio::task::spawn_blocking(move || h.join()).await;
-        }
-        if let Some(h) = self.fanout.take() {
+        let Some(clock) = take(&self.clock) else {
+            return;
+        };
+        let _ = tokio::task::spawn_blocking(move || clock.join()).await;
+        if let Some(h) = take(&self.fanout) {
             let _ = tokio::task::spawn_blocking(move || h.join()).await;
         }
         // Each destination sends what it still has and closes; those still connecting or
         // stuck are told to stop after a bound.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         let mut unfinished = Vec::new();
-        for mut h in self.destinations.drain(..) {
+        for mut h in take(&self.destinations) {
             if tokio::time::timeout_at(deadline, &mut h).await.is_err() {
                 unfinished.push(h);
             }
@@ -421,11 +431,56 @@ impl Engine {
     }
 }
 
+/// What an on-air controller needs of an engine: the real one, or the simulated one a
+/// rehearsal runs ([`crate::sim::SimEngine`]) — so both run the same controller.
+pub trait Playout: Send + Sync {
+    /// How output frames map to wall time.
+    fn timeline(&self) -> Timeline;
+    /// Replaces every item not yet on air.
+    fn replace(&self, cues: Vec<Cue>) -> Result<(), EngineError>;
+    /// The vital signs, read without the clock thread.
+    fn health(&self) -> HealthSnapshot;
+    /// Injects a failure (drills, tests).
+    fn inject_fault(&self, fault: Fault) -> Result<(), EngineError>;
+    /// A status snapshot (bounded wait).
+    fn status(&self) -> BoxFuture<'_, Result<Status, EngineError>>;
+    /// Stops in order (bounded); a second call returns at once.
+    fn stop(&self) -> BoxFuture<'_, ()>;
+}
+
+/// A boxed future, for the [`Playout`] trait's async methods.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+impl Playout for Engine {
+    fn timeline(&self) -> Timeline {
+        Engine::timeline(self)
+    }
+    fn replace(&self, cues: Vec<Cue>) -> Result<(), EngineError> {
+        Engine::replace(self, cues)
+    }
+    fn health(&self) -> HealthSnapshot {
+        Engine::health(self)
+    }
+    fn inject_fault(&self, fault: Fault) -> Result<(), EngineError> {
+        Engine::inject_fault(self, fault)
+    }
+    fn status(&self) -> BoxFuture<'_, Result<Status, EngineError>> {
+        Box::pin(Engine::status(self))
+    }
+    fn stop(&self) -> BoxFuture<'_, ()> {
+        Box::pin(Engine::stop(self))
+    }
+}
+
 impl Drop for Engine {
     /// An engine dropped without [`Engine::stop`] (a supervisor giving up on a stalled one)
     /// still tells its clock and destinations to end, without waiting for them.
     fn drop(&mut self) {
-        if self.clock.is_some() {
+        let running = match self.clock.lock() {
+            Ok(g) => g.is_some(),
+            Err(p) => p.into_inner().is_some(),
+        };
+        if running {
             let _ = self.commands.try_send(Command::Stop);
             let _ = self.shutdown.send(true);
         }
@@ -448,69 +503,67 @@ struct ClockLoop {
     origin: Instant,
 }
 
-fn clock_loop(mut c: ClockLoop) {
-    let rate = c.profile.rate;
+fn clock_loop(c: ClockLoop) {
+    let ClockLoop {
+        switcher,
+        encoder,
+        commands,
+        events,
+        profile,
+        deadlines,
+        origin_unix_ns,
+        first,
+        catch_up_ns,
+        health,
+        wall,
+        origin,
+    } = c;
+    let rate = profile.rate;
     let frame_ns = rate.frame_ns();
-    // `n` is the programme frame (what the switcher plays, what cues count in); `out` is the
-    // output frame (its timestamp, paced on the monotonic clock). They move together except
-    // when the wall clock steps away from the monotonic one: then programme frames are
-    // dropped (the wall clock jumped ahead) or the output repeats its last frame while the
-    // programme waits (it jumped back), so the programme stays on wall time and the output
-    // timestamps stay continuous.
-    let mut n = c.first;
-    let mut out = c.first;
-    let mut dropped = 0u64;
-    let mut clock_repeated = 0u64;
-    let mut repeat_pending = 0u64;
-    let mut last_video: Option<gst::Buffer> = None;
-    let mut last_repeated = 0u64;
+    let mut t = Ticker::new(switcher, profile.clone(), events, first, origin_unix_ns);
     let (reap_tx, reap_rx) = mpsc::channel::<Box<dyn Source>>();
     let reaper = std::thread::Builder::new()
         .name("source-reaper".into())
         .spawn(move || while reap_rx.recv().is_ok() {});
     let max_backlog =
-        (c.profile.width * c.profile.height * 3 / 2) as u64 * rate.frames_in_secs(1).max(1);
-    let audio_bytes = |k: u64| {
-        let samples = rate.samples_before(k + 1, c.profile.sample_rate)
-            - rate.samples_before(k, c.profile.sample_rate);
-        samples as usize * 2 * 2
-    };
+        (profile.width * profile.height * 3 / 2) as u64 * rate.frames_in_secs(1).max(1);
     'run: loop {
-        while let Ok(cmd) = c.commands.try_recv() {
+        while let Ok(cmd) = commands.try_recv() {
+            let n = t.programme_frame();
             match cmd {
                 Command::Cue(cues) => {
                     for q in cues {
-                        c.switcher.cue(q, n);
+                        t.switcher.cue(q, n);
                     }
                 }
-                Command::Replace(cues) => c.switcher.replace(cues, n),
-                Command::Skip => c.switcher.skip(n),
+                Command::Replace(cues) => t.switcher.replace(cues, n),
+                Command::Skip => t.switcher.skip(n),
                 Command::Status(tx) => {
                     let _ = tx.send((
                         n,
-                        c.switcher.on_air(),
-                        c.switcher.queued(),
-                        dropped,
-                        c.switcher.repeated + clock_repeated,
+                        t.switcher.on_air(),
+                        t.switcher.queued(),
+                        t.dropped(),
+                        t.repeated(),
                     ));
                 }
                 Command::Fault(Fault::KillEncoder) => {
                     tracing::error!("fault injected: the encoder is torn down");
-                    c.encoder.kill();
+                    encoder.kill();
                 }
                 Command::Fault(Fault::StopClock) => {
                     tracing::error!("fault injected: the clock thread ends now");
-                    c.health.clock_running.store(false, Ordering::Relaxed);
+                    health.clock_running.store(false, Ordering::Relaxed);
                     // Like a crash: no orderly finish, no end events; the encoder goes with
                     // the thread.
-                    c.encoder.kill();
+                    encoder.kill();
                     drop(reap_tx);
                     return;
                 }
                 Command::Stop => break 'run,
             }
         }
-        let due = c.deadlines.due(rate.frame_to_ns(out));
+        let due = deadlines.due(rate.frame_to_ns(t.output_frame()));
         let now = Instant::now();
         if now < due {
             std::thread::sleep(due - now);
@@ -518,149 +571,55 @@ fn clock_loop(mut c: ClockLoop) {
         // Too far behind the clock to catch up: drop frames (the items still advance, so the
         // schedule stays on wall time).
         let late = Instant::now().saturating_duration_since(due).as_nanos() as u64;
-        if late > c.catch_up_ns.max(frame_ns) {
+        if late > catch_up_ns.max(frame_ns) {
             let k = late / frame_ns;
-            for _ in 0..k {
-                let _ = c.switcher.tick(n, c.wall.unix_ns());
-                n += 1;
-            }
-            out += k;
-            dropped += k;
-            c.health.frames_ticked.fetch_add(k, Ordering::Relaxed);
-            c.events.send(Event::ClockSync {
-                dropped_total: dropped,
-                repeated_total: c.switcher.repeated + clock_repeated,
-            });
+            t.drop_late(k, wall.unix_ns());
+            health.frames_ticked.fetch_add(k, Ordering::Relaxed);
             tracing::warn!(
                 frames = k,
-                total = dropped,
+                total = t.dropped(),
                 "behind the clock: frames dropped"
             );
         }
-        // The wall clock against the monotonic one, read together (scheduling lateness does
-        // not count): where the programme should be now, against where it is.
-        let wall = c.wall.unix_ns();
-        let mono_ns = Instant::now()
-            .saturating_duration_since(c.origin)
-            .as_nanos() as i128;
-        let skew_ns = (i128::from(wall) - i128::from(c.origin_unix_ns)) - mono_ns;
-        let ahead = i128::from(n) - i128::from(out) - i128::from(repeat_pending);
-        let skew_frames = skew_ns / i128::from(frame_ns);
-        if (skew_ns - ahead * i128::from(frame_ns)).abs() > i128::from(frame_ns) {
-            let k = skew_frames - ahead;
-            if k > 0 {
-                // The wall clock jumped ahead: the programme drops k frames to catch it.
-                let k = k as u64;
-                for _ in 0..k {
-                    let _ = c.switcher.tick(n, wall);
-                    n += 1;
-                }
-                dropped += k;
-                tracing::warn!(
-                    frames = k,
-                    "wall clock stepped ahead: programme frames dropped"
-                );
-            } else {
-                // It jumped back: the output repeats its frame while the programme waits.
-                let k = (-k) as u64;
-                repeat_pending += k;
-                clock_repeated += k;
-                tracing::warn!(frames = k, "wall clock stepped back: frames repeated");
-            }
-            c.events.send(Event::ClockSync {
-                dropped_total: dropped,
-                repeated_total: c.switcher.repeated + clock_repeated,
-            });
-        }
-        let frame = if repeat_pending > 0
-            && let Some(v) = &last_video
-        {
-            repeat_pending -= 1;
-            crate::switcher::TickOutput {
-                video: v.clone(),
-                audio: vec![0u8; audio_bytes(out)],
-            }
-        } else {
-            repeat_pending = 0;
-            // Events carry the real instant the frame left the switcher (its due time plus
-            // any lateness), as the as-run log should.
-            let t = c.switcher.tick(n, wall);
-            n += 1;
-            last_video = Some(t.video.clone());
-            t
-        };
-        c.health.frames_ticked.fetch_add(1, Ordering::Relaxed);
-        if c.encoder.backlog_bytes() > max_backlog {
-            dropped += 1;
-            c.events.send(Event::ClockSync {
-                dropped_total: dropped,
-                repeated_total: c.switcher.repeated + clock_repeated,
-            });
-        } else if let Err(e) = push(&c.encoder, &c.profile, out, frame) {
-            if c.health.snapshot().encoder_error.is_none() {
+        // The wall clock and the monotonic one, read together (scheduling lateness does not
+        // count as a step). Events carry the real instant the frame left the switcher.
+        let wall_ns = wall.unix_ns();
+        let mono_ns = Instant::now().saturating_duration_since(origin).as_nanos() as u64;
+        let (out, frame) = t.tick(wall_ns, mono_ns);
+        health.frames_ticked.fetch_add(1, Ordering::Relaxed);
+        if encoder.backlog_bytes() > max_backlog {
+            t.count_dropped();
+        } else if let Err(e) = push(&encoder, &profile, out, frame) {
+            if health.snapshot().encoder_error.is_none() {
                 tracing::error!(error = %e, "encoder failed");
             }
-            c.health.encoder_failed(&e);
+            health.encoder_failed(&e);
         }
-        for e in c.switcher.take_events() {
-            c.events.send(fill_wall(e, wall));
-        }
-        if c.switcher.repeated != last_repeated && out.is_multiple_of(25) {
-            last_repeated = c.switcher.repeated;
-            c.events.send(Event::ClockSync {
-                dropped_total: dropped,
-                repeated_total: last_repeated + clock_repeated,
-            });
-        }
-        for s in c.switcher.take_retired() {
+        for s in t.take_retired() {
             let _ = reap_tx.send(s);
         }
         if out.is_multiple_of(5)
-            && c.health.snapshot().encoder_error.is_none()
-            && let Some(err) = c.encoder.error()
+            && health.snapshot().encoder_error.is_none()
+            && let Some(err) = encoder.error()
         {
             tracing::error!(error = %err, "encoder error");
-            c.health.encoder_failed(&err);
+            health.encoder_failed(&err);
         }
-        out += 1;
     }
-    c.switcher.finish(n);
-    let wall = c.origin_unix_ns + rate.frame_to_ns(n - c.first);
-    for e in c.switcher.take_events() {
-        c.events.send(fill_wall(e, wall));
-    }
-    c.health.clock_running.store(false, Ordering::Relaxed);
-    for s in c.switcher.take_retired() {
+    t.finish();
+    health.clock_running.store(false, Ordering::Relaxed);
+    for s in t.take_retired() {
         let _ = reap_tx.send(s);
     }
     drop(reap_tx);
-    if c.health.snapshot().encoder_error.is_some() {
+    if health.snapshot().encoder_error.is_some() {
         // A failed encoder has nothing left to flush.
-        c.encoder.kill();
+        encoder.kill();
     } else {
-        c.encoder.finish(Duration::from_secs(5));
+        encoder.finish(Duration::from_secs(5));
     }
     if let Ok(h) = reaper {
         let _ = h.join();
-    }
-}
-
-fn fill_wall(e: Event, wall: u64) -> Event {
-    match e {
-        Event::ItemEnded {
-            id,
-            frame,
-            wall_ns: 0,
-            frames,
-            reason,
-        } => Event::ItemEnded {
-            id,
-            frame,
-            wall_ns: wall,
-            frames,
-            reason,
-        },
-        other => other,
     }
 }
 

@@ -21,8 +21,10 @@ pub mod health;
 pub mod output;
 pub mod packet;
 pub mod probe;
+pub mod sim;
 pub mod source;
 pub mod switcher;
+pub mod ticker;
 
 pub use cue::Cue;
 pub use engine::{Engine, EngineConfig, EngineError, SlateSource, Timeline};

@@ -5,10 +5,11 @@
 //! knows leaves it as a published [`Published`] state.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use playout::{Cue, Engine, Event, EventStream, Status};
+use playout::engine::Playout;
+use playout::{Cue, Event, EventStream, Status};
 use tokio::sync::{Notify, mpsc, watch};
 
 use super::alarms::{self, AlarmKind};
@@ -22,6 +23,9 @@ use crate::rundown::{Day, FrameRate};
 use crate::rundown_db::DbDayStore;
 
 use super::clock::ChannelClock;
+
+#[cfg(test)]
+pub(crate) mod simulate;
 
 /// How often the supervisor reads the engine's vital signs.
 const HEALTH_EVERY: Duration = Duration::from_millis(200);
@@ -39,7 +43,7 @@ pub(super) struct Controller {
     rate: FrameRate,
     settings: AirSettings,
     factory: EngineFactory,
-    engine: Option<Arc<Engine>>,
+    engine: Option<Arc<dyn Playout>>,
     events: EventStream,
     days: DbDayStore,
     recorder: AsRunRecorder,
@@ -56,7 +60,7 @@ pub(super) struct Controller {
     detector: StallDetector,
     watchdog: Option<Watchdog>,
     stalled: Option<String>,
-    epoch: Instant,
+    monotonic: super::Monotonic,
     packets_lost_seen: u64,
 }
 
@@ -64,7 +68,7 @@ impl Controller {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn new(
         parts: AirParts,
-        engine: Engine,
+        engine: Arc<dyn Playout>,
         events: EventStream,
         state: Published,
         publish: watch::Sender<Arc<Published>>,
@@ -83,7 +87,7 @@ impl Controller {
             rate: parts.rate,
             settings: parts.settings,
             factory: parts.engine,
-            engine: Some(Arc::new(engine)),
+            engine: Some(engine),
             events,
             days: parts.days,
             recorder,
@@ -100,13 +104,13 @@ impl Controller {
             detector: StallDetector::new(0),
             watchdog: Watchdog::from_env(),
             stalled: None,
-            epoch: Instant::now(),
+            monotonic: parts.monotonic.clone(),
             packets_lost_seen: 0,
         }
     }
 
     fn mono_ns(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
+        (self.monotonic)()
     }
 
     fn publish(&self) {
@@ -160,13 +164,7 @@ pub(super) async fn run(mut c: Controller) {
                 reading = false;
                 c.on_read(r);
             }
-            Some(st) = status_rx.recv() => {
-                c.metrics.update_from_status(&st);
-                c.state.engine = Some(st);
-                let now = c.clock.now();
-                c.state.alarms.tick(now);
-                c.publish();
-            }
+            Some(st) = status_rx.recv() => c.on_status(st),
             _ = status.tick() => {
                 if let Some(engine) = c.engine.clone() {
                     let tx = status_tx.clone();
@@ -190,6 +188,14 @@ pub(super) async fn run(mut c: Controller) {
 }
 
 impl Controller {
+    fn on_status(&mut self, st: Status) {
+        self.metrics.update_from_status(&st);
+        self.state.engine = Some(st);
+        let now = self.clock.now();
+        self.state.alarms.tick(now);
+        self.publish();
+    }
+
     fn on_event(&mut self, ev: Event) {
         let ev = to_programme_time(ev, &self.clock);
         let now = self.clock.now();
@@ -374,13 +380,7 @@ impl Controller {
         let stopped_ago = self
             .mono_ns()
             .saturating_sub(self.detector.last_flowing_ns());
-        let wall_now = u64::try_from(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0),
-        )
-        .unwrap_or(0);
+        let wall_now = self.clock.wall().unix_ns();
         let stopped_at = self
             .clock
             .programme_ns_of(wall_now.saturating_sub(stopped_ago));
@@ -391,7 +391,7 @@ impl Controller {
                 tracing::warn!("the engine was restarted after a stall");
                 self.recorder = AsRunRecorder::new(engine.timeline().rate);
                 self.state.timeline = engine.timeline();
-                self.engine = Some(Arc::new(engine));
+                self.engine = Some(engine);
                 self.events = events;
                 self.detector = StallDetector::new(self.mono_ns());
                 self.last_sent = None;
@@ -438,28 +438,15 @@ impl Controller {
     }
 }
 
-/// Stops an engine in order, bounded; a clone still held by a status sample is waited for
-/// briefly, then dropped (which tells the engine to stop without waiting).
-async fn stop_engine(engine: Arc<Engine>) {
-    let mut engine = engine;
-    for _ in 0..30 {
-        match Arc::try_unwrap(engine) {
-            Ok(e) => {
-                if tokio::time::timeout(Duration::from_secs(8), e.stop())
-                    .await
-                    .is_err()
-                {
-                    tracing::error!("the engine did not stop within 8 s");
-                }
-                return;
-            }
-            Err(shared) => {
-                engine = shared;
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
+/// Stops an engine in order, bounded (a status sample may still hold a clone: the stop
+/// does not wait for it).
+async fn stop_engine(engine: Arc<dyn Playout>) {
+    if tokio::time::timeout(Duration::from_secs(8), engine.stop())
+        .await
+        .is_err()
+    {
+        tracing::error!("the engine did not stop within 8 s");
     }
-    tracing::error!("engine still shared at shutdown; dropped without an orderly stop");
 }
 
 /// Reads the days in view: the one containing `now` and every one the look-ahead reaches.

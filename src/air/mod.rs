@@ -28,7 +28,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use playout::{Engine, EngineError, EventStream, Fault, Status};
+use playout::engine::Playout;
+use playout::{EngineError, EventStream, Fault, Status};
 use serde::Serialize;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -332,13 +333,22 @@ impl AirChanges {
 
 /// Starts an engine (the first one, and each restart after a stall).
 pub type EngineFactory =
-    Box<dyn FnMut() -> Result<(Engine, EventStream), EngineError> + Send + 'static>;
+    Box<dyn FnMut() -> Result<(Arc<dyn Playout>, EventStream), EngineError> + Send + 'static>;
 
 /// The running controller: its handle and its task.
 pub struct Air {
     handle: AirHandle,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
+}
+
+/// A monotonic clock in ns from any origin: the supervisor's sense of elapsed time.
+pub type Monotonic = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// The process's monotonic clock.
+pub fn real_monotonic() -> Monotonic {
+    let epoch = std::time::Instant::now();
+    Arc::new(move || u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX))
 }
 
 /// What the controller needs.
@@ -357,6 +367,8 @@ pub struct AirParts {
     pub clock: ChannelClock,
     /// Settings.
     pub settings: AirSettings,
+    /// Elapsed time for supervision ([`real_monotonic`] on air; simulated in rehearsals).
+    pub monotonic: Monotonic,
 }
 
 impl Air {

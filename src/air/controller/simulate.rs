@@ -1,0 +1,193 @@
+//! The controller on a simulated clock: the same actor state and handlers that air
+//! (`on_read`, `on_event`, `on_status`, `supervise`), driven in 200 ms slices of simulated
+//! time against the simulated engine ([`playout::sim::SimEngine`]: the real switcher and
+//! ticker with stand-in sources). A day of programme runs in seconds, with edits, midnight,
+//! engine restarts and wall-clock steps, and its as-run log is the real one.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use playout::engine::{Playout, WallClock};
+use playout::sim::{SimClock, SimEngine, SimMedia};
+use playout::{EngineError, Fault, OutputProfile, Rate};
+use tokio::sync::{Notify, mpsc, watch};
+
+use super::{Controller, days_in_view};
+use crate::air::clock::ChannelClock;
+use crate::air::{AirParts, AirSettings, Published, alarms};
+use crate::asrun::AsRunLog;
+use crate::metrics::Metrics;
+use crate::rundown::FrameRate;
+use crate::rundown_db::DbDayStore;
+
+/// Simulated time per step of the driver (the supervisor's pace on air).
+const SLICE_NS: u64 = 200_000_000;
+/// How often the engine's status is sampled (as on air).
+const STATUS_NS: u64 = 1_000_000_000;
+
+/// A controller, its simulated engine and clock.
+pub(crate) struct Simulation {
+    ctl: Controller,
+    clock: Arc<SimClock>,
+    engine: Arc<Mutex<Option<Arc<SimEngine>>>>,
+    days: DbDayStore,
+    next_read_ns: u64,
+    next_status_ns: u64,
+    want_read: bool,
+}
+
+impl Simulation {
+    /// A controller over `days` and `asrun` whose programme clock starts at `start` (UTC);
+    /// `media` tells the stand-in sources what exists and how long it is.
+    pub(crate) fn start(
+        days: DbDayStore,
+        asrun: AsRunLog,
+        rate: FrameRate,
+        start: DateTime<Utc>,
+        media: SimMedia,
+        settings: AirSettings,
+    ) -> Result<Self, EngineError> {
+        let start_ns = u64::try_from(start.timestamp_nanos_opt().unwrap_or(0)).unwrap_or(0);
+        let clock = SimClock::at(start_ns);
+        let profile = OutputProfile {
+            width: 16,
+            height: 16,
+            rate: Rate::new(rate.num, rate.den)
+                .ok_or_else(|| EngineError::Profile(format!("{}/{}", rate.num, rate.den)))?,
+            sample_rate: 8_000,
+            channels: 1,
+            ..OutputProfile::small()
+        };
+        let slot: Arc<Mutex<Option<Arc<SimEngine>>>> = Arc::new(Mutex::new(None));
+        let (c, s) = (clock.clone(), slot.clone());
+        let factory = move || {
+            let (e, events) = SimEngine::start(profile.clone(), c.clone(), media.clone())?;
+            if let Ok(mut g) = s.lock() {
+                *g = Some(e.clone());
+            }
+            Ok((e as Arc<dyn Playout>, events))
+        };
+        let (engine, events) = factory()?;
+        let mono = clock.clone();
+        let parts = AirParts {
+            engine: Box::new(factory),
+            days: days.clone(),
+            asrun,
+            metrics: Metrics::new().map_err(|e| EngineError::Encoder(e.to_string()))?,
+            rate,
+            clock: ChannelClock::on(clock.clone() as Arc<dyn WallClock>, 0),
+            settings,
+            monotonic: Arc::new(move || mono.mono_ns()),
+        };
+        let published = Published {
+            alarms: alarms::Alarms::default(),
+            plan: Arc::new(Vec::new()),
+            days: Vec::new(),
+            engine: None,
+            rundown_error: None,
+            asrun_pending: 0,
+            timeline: engine.timeline(),
+            engine_restarts: 0,
+        };
+        let (state_tx, _state) = watch::channel(Arc::new(published.clone()));
+        let (_requests, requests_rx) = mpsc::channel(1);
+        let (_stop, stop_rx) = watch::channel(false);
+        let mut ctl = Controller::new(
+            parts,
+            engine,
+            events,
+            published,
+            state_tx,
+            Arc::new(Notify::new()),
+            requests_rx,
+            stop_rx,
+        );
+        ctl.detector = crate::air::supervise::StallDetector::new(clock.mono_ns());
+        Ok(Self {
+            ctl,
+            clock,
+            engine: slot,
+            days,
+            next_read_ns: 0,
+            next_status_ns: 0,
+            want_read: true,
+        })
+    }
+
+    /// Programme time now.
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.ctl.clock.now()
+    }
+
+    /// The rundown changed: read it at the next slice (what an edit's re-cue does).
+    pub(crate) fn recue(&mut self) {
+        self.want_read = true;
+    }
+
+    /// Steps the wall clock (NTP) by `ns`.
+    pub(crate) fn step_wall(&self, ns: i64) {
+        self.clock.step_wall(ns);
+    }
+
+    /// Injects a fault into the engine on air.
+    pub(crate) fn fault(&self, fault: Fault) {
+        if let Some(e) = &self.ctl.engine {
+            let _ = e.inject_fault(fault);
+        }
+    }
+
+    /// Engine restarts so far.
+    pub(crate) fn restarts(&self) -> u64 {
+        self.ctl.state.engine_restarts
+    }
+
+    /// The alarm board.
+    pub(crate) fn alarms(&self) -> Vec<alarms::Alarm> {
+        self.ctl.state.alarms.list()
+    }
+
+    /// Runs until the programme clock reads `until`.
+    pub(crate) async fn run_until(&mut self, until: DateTime<Utc>) {
+        while self.now() < until {
+            let mono = self.clock.mono_ns() + SLICE_NS;
+            self.clock.set_mono(mono);
+            let engine = self.engine.lock().ok().and_then(|g| g.clone());
+            if let Some(e) = engine {
+                e.advance();
+            }
+            while let Some(ev) = self.ctl.events.try_recv() {
+                self.ctl.on_event(ev);
+            }
+            if self.want_read || mono >= self.next_read_ns {
+                self.want_read = false;
+                self.next_read_ns =
+                    mono + u64::try_from(self.ctl.settings.poll.as_nanos()).unwrap_or(u64::MAX);
+                let now = self.now();
+                let horizon = now
+                    + chrono::Duration::from_std(self.ctl.settings.lookahead)
+                        .unwrap_or(chrono::Duration::minutes(10));
+                let read = days_in_view(&self.days, now, horizon).await;
+                self.ctl.on_read(read);
+            }
+            if mono >= self.next_status_ns {
+                self.next_status_ns = mono + STATUS_NS;
+                if let Some(e) = self.ctl.engine.clone()
+                    && let Ok(st) = e.status().await
+                {
+                    self.ctl.on_status(st);
+                }
+            }
+            if self.ctl.supervise().await {
+                self.want_read = true;
+            }
+        }
+    }
+
+    /// Stops the engine in order and waits for the as-run writer.
+    pub(crate) async fn finish(self) {
+        self.ctl.shutdown().await;
+    }
+}
+
+#[cfg(test)]
+mod tests;
