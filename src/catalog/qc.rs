@@ -108,7 +108,7 @@ pub fn judge(r: &ProbeReport, a: &Acceptance, min_duration_ms: Option<i64>) -> Q
             None => warn.push("音频为静音，无法测得响度".into()),
             Some(v) if (v - a.loudness_target_lufs).abs() > a.loudness_tolerance_lu => {
                 warn.push(format!(
-                    "响度 {v:.1} LUFS 偏离目标 {:.1} LUFS 超过 {:.1} LU（播出时将校正）",
+                    "响度 {v:.1} LUFS 偏离目标 {:.1} LUFS 超过 {:.1} LU（播出时不做响度校正：请在交付前按目标响度重新处理）",
                     a.loudness_target_lufs, a.loudness_tolerance_lu
                 ))
             }

@@ -108,7 +108,7 @@ struct RawOutput {
     /// Height in pixels (default 1080).
     height: Option<Spanned<u32>>,
     /// Frame rate, "25" or "30000/1001" (default 25).
-    fps: Option<Spanned<String>>,
+    fps: Option<Spanned<toml::Value>>,
     /// Audio sample rate (default 48000).
     sample_rate: Option<Spanned<u32>>,
     /// Audio channels (default 2).
@@ -260,14 +260,17 @@ impl ChannelConfig {
             profile.height = *v.get_ref();
         }
         if let Some(v) = &o.fps {
-            profile.rate = parse_rate(v.get_ref()).ok_or_else(|| {
+            // `fps = 25` as every TOML user writes it, or a string `"30000/1001"`.
+            let text = match v.get_ref() {
+                toml::Value::Integer(n) => n.to_string(),
+                toml::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            profile.rate = parse_rate(&text).ok_or_else(|| {
                 at(
                     v.span(),
                     "output.fps",
-                    format!(
-                        "{:?} is not a frame rate like \"25\" or \"30000/1001\"",
-                        v.get_ref()
-                    ),
+                    format!("{text:?} is not a frame rate like 25, \"25\" or \"30000/1001\""),
                 )
             })?;
         }

@@ -165,3 +165,27 @@ fn the_daemon_sections_have_safe_defaults_and_named_errors() {
         assert!(e.starts_with(want), "{text:?} → {e}");
     }
 }
+
+#[test]
+fn fps_is_written_as_a_number_or_a_fraction() {
+    for (text, num, den) in [
+        ("fps = 25", 25, 1),
+        ("fps = \"25\"", 25, 1),
+        ("fps = 30", 30, 1),
+        ("fps = \"30000/1001\"", 30_000, 1001),
+    ] {
+        let c =
+            parse(&format!("[output]\n{text}\n"), &[]).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(
+            (c.profile.rate.num, c.profile.rate.den),
+            (num, den),
+            "{text}"
+        );
+    }
+    for bad in ["fps = 0", "fps = -25", "fps = \"fast\"", "fps = 25.5"] {
+        let e = parse(&format!("[output]\n{bad}\n"), &[])
+            .expect_err(bad)
+            .to_string();
+        assert!(e.contains("output.fps") || e.contains("fps"), "{bad}: {e}");
+    }
+}
