@@ -131,6 +131,8 @@ struct Inner {
     /// The encoder "died" ([`Fault::KillEncoder`]): frames tick, no packet is produced.
     encoder_dead: bool,
     stopped: bool,
+    /// Every cue handed over, the last version of each id.
+    cues: std::collections::BTreeMap<String, Cue>,
 }
 
 /// The engine of a rehearsal.
@@ -189,6 +191,7 @@ impl SimEngine {
                     dead: false,
                     encoder_dead: false,
                     stopped: false,
+                    cues: std::collections::BTreeMap::new(),
                 }),
                 clock,
                 timeline: Timeline {
@@ -210,6 +213,13 @@ impl SimEngine {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         }
+    }
+
+    /// Every cue this engine was handed (the last version of each id), by start frame.
+    pub fn cues_seen(&self) -> Vec<Cue> {
+        let mut v: Vec<Cue> = self.lock().cues.values().cloned().collect();
+        v.sort_by_key(|c| (c.start, c.id.clone()));
+        v
     }
 
     /// Ticks every output frame due up to the clock's monotonic time now.
@@ -249,6 +259,9 @@ impl Playout for SimEngine {
             return Err(EngineError::Stopped);
         }
         let n = g.ticker.programme_frame();
+        for c in &cues {
+            g.cues.insert(c.id.clone(), c.clone());
+        }
         g.ticker.switcher.replace(cues, n);
         Ok(())
     }

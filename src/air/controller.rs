@@ -24,7 +24,6 @@ use crate::rundown_db::DbDayStore;
 
 use super::clock::ChannelClock;
 
-#[cfg(test)]
 pub(crate) mod simulate;
 
 /// How often the supervisor reads the engine's vital signs.

@@ -21,6 +21,7 @@ pub mod alarms;
 pub mod clock;
 mod controller;
 pub mod plan;
+pub mod rehearsal;
 pub mod supervise;
 mod writer;
 
@@ -109,6 +110,24 @@ pub struct NextView {
     pub start: DateTime<Utc>,
     /// Frames until it starts.
     pub in_frames: u64,
+}
+
+/// One cue as the engine received it: what `GET /api/v1/air/cues` shows and what a
+/// rehearsal lists, so the two can be compared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct CueView {
+    /// Cue id (`DATE+OFFSET:WHAT`).
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// What the engine opens (file path, the slate, or a URL with its key masked).
+    pub source: String,
+    /// Start, programme time (UTC).
+    pub start: Option<DateTime<Utc>>,
+    /// Length, frames.
+    pub frames: Option<u64>,
+    /// In-point, ns.
+    pub in_point_ns: u64,
 }
 
 /// What the controller knows now.
@@ -282,6 +301,27 @@ impl AirHandle {
             alarms_version: p.alarms.version(),
             engine_restarts: p.engine_restarts,
         }
+    }
+
+    /// The cues handed to the engine now (the look-ahead window), in start order.
+    pub fn cues(&self) -> Vec<CueView> {
+        let p = self.state.borrow().clone();
+        p.plan
+            .iter()
+            .map(|pl| CueView {
+                id: pl.cue.id.clone(),
+                title: pl.cue.title.clone(),
+                source: playout::output::mask::mask_url(&pl.cue.source),
+                start: pl.cue.start.map(|f| {
+                    DateTime::from_timestamp_nanos(
+                        i64::try_from(self.clock.programme_ns_of(p.timeline.unix_ns_of(f)))
+                            .unwrap_or(i64::MAX),
+                    )
+                }),
+                frames: pl.cue.length,
+                in_point_ns: pl.cue.in_point_ns,
+            })
+            .collect()
     }
 
     /// The alarms, newest first.

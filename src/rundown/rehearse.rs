@@ -431,7 +431,9 @@ fn check_source(
     }
 }
 
-fn account(r: &mut RehearsalDay, it: &DayItem, frames: u64) {
+/// Adds `frames` of `it` that aired to the day's airtime (filler, slate, or by section,
+/// category and unit).
+pub fn account(r: &mut RehearsalDay, it: &DayItem, frames: u64) {
     match it.kind {
         ItemKind::Filler => r.filler_frames += frames,
         ItemKind::Slate => r.slate_frames += frames,

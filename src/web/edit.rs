@@ -77,6 +77,7 @@ pub fn routes(state: EditState) -> Router {
         .route("/api/v1/rundown/days/{date}/edits", get(history).post(edit))
         .route("/api/v1/rundown/days/{date}/undo", post(undo))
         .route("/api/v1/air", get(air))
+        .route("/api/v1/air/cues", get(cues))
         .route("/api/v1/air/skip", post(skip))
         .route("/api/v1/air/live", post(live))
         .route("/api/v1/air/fault", post(fault))
@@ -163,6 +164,13 @@ async fn undo(
     responses((status = 200, description = "播出状态 On-air snapshot", body = Object)))]
 async fn air(State(s): State<EditState>) -> ApiResult<serde_json::Value> {
     Ok(Json(json!(on_air(&s)?.snapshot())))
+}
+
+/// 已交给播出引擎的节目提示（预读窗口内）The cues handed to the engine (the look-ahead window).
+#[utoipa::path(get, path = "/api/v1/air/cues", tag = "air",
+    responses((status = 200, description = "{cues: [{id, title, source, start, frames, in_point_ns}]}", body = Object)))]
+async fn cues(State(s): State<EditState>) -> ApiResult<serde_json::Value> {
+    Ok(Json(json!({ "cues": on_air(&s)?.cues() })))
 }
 
 fn on_air(s: &EditState) -> Result<&AirHandle, ApiError> {

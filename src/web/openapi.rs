@@ -130,7 +130,7 @@ each operation names the roles that may call it. Errors are `{\"error\": {\"code
         super::rundown::validate, super::rundown::lock, super::rundown::unlock,
         super::rundown::restore, super::rundown::export,
         super::edit::history, super::edit::edit, super::edit::undo,
-        super::edit::air, super::edit::skip, super::edit::live, super::edit::fault,
+        super::edit::air, super::edit::cues, super::edit::skip, super::edit::live, super::edit::fault,
         super::edit::alarms, super::edit::ack, super::edit::events,
         super::preview::file, super::auth::login, super::auth::logout,
         super::certificate::list, super::certificate::one,

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use playout::engine::{Playout, WallClock};
 use playout::sim::{SimClock, SimEngine, SimMedia};
-use playout::{EngineError, Fault, OutputProfile, Rate};
+use playout::{EngineError, OutputProfile, Rate};
 use tokio::sync::{Notify, mpsc, watch};
 
 use super::{Controller, days_in_view};
@@ -120,28 +120,54 @@ impl Simulation {
     }
 
     /// The rundown changed: read it at the next slice (what an edit's re-cue does).
+    #[cfg(test)]
     pub(crate) fn recue(&mut self) {
         self.want_read = true;
     }
 
     /// Steps the wall clock (NTP) by `ns`.
+    #[cfg(test)]
     pub(crate) fn step_wall(&self, ns: i64) {
         self.clock.step_wall(ns);
     }
 
     /// Injects a fault into the engine on air.
-    pub(crate) fn fault(&self, fault: Fault) {
+    #[cfg(test)]
+    pub(crate) fn fault(&self, fault: playout::Fault) {
         if let Some(e) = &self.ctl.engine {
             let _ = e.inject_fault(fault);
         }
     }
 
+    /// Every cue the current engine was handed (the last version of each id), with its
+    /// start as a programme instant.
+    pub(crate) fn cues_seen(&self) -> Vec<(playout::Cue, Option<DateTime<Utc>>)> {
+        let Some(e) = self.engine.lock().ok().and_then(|g| g.clone()) else {
+            return Vec::new();
+        };
+        let tl = e.timeline();
+        e.cues_seen()
+            .into_iter()
+            .map(|c| {
+                let at = c.start.map(|f| {
+                    DateTime::from_timestamp_nanos(
+                        i64::try_from(self.ctl.clock.programme_ns_of(tl.unix_ns_of(f)))
+                            .unwrap_or(i64::MAX),
+                    )
+                });
+                (c, at)
+            })
+            .collect()
+    }
+
     /// Engine restarts so far.
+    #[cfg(test)]
     pub(crate) fn restarts(&self) -> u64 {
         self.ctl.state.engine_restarts
     }
 
     /// The alarm board.
+    #[cfg(test)]
     pub(crate) fn alarms(&self) -> Vec<alarms::Alarm> {
         self.ctl.state.alarms.list()
     }

@@ -136,7 +136,7 @@ async fn a_day_with_an_edit_a_restart_clock_steps_and_midnight_airs_frame_for_fr
 
     // 08:00:05.3 — the engine's clock thread dies mid-item; the controller restarts it.
     sim.run_until(t("2027-09-01T08:00:05.3+08:00")).await;
-    sim.fault(Fault::StopClock);
+    sim.fault(playout::Fault::StopClock);
     let fault_ms = ms(sim.now());
     sim.run_until(t("2027-09-01T08:00:10+08:00")).await;
     assert_eq!(sim.restarts(), 1, "restarted once");
