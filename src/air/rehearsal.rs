@@ -105,7 +105,9 @@ pub async fn rehearse(
         media,
         settings,
     )
-    .map_err(|e| RehearsalError::Engine(e.to_string()))?;
+    .map_err(|e| RehearsalError::Engine(e.to_string()))?
+    // Nothing fails on purpose here: supervise once a second of programme.
+    .with_slice(1_000_000_000);
     sim.run_until(last.end + chrono::Duration::milliseconds(400))
         .await;
     let cues = sim

@@ -624,7 +624,6 @@ fn cmd_export(a: ExportArgs) -> Result<()> {
 fn cmd_rehearse(a: RehearseArgs, json: bool) -> Result<()> {
     let mut opened = a.days.open()?;
     let days = select_days(&mut opened, None, a.from, a.to)?;
-    let refs: Vec<&Day> = days.iter().collect();
     let cs = a
         .days
         .config(a.config.as_deref())
@@ -636,10 +635,24 @@ fn cmd_rehearse(a: RehearseArgs, json: bool) -> Result<()> {
         ProbeKind::Trust => &TrustProbe,
     };
     let t0 = Instant::now();
-    let r = rehearse(&refs, probe, cs.as_ref());
+    // The controller that airs, on a simulated clock. The CLI runs on a blocking thread of
+    // the daemon's runtime (it may wait for it here) or, called as a library, on none.
+    let rehearsal = crate::air::rehearsal::rehearse(&days, probe, cs.as_ref());
+    let (r, cues) = match tokio::runtime::Handle::try_current() {
+        Ok(h) => h.block_on(rehearsal)?,
+        Err(_) => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("排练需要异步运行时")?
+            .block_on(rehearsal)?,
+    };
     let elapsed = t0.elapsed();
     if json {
-        return print_json(&r);
+        return print_json(&serde_json::json!({
+            "days": r.days,
+            "cues": cues,
+        }));
     }
     let rate = days[0].rate;
     let mut s = String::new();
@@ -671,10 +684,10 @@ fn cmd_rehearse(a: RehearseArgs, json: bool) -> Result<()> {
         }
     }
     s.push_str(&format!(
-        "排练 {} 天用时 {:.3} 秒（模拟时钟 {} 步）\n",
+        "排练 {} 天用时 {:.3} 秒（播出控制器与切换器在模拟时钟上运行，{} 条节目提示）\n",
         r.days.len(),
         elapsed.as_secs_f64(),
-        r.clock_steps
+        cues.len()
     ));
     out(&s)
 }

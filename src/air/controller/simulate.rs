@@ -20,7 +20,7 @@ use crate::metrics::Metrics;
 use crate::rundown::FrameRate;
 use crate::rundown_db::DbDayStore;
 
-/// Simulated time per step of the driver (the supervisor's pace on air).
+/// Simulated time per step of the driver by default (the supervisor's pace on air).
 const SLICE_NS: u64 = 200_000_000;
 /// How often the engine's status is sampled (as on air).
 const STATUS_NS: u64 = 1_000_000_000;
@@ -34,6 +34,7 @@ pub(crate) struct Simulation {
     next_read_ns: u64,
     next_status_ns: u64,
     want_read: bool,
+    slice_ns: u64,
 }
 
 impl Simulation {
@@ -111,7 +112,15 @@ impl Simulation {
             next_read_ns: 0,
             next_status_ns: 0,
             want_read: true,
+            slice_ns: SLICE_NS,
         })
+    }
+
+    /// Steps of `ns` of simulated time (default 200 ms, the supervisor's pace on air; a
+    /// rehearsal without faults can take longer steps).
+    pub(crate) fn with_slice(mut self, ns: u64) -> Self {
+        self.slice_ns = ns.max(1_000_000);
+        self
     }
 
     /// Programme time now.
@@ -175,7 +184,7 @@ impl Simulation {
     /// Runs until the programme clock reads `until`.
     pub(crate) async fn run_until(&mut self, until: DateTime<Utc>) {
         while self.now() < until {
-            let mono = self.clock.mono_ns() + SLICE_NS;
+            let mono = self.clock.mono_ns() + self.slice_ns;
             self.clock.set_mono(mono);
             let engine = self.engine.lock().ok().and_then(|g| g.clone());
             if let Some(e) = engine {
