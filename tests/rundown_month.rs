@@ -650,3 +650,85 @@ fn rehearsal_of_the_month_reports_per_day() {
         );
     }
 }
+
+/// The realistic 2026 catalog of issue 14: 255 ready works of 15–60 min in categories 1–7
+/// and 9, no slow-live files, one slow-live feed every night 01:00–04:00.
+fn catalog_2026() -> (Vec<Work>, Vec<LiveFeed>) {
+    (demo::catalog_2026(14, 255), vec![demo::night_feed()])
+}
+
+fn minutes(frames: u64) -> u64 {
+    frames / (25 * 60)
+}
+
+#[test]
+fn the_2026_catalog_without_slow_live_files_airs_works_not_the_slate() {
+    let cs = config();
+    let (works, feeds) = catalog_2026();
+    assert_eq!(works.len(), 255);
+    assert!(works.iter().all(|w| {
+        let c = w.categories[0];
+        (1..=9).contains(&c) && c != 8 && (15 * 60 * 25..=60 * 60 * 25).contains(&w.frames)
+    }));
+    let t0 = std::time::Instant::now();
+    let built = build_all(
+        &cs,
+        &works,
+        &feeds,
+        &BTreeMap::new(),
+        None,
+        None,
+        &BTreeSet::new(),
+    );
+    eprintln!("built 30 days from 255 works in {:?}", t0.elapsed());
+    // Exact days, validation clean, no work twice within 24 h, at most max_airings.
+    assert_month_sound(&cs, &works, &feeds, &built.days);
+    let mut report = String::new();
+    for (date, m) in &built.report.mix {
+        report.push_str(&format!(
+            "{date}: slate {} min, filler {} min, premieres {} min, replays {} min, live {} min\n",
+            minutes(m.total.slate_frames),
+            minutes(m.total.filler_frames),
+            minutes(m.total.premiere_frames),
+            minutes(m.total.replay_frames),
+            minutes(m.total.live_frames),
+        ));
+    }
+    eprint!("{report}");
+    for w in &built.report.warnings {
+        eprintln!("{w}");
+    }
+    for (date, m) in &built.report.mix {
+        assert_eq!(m.total.total(), DAY, "{date} report sums to 24 h");
+        assert!(
+            m.total.slate_frames <= 30 * 60 * 25,
+            "{date} carries {} min of slate:\n{report}",
+            minutes(m.total.slate_frames)
+        );
+        // The slow-live blocks carry the feed and replays, not a still card.
+        for b in m.blocks.iter().filter(|b| b.block.contains("慢直播")) {
+            assert!(
+                b.mix.slate_frames <= 10 * 60 * 25,
+                "{date} {} carries {} min of slate",
+                b.block,
+                minutes(b.mix.slate_frames)
+            );
+        }
+    }
+    for id in &built.report.unaired {
+        let w = works
+            .iter()
+            .find(|w| w.id == *id)
+            .expect("work of the catalog");
+        eprintln!(
+            "unaired {id} cat {:?} min {}",
+            w.categories,
+            minutes(w.frames)
+        );
+    }
+    assert!(
+        built.report.unaired.is_empty(),
+        "every work airs: {:?}",
+        built.report.unaired
+    );
+}

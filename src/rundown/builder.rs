@@ -14,9 +14,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::config::{CompiledSchedule, Event};
+use super::config::{CompiledSchedule, Event, Fallback};
+use super::mix::{DayMix, day_mix, mix_warnings};
 use super::plan::{Segment, day_plan};
-use super::time::{CronSlot, parse_clock_ms, parse_duration_frames, wall};
+use super::time::{CronSlot, FrameRate, parse_clock_ms, parse_duration_frames, wall};
 use super::{Day, DayItem, FeedWindow, ItemKind, LiveFeed, Work};
 
 /// Shortest remainder worth cutting a work into (when a block allows cuts): 60 s.
@@ -77,6 +78,11 @@ pub struct BuildReport {
     pub premieres: BTreeMap<NaiveDate, u32>,
     /// Filler and slate frames per built day.
     pub filler_frames: BTreeMap<NaiveDate, u64>,
+    /// What every day of the window is made of (premieres, replays, live, events, filler,
+    /// slate), per day and per block, in frames at `frame_rate`; kept days included.
+    pub mix: BTreeMap<NaiveDate, DayMix>,
+    /// The house rate the frame counts are in.
+    pub frame_rate: Option<FrameRate>,
     /// Things an operator should know (Chinese).
     pub warnings: Vec<String>,
 }
@@ -191,6 +197,14 @@ pub fn build(cs: &CompiledSchedule, req: &BuildRequest<'_>) -> Built {
         let day = b.build_day(date, total - i);
         b.report.built.push(date);
         days.insert(date, day);
+    }
+    b.report.frame_rate = Some(cs.rate);
+    for (date, day) in &days {
+        let m = day_mix(day);
+        if b.report.built.contains(date) {
+            b.report.warnings.extend(mix_warnings(cs, *date, &m));
+        }
+        b.report.mix.insert(*date, m);
     }
     if cs.config.repeat.every_work_once {
         b.report.unaired = b
@@ -504,7 +518,9 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Best work for `left` frames at `at_ms`, and whether it fits whole.
+    /// Best work for `left` frames at `at_ms`, and whether it fits whole. Tier 0 is the
+    /// segment's own sections; then each way out of its sections (`fallback`) in order. A
+    /// work that fits beats one that must be cut, whatever its tier.
     fn pick(
         &self,
         d: &DayBuild,
@@ -513,50 +529,98 @@ impl<'a> Builder<'a> {
         at_ms: i64,
         min_cut: u64,
     ) -> Option<(usize, bool)> {
-        let mut best: Option<(PickKey, usize)> = None;
+        let mut tiers: Vec<(&[usize], Option<bool>)> = vec![(&seg.sections, None)];
         for &s in &seg.sections {
-            let sec = &self.cs.sections[s];
-            let gap = self.cs.rate.ms_of(sec.min_gap_frames);
-            for &ci in &self.by_section[s] {
-                let c = &self.cands[ci];
-                if c.w.premiere_after.is_some_and(|p| p > d.date) {
-                    continue;
-                }
-                let air = &self.air[ci];
-                if air.len() >= sec.max_airings as usize {
-                    continue;
-                }
-                let p = air.partition_point(|&x| x < at_ms);
-                if (p > 0 && at_ms - air[p - 1] < gap) || (p < air.len() && air[p] - at_ms < gap) {
-                    continue;
-                }
-                let fits = c.w.frames <= left;
-                if !fits && (!seg.allow_cut || left < min_cut) {
-                    continue;
-                }
-                let class = if !air.is_empty() {
-                    1
-                } else if seg.premiere || d.premieres[s] < d.quota[s] {
-                    0
-                } else {
-                    2
-                };
-                let last = air.last().copied().unwrap_or(i64::MIN);
-                let key = (
-                    !fits,
-                    class,
-                    self.cat_air[s][c.cat as usize],
-                    self.unit_air[s][c.unit],
-                    air.len(),
-                    last,
-                    c.hash,
-                );
-                if best.as_ref().is_none_or(|(k, _)| key < *k) {
-                    best = Some((key, ci));
+            for f in &self.cs.sections[s].fallback {
+                match f {
+                    Fallback::Replay {
+                        sections,
+                        allow_premieres,
+                    } => tiers.push((sections, Some(*allow_premieres))),
                 }
             }
         }
-        best.map(|(k, ci)| (ci, !k.0))
+        let mut all: Vec<(PickKey, usize)> = Vec::new();
+        for (tier, (sections, fallback)) in tiers.iter().enumerate() {
+            for &s in *sections {
+                let sec = &self.cs.sections[s];
+                let gap = self.cs.rate.ms_of(sec.min_gap_frames);
+                for &ci in &self.by_section[s] {
+                    let c = &self.cands[ci];
+                    if c.w.premiere_after.is_some_and(|p| p > d.date) {
+                        continue;
+                    }
+                    let air = &self.air[ci];
+                    if air.len() >= sec.max_airings as usize {
+                        continue;
+                    }
+                    let p = air.partition_point(|&x| x < at_ms);
+                    if (p > 0 && at_ms - air[p - 1] < gap)
+                        || (p < air.len() && air[p] - at_ms < gap)
+                    {
+                        continue;
+                    }
+                    let fits = c.w.frames <= left;
+                    if !fits && (!seg.allow_cut || left < min_cut) {
+                        continue;
+                    }
+                    let class = match fallback {
+                        // A way out: replays first, premieres only when allowed.
+                        Some(_) if !air.is_empty() => 1,
+                        Some(false) => continue,
+                        Some(true) => 2,
+                        None if !air.is_empty() => 1,
+                        None if seg.premiere || d.premieres[s] < d.quota[s] => 0,
+                        None => 2,
+                    };
+                    let last = air.last().copied().unwrap_or(i64::MIN);
+                    let key = (
+                        !fits && tier > 0,
+                        0,
+                        tier,
+                        !fits,
+                        class,
+                        self.cat_air[s][c.cat as usize],
+                        self.unit_air[s][c.unit],
+                        air.len(),
+                        last,
+                        c.hash,
+                    );
+                    all.push((key, ci));
+                }
+            }
+        }
+        // What a work leaves behind that no work can fill is filler or slate. A rest shorter
+        // than two of the shortest eligible works takes at most one more work: its waste is
+        // what the longest eligible work within it leaves. Longer rests count as fillable.
+        // At the end of a segment the work wasting the fewest whole minutes wins, whatever its
+        // tier or class (a cut wastes nothing); elsewhere nothing is wasted and tier decides:
+        // a section's own material, even cut where the block allows it, before a way out.
+        let mut lengths: Vec<u64> = all
+            .iter()
+            .filter(|(k, _)| !k.3)
+            .map(|&(_, ci)| self.cands[ci].w.frames)
+            .collect();
+        lengths.sort_unstable();
+        let shortest = lengths.first().copied().unwrap_or(u64::MAX);
+        let minute = self.cs.rate.frames_in_secs(60).max(1);
+        let waste = |rest: u64| -> u64 {
+            if rest == 0 || rest >= shortest.saturating_mul(2) {
+                return 0;
+            }
+            let p = lengths.partition_point(|&l| l <= rest);
+            let within = if p > 0 { lengths[p - 1] } else { 0 };
+            (rest - within).div_ceil(minute)
+        };
+        all.into_iter()
+            .map(|(mut k, ci)| {
+                if !k.3 {
+                    k.1 = waste(left - self.cands[ci].w.frames);
+                }
+                (k, ci)
+            })
+            .min()
+            .map(|(k, ci)| (ci, !k.3))
     }
 
     fn close(&mut self, d: &mut DayBuild, seg: &Segment, at: u64, len: u64) {
@@ -624,9 +688,10 @@ fn push_once(v: &mut Vec<String>, s: String) {
     }
 }
 
-/// Ranking of a candidate (smaller is better): does not fit, class (0 wanted premiere,
-/// 1 repeat, 2 premiere over quota), category airtime, unit airtime, airings, last airing, hash.
-type PickKey = (bool, u8, u64, u64, usize, i64, u64);
+/// Ranking of a candidate (smaller is better): a way out that does not fit, whole minutes it
+/// would leave that no work can fill, tier (0 own sections, then each way out), does not fit,
+/// class (0 wanted premiere, 1 repeat, 2 premiere over quota or in a way out), category airtime, unit airtime, airings, last airing, hash.
+type PickKey = (bool, u64, usize, bool, u8, u64, u64, usize, i64, u64);
 
 struct DayBuild {
     date: NaiveDate,

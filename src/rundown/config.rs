@@ -11,7 +11,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-pub use super::compile::{Block, Clip, CompiledSchedule, Event, Override, Section, Slot};
+pub use super::compile::{Block, Clip, CompiledSchedule, Event, Fallback, Override, Section, Slot};
 use super::time::FrameRate;
 
 /// One configuration problem: which file, which field, what is wrong (in Chinese).
@@ -90,6 +90,12 @@ fn default_true() -> bool {
 fn default_max_clips() -> u32 {
     6
 }
+fn default_warn_slate_minutes() -> u32 {
+    10
+}
+fn default_warn_filler_minutes() -> u32 {
+    60
+}
 
 /// The `[schedule]` table of an edition config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -153,6 +159,26 @@ pub struct SectionConfig {
     /// Overrides `repeat.max_airings` for works of this section.
     #[serde(default)]
     pub max_airings: Option<u32>,
+    /// What fills this section's blocks when its own material runs out, tried in order
+    /// before filler clips and the slate (e.g. other sections' works as replays).
+    #[serde(default)]
+    pub fallback: Vec<FallbackConfig>,
+}
+
+/// One way out for a section whose own material has run dry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum FallbackConfig {
+    /// 重播: works of other sections, already aired ones first; they keep their own section
+    /// in the 节目单 and their own repeat rules (minimum gap, most airings).
+    Replay {
+        /// Sections whose works may be replayed here, in order of preference.
+        sections: Vec<String>,
+        /// When no replay fits, a work that has not aired yet may premiere here rather than
+        /// leave the time to filler and the slate (default `true`).
+        #[serde(default = "default_true")]
+        allow_premieres: bool,
+    },
 }
 
 /// A block of the day template.
@@ -205,6 +231,12 @@ pub struct FillerConfig {
     pub max_clips: u32,
     /// Slate: the still shown for any remainder shorter than every clip.
     pub slate: SlateConfig,
+    /// The build report warns about a day carrying more slate than this many minutes.
+    #[serde(default = "default_warn_slate_minutes")]
+    pub warn_slate_minutes: u32,
+    /// The build report warns about a day carrying more filler clips than this many minutes.
+    #[serde(default = "default_warn_filler_minutes")]
+    pub warn_filler_minutes: u32,
 }
 
 /// A filler clip.
@@ -223,7 +255,8 @@ pub struct FillerClip {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SlateConfig {
-    /// Media path of the slate (a still or a loop); plays for any length.
+    /// Media path of the slate (a still or a loop); plays for any length. `slate:` is the
+    /// engine's own slate card, which needs no file.
     pub source: String,
     /// Title for logs.
     pub title: String,
