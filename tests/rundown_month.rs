@@ -14,6 +14,7 @@ use kepu_playout::rundown::export::{
     CSV_HEADER, ListOptions, engine_day_file, parse_engine_day_file, programme_list, to_csv,
     to_json,
 };
+use kepu_playout::rundown::mix::minutes_text;
 use kepu_playout::rundown::rehearse::{MediaCheck, MediaProbe, rehearse};
 use kepu_playout::rundown::store::{DayStore, MemStore};
 use kepu_playout::rundown::validate::{ProblemKind, validate_day};
@@ -730,5 +731,78 @@ fn the_2026_catalog_without_slow_live_files_airs_works_not_the_slate() {
         built.report.unaired.is_empty(),
         "every work airs: {:?}",
         built.report.unaired
+    );
+}
+
+#[test]
+fn a_section_emptied_is_named_with_its_day_block_and_minutes_of_slate() {
+    // The 2026 catalog without any 向未来 (category 7) work, and an edition whose 向未来 has
+    // no way out: its blocks run dry every day, and the report must say so plainly.
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("schedules/editions/2026.toml"),
+    )
+    .expect("edition");
+    let mut sc = ScheduleConfig::from_toml_str(&text, "2026.toml").expect("parses");
+    let i = sc
+        .section
+        .iter()
+        .position(|s| s.name == "向未来")
+        .expect("向未来 section");
+    sc.section[i].fallback.clear();
+    let cs = sc.compile("2026.toml").expect("compiles");
+    let (mut works, feeds) = catalog_2026();
+    works.retain(|w| w.categories[0] != 7);
+    let built = build_all(
+        &cs,
+        &works,
+        &feeds,
+        &BTreeMap::new(),
+        None,
+        None,
+        &BTreeSet::new(),
+    );
+    // Every day still exact; 向未来 18:00–20:00 and 21:00–22:00 (3 h) are slate.
+    for (date, m) in &built.report.mix {
+        assert_eq!(m.total.total(), DAY, "{date}");
+        let b = m
+            .blocks
+            .iter()
+            .find(|b| b.block == "向未来")
+            .expect("向未来 block in the report");
+        assert_eq!(
+            b.mix.slate_frames + b.mix.filler_frames,
+            3 * 3600 * 25,
+            "{date} 向未来 is all filler and slate"
+        );
+        assert!(b.mix.slate_frames > 150 * 60 * 25, "{date}: {:?}", b.mix);
+    }
+    let w = built
+        .report
+        .warnings
+        .iter()
+        .find(|w| w.starts_with("2026-09-07 等待画面"))
+        .unwrap_or_else(|| panic!("no slate warning for 09-07: {:#?}", built.report.warnings));
+    let slate = built.report.mix[&d(7)]
+        .blocks
+        .iter()
+        .find(|b| b.block == "向未来")
+        .expect("向未来")
+        .mix
+        .slate_frames;
+    assert!(w.contains("超过 10 分钟"), "{w}");
+    let named = format!("向未来 {}", minutes_text(cs.rate, slate));
+    assert!(w.contains(&named), "{w} names {named}");
+    // The same figures in the JSON the CLI and the API print.
+    let json = serde_json::to_value(&built.report).expect("report serialises");
+    assert_eq!(
+        json["mix"]["2026-09-07"]["slate_frames"].as_u64(),
+        Some(built.report.mix[&d(7)].total.slate_frames)
+    );
+    assert!(
+        json["warnings"]
+            .as_array()
+            .expect("warnings")
+            .iter()
+            .any(|x| x.as_str() == Some(w.as_str()))
     );
 }

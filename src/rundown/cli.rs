@@ -384,9 +384,17 @@ fn cmd_build(a: BuildArgs, json: bool) -> Result<()> {
         r.kept.len()
     );
     for (d, v) in &saved {
+        let m = r.mix.get(d).map(|m| m.total).unwrap_or_default();
+        let t = |f: u64| crate::rundown::mix::minutes_text(cs.rate, f);
         s.push_str(&format!(
-            "  {d} → 第 {v} 版，首播 {} 部\n",
-            r.premieres.get(d).copied().unwrap_or(0)
+            "  {d} → 第 {v} 版，首播 {} 部（{}）、重播 {}、慢直播 {}、活动 {}、垫片 {}、等待画面 {}\n",
+            r.premieres.get(d).copied().unwrap_or(0),
+            t(m.premiere_frames),
+            t(m.replay_frames),
+            t(m.live_frames),
+            t(m.event_frames),
+            t(m.filler_frames),
+            t(m.slate_frames),
         ));
     }
     if !r.excluded.is_empty() {
