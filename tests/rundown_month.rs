@@ -15,7 +15,7 @@ use kepu_playout::rundown::export::{
     to_json,
 };
 use kepu_playout::rundown::mix::minutes_text;
-use kepu_playout::rundown::rehearse::{MediaCheck, MediaProbe, rehearse};
+use kepu_playout::rundown::rehearse::{FsProbe, MediaCheck, MediaProbe, rehearse};
 use kepu_playout::rundown::store::{DayStore, MemStore};
 use kepu_playout::rundown::validate::{ProblemKind, validate_day};
 use kepu_playout::rundown::{
@@ -805,4 +805,70 @@ fn a_section_emptied_is_named_with_its_day_block_and_minutes_of_slate() {
             .iter()
             .any(|x| x.as_str() == Some(w.as_str()))
     );
+}
+
+#[test]
+fn a_fresh_install_airs_no_fallback_in_filler_slots() {
+    // The built-in editions point filler and slate at nothing that a fresh install lacks.
+    for edition in ["2026.toml", "2025.toml"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("schedules/editions")
+            .join(edition);
+        let text = std::fs::read_to_string(&path).expect("edition");
+        let sc = ScheduleConfig::from_toml_str(&text, edition).expect("parses");
+        let missing = sc.missing_filler(edition, &FsProbe);
+        assert!(missing.is_empty(), "{edition}: {missing:#?}");
+    }
+    // Built from the 2026 catalog, every filler and slate item plays something that exists
+    // (the engine's own slate card), so rehearsal finds no missing media in them.
+    let cs = config();
+    let (works, feeds) = catalog_2026();
+    let built = build_all(
+        &cs,
+        &works,
+        &feeds,
+        &BTreeMap::new(),
+        None,
+        None,
+        &BTreeSet::new(),
+    );
+    let fill: Vec<_> = built
+        .days
+        .values()
+        .flat_map(|d| &d.items)
+        .filter(|i| matches!(i.kind, ItemKind::Filler | ItemKind::Slate))
+        .collect();
+    assert!(!fill.is_empty(), "the month has some slate to check");
+    for it in fill {
+        assert_ne!(
+            FsProbe.probe(&it.source),
+            MediaCheck::Missing,
+            "{} {} plays a missing file {}",
+            it.start,
+            it.title,
+            it.source
+        );
+    }
+    // An edition that names clips not on disk is told so, by field.
+    let bad = text_with_missing_clip();
+    let sc = ScheduleConfig::from_toml_str(&bad, "bad.toml").expect("parses");
+    let missing = sc.missing_filler("bad.toml", &FsProbe);
+    assert_eq!(missing.len(), 1, "{missing:#?}");
+    assert_eq!(missing[0].field, "filler.clips[0].source");
+    assert!(
+        missing[0]
+            .to_string()
+            .starts_with("bad.toml：字段 filler.clips[0].source：")
+    );
+}
+
+fn text_with_missing_clip() -> String {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("schedules/editions/2026.toml"),
+    )
+    .expect("edition");
+    text.replace(
+        "[schedule.repeat]",
+        "[[schedule.filler.clips]]\nsource = \"/media/filler/nowhere-60s.mp4\"\ntitle = \"宣传片\"\nduration = \"00:01:00\"\n\n[schedule.repeat]",
+    )
 }

@@ -14,6 +14,10 @@ use serde::{Deserialize, Serialize};
 pub use super::compile::{Block, Clip, CompiledSchedule, Event, Fallback, Override, Section, Slot};
 use super::time::FrameRate;
 
+/// The source that plays the engine's own slate card (the same text as the engine's
+/// `playout::cue::SLATE_SOURCE`): needs no file, so a fresh install can always air it.
+pub const ENGINE_SLATE_SOURCE: &str = "slate:";
+
 /// One configuration problem: which file, which field, what is wrong (in Chinese).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{file}：字段 {field}：{message}")]
@@ -361,6 +365,41 @@ impl ScheduleConfig {
             source,
         })?;
         Self::from_toml_str(&text, &file)?.compile(&file)
+    }
+
+    /// The filler clips and the slate whose source a probe says is missing, each as a problem
+    /// naming the field (`filler.clips[2].source`, `filler.slate.source`). The engine's own
+    /// slate card ([`ENGINE_SLATE_SOURCE`]) is always present.
+    pub fn missing_filler(
+        &self,
+        file: &str,
+        probe: &dyn super::rehearse::MediaProbe,
+    ) -> Vec<ConfigIssue> {
+        use super::rehearse::MediaCheck;
+        let mut out = Vec::new();
+        let sources = self
+            .filler
+            .clips
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (format!("filler.clips[{i}].source"), &c.source, "垫片"))
+            .chain([(
+                "filler.slate.source".to_string(),
+                &self.filler.slate.source,
+                "等待画面",
+            )]);
+        for (field, source, what) in sources {
+            if source.trim() != ENGINE_SLATE_SOURCE && probe.probe(source) == MediaCheck::Missing {
+                out.push(ConfigIssue {
+                    file: file.into(),
+                    field,
+                    message: format!(
+                        "{what}素材 “{source}” 不存在；播出时将以备用画面顶替并告警（可改用 “{ENGINE_SLATE_SOURCE}” 播放引擎自带的等待画面）"
+                    ),
+                });
+            }
+        }
+        out
     }
 
     /// Checks every field; `Ok` only when the whole config is usable.
