@@ -872,3 +872,87 @@ fn text_with_missing_clip() -> String {
         "[[schedule.filler.clips]]\nsource = \"/media/filler/nowhere-60s.mp4\"\ntitle = \"宣传片\"\nduration = \"00:01:00\"\n\n[schedule.repeat]",
     )
 }
+
+#[test]
+fn premieres_spread_over_the_month_with_200_unaired_works() {
+    // Sep 1–10 on air with the 2026 catalog, premiered as fast as it could (an edition
+    // without `spread_premieres`), so by Sep 10 most of its works have aired. On Sep 10 late
+    // works arrive, airable from Sep 11, bringing the unaired to exactly 200. Rebuilt from
+    // Sep 11 with the shipped edition (`spread_premieres = true`), every day gets its share of
+    // the 200: the busiest day has at most twice the quietest day's premieres, and none is
+    // left unaired.
+    let cs = config();
+    let mut front = cs.config.clone();
+    front.repeat.spread_premieres = false;
+    let front = front.compile("2026.toml").expect("compiles");
+    let (works, feeds) = catalog_2026();
+    let first = build_all(
+        &front,
+        &works,
+        &feeds,
+        &BTreeMap::new(),
+        None,
+        None,
+        &BTreeSet::new(),
+    );
+    let aired_by_sep10: BTreeSet<i64> = first
+        .days
+        .range(..=d(10))
+        .flat_map(|(_, day)| day.items.iter().filter_map(|i| i.work_id))
+        .collect();
+    let left = works.len() - aired_by_sep10.len();
+    assert!(left < 100, "{left} of the first catalog unaired by Sep 10");
+    let mut all = works.clone();
+    let mut late = demo::catalog_2026(15, 200 - left);
+    for (i, w) in late.iter_mut().enumerate() {
+        w.id = 1001 + i as i64;
+        w.source = format!("/media/works/{:05}.mp4", w.id);
+        w.premiere_after = Some(d(11));
+    }
+    all.extend(late.iter().cloned());
+    let now: DateTime<Utc> = "2026-09-10T12:00:00+08:00".parse().expect("now");
+    let rebuilt = build_all(
+        &cs,
+        &all,
+        &feeds,
+        &first.days,
+        None,
+        Some(now),
+        &BTreeSet::new(),
+    );
+    assert_month_sound(&cs, &all, &feeds, &rebuilt.days);
+    let per_day: BTreeMap<NaiveDate, u32> = rebuilt
+        .report
+        .premieres
+        .range(d(11)..)
+        .map(|(d, n)| (*d, *n))
+        .collect();
+    assert_eq!(per_day.len(), 20);
+    let busiest = per_day.values().max().copied().unwrap_or(0);
+    let quietest = per_day.values().min().copied().unwrap_or(0);
+    let unaired: Vec<_> = rebuilt
+        .report
+        .unaired
+        .iter()
+        .map(|id| {
+            let w = all.iter().find(|w| w.id == *id).expect("work");
+            (id, w.categories.clone(), minutes(w.frames))
+        })
+        .collect();
+    assert_eq!(
+        per_day.values().sum::<u32>(),
+        200,
+        "{per_day:?}, unaired {unaired:?}"
+    );
+    assert!(
+        quietest > 0 && busiest <= 2 * quietest,
+        "busiest {busiest}, quietest {quietest}: {per_day:?}"
+    );
+    for (date, m) in rebuilt.report.mix.range(d(11)..) {
+        assert!(
+            m.total.slate_frames <= 30 * 60 * 25,
+            "{date}: {} min of slate",
+            minutes(m.total.slate_frames)
+        );
+    }
+}

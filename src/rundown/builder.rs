@@ -311,16 +311,32 @@ impl<'a> Builder<'a> {
         let cs = self.cs;
         let plan = day_plan(cs, date);
         let mut quota = vec![u32::MAX; cs.sections.len()];
+        let mut unaired = vec![0u64; cs.sections.len()];
         if cs.config.repeat.spread_premieres {
-            for (s, q) in quota.iter_mut().enumerate() {
-                let unaired = self.by_section[s]
+            // The day's share of the unaired works (late works from their date on), split
+            // among the sections in proportion to their unaired works (largest remainders get
+            // the odd ones), so the shares add up to the day's share exactly.
+            for (s, n) in unaired.iter_mut().enumerate() {
+                *n = self.by_section[s]
                     .iter()
                     .filter(|&&ci| {
                         self.air[ci].is_empty()
                             && self.cands[ci].w.premiere_after.is_none_or(|d| d <= date)
                     })
-                    .count();
-                *q = unaired.div_ceil(days_left.max(1)) as u32;
+                    .count() as u64;
+            }
+            let total: u64 = unaired.iter().sum();
+            let day_share = total.div_ceil(days_left.max(1) as u64);
+            let mut rems = Vec::new();
+            for (s, q) in quota.iter_mut().enumerate() {
+                let x = unaired[s] * day_share;
+                *q = x.checked_div(total).unwrap_or(0) as u32;
+                rems.push((std::cmp::Reverse(x.checked_rem(total).unwrap_or(0)), s));
+            }
+            rems.sort();
+            let given: u64 = quota.iter().map(|&q| u64::from(q)).sum();
+            for &(_, s) in rems.iter().take(day_share.saturating_sub(given) as usize) {
+                quota[s] += 1;
             }
         }
         let mut d = DayBuild {
@@ -329,11 +345,17 @@ impl<'a> Builder<'a> {
             items: Vec::new(),
             premieres: vec![0; cs.sections.len()],
             quota,
+            unaired: unaired.iter().map(|&n| n as u32).collect(),
             rot: date.ordinal() as usize,
             filler: 0,
         };
         let feed_spans = self.feed_spans(&plan.start, &plan.end, plan.frames);
-        for seg in &plan.segments {
+        // Premiere slots first, so their premieres count toward the day's share before the
+        // blocks take theirs; airings are kept sorted by time, so the repeat rules hold in
+        // either order, and the items are put back in time order below.
+        let mut order: Vec<&Segment> = plan.segments.iter().collect();
+        order.sort_by_key(|s| !s.premiere);
+        for seg in order {
             if let Some(ev) = &seg.event {
                 self.fill_event(&mut d, seg, ev);
                 continue;
@@ -359,6 +381,7 @@ impl<'a> Builder<'a> {
             }
             self.fill_works(&mut d, seg, cur, seg.end, pinned);
         }
+        d.items.sort_by_key(|i| i.start);
         self.report.premieres.insert(date, d.premieres.iter().sum());
         self.report.filler_frames.insert(date, d.filler);
         Day {
@@ -564,22 +587,35 @@ impl<'a> Builder<'a> {
                     if !fits && (!seg.allow_cut || left < min_cut) {
                         continue;
                     }
-                    let class = match fallback {
-                        // A way out: replays first, premieres only when allowed.
-                        Some(_) if !air.is_empty() => 1,
+                    let within_share = d.premieres[s] < d.quota[s];
+                    let (class, tier) = match fallback {
+                        // A way out: replays first, premieres only when allowed. A work whose
+                        // section is behind its share of premieres may premiere in another
+                        // section's (not slow-live) block as if it were its own.
+                        Some(_) if !air.is_empty() => (1, tier),
                         Some(false) => continue,
-                        Some(true) => 2,
-                        None if !air.is_empty() => 1,
-                        None if seg.premiere || d.premieres[s] < d.quota[s] => 0,
-                        None => 2,
+                        Some(true) if within_share && !seg.slow_live => (0, 0),
+                        Some(true) => (2, tier),
+                        None if !air.is_empty() => (1, tier),
+                        None if seg.premiere || within_share => (0, tier),
+                        None => (2, tier),
                     };
                     let last = air.last().copied().unwrap_or(i64::MIN);
+                    // A premiere slot open to several sections serves the one with the most
+                    // works still to premiere first.
+                    let backlog = if class == 0 {
+                        u32::MAX - d.unaired[s].saturating_sub(d.premieres[s])
+                    } else {
+                        0
+                    };
                     let key = (
                         !fits && tier > 0,
+                        class == 2 && self.cs.config.repeat.spread_premieres,
                         0,
                         tier,
                         !fits,
                         class,
+                        backlog,
                         self.cat_air[s][c.cat as usize],
                         self.unit_air[s][c.unit],
                         air.len(),
@@ -598,7 +634,7 @@ impl<'a> Builder<'a> {
         // a section's own material, even cut where the block allows it, before a way out.
         let mut lengths: Vec<u64> = all
             .iter()
-            .filter(|(k, _)| !k.3)
+            .filter(|(k, _)| !k.4)
             .map(|&(_, ci)| self.cands[ci].w.frames)
             .collect();
         lengths.sort_unstable();
@@ -614,13 +650,13 @@ impl<'a> Builder<'a> {
         };
         all.into_iter()
             .map(|(mut k, ci)| {
-                if !k.3 {
-                    k.1 = waste(left - self.cands[ci].w.frames);
+                if !k.4 {
+                    k.2 = waste(left - self.cands[ci].w.frames);
                 }
                 (k, ci)
             })
             .min()
-            .map(|(k, ci)| (ci, !k.3))
+            .map(|(k, ci)| (ci, !k.4))
     }
 
     fn close(&mut self, d: &mut DayBuild, seg: &Segment, at: u64, len: u64) {
@@ -688,10 +724,24 @@ fn push_once(v: &mut Vec<String>, s: String) {
     }
 }
 
-/// Ranking of a candidate (smaller is better): a way out that does not fit, whole minutes it
+/// Ranking of a candidate (smaller is better): a way out that does not fit, a premiere past
+/// the day's share (when `spread_premieres`: only when nothing else fits), whole minutes it
 /// would leave that no work can fill, tier (0 own sections, then each way out), does not fit,
 /// class (0 wanted premiere, 1 repeat, 2 premiere over quota or in a way out), category airtime, unit airtime, airings, last airing, hash.
-type PickKey = (bool, u64, usize, bool, u8, u64, u64, usize, i64, u64);
+type PickKey = (
+    bool,
+    bool,
+    u64,
+    usize,
+    bool,
+    u8,
+    u32,
+    u64,
+    u64,
+    usize,
+    i64,
+    u64,
+);
 
 struct DayBuild {
     date: NaiveDate,
@@ -699,6 +749,8 @@ struct DayBuild {
     items: Vec<DayItem>,
     premieres: Vec<u32>,
     quota: Vec<u32>,
+    /// Unaired works of each section at the start of the day (spread_premieres only).
+    unaired: Vec<u32>,
     rot: usize,
     filler: u64,
 }
