@@ -351,8 +351,15 @@ impl ScheduleConfig {
             message: e.to_string(),
         };
         let table: toml::Table = toml::from_str(text).map_err(parse_err)?;
-        if let Some(toml::Value::Table(inner)) = table.get("schedule") {
-            return inner.clone().try_into().map_err(parse_err);
+        if let Some(toml::Value::Table(_)) = table.get("schedule") {
+            // Parsed from the text (not the table) so that errors carry the line and column.
+            #[derive(Deserialize)]
+            struct Edition {
+                schedule: ScheduleConfig,
+            }
+            return toml::from_str::<Edition>(text)
+                .map(|e| e.schedule)
+                .map_err(parse_err);
         }
         toml::from_str(text).map_err(parse_err)
     }
