@@ -107,13 +107,16 @@ pub fn minutes_text(rate: FrameRate, frames: u64) -> String {
     }
 }
 
+/// What a warning is about: its Chinese name, the edition's limit in minutes, the frames.
+type Check = (&'static str, u32, fn(&Mix) -> u64);
+
 /// The warnings (Chinese) for a day whose slate or filler passes the edition's threshold,
 /// naming the day and each block that carries any.
 pub fn mix_warnings(cs: &CompiledSchedule, date: NaiveDate, mix: &DayMix) -> Vec<String> {
     let f = &cs.config.filler;
     let rate = cs.rate;
     let mut out = Vec::new();
-    let checks: [(&str, u32, fn(&Mix) -> u64); 2] = [
+    let checks: [Check; 2] = [
         ("等待画面", f.warn_slate_minutes, |m| m.slate_frames),
         ("垫片", f.warn_filler_minutes, |m| m.filler_frames),
     ];
