@@ -563,9 +563,14 @@ impl<'a> Builder<'a> {
                 }
             }
         }
-        let mut all: Vec<(PickKey, usize)> = Vec::new();
+        let mut all: Vec<(PickKey, usize)> = Vec::with_capacity(self.cands.len());
+        // A section already looked at in an earlier tier ranks no better in a later one.
+        let mut seen = vec![false; self.cs.sections.len()];
         for (tier, (sections, fallback)) in tiers.iter().enumerate() {
             for &s in *sections {
+                if std::mem::replace(&mut seen[s], true) {
+                    continue;
+                }
                 let sec = &self.cs.sections[s];
                 let gap = self.cs.rate.ms_of(sec.min_gap_frames);
                 for &ci in &self.by_section[s] {
@@ -632,16 +637,24 @@ impl<'a> Builder<'a> {
         // At the end of a segment the work wasting the fewest whole minutes wins, whatever its
         // tier or class (a cut wastes nothing); elsewhere nothing is wasted and tier decides:
         // a section's own material, even cut where the block allows it, before a way out.
-        let mut lengths: Vec<u64> = all
-            .iter()
-            .filter(|(k, _)| !k.4)
-            .map(|&(_, ci)| self.cands[ci].w.frames)
-            .collect();
+        let fitting = || {
+            all.iter()
+                .filter(|(k, _)| !k.4)
+                .map(|&(_, ci)| self.cands[ci].w.frames)
+        };
+        let shortest = fitting().min().unwrap_or(u64::MAX);
+        let longest = fitting().max().unwrap_or(0);
+        // Only the end of a segment can waste anything: sort the lengths only then.
+        let ending = left.saturating_sub(longest) < shortest.saturating_mul(2);
+        let mut lengths: Vec<u64> = if ending {
+            fitting().collect()
+        } else {
+            Vec::new()
+        };
         lengths.sort_unstable();
-        let shortest = lengths.first().copied().unwrap_or(u64::MAX);
         let minute = self.cs.rate.frames_in_secs(60).max(1);
         let waste = |rest: u64| -> u64 {
-            if rest == 0 || rest >= shortest.saturating_mul(2) {
+            if !ending || rest == 0 || rest >= shortest.saturating_mul(2) {
                 return 0;
             }
             let p = lengths.partition_point(|&l| l <= rest);
