@@ -339,12 +339,34 @@ async fn the_rundown_over_http() {
         warned.contains(block["block"].as_str().expect("label")),
         "{warned} names {block}"
     );
+    let build_warnings: Vec<String> = v["report"]["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .filter_map(|w| w.as_str().map(String::from))
+        .collect();
 
     let (s, v) = call(&app, "GET", &format!("{base}/days/2026-09-03"), None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["version"]["version"], 1);
     assert_eq!(v["version"]["author"], "api");
     assert_eq!(v["day"]["date"], "2026-09-03");
+    // The day view's figures: what the day is made of, and the same warnings as the build.
+    let sum: u64 = kinds.iter().filter_map(|k| v["mix"][*k].as_u64()).sum();
+    assert_eq!(sum, 2_160_000, "{}", v["mix"]);
+    let day_warnings: Vec<&str> = v["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        !day_warnings.is_empty()
+            && day_warnings
+                .iter()
+                .all(|w| w.starts_with("2026-09-03 ") && build_warnings.contains(&w.to_string())),
+        "{day_warnings:?}"
+    );
     let (s, v) = call(&app, "GET", &format!("{base}/days/2026-09-31"), None).await;
     assert_eq!((s, field(&v)), (StatusCode::BAD_REQUEST, "date"), "{v}");
     assert!(
