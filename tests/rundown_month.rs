@@ -839,15 +839,22 @@ fn a_fresh_install_airs_no_fallback_in_filler_slots() {
         .filter(|i| matches!(i.kind, ItemKind::Filler | ItemKind::Slate))
         .collect();
     assert!(!fill.is_empty(), "the month has some slate to check");
+    // The rundown's name for the engine's slate card is the engine's own.
+    assert_eq!(
+        kepu_playout::rundown::config::ENGINE_SLATE_SOURCE,
+        playout::cue::SLATE_SOURCE
+    );
     for it in fill {
-        assert_ne!(
-            FsProbe.probe(&it.source),
-            MediaCheck::Missing,
-            "{} {} plays a missing file {}",
+        // What the on-air controller hands the engine for the item: the slate card (a
+        // scheduled slate, not a fallback) or a file that exists.
+        let opened = kepu_playout::air::plan::engine_source(it);
+        assert!(
+            opened == playout::cue::SLATE_SOURCE || Path::new(&opened).exists(),
+            "{} {} would open {opened}, which a fresh install lacks",
             it.start,
-            it.title,
-            it.source
+            it.title
         );
+        assert_ne!(FsProbe.probe(&it.source), MediaCheck::Missing);
     }
     // An edition that names clips not on disk is told so, by field.
     let bad = text_with_missing_clip();
