@@ -696,6 +696,7 @@ fn the_2026_catalog_without_slow_live_files_airs_works_not_the_slate() {
         ));
     }
     eprint!("{report}");
+    eprintln!("premieres per day: {:?}", built.report.premieres);
     for w in &built.report.warnings {
         eprintln!("{w}");
     }
@@ -937,6 +938,7 @@ fn premieres_spread_over_the_month_with_200_unaired_works() {
     assert_eq!(per_day.len(), 20);
     let busiest = per_day.values().max().copied().unwrap_or(0);
     let quietest = per_day.values().min().copied().unwrap_or(0);
+    eprintln!("premieres per day from Sep 11: {per_day:?}");
     let unaired: Vec<_> = rebuilt
         .report
         .unaired
