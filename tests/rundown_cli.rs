@@ -220,3 +220,80 @@ fn build_lock_rebuild_diff_export_rehearse_from_files() {
         .is_err()
     );
 }
+
+/// `kepu-playout rundown [--json] build` on a catalog too thin for the month: the text says
+/// per day how much slate it carries and warns naming day and block; `--json` has the same.
+#[test]
+fn build_says_how_much_slate_each_day_carries() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schedules/editions/2026.toml");
+    let works = root.join("works.json");
+    let feeds = root.join("feeds.json");
+    std::fs::write(
+        &works,
+        serde_json::to_string(&demo::catalog_2026(14, 40)).expect("json"),
+    )
+    .expect("write");
+    std::fs::write(
+        &feeds,
+        serde_json::to_string(&[demo::night_feed()]).expect("json"),
+    )
+    .expect("write");
+    let run = |json: bool, days: &str| {
+        let mut args = vec!["rundown"];
+        if json {
+            args.push("--json");
+        }
+        args.extend([
+            "build",
+            "--config",
+            p(&config),
+            "--works",
+            p(&works),
+            "--feeds",
+            p(&feeds),
+            "--days",
+            days,
+            "--now",
+            "2026-08-20T00:00:00+08:00",
+        ]);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kepu-playout"))
+            .args(&args)
+            .output()
+            .expect("run kepu-playout");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8")
+    };
+    let text = run(false, p(&root.join("a")));
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("2026-09-20 → 第 1 版"))
+        .unwrap_or_else(|| panic!("no line for 09-20:\n{text}"));
+    assert!(line.contains("等待画面"), "{line}");
+    let warn = text
+        .lines()
+        .find(|l| l.starts_with("注意：2026-09-20 等待画面共"))
+        .unwrap_or_else(|| panic!("no slate warning for 09-20:\n{text}"));
+    assert!(warn.contains("超过 10 分钟"), "{warn}");
+
+    let json: serde_json::Value =
+        serde_json::from_str(&run(true, p(&root.join("b")))).expect("json");
+    let slate = json["report"]["mix"]["2026-09-20"]["slate_frames"]
+        .as_u64()
+        .expect("slate_frames");
+    assert!(slate > 10 * 60 * 25, "{slate}");
+    assert!(
+        json["report"]["warnings"]
+            .as_array()
+            .expect("warnings")
+            .iter()
+            .filter_map(|w| w.as_str())
+            .any(|w| format!("注意：{w}") == warn),
+        "the JSON carries the same warning"
+    );
+}

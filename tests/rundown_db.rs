@@ -306,12 +306,67 @@ async fn the_rundown_over_http() {
     .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["saved"].as_array().map(Vec::len), Some(30));
+    // The build answer says what each day is made of and warns, naming day and block, when a
+    // day carries more than the edition's 10 minutes of slate (120 works cannot fill a month).
+    let mix = &v["report"]["mix"]["2026-09-20"];
+    let kinds = [
+        "premiere_frames",
+        "replay_frames",
+        "live_frames",
+        "event_frames",
+        "filler_frames",
+        "slate_frames",
+    ];
+    let sum: u64 = kinds.iter().filter_map(|k| mix[*k].as_u64()).sum();
+    assert_eq!(sum, 2_160_000, "{mix}");
+    let slate = mix["slate_frames"].as_u64().expect("slate_frames");
+    assert!(slate > 10 * 60 * 25, "a thin catalog leaves slate: {mix}");
+    let warned = v["report"]["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .filter_map(Value::as_str)
+        .find(|w| w.starts_with("2026-09-20 等待画面共"))
+        .unwrap_or_else(|| panic!("no slate warning for 09-20: {}", v["report"]["warnings"]))
+        .to_string();
+    let block = mix["blocks"]
+        .as_array()
+        .expect("blocks")
+        .iter()
+        .find(|b| b["slate_frames"].as_u64().unwrap_or(0) > 0)
+        .expect("a block with slate");
+    assert!(
+        warned.contains(block["block"].as_str().expect("label")),
+        "{warned} names {block}"
+    );
+    let build_warnings: Vec<String> = v["report"]["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .filter_map(|w| w.as_str().map(String::from))
+        .collect();
 
     let (s, v) = call(&app, "GET", &format!("{base}/days/2026-09-03"), None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["version"]["version"], 1);
     assert_eq!(v["version"]["author"], "api");
     assert_eq!(v["day"]["date"], "2026-09-03");
+    // The day view's figures: what the day is made of, and the same warnings as the build.
+    let sum: u64 = kinds.iter().filter_map(|k| v["mix"][*k].as_u64()).sum();
+    assert_eq!(sum, 2_160_000, "{}", v["mix"]);
+    let day_warnings: Vec<&str> = v["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        !day_warnings.is_empty()
+            && day_warnings
+                .iter()
+                .all(|w| w.starts_with("2026-09-03 ") && build_warnings.contains(&w.to_string())),
+        "{day_warnings:?}"
+    );
     let (s, v) = call(&app, "GET", &format!("{base}/days/2026-09-31"), None).await;
     assert_eq!((s, field(&v)), (StatusCode::BAD_REQUEST, "date"), "{v}");
     assert!(

@@ -14,7 +14,8 @@ use kepu_playout::rundown::export::{
     CSV_HEADER, ListOptions, engine_day_file, parse_engine_day_file, programme_list, to_csv,
     to_json,
 };
-use kepu_playout::rundown::rehearse::{MediaCheck, MediaProbe, rehearse};
+use kepu_playout::rundown::mix::minutes_text;
+use kepu_playout::rundown::rehearse::{FsProbe, MediaCheck, MediaProbe, rehearse};
 use kepu_playout::rundown::store::{DayStore, MemStore};
 use kepu_playout::rundown::validate::{ProblemKind, validate_day};
 use kepu_playout::rundown::{
@@ -647,6 +648,320 @@ fn rehearsal_of_the_month_reports_per_day() {
             d.by_section.contains_key("慢直播") && d.by_section.len() == 5,
             "{:?}",
             d.by_section
+        );
+    }
+}
+
+/// The realistic 2026 catalog of issue 14: 255 ready works of 15–60 min in categories 1–7
+/// and 9, no slow-live files, one slow-live feed every night 01:00–04:00.
+fn catalog_2026() -> (Vec<Work>, Vec<LiveFeed>) {
+    (demo::catalog_2026(14, 255), vec![demo::night_feed()])
+}
+
+fn minutes(frames: u64) -> u64 {
+    frames / (25 * 60)
+}
+
+#[test]
+fn the_2026_catalog_without_slow_live_files_airs_works_not_the_slate() {
+    let cs = config();
+    let (works, feeds) = catalog_2026();
+    assert_eq!(works.len(), 255);
+    assert!(works.iter().all(|w| {
+        let c = w.categories[0];
+        (1..=9).contains(&c) && c != 8 && (15 * 60 * 25..=60 * 60 * 25).contains(&w.frames)
+    }));
+    let t0 = std::time::Instant::now();
+    let built = build_all(
+        &cs,
+        &works,
+        &feeds,
+        &BTreeMap::new(),
+        None,
+        None,
+        &BTreeSet::new(),
+    );
+    eprintln!("built 30 days from 255 works in {:?}", t0.elapsed());
+    // Exact days, validation clean, no work twice within 24 h, at most max_airings.
+    assert_month_sound(&cs, &works, &feeds, &built.days);
+    let mut report = String::new();
+    for (date, m) in &built.report.mix {
+        report.push_str(&format!(
+            "{date}: slate {} min, filler {} min, premieres {} min, replays {} min, live {} min\n",
+            minutes(m.total.slate_frames),
+            minutes(m.total.filler_frames),
+            minutes(m.total.premiere_frames),
+            minutes(m.total.replay_frames),
+            minutes(m.total.live_frames),
+        ));
+    }
+    eprint!("{report}");
+    eprintln!("premieres per day: {:?}", built.report.premieres);
+    for w in &built.report.warnings {
+        eprintln!("{w}");
+    }
+    for (date, m) in &built.report.mix {
+        assert_eq!(m.total.total(), DAY, "{date} report sums to 24 h");
+        assert!(
+            m.total.slate_frames <= 30 * 60 * 25,
+            "{date} carries {} min of slate:\n{report}",
+            minutes(m.total.slate_frames)
+        );
+        // The slow-live blocks carry the feed and replays, not a still card.
+        for b in m.blocks.iter().filter(|b| b.block.contains("慢直播")) {
+            assert!(
+                b.mix.slate_frames <= 10 * 60 * 25,
+                "{date} {} carries {} min of slate",
+                b.block,
+                minutes(b.mix.slate_frames)
+            );
+        }
+    }
+    for id in &built.report.unaired {
+        let w = works
+            .iter()
+            .find(|w| w.id == *id)
+            .expect("work of the catalog");
+        eprintln!(
+            "unaired {id} cat {:?} min {}",
+            w.categories,
+            minutes(w.frames)
+        );
+    }
+    assert!(
+        built.report.unaired.is_empty(),
+        "every work airs: {:?}",
+        built.report.unaired
+    );
+}
+
+#[test]
+fn a_section_emptied_is_named_with_its_day_block_and_minutes_of_slate() {
+    // The 2026 catalog without any 向未来 (category 7) work, and an edition whose 向未来 has
+    // no way out: its blocks run dry every day, and the report must say so plainly.
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("schedules/editions/2026.toml"),
+    )
+    .expect("edition");
+    let mut sc = ScheduleConfig::from_toml_str(&text, "2026.toml").expect("parses");
+    let i = sc
+        .section
+        .iter()
+        .position(|s| s.name == "向未来")
+        .expect("向未来 section");
+    sc.section[i].fallback.clear();
+    let cs = sc.compile("2026.toml").expect("compiles");
+    let (mut works, feeds) = catalog_2026();
+    works.retain(|w| w.categories[0] != 7);
+    let built = build_all(
+        &cs,
+        &works,
+        &feeds,
+        &BTreeMap::new(),
+        None,
+        None,
+        &BTreeSet::new(),
+    );
+    // Every day still exact; 向未来 18:00–20:00 and 21:00–22:00 (3 h) are slate.
+    for (date, m) in &built.report.mix {
+        assert_eq!(m.total.total(), DAY, "{date}");
+        let b = m
+            .blocks
+            .iter()
+            .find(|b| b.block == "向未来")
+            .expect("向未来 block in the report");
+        assert_eq!(
+            b.mix.slate_frames + b.mix.filler_frames,
+            3 * 3600 * 25,
+            "{date} 向未来 is all filler and slate"
+        );
+        assert!(b.mix.slate_frames > 150 * 60 * 25, "{date}: {:?}", b.mix);
+    }
+    let w = built
+        .report
+        .warnings
+        .iter()
+        .find(|w| w.starts_with("2026-09-07 等待画面"))
+        .unwrap_or_else(|| panic!("no slate warning for 09-07: {:#?}", built.report.warnings));
+    let slate = built.report.mix[&d(7)]
+        .blocks
+        .iter()
+        .find(|b| b.block == "向未来")
+        .expect("向未来")
+        .mix
+        .slate_frames;
+    assert!(w.contains("超过 10 分钟"), "{w}");
+    let named = format!("向未来 {}", minutes_text(cs.rate, slate));
+    assert!(w.contains(&named), "{w} names {named}");
+    // The same figures in the JSON the CLI and the API print.
+    let json = serde_json::to_value(&built.report).expect("report serialises");
+    assert_eq!(
+        json["mix"]["2026-09-07"]["slate_frames"].as_u64(),
+        Some(built.report.mix[&d(7)].total.slate_frames)
+    );
+    assert!(
+        json["warnings"]
+            .as_array()
+            .expect("warnings")
+            .iter()
+            .any(|x| x.as_str() == Some(w.as_str()))
+    );
+}
+
+#[test]
+fn a_fresh_install_airs_no_fallback_in_filler_slots() {
+    // The built-in editions point filler and slate at nothing that a fresh install lacks.
+    for edition in ["2026.toml", "2025.toml"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("schedules/editions")
+            .join(edition);
+        let text = std::fs::read_to_string(&path).expect("edition");
+        let sc = ScheduleConfig::from_toml_str(&text, edition).expect("parses");
+        let missing = sc.missing_filler(edition, &FsProbe);
+        assert!(missing.is_empty(), "{edition}: {missing:#?}");
+    }
+    // Built from the 2026 catalog, every filler and slate item plays something that exists
+    // (the engine's own slate card), so rehearsal finds no missing media in them.
+    let cs = config();
+    let (works, feeds) = catalog_2026();
+    let built = build_all(
+        &cs,
+        &works,
+        &feeds,
+        &BTreeMap::new(),
+        None,
+        None,
+        &BTreeSet::new(),
+    );
+    let fill: Vec<_> = built
+        .days
+        .values()
+        .flat_map(|d| &d.items)
+        .filter(|i| matches!(i.kind, ItemKind::Filler | ItemKind::Slate))
+        .collect();
+    assert!(!fill.is_empty(), "the month has some slate to check");
+    // The rundown's name for the engine's slate card is the engine's own.
+    assert_eq!(
+        kepu_playout::rundown::config::ENGINE_SLATE_SOURCE,
+        playout::cue::SLATE_SOURCE
+    );
+    for it in fill {
+        // What the on-air controller hands the engine for the item: the slate card (a
+        // scheduled slate, not a fallback) or a file that exists.
+        let opened = kepu_playout::air::plan::engine_source(it);
+        assert!(
+            opened == playout::cue::SLATE_SOURCE || Path::new(&opened).exists(),
+            "{} {} would open {opened}, which a fresh install lacks",
+            it.start,
+            it.title
+        );
+        assert_ne!(FsProbe.probe(&it.source), MediaCheck::Missing);
+    }
+    // An edition that names clips not on disk is told so, by field.
+    let bad = text_with_missing_clip();
+    let sc = ScheduleConfig::from_toml_str(&bad, "bad.toml").expect("parses");
+    let missing = sc.missing_filler("bad.toml", &FsProbe);
+    assert_eq!(missing.len(), 1, "{missing:#?}");
+    assert_eq!(missing[0].field, "filler.clips[0].source");
+    assert!(
+        missing[0]
+            .to_string()
+            .starts_with("bad.toml：字段 filler.clips[0].source：")
+    );
+}
+
+fn text_with_missing_clip() -> String {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("schedules/editions/2026.toml"),
+    )
+    .expect("edition");
+    text.replace(
+        "[schedule.repeat]",
+        "[[schedule.filler.clips]]\nsource = \"/media/filler/nowhere-60s.mp4\"\ntitle = \"宣传片\"\nduration = \"00:01:00\"\n\n[schedule.repeat]",
+    )
+}
+
+#[test]
+fn premieres_spread_over_the_month_with_200_unaired_works() {
+    // Sep 1–10 on air with the 2026 catalog, premiered as fast as it could (an edition
+    // without `spread_premieres`), so by Sep 10 most of its works have aired. On Sep 10 late
+    // works arrive, airable from Sep 11, bringing the unaired to exactly 200. Rebuilt from
+    // Sep 11 with the shipped edition (`spread_premieres = true`), every day gets its share of
+    // the 200: the busiest day has at most twice the quietest day's premieres, and none is
+    // left unaired.
+    let cs = config();
+    let mut front = cs.config.clone();
+    front.repeat.spread_premieres = false;
+    let front = front.compile("2026.toml").expect("compiles");
+    let (works, feeds) = catalog_2026();
+    let first = build_all(
+        &front,
+        &works,
+        &feeds,
+        &BTreeMap::new(),
+        None,
+        None,
+        &BTreeSet::new(),
+    );
+    let aired_by_sep10: BTreeSet<i64> = first
+        .days
+        .range(..=d(10))
+        .flat_map(|(_, day)| day.items.iter().filter_map(|i| i.work_id))
+        .collect();
+    let left = works.len() - aired_by_sep10.len();
+    assert!(left < 100, "{left} of the first catalog unaired by Sep 10");
+    let mut all = works.clone();
+    let mut late = demo::catalog_2026(15, 200 - left);
+    for (i, w) in late.iter_mut().enumerate() {
+        w.id = 1001 + i as i64;
+        w.source = format!("/media/works/{:05}.mp4", w.id);
+        w.premiere_after = Some(d(11));
+    }
+    all.extend(late.iter().cloned());
+    let now: DateTime<Utc> = "2026-09-10T12:00:00+08:00".parse().expect("now");
+    let rebuilt = build_all(
+        &cs,
+        &all,
+        &feeds,
+        &first.days,
+        None,
+        Some(now),
+        &BTreeSet::new(),
+    );
+    assert_month_sound(&cs, &all, &feeds, &rebuilt.days);
+    let per_day: BTreeMap<NaiveDate, u32> = rebuilt
+        .report
+        .premieres
+        .range(d(11)..)
+        .map(|(d, n)| (*d, *n))
+        .collect();
+    assert_eq!(per_day.len(), 20);
+    let busiest = per_day.values().max().copied().unwrap_or(0);
+    let quietest = per_day.values().min().copied().unwrap_or(0);
+    eprintln!("premieres per day from Sep 11: {per_day:?}");
+    let unaired: Vec<_> = rebuilt
+        .report
+        .unaired
+        .iter()
+        .map(|id| {
+            let w = all.iter().find(|w| w.id == *id).expect("work");
+            (id, w.categories.clone(), minutes(w.frames))
+        })
+        .collect();
+    assert_eq!(
+        per_day.values().sum::<u32>(),
+        200,
+        "{per_day:?}, unaired {unaired:?}"
+    );
+    assert!(
+        quietest > 0 && busiest <= 2 * quietest,
+        "busiest {busiest}, quietest {quietest}: {per_day:?}"
+    );
+    for (date, m) in rebuilt.report.mix.range(d(11)..) {
+        assert!(
+            m.total.slate_frames <= 30 * 60 * 25,
+            "{date}: {} min of slate",
+            minutes(m.total.slate_frames)
         );
     }
 }

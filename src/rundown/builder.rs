@@ -14,9 +14,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::config::{CompiledSchedule, Event};
+use super::config::{CompiledSchedule, Event, Fallback};
+use super::mix::{DayMix, day_mix, mix_warnings};
 use super::plan::{Segment, day_plan};
-use super::time::{CronSlot, parse_clock_ms, parse_duration_frames, wall};
+use super::time::{CronSlot, FrameRate, parse_clock_ms, parse_duration_frames, wall};
 use super::{Day, DayItem, FeedWindow, ItemKind, LiveFeed, Work};
 
 /// Shortest remainder worth cutting a work into (when a block allows cuts): 60 s.
@@ -77,6 +78,11 @@ pub struct BuildReport {
     pub premieres: BTreeMap<NaiveDate, u32>,
     /// Filler and slate frames per built day.
     pub filler_frames: BTreeMap<NaiveDate, u64>,
+    /// What every day of the window is made of (premieres, replays, live, events, filler,
+    /// slate), per day and per block, in frames at `frame_rate`; kept days included.
+    pub mix: BTreeMap<NaiveDate, DayMix>,
+    /// The house rate the frame counts are in.
+    pub frame_rate: Option<FrameRate>,
     /// Things an operator should know (Chinese).
     pub warnings: Vec<String>,
 }
@@ -192,6 +198,14 @@ pub fn build(cs: &CompiledSchedule, req: &BuildRequest<'_>) -> Built {
         b.report.built.push(date);
         days.insert(date, day);
     }
+    b.report.frame_rate = Some(cs.rate);
+    for (date, day) in &days {
+        let m = day_mix(day);
+        if b.report.built.contains(date) {
+            b.report.warnings.extend(mix_warnings(cs, *date, &m));
+        }
+        b.report.mix.insert(*date, m);
+    }
     if cs.config.repeat.every_work_once {
         b.report.unaired = b
             .cands
@@ -297,16 +311,32 @@ impl<'a> Builder<'a> {
         let cs = self.cs;
         let plan = day_plan(cs, date);
         let mut quota = vec![u32::MAX; cs.sections.len()];
+        let mut unaired = vec![0u64; cs.sections.len()];
         if cs.config.repeat.spread_premieres {
-            for (s, q) in quota.iter_mut().enumerate() {
-                let unaired = self.by_section[s]
+            // The day's share of the unaired works (late works from their date on), split
+            // among the sections in proportion to their unaired works (largest remainders get
+            // the odd ones), so the shares add up to the day's share exactly.
+            for (s, n) in unaired.iter_mut().enumerate() {
+                *n = self.by_section[s]
                     .iter()
                     .filter(|&&ci| {
                         self.air[ci].is_empty()
                             && self.cands[ci].w.premiere_after.is_none_or(|d| d <= date)
                     })
-                    .count();
-                *q = unaired.div_ceil(days_left.max(1)) as u32;
+                    .count() as u64;
+            }
+            let total: u64 = unaired.iter().sum();
+            let day_share = total.div_ceil(days_left.max(1) as u64);
+            let mut rems = Vec::new();
+            for (s, q) in quota.iter_mut().enumerate() {
+                let x = unaired[s] * day_share;
+                *q = x.checked_div(total).unwrap_or(0) as u32;
+                rems.push((std::cmp::Reverse(x.checked_rem(total).unwrap_or(0)), s));
+            }
+            rems.sort();
+            let given: u64 = quota.iter().map(|&q| u64::from(q)).sum();
+            for &(_, s) in rems.iter().take(day_share.saturating_sub(given) as usize) {
+                quota[s] += 1;
             }
         }
         let mut d = DayBuild {
@@ -315,11 +345,17 @@ impl<'a> Builder<'a> {
             items: Vec::new(),
             premieres: vec![0; cs.sections.len()],
             quota,
+            unaired: unaired.iter().map(|&n| n as u32).collect(),
             rot: date.ordinal() as usize,
             filler: 0,
         };
         let feed_spans = self.feed_spans(&plan.start, &plan.end, plan.frames);
-        for seg in &plan.segments {
+        // Premiere slots first, so their premieres count toward the day's share before the
+        // blocks take theirs; airings are kept sorted by time, so the repeat rules hold in
+        // either order, and the items are put back in time order below.
+        let mut order: Vec<&Segment> = plan.segments.iter().collect();
+        order.sort_by_key(|s| !s.premiere);
+        for seg in order {
             if let Some(ev) = &seg.event {
                 self.fill_event(&mut d, seg, ev);
                 continue;
@@ -345,6 +381,7 @@ impl<'a> Builder<'a> {
             }
             self.fill_works(&mut d, seg, cur, seg.end, pinned);
         }
+        d.items.sort_by_key(|i| i.start);
         self.report.premieres.insert(date, d.premieres.iter().sum());
         self.report.filler_frames.insert(date, d.filler);
         Day {
@@ -504,7 +541,9 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Best work for `left` frames at `at_ms`, and whether it fits whole.
+    /// Best work for `left` frames at `at_ms`, and whether it fits whole. Tier 0 is the
+    /// segment's own sections; then each way out of its sections (`fallback`) in order. A
+    /// work that fits beats one that must be cut, whatever its tier.
     fn pick(
         &self,
         d: &DayBuild,
@@ -513,50 +552,124 @@ impl<'a> Builder<'a> {
         at_ms: i64,
         min_cut: u64,
     ) -> Option<(usize, bool)> {
-        let mut best: Option<(PickKey, usize)> = None;
+        let mut tiers: Vec<(&[usize], Option<bool>)> = vec![(&seg.sections, None)];
         for &s in &seg.sections {
-            let sec = &self.cs.sections[s];
-            let gap = self.cs.rate.ms_of(sec.min_gap_frames);
-            for &ci in &self.by_section[s] {
-                let c = &self.cands[ci];
-                if c.w.premiere_after.is_some_and(|p| p > d.date) {
-                    continue;
-                }
-                let air = &self.air[ci];
-                if air.len() >= sec.max_airings as usize {
-                    continue;
-                }
-                let p = air.partition_point(|&x| x < at_ms);
-                if (p > 0 && at_ms - air[p - 1] < gap) || (p < air.len() && air[p] - at_ms < gap) {
-                    continue;
-                }
-                let fits = c.w.frames <= left;
-                if !fits && (!seg.allow_cut || left < min_cut) {
-                    continue;
-                }
-                let class = if !air.is_empty() {
-                    1
-                } else if seg.premiere || d.premieres[s] < d.quota[s] {
-                    0
-                } else {
-                    2
-                };
-                let last = air.last().copied().unwrap_or(i64::MIN);
-                let key = (
-                    !fits,
-                    class,
-                    self.cat_air[s][c.cat as usize],
-                    self.unit_air[s][c.unit],
-                    air.len(),
-                    last,
-                    c.hash,
-                );
-                if best.as_ref().is_none_or(|(k, _)| key < *k) {
-                    best = Some((key, ci));
+            for f in &self.cs.sections[s].fallback {
+                match f {
+                    Fallback::Replay {
+                        sections,
+                        allow_premieres,
+                    } => tiers.push((sections, Some(*allow_premieres))),
                 }
             }
         }
-        best.map(|(k, ci)| (ci, !k.0))
+        let mut all: Vec<(PickKey, usize)> = Vec::with_capacity(self.cands.len());
+        // A section already looked at in an earlier tier ranks no better in a later one.
+        let mut seen = vec![false; self.cs.sections.len()];
+        for (tier, (sections, fallback)) in tiers.iter().enumerate() {
+            for &s in *sections {
+                if std::mem::replace(&mut seen[s], true) {
+                    continue;
+                }
+                let sec = &self.cs.sections[s];
+                let gap = self.cs.rate.ms_of(sec.min_gap_frames);
+                for &ci in &self.by_section[s] {
+                    let c = &self.cands[ci];
+                    if c.w.premiere_after.is_some_and(|p| p > d.date) {
+                        continue;
+                    }
+                    let air = &self.air[ci];
+                    if air.len() >= sec.max_airings as usize {
+                        continue;
+                    }
+                    let p = air.partition_point(|&x| x < at_ms);
+                    if (p > 0 && at_ms - air[p - 1] < gap)
+                        || (p < air.len() && air[p] - at_ms < gap)
+                    {
+                        continue;
+                    }
+                    let fits = c.w.frames <= left;
+                    if !fits && (!seg.allow_cut || left < min_cut) {
+                        continue;
+                    }
+                    let within_share = d.premieres[s] < d.quota[s];
+                    let (class, tier) = match fallback {
+                        // A way out: replays first, premieres only when allowed. A work whose
+                        // section is behind its share of premieres may premiere in another
+                        // section's (not slow-live) block as if it were its own.
+                        Some(_) if !air.is_empty() => (1, tier),
+                        Some(false) => continue,
+                        Some(true) if within_share && !seg.slow_live => (0, 0),
+                        Some(true) => (2, tier),
+                        None if !air.is_empty() => (1, tier),
+                        None if seg.premiere || within_share => (0, tier),
+                        None => (2, tier),
+                    };
+                    let last = air.last().copied().unwrap_or(i64::MIN);
+                    // A premiere slot open to several sections serves the one with the most
+                    // works still to premiere first.
+                    let backlog = if class == 0 {
+                        u32::MAX - d.unaired[s].saturating_sub(d.premieres[s])
+                    } else {
+                        0
+                    };
+                    let key = (
+                        !fits && tier > 0,
+                        class == 2 && self.cs.config.repeat.spread_premieres,
+                        0,
+                        tier,
+                        !fits,
+                        class,
+                        backlog,
+                        self.cat_air[s][c.cat as usize],
+                        self.unit_air[s][c.unit],
+                        air.len(),
+                        last,
+                        c.hash,
+                    );
+                    all.push((key, ci));
+                }
+            }
+        }
+        // What a work leaves behind that no work can fill is filler or slate. A rest shorter
+        // than two of the shortest eligible works takes at most one more work: its waste is
+        // what the longest eligible work within it leaves. Longer rests count as fillable.
+        // At the end of a segment the work wasting the fewest whole minutes wins, whatever its
+        // tier or class (a cut wastes nothing); elsewhere nothing is wasted and tier decides:
+        // a section's own material, even cut where the block allows it, before a way out.
+        let fitting = || {
+            all.iter()
+                .filter(|(k, _)| !k.4)
+                .map(|&(_, ci)| self.cands[ci].w.frames)
+        };
+        let shortest = fitting().min().unwrap_or(u64::MAX);
+        let longest = fitting().max().unwrap_or(0);
+        // Only the end of a segment can waste anything: sort the lengths only then.
+        let ending = left.saturating_sub(longest) < shortest.saturating_mul(2);
+        let mut lengths: Vec<u64> = if ending {
+            fitting().collect()
+        } else {
+            Vec::new()
+        };
+        lengths.sort_unstable();
+        let minute = self.cs.rate.frames_in_secs(60).max(1);
+        let waste = |rest: u64| -> u64 {
+            if !ending || rest == 0 || rest >= shortest.saturating_mul(2) {
+                return 0;
+            }
+            let p = lengths.partition_point(|&l| l <= rest);
+            let within = if p > 0 { lengths[p - 1] } else { 0 };
+            (rest - within).div_ceil(minute)
+        };
+        all.into_iter()
+            .map(|(mut k, ci)| {
+                if !k.4 {
+                    k.2 = waste(left - self.cands[ci].w.frames);
+                }
+                (k, ci)
+            })
+            .min()
+            .map(|(k, ci)| (ci, !k.4))
     }
 
     fn close(&mut self, d: &mut DayBuild, seg: &Segment, at: u64, len: u64) {
@@ -624,9 +737,24 @@ fn push_once(v: &mut Vec<String>, s: String) {
     }
 }
 
-/// Ranking of a candidate (smaller is better): does not fit, class (0 wanted premiere,
-/// 1 repeat, 2 premiere over quota), category airtime, unit airtime, airings, last airing, hash.
-type PickKey = (bool, u8, u64, u64, usize, i64, u64);
+/// Ranking of a candidate (smaller is better): a way out that does not fit, a premiere past
+/// the day's share (when `spread_premieres`: only when nothing else fits), whole minutes it
+/// would leave that no work can fill, tier (0 own sections, then each way out), does not fit,
+/// class (0 wanted premiere, 1 repeat, 2 premiere over quota or in a way out), category airtime, unit airtime, airings, last airing, hash.
+type PickKey = (
+    bool,
+    bool,
+    u64,
+    usize,
+    bool,
+    u8,
+    u32,
+    u64,
+    u64,
+    usize,
+    i64,
+    u64,
+);
 
 struct DayBuild {
     date: NaiveDate,
@@ -634,6 +762,8 @@ struct DayBuild {
     items: Vec<DayItem>,
     premieres: Vec<u32>,
     quota: Vec<u32>,
+    /// Unaired works of each section at the start of the day (spread_premieres only).
+    unaired: Vec<u32>,
     rot: usize,
     filler: u64,
 }

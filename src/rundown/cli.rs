@@ -384,9 +384,17 @@ fn cmd_build(a: BuildArgs, json: bool) -> Result<()> {
         r.kept.len()
     );
     for (d, v) in &saved {
+        let m = r.mix.get(d).map(|m| m.total).unwrap_or_default();
+        let t = |f: u64| crate::rundown::mix::minutes_text(cs.rate, f);
         s.push_str(&format!(
-            "  {d} → 第 {v} 版，首播 {} 部\n",
-            r.premieres.get(d).copied().unwrap_or(0)
+            "  {d} → 第 {v} 版，首播 {} 部（{}）、重播 {}、慢直播 {}、活动 {}、垫片 {}、等待画面 {}\n",
+            r.premieres.get(d).copied().unwrap_or(0),
+            t(m.premiere_frames),
+            t(m.replay_frames),
+            t(m.live_frames),
+            t(m.event_frames),
+            t(m.filler_frames),
+            t(m.slate_frames),
         ));
     }
     if !r.excluded.is_empty() {
@@ -402,12 +410,13 @@ fn cmd_build(a: BuildArgs, json: bool) -> Result<()> {
 }
 
 fn cmd_validate(a: ValidateArgs, json: bool) -> Result<()> {
-    let cs = a
-        .days
-        .config(a.config.as_deref())
-        .as_deref()
-        .map(load_config)
-        .transpose()?;
+    let config_path = a.days.config(a.config.as_deref());
+    let cs = config_path.as_deref().map(load_config).transpose()?;
+    // Filler clips and a slate that are not on disk would air as fallbacks with an alarm.
+    let missing_filler = match (&cs, &config_path) {
+        (Some(cs), Some(p)) => cs.config.missing_filler(&p.display().to_string(), &FsProbe),
+        _ => Vec::new(),
+    };
     let rate = cs.as_ref().map_or_else(FrameRate::default, |c| c.rate);
     let (works, feeds) = load_catalog(&a.catalog, &a.days, rate)?;
     let catalog = Catalog::new(&works, &feeds);
@@ -429,15 +438,24 @@ fn cmd_validate(a: ValidateArgs, json: bool) -> Result<()> {
     for day in &days {
         all.push((day.date, validate_day(day, &catalog, cs.as_ref())));
     }
-    let bad: usize = all.iter().map(|(_, p)| p.len()).sum();
+    let bad: usize = all.iter().map(|(_, p)| p.len()).sum::<usize>() + missing_filler.len();
     if json {
-        print_json(
-            &all.iter()
-                .map(|(d, p)| serde_json::json!({ "date": d, "problems": p }))
-                .collect::<Vec<_>>(),
-        )?;
+        let mut v: Vec<serde_json::Value> = all
+            .iter()
+            .map(|(d, p)| serde_json::json!({ "date": d, "problems": p }))
+            .collect();
+        if !missing_filler.is_empty() {
+            v.push(serde_json::json!({
+                "config": config_path.as_deref().map(|p| p.display().to_string()),
+                "problems": missing_filler.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
+            }));
+        }
+        print_json(&v)?;
     } else {
         let mut s = String::new();
+        for i in &missing_filler {
+            s.push_str(&format!("垫片素材缺失：{i}\n"));
+        }
         for (d, p) in &all {
             s.push_str(&format!(
                 "{d}：{}\n",

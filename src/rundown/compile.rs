@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 
-use super::config::{BlockConfig, ConfigError, ConfigIssue, EventConfig, ScheduleConfig};
+use super::config::{
+    BlockConfig, ConfigError, ConfigIssue, EventConfig, FallbackConfig, ScheduleConfig,
+};
 use super::time::{CronSlot, FrameRate, parse_clock_ms, parse_duration_frames};
 
 /// A section, compiled.
@@ -23,6 +25,20 @@ pub struct Section {
     pub min_gap_frames: u64,
     /// At most this many airings.
     pub max_airings: u32,
+    /// Ways out when the section's own material runs dry, in order.
+    pub fallback: Vec<Fallback>,
+}
+
+/// A compiled way out for a dry section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fallback {
+    /// Works of these sections (indices), replays first.
+    Replay {
+        /// Section indices, in order of preference.
+        sections: Vec<usize>,
+        /// Unaired works may premiere when no replay fits.
+        allow_premieres: bool,
+    },
 }
 
 /// A block, compiled: `[start, end)` in frames from midnight.
@@ -227,7 +243,45 @@ impl ScheduleConfig {
                 slow_live: s.slow_live,
                 min_gap_frames: rate.frames_in_secs(i64::from(min_hours) * 3600),
                 max_airings,
+                fallback: Vec::new(),
             });
+        }
+        for (i, s) in self.section.iter().enumerate() {
+            for (j, f) in s.fallback.iter().enumerate() {
+                let field = format!("section[{i}].fallback[{j}].sections");
+                match f {
+                    FallbackConfig::Replay {
+                        sections: names,
+                        allow_premieres,
+                    } => {
+                        if names.is_empty() {
+                            is.push(field.clone(), "重播来源至少需要一个版块");
+                        }
+                        let mut idx = Vec::new();
+                        for (k, n) in names.iter().enumerate() {
+                            match self.section.iter().position(|x| x.name == *n) {
+                                Some(x) if x == i => is.push(
+                                    format!("{field}[{k}]"),
+                                    format!("版块 “{n}” 不能以自身作为重播来源"),
+                                ),
+                                Some(x) if idx.contains(&x) => {
+                                    is.push(format!("{field}[{k}]"), format!("版块 “{n}” 重复"))
+                                }
+                                Some(x) => idx.push(x),
+                                None => {
+                                    is.push(format!("{field}[{k}]"), format!("未定义的版块 “{n}”"))
+                                }
+                            }
+                        }
+                        if let Some(sec) = sections.get_mut(i) {
+                            sec.fallback.push(Fallback::Replay {
+                                sections: idx,
+                                allow_premieres: *allow_premieres,
+                            });
+                        }
+                    }
+                }
+            }
         }
         if self.repeat.max_airings == 0 {
             is.push("repeat.max_airings", "最多播出次数必须至少为 1");
@@ -308,6 +362,18 @@ impl ScheduleConfig {
             });
         }
         clips.sort_by(|a, b| b.frames.cmp(&a.frames).then(a.source.cmp(&b.source)));
+        if self.filler.warn_slate_minutes > 1440 {
+            is.push(
+                "filler.warn_slate_minutes",
+                "提醒阈值不能超过一天（1440 分钟）",
+            );
+        }
+        if self.filler.warn_filler_minutes > 1440 {
+            is.push(
+                "filler.warn_filler_minutes",
+                "提醒阈值不能超过一天（1440 分钟）",
+            );
+        }
         if self.filler.slate.source.trim().is_empty() {
             is.push("filler.slate.source", "等待画面（slate）素材路径为空");
         }

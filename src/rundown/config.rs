@@ -11,8 +11,12 @@ use std::path::Path;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-pub use super::compile::{Block, Clip, CompiledSchedule, Event, Override, Section, Slot};
+pub use super::compile::{Block, Clip, CompiledSchedule, Event, Fallback, Override, Section, Slot};
 use super::time::FrameRate;
+
+/// The source that plays the engine's own slate card (the same text as the engine's
+/// `playout::cue::SLATE_SOURCE`): needs no file, so a fresh install can always air it.
+pub const ENGINE_SLATE_SOURCE: &str = "slate:";
 
 /// One configuration problem: which file, which field, what is wrong (in Chinese).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -90,6 +94,12 @@ fn default_true() -> bool {
 fn default_max_clips() -> u32 {
     6
 }
+fn default_warn_slate_minutes() -> u32 {
+    10
+}
+fn default_warn_filler_minutes() -> u32 {
+    60
+}
 
 /// The `[schedule]` table of an edition config.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -153,6 +163,26 @@ pub struct SectionConfig {
     /// Overrides `repeat.max_airings` for works of this section.
     #[serde(default)]
     pub max_airings: Option<u32>,
+    /// What fills this section's blocks when its own material runs out, tried in order
+    /// before filler clips and the slate (e.g. other sections' works as replays).
+    #[serde(default)]
+    pub fallback: Vec<FallbackConfig>,
+}
+
+/// One way out for a section whose own material has run dry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum FallbackConfig {
+    /// 重播: works of other sections, already aired ones first; they keep their own section
+    /// in the 节目单 and their own repeat rules (minimum gap, most airings).
+    Replay {
+        /// Sections whose works may be replayed here, in order of preference.
+        sections: Vec<String>,
+        /// When no replay fits, a work that has not aired yet may premiere here rather than
+        /// leave the time to filler and the slate (default `true`).
+        #[serde(default = "default_true")]
+        allow_premieres: bool,
+    },
 }
 
 /// A block of the day template.
@@ -205,6 +235,12 @@ pub struct FillerConfig {
     pub max_clips: u32,
     /// Slate: the still shown for any remainder shorter than every clip.
     pub slate: SlateConfig,
+    /// The build report warns about a day carrying more slate than this many minutes.
+    #[serde(default = "default_warn_slate_minutes")]
+    pub warn_slate_minutes: u32,
+    /// The build report warns about a day carrying more filler clips than this many minutes.
+    #[serde(default = "default_warn_filler_minutes")]
+    pub warn_filler_minutes: u32,
 }
 
 /// A filler clip.
@@ -223,7 +259,8 @@ pub struct FillerClip {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SlateConfig {
-    /// Media path of the slate (a still or a loop); plays for any length.
+    /// Media path of the slate (a still or a loop); plays for any length. `slate:` is the
+    /// engine's own slate card, which needs no file.
     pub source: String,
     /// Title for logs.
     pub title: String,
@@ -314,8 +351,15 @@ impl ScheduleConfig {
             message: e.to_string(),
         };
         let table: toml::Table = toml::from_str(text).map_err(parse_err)?;
-        if let Some(toml::Value::Table(inner)) = table.get("schedule") {
-            return inner.clone().try_into().map_err(parse_err);
+        if let Some(toml::Value::Table(_)) = table.get("schedule") {
+            // Parsed from the text (not the table) so that errors carry the line and column.
+            #[derive(Deserialize)]
+            struct Edition {
+                schedule: ScheduleConfig,
+            }
+            return toml::from_str::<Edition>(text)
+                .map(|e| e.schedule)
+                .map_err(parse_err);
         }
         toml::from_str(text).map_err(parse_err)
     }
@@ -328,6 +372,41 @@ impl ScheduleConfig {
             source,
         })?;
         Self::from_toml_str(&text, &file)?.compile(&file)
+    }
+
+    /// The filler clips and the slate whose source a probe says is missing, each as a problem
+    /// naming the field (`filler.clips[2].source`, `filler.slate.source`). The engine's own
+    /// slate card ([`ENGINE_SLATE_SOURCE`]) is always present.
+    pub fn missing_filler(
+        &self,
+        file: &str,
+        probe: &dyn super::rehearse::MediaProbe,
+    ) -> Vec<ConfigIssue> {
+        use super::rehearse::MediaCheck;
+        let mut out = Vec::new();
+        let sources = self
+            .filler
+            .clips
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (format!("filler.clips[{i}].source"), &c.source, "垫片"))
+            .chain([(
+                "filler.slate.source".to_string(),
+                &self.filler.slate.source,
+                "等待画面",
+            )]);
+        for (field, source, what) in sources {
+            if source.trim() != ENGINE_SLATE_SOURCE && probe.probe(source) == MediaCheck::Missing {
+                out.push(ConfigIssue {
+                    file: file.into(),
+                    field,
+                    message: format!(
+                        "{what}素材 “{source}” 不存在；播出时将以备用画面顶替并告警（可改用 “{ENGINE_SLATE_SOURCE}” 播放引擎自带的等待画面）"
+                    ),
+                });
+            }
+        }
+        out
     }
 
     /// Checks every field; `Ok` only when the whole config is usable.

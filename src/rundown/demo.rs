@@ -171,3 +171,41 @@ pub fn feeds() -> Vec<LiveFeed> {
         },
     ]
 }
+
+/// The realistic 2026 catalog of issue 14: `n` ready works (ids from 1) of 15–60 min in
+/// categories 1–7 and 9 (the 2026 form has no slow-live category, so no slow-live files),
+/// about three works a unit.
+pub fn catalog_2026(seed: u64, n: usize) -> Vec<Work> {
+    let mut out = works(seed, 1, n, None);
+    for w in &mut out {
+        let h = |k: u64| mix(seed.wrapping_add(k), w.id as u64);
+        let cat = [1, 2, 3, 4, 5, 6, 7, 9][(h(12) % 8) as usize];
+        w.categories = vec![cat];
+        w.frames = (15 * 60 + h(13) % (45 * 60 + 1)) * 25;
+        w.ready = Readiness {
+            tech: true,
+            selected: true,
+            rights: true,
+        };
+        if w.title.starts_with("慢直播") {
+            w.title = format!("探访{}", w.title.trim_start_matches("慢直播·"));
+        }
+    }
+    out
+}
+
+/// The one slow-live feed of the 2026 catalog: live every night 01:00–04:00.
+pub fn night_feed() -> LiveFeed {
+    LiveFeed {
+        id: 9101,
+        title: "兴隆观测站·星空慢直播".into(),
+        url: "rtsp://cams.example.invalid/xinglong".into(),
+        unit: "中国科学院国家天文台".into(),
+        unit_id: 9101,
+        copyright_holder: "中国科学院国家天文台".into(),
+        window: FeedWindow::Daily {
+            start: "01:00".into(),
+            end: "04:00".into(),
+        },
+    }
+}

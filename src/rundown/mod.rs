@@ -3,7 +3,7 @@
 //!
 //! Owns: the edition's `[schedule]` config ([`config`]), the day plan of blocks, cron slots
 //! and fixed events ([`plan`]), the builder ([`builder`]), validation ([`validate`]), the
-//! exports ([`export`], [`xmltv`], [`html`]), rehearsal ([`rehearse`]), day diffs
+//! exports ([`export`], [`xmltv`], [`html`]), what each day is made of ([`mix`]), rehearsal ([`rehearse`]), day diffs
 //! ([`diff`]), operators' live edits of a day ([`edit`]), the storage seam ([`store`]) and the CLI ([`cli`]).
 //!
 //! Does not own: the catalog (it hands us [`Work`] and [`LiveFeed`] values), the database
@@ -20,6 +20,7 @@ pub mod diff;
 pub mod edit;
 pub mod export;
 pub mod html;
+pub mod mix;
 pub mod plan;
 pub mod rehearse;
 pub mod store;

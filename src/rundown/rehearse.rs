@@ -39,13 +39,15 @@ pub trait MediaProbe {
     fn probe(&self, source: &str) -> MediaCheck;
 }
 
-/// Checks local paths on disk; URLs are unverified.
+/// Checks local paths on disk; URLs are unverified; the engine's slate card is present.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FsProbe;
 
 impl MediaProbe for FsProbe {
     fn probe(&self, source: &str) -> MediaCheck {
-        if source.contains("://") {
+        if source.trim() == super::config::ENGINE_SLATE_SOURCE {
+            MediaCheck::Present { frames: None }
+        } else if source.contains("://") {
             MediaCheck::Unverified("网络信号，排练不拉流".into())
         } else if Path::new(source).exists() {
             MediaCheck::Present { frames: None }

@@ -74,7 +74,10 @@ fn config_errors_name_every_field() {
             "section = \"不存在\"\n\n[[schedule.block]]",
         )
         .replace("cron = \"0 0 20 * * *\"", "cron = \"0 20 * *\"")
-        .replace("duration = \"00:00:15\"", "duration = \"00:00:15.010\"");
+        .replace(
+            "[schedule.repeat]",
+            "[[schedule.filler.clips]]\nsource = \"ident.mp4\"\ntitle = \"台标\"\nduration = \"00:00:15.010\"\n\n[schedule.repeat]",
+        );
     let err = ScheduleConfig::from_toml_str(&bad, "bad.toml")
         .expect("parses")
         .compile("bad.toml")
@@ -92,6 +95,54 @@ fn config_errors_name_every_field() {
         text.contains("bad.toml") && text.contains("07:00") && text.contains("不存在"),
         "{text}"
     );
+}
+
+#[test]
+fn a_way_out_names_sections_that_exist_and_says_where_it_is_wrong() {
+    // The shipped edition gives every section a way out; 慢直播's comes first in the file.
+    let cs = ScheduleConfig::from_toml_str(CFG_2026, "2026.toml")
+        .expect("parses")
+        .compile("2026.toml")
+        .expect("valid");
+    let slow = cs.section_index("慢直播").expect("慢直播");
+    assert!(
+        matches!(&cs.sections[slow].fallback[..], [super::compile::Fallback::Replay { sections, allow_premieres: true }] if sections.len() == 4),
+        "{:?}",
+        cs.sections[slow].fallback
+    );
+    let bad = CFG_2026
+        .replace(
+            "sections = [\"悦科普\", \"探创新\", \"寻初心\", \"向未来\"]",
+            "sections = [\"悦科普\", \"慢直播\", \"不存在\", \"悦科普\"]",
+        )
+        .replace("warn_slate_minutes = 10", "warn_slate_minutes = 2000");
+    let err = ScheduleConfig::from_toml_str(&bad, "bad.toml")
+        .expect("parses")
+        .compile("bad.toml")
+        .expect_err("invalid");
+    let text = err.to_string();
+    for (field, what) in [
+        (
+            "section[4].fallback[0].sections[1]",
+            "不能以自身作为重播来源",
+        ),
+        (
+            "section[4].fallback[0].sections[2]",
+            "未定义的版块 “不存在”",
+        ),
+        ("section[4].fallback[0].sections[3]", "重复"),
+        ("filler.warn_slate_minutes", "1440"),
+    ] {
+        assert!(
+            text.contains(&format!("bad.toml：字段 {field}：")) && text.contains(what),
+            "{field} {what}: {text}"
+        );
+    }
+    // A way out of an unknown kind is refused by the parser, naming the line.
+    let bad = CFG_2026.replacen("kind = \"replay\"", "kind = \"rerun\"", 1);
+    let err = ScheduleConfig::from_toml_str(&bad, "bad.toml").expect_err("unknown kind");
+    let text = err.to_string();
+    assert!(text.contains("rerun") && text.contains("line"), "{text}");
 }
 
 #[test]

@@ -21,6 +21,7 @@ use super::openapi::DatePath;
 use super::{ApiError, ApiResult, Body};
 use crate::catalog::Catalog;
 use crate::rundown::export::{ListOptions, engine_day_file, to_csv, to_json};
+use crate::rundown::mix::{day_mix, mix_warnings};
 use crate::rundown::store::Lock;
 use crate::rundown::{CompiledSchedule, html, xmltv};
 use crate::rundown_db::source::{self, NewFeed};
@@ -92,7 +93,7 @@ fn parse_version(field: &str, s: &str) -> Result<u32, Error> {
 
 /// 某日当前节目单（版本、锁定）A day's current rundown, with its version and lock.
 #[utoipa::path(get, path = "/api/v1/rundown/days/{date}", tag = "rundown", params(DatePath),
-    responses((status = 200, description = "{version, lock, day}", body = Object)))]
+    responses((status = 200, description = "{version, lock, day, mix, warnings}: mix = frames of premieres, replays, live, events, filler and slate for the day and per block; warnings past the edition's slate/filler limits", body = Object)))]
 async fn day(
     State(s): State<RundownState>,
     Path(date): Path<String>,
@@ -100,7 +101,16 @@ async fn day(
     let date = parse_date("date", &date)?;
     let (meta, day) = ops::current(&s.days, date).await?;
     let lock = s.days.lock_async(date).await.map_err(Error::from)?;
-    Ok(Json(json!({ "version": meta, "lock": lock, "day": day })))
+    let mix = day_mix(&day);
+    // Without a usable [schedule] the day still shows; only the limits' warnings are missing.
+    let warnings = s
+        .schedule
+        .as_ref()
+        .map(|cs| mix_warnings(cs, date, &mix))
+        .unwrap_or_default();
+    Ok(Json(
+        json!({ "version": meta, "lock": lock, "day": day, "mix": mix, "warnings": warnings }),
+    ))
 }
 
 /// 某日的全部版本 A day's versions.

@@ -31,6 +31,11 @@ export async function render(root, params) {
   const refreshBtn = h('button', { type: 'button', class: 'btn', id: 'editor-refresh' }, t('refresh'));
   const versionLabel = h('span', { class: 'muted', id: 'editor-version' });
   const lockBanner = h('p', { class: 'banner locked', id: 'editor-locked', role: 'status', hidden: true });
+  // What the day is made of (minutes of premieres, replays, live, events, filler, slate) and the
+  // server's warnings when slate or filler pass the edition's limits.
+  const mixLine = h('p', { class: 'muted', id: 'editor-mix' });
+  const mixWarn = h('p', { class: 'banner locked', id: 'editor-mix-warn', role: 'status', hidden: true });
+  mixWarn.style.whiteSpace = 'pre-line';
   const list = h('ol', {
     class: 'items', id: 'editor-items', role: 'listbox', tabindex: '0',
     'aria-label': t('editor_items'), 'aria-describedby': 'editor-help',
@@ -77,7 +82,7 @@ export async function render(root, params) {
     h('div', { class: 'editor-head' },
       h('h1', {}, t('editor_title')),
       h('label', { for: 'editor-date' }, t('editor_date')), dateInput, refreshBtn, versionLabel),
-    lockBanner, status,
+    lockBanner, mixLine, mixWarn, status,
     h('div', { class: 'editor-grid' },
       h('section', { class: 'card', 'aria-labelledby': 'items-heading' },
         h('h2', { id: 'items-heading' }, t('editor_items')), help, list),
@@ -111,6 +116,8 @@ export async function render(root, params) {
       st.data = null;
       clear(list).append(h('li', { class: 'muted' }, e.status === 404 ? t('editor_no_day', { date: st.date }) : t('error', { message: e.message })));
       versionLabel.textContent = '';
+      mixLine.textContent = '';
+      mixWarn.hidden = true;
       lockBanner.hidden = true;
       clear(history);
       syncControls();
@@ -118,6 +125,15 @@ export async function render(root, params) {
     }
     const v = st.data.version;
     versionLabel.textContent = t('editor_version', { version: v.version, author: v.author, at: wallDateTime(v.at) });
+    const m = st.data.mix;
+    const mins = (f) => Math.round((f ?? 0) / fps() / 60);
+    mixLine.textContent = m ? t('editor_mix', {
+      premiere: mins(m.premiere_frames), replay: mins(m.replay_frames), live: mins(m.live_frames),
+      event: mins(m.event_frames), filler: mins(m.filler_frames), slate: mins(m.slate_frames),
+    }) : '';
+    const w = st.data.warnings ?? [];
+    mixWarn.hidden = w.length === 0;
+    mixWarn.textContent = w.map((x) => `⚠ ${x}`).join('\n');
     const l = st.data.lock;
     lockBanner.hidden = !l;
     if (l) lockBanner.textContent = `🔒 ${t('editor_locked', { by: l.by, at: wallDateTime(l.at), reason: l.reason || '—' })}`;
