@@ -13,7 +13,8 @@ use crate::fanout::{self, Tap};
 use crate::format::OutputProfile;
 use crate::output::{self, DestinationConfig, RetryPolicy, Stats};
 use crate::packet::Packet;
-use crate::source::{DecodebinOpener, Opener, Source, slate};
+use crate::source::live::{LiveOpener, LiveOptions, LiveRegistry};
+use crate::source::{Opener, Source, slate};
 use crate::switcher::{Switcher, SwitcherSettings};
 use gstreamer as gst;
 use std::sync::Arc;
@@ -53,6 +54,8 @@ pub struct EngineConfig {
     /// and catch up by sending frames in a quick burst, before it drops frames to get back
     /// onto wall time. Downstream buffers absorb a burst; a dropped frame is a visible jump.
     pub catch_up_limit: Duration,
+    /// How live locators (RTSP, SRT, RTMP, HLS, HTTP-FLV, `ingest://`) are opened.
+    pub live: LiveOptions,
 }
 
 impl EngineConfig {
@@ -68,6 +71,7 @@ impl EngineConfig {
             destination_queue: 256,
             switcher: None,
             catch_up_limit: Duration::from_secs(1),
+            live: LiveOptions::default(),
         }
     }
 }
@@ -125,6 +129,7 @@ pub struct Engine {
     events: broadcast::Sender<Event>,
     stats: Vec<Arc<Stats>>,
     lateness: Arc<Lateness>,
+    live: LiveRegistry,
     timeline: Timeline,
     clock: Option<std::thread::JoinHandle<()>>,
     fanout: Option<std::thread::JoinHandle<()>>,
@@ -242,10 +247,11 @@ impl Engine {
             .switcher
             .clone()
             .unwrap_or_else(|| SwitcherSettings::for_profile(&profile));
+        let live = LiveRegistry::default();
         let switcher = Switcher::new(
             profile.clone(),
             settings,
-            Box::new(DecodebinOpener) as Box<dyn Opener>,
+            Box::new(LiveOpener::new(config.live.clone(), live.clone())) as Box<dyn Opener>,
             slate,
             config.first_frame,
         );
@@ -275,6 +281,7 @@ impl Engine {
                 events,
                 stats,
                 lateness,
+                live,
                 timeline: Timeline {
                     rate: config.profile.rate,
                     first_frame: config.first_frame,
@@ -333,6 +340,7 @@ impl Engine {
             frames_repeated: repeated,
             max_lateness_ns: self.lateness.max_ns.load(Ordering::Relaxed),
             destinations: self.stats.iter().map(|s| s.snapshot()).collect(),
+            live: self.live.snapshot(),
         })
     }
 

@@ -119,4 +119,6 @@ pub struct Status {
     /// Worst lateness of a frame at the encoder against the wall clock, ns.
     pub max_lateness_ns: u64,
     pub destinations: Vec<DestinationStatus>,
+    /// Every live source open (on air or pre-rolled).
+    pub live: Vec<crate::source::live::LiveStatus>,
 }
