@@ -170,9 +170,11 @@ impl IngestHub {
         });
     }
 
-    pub(crate) fn unknown_key(&self) {
+    /// Counts a refused unknown key; returns the total so far.
+    pub(crate) fn unknown_key(&self) -> u64 {
         self.unknown_keys
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1
     }
 
     /// Connections refused for an unknown or revoked key so far.

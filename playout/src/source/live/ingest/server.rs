@@ -325,13 +325,18 @@ impl Conn {
                         None
                     };
                     let Some(feed) = feed else {
-                        self.hub.unknown_key();
-                        tracing::warn!(
-                            peer = %self.peer,
-                            app = %app,
-                            key = %mask(&key),
-                            "RTMP ingest: unknown or revoked stream key refused"
-                        );
+                        // A hammered key must not flood the log: the first ten, then every
+                        // power of two (the count says how many there were).
+                        let n = self.hub.unknown_key();
+                        if n <= 10 || n.is_power_of_two() {
+                            tracing::warn!(
+                                peer = %self.peer,
+                                app = %app,
+                                key = %mask(&key),
+                                refused_total = n,
+                                "RTMP ingest: unknown or revoked stream key refused"
+                            );
+                        }
                         for b in session
                             .reject(request_id, "unknown or revoked stream key")
                             .map_err(|e| e.to_string())?
