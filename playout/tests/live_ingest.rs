@@ -19,7 +19,7 @@ use rml_rtmp::sessions::{
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use testkit::clips::Clip;
 use testkit::probe;
 use testkit::{FfmpegRtmpListener, FfmpegSender, palette};

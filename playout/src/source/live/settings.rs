@@ -168,10 +168,16 @@ mod tests {
         let mut s = LiveSettings::default();
         assert!(s.validate().is_ok());
         s.rtsp.teardown = Some("sometimes".into());
-        assert!(s.validate().unwrap_err().contains("live.rtsp.teardown"));
-        let mut s = LiveSettings::default();
-        s.retry_max_ms = 10;
-        assert!(s.validate().unwrap_err().contains("retry_max_ms"));
+        assert!(
+            s.validate()
+                .expect_err("refused")
+                .contains("live.rtsp.teardown")
+        );
+        let s = LiveSettings {
+            retry_max_ms: 10,
+            ..LiveSettings::default()
+        };
+        assert!(s.validate().expect_err("refused").contains("retry_max_ms"));
         let s: LiveSettings = serde_json::from_str(
             r#"{"jitter_ms": 200, "rtsp": {"transport": "udp", "username": "u"}}"#,
         )

@@ -202,13 +202,13 @@ impl IngestSession {
 
     fn event(&mut self, e: ServerSessionEvent, out: &mut Vec<Action>) -> Result<(), SessionError> {
         match e {
-            ServerSessionEvent::ClientChunkSizeChanged { new_chunk_size } => {
-                if new_chunk_size > self.limits.max_chunk_size {
-                    return Err(SessionError::ChunkSize(
-                        new_chunk_size,
-                        self.limits.max_chunk_size,
-                    ));
-                }
+            ServerSessionEvent::ClientChunkSizeChanged { new_chunk_size }
+                if new_chunk_size > self.limits.max_chunk_size =>
+            {
+                return Err(SessionError::ChunkSize(
+                    new_chunk_size,
+                    self.limits.max_chunk_size,
+                ));
             }
             ServerSessionEvent::ConnectionRequested { request_id, .. } => {
                 let Stage::Session(s) = &mut self.stage else {
