@@ -115,6 +115,36 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
                 format!("hls://{}", dir.display()),
             ));
     }
+    // The RTMP ingest (`[ingest]`): keys from the table, reloaded every few seconds (a key
+    // issued or revoked with `feed key` / `feed revoke` counts within 5 s).
+    let ingest = match &config.ingest {
+        Some(settings) => {
+            let feeds = crate::feeds::Feeds::new(store.clone());
+            let ring = crate::feeds::KeyRing::default();
+            ring.reload(&feeds).await.context("无法读取推流密钥")?;
+            let ingest = playout::source::live::ingest::Ingest::start(
+                settings.clone(),
+                Arc::new(ring.clone()),
+            )
+            .await?;
+            println!(
+                "RTMP ingest on rtmp://{}/{}/KEY",
+                ingest.local_addr(),
+                settings.app
+            );
+            engine_config.live.ingest = Some(ingest.hub());
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    if let Err(e) = ring.reload(&feeds).await {
+                        tracing::warn!(error = %e, "ingest keys not reloaded");
+                    }
+                }
+            });
+            Some(ingest)
+        }
+        None => None,
+    };
     let (engine, events) = playout::Engine::start_with_events(engine_config)?;
     let days = DbDayStore::new(store.clone());
     let clock = ChannelClock::with_offset_ms(config.air.clock_offset_ms);
@@ -198,6 +228,9 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
     served
         .context("HTTP server task failed")?
         .context("HTTP server failed")?;
+    if let Some(i) = ingest {
+        i.stop().await;
+    }
     println!("stopped");
     Ok(())
 }

@@ -47,6 +47,9 @@ struct RawConfig {
     /// The on-air controller.
     #[serde(default)]
     air: RawAir,
+    /// The RTMP ingest partners push to (`listen = "0.0.0.0:1935"`); absent: no ingest.
+    #[serde(default)]
+    ingest: Option<playout::source::live::ingest::IngestSettings>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -156,6 +159,8 @@ pub struct ChannelConfig {
     pub destinations: Vec<DestinationConfig>,
     pub server: ServerConfig,
     pub air: AirConfig,
+    /// The RTMP ingest, when configured (`[ingest]`).
+    pub ingest: Option<playout::source::live::ingest::IngestSettings>,
 }
 
 /// Where the daemon listens and keeps its data.
@@ -438,6 +443,10 @@ impl ChannelConfig {
         };
         let server = parse_server(&raw.server, base, env, &at)?;
         let air = parse_air(&raw.air, &at)?;
+        if let Some(i) = &raw.ingest {
+            i.validate()
+                .map_err(|e| ConfigError(format!("{}: [ingest]: {e}", path.display())))?;
+        }
         let channel_name = env
             .get("KEPU_CHANNEL_NAME")
             .cloned()
@@ -451,6 +460,7 @@ impl ChannelConfig {
             destinations,
             server,
             air,
+            ingest: raw.ingest,
         })
     }
 
