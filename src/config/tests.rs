@@ -165,3 +165,25 @@ fn the_daemon_sections_have_safe_defaults_and_named_errors() {
         assert!(e.starts_with(want), "{text:?} → {e}");
     }
 }
+
+#[test]
+fn the_ingest_section_is_optional_and_checked() {
+    let c = parse("", &[]).expect("valid");
+    assert!(c.ingest.is_none());
+    let c = parse(
+        "[ingest]\nlisten = \"0.0.0.0:1935\"\nmax_pending = 16\n",
+        &[],
+    )
+    .expect("valid");
+    let i = c.ingest.expect("ingest");
+    assert_eq!(i.listen.port(), 1935);
+    assert_eq!(i.max_pending, 16);
+    assert_eq!(i.app, "live");
+    let e = parse(
+        "[ingest]\nlisten = \"0.0.0.0:1935\"\nmax_pending = 0\n",
+        &[],
+    )
+    .expect_err("refused");
+    assert!(e.to_string().contains("max_pending"), "{e}");
+    assert!(parse("[ingest]\nlisten = \"0.0.0.0:1935\"\nkey = \"x\"\n", &[]).is_err());
+}
