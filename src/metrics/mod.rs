@@ -141,7 +141,7 @@ impl Metrics {
                 IntGaugeVec::new(
                     Opts::new(
                         "kepu_live_source_up",
-                        "1 while the live source delivers pictures (source: masked locator)",
+                        "1 while the live source delivers pictures (source: locator without scheme, secrets masked)",
                     ),
                     &["source", "kind"],
                 )?,
@@ -211,7 +211,13 @@ impl Metrics {
         self.live_source_last_frame_age_ms.reset();
         self.live_source_reconnects.reset();
         for l in &s.live {
-            let labels = [l.url.as_str(), l.kind.as_str()];
+            // Labelled by kind and the locator without its scheme (already masked by the
+            // engine): never a URL, never a key.
+            let source = l
+                .url
+                .split_once("://")
+                .map_or(l.url.as_str(), |(_, rest)| rest);
+            let labels = [source, l.kind.as_str()];
             self.live_source_up
                 .with_label_values(&labels)
                 .set(i64::from(l.state == playout::source::live::LiveState::Live));
