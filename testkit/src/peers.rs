@@ -40,6 +40,8 @@ pub struct CameraOptions {
     pub fps: u32,
     /// Each client gets this many seconds of pictures, then nothing (the connection stays).
     pub silent_after: Option<f64>,
+    /// Picture size (default 320×180).
+    pub size: (u32, u32),
 }
 
 impl CameraOptions {
@@ -50,11 +52,13 @@ impl CameraOptions {
             auth: None,
             fps: 30,
             silent_after: None,
+            size: (320, 180),
         }
     }
 }
 
-/// A GStreamer RTSP server at `rtsp://127.0.0.1:PORT/cam`, 320×180 solid colour.
+/// A GStreamer RTSP server at `rtsp://127.0.0.1:PORT/cam`, a solid colour (320×180 unless
+/// asked otherwise).
 pub struct RtspCamera {
     opts: CameraOptions,
     port: u16,
@@ -98,7 +102,11 @@ impl RtspCamera {
                 CameraCodec::H265 => "h265",
             })
             .arg(self.opts.colour.ffmpeg_hex())
-            .args(["--fps", &self.opts.fps.to_string()]);
+            .args(["--fps", &self.opts.fps.to_string()])
+            .args([
+                "--size",
+                &format!("{}x{}", self.opts.size.0, self.opts.size.1),
+            ]);
         if let Some((u, p)) = &self.opts.auth {
             cmd.args(["--user", u, "--password", p]);
         }

@@ -27,6 +27,7 @@ def main():
     ap.add_argument("--password")
     ap.add_argument("--fps", type=int, default=30)
     ap.add_argument("--silent-after", type=float, default=0.0)
+    ap.add_argument("--size", default="320x180")
     a = ap.parse_args()
     Gst.init(None)
     rgb = int(a.colour, 16) & 0xFFFFFF
@@ -43,8 +44,8 @@ def main():
         )
     launch = (
         "( videotestsrc is-live=true pattern=solid-color foreground-color={c} "
-        "! video/x-raw,width=320,height=180,framerate={f}/1 ! videoconvert ! " + enc + " )"
-    ).format(c=argb, f=a.fps, k=a.fps)
+        "! video/x-raw,width={w},height={h},framerate={f}/1 ! videoconvert ! " + enc + " )"
+    ).format(c=argb, f=a.fps, k=a.fps, w=a.size.split("x")[0], h=a.size.split("x")[1])
     server = GstRtspServer.RTSPServer()
     server.set_address("127.0.0.1")
     server.set_service(str(a.port))
