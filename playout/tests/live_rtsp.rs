@@ -1,7 +1,7 @@
 //! RTSP cameras (a real GStreamer RTSP server) on air through retina, judged at a real
-//! receiver (ffmpeg) by colour: a camera that is stopped for 10 s and restarted comes back
-//! by itself within 2 s of serving again, with the slate in between and continuous
-//! timestamps; H.265 over UDP with digest authentication; a camera that accepts TCP and
+//! receiver (ffmpeg) by colour and tone: a camera that is stopped for 10 s and restarted
+//! comes back by itself within 2 s of serving again, with its sound, the slate (and
+//! silence) in between and continuous timestamps; H.265 over UDP with digest authentication; a camera that accepts TCP and
 //! never answers and one that goes silent without closing fall back within the hold, and
 //! the rest of the rundown stays on its frames.
 
@@ -41,6 +41,7 @@ async fn a_camera_stopped_for_10s_comes_back_by_itself_within_2s_of_serving_agai
     let dir = tempfile::tempdir().expect("tempdir");
     let mut cam = RtspCamera::start(CameraOptions {
         auth: Some(("operator".into(), "cam-pass-8812".into())),
+        tone_hz: Some(1000),
         ..CameraOptions::new(CameraCodec::H264, palette::MAGENTA)
     })
     .expect("camera");
@@ -52,7 +53,7 @@ async fn a_camera_stopped_for_10s_comes_back_by_itself_within_2s_of_serving_agai
     let green = clip(Clip::new(palette::GREEN, 1000.0).frames(50), dir.path());
     let mut ff = FfmpegRtmpListener::start().expect("receiver");
     let mut run = start_live(destinations(&[("ffmpeg", ff.url())]), 0, live);
-    let first = run.frame_in(Duration::from_millis(1500));
+    let first = run.frame_in(Duration::from_millis(3000));
     // 24 s of camera, then a file on its frame.
     let cam_frames = 600;
     run.engine
@@ -178,6 +179,43 @@ async fn a_camera_stopped_for_10s_comes_back_by_itself_within_2s_of_serving_agai
     eprintln!(
         "return to air: {} ms after the camera served again",
         (back_frame as i64 - serving as i64) * 40
+    );
+    // The camera's own sound (AAC) while it is on air; silence under the slate.
+    let pcm = probe::audio_pcm(&path).expect("pcm");
+    let tones = probe::tone_runs(&pcm, &[1000.0], 256);
+    let share = |from: i64, to: i64, want: probe::Sound| {
+        let (mut hit, mut all) = (0i64, 0i64);
+        for t in &tones {
+            let end = t.start_ns + t.samples as i64 * 1_000_000_000 / 48_000;
+            let (a, b) = (t.start_ns.max(from), end.min(to));
+            if b > a {
+                all += b - a;
+                if t.sound == want {
+                    hit += b - a;
+                }
+            }
+        }
+        hit * 100 / all.max(1)
+    };
+    let tone = probe::Sound::Tone(0);
+    let b0 = before.first_pts_ns + 500_000_000;
+    assert!(
+        share(b0, b0 + 2_000_000_000, tone) >= 90,
+        "camera sound before: {}",
+        probe::describe_tone_runs(&tones, &[1000.0])
+    );
+    let a0 = after.first_pts_ns + 500_000_000;
+    assert!(
+        share(a0, a0 + 1_000_000_000, tone) >= 90,
+        "camera sound after: {}",
+        probe::describe_tone_runs(&tones, &[1000.0])
+    );
+    let s0 = (slate_from as i64) * FRAME_NS + 100_000_000;
+    let s1 = after.first_pts_ns - 100_000_000;
+    assert_eq!(
+        share(s0, s1, probe::Sound::Silence),
+        100,
+        "silence under the slate"
     );
     // The next item on its frame.
     let green_run = runs.iter().find(|r| r.colour == Some(1)).expect(&desc);

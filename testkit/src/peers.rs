@@ -42,6 +42,8 @@ pub struct CameraOptions {
     pub silent_after: Option<f64>,
     /// Picture size (default 320×180).
     pub size: (u32, u32),
+    /// A sine of this frequency as AAC next to the picture (`None`: no sound).
+    pub tone_hz: Option<u32>,
 }
 
 impl CameraOptions {
@@ -53,6 +55,7 @@ impl CameraOptions {
             fps: 30,
             silent_after: None,
             size: (320, 180),
+            tone_hz: None,
         }
     }
 }
@@ -109,6 +112,9 @@ impl RtspCamera {
             ]);
         if let Some((u, p)) = &self.opts.auth {
             cmd.args(["--user", u, "--password", p]);
+        }
+        if let Some(t) = self.opts.tone_hz {
+            cmd.args(["--tone", &t.to_string()]);
         }
         if let Some(s) = self.opts.silent_after {
             cmd.args(["--silent-after", &s.to_string()]);

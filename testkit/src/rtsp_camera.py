@@ -28,6 +28,7 @@ def main():
     ap.add_argument("--fps", type=int, default=30)
     ap.add_argument("--silent-after", type=float, default=0.0)
     ap.add_argument("--size", default="320x180")
+    ap.add_argument("--tone", type=float, default=0.0)
     a = ap.parse_args()
     Gst.init(None)
     rgb = int(a.colour, 16) & 0xFFFFFF
@@ -46,6 +47,13 @@ def main():
         "( videotestsrc is-live=true pattern=solid-color foreground-color={c} "
         "! video/x-raw,width={w},height={h},framerate={f}/1 ! videoconvert ! " + enc + " )"
     ).format(c=argb, f=a.fps, k=a.fps, w=a.size.split("x")[0], h=a.size.split("x")[1])
+    if a.tone > 0:
+        # AAC (mpeg4-generic) next to the picture, inside the same bin.
+        launch = launch[:-1] + (
+            " audiotestsrc is-live=true wave=sine freq={t} volume=0.5 "
+            "! audio/x-raw,rate=48000,channels=2 ! audioconvert ! avenc_aac "
+            "! rtpmp4gpay name=pay1 pt=97 )"
+        ).format(t=a.tone)
     server = GstRtspServer.RTSPServer()
     server.set_address("127.0.0.1")
     server.set_service(str(a.port))

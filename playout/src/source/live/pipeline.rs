@@ -26,8 +26,12 @@ pub(crate) enum Front {
     /// Anything `uridecodebin` opens (SRT, RTMP, HLS, HTTP-FLV …). `sync` paces the sinks to
     /// the pipeline clock (for sources that deliver faster than real time, like HLS).
     Uri { uri: String, sync: bool },
-    /// Compressed data pushed by our own code (RTSP access units, ingest FLV), with caps.
-    AppSrc(gst::Caps),
+    /// Compressed data pushed by our own code (RTSP access units, ingest FLV), with caps;
+    /// optionally a second, audio-only input (an RTSP camera's AAC as ADTS).
+    AppSrc {
+        caps: gst::Caps,
+        audio: Option<gst::Caps>,
+    },
 }
 
 /// A built pipeline of one connection. Dropping it stops the pipeline.
@@ -36,6 +40,8 @@ pub(crate) struct Branch {
     pub video: gst_app::AppSink,
     pub audio: gst_app::AppSink,
     pub appsrc: Option<gst_app::AppSrc>,
+    /// The second, audio-only input, when there is one.
+    pub audio_src: Option<gst_app::AppSrc>,
     /// An audio stream was linked.
     pub has_audio: Arc<AtomicBool>,
     /// Every stream is known (no more pads will come).
@@ -77,7 +83,7 @@ impl Branch {
 
 impl Drop for Branch {
     fn drop(&mut self) {
-        if let Some(src) = &self.appsrc {
+        for src in [&self.appsrc, &self.audio_src].into_iter().flatten() {
             let _ = src.end_of_stream();
         }
         let _ = self.pipeline.set_state(gst::State::Null);
@@ -118,7 +124,22 @@ pub(crate) fn build(
     let created = Instant::now();
     let last_frame_ns = Arc::new(AtomicU64::new(u64::MAX));
 
-    let (dec, appsrc, sync) = match front {
+    let appsrc_of = |caps: &gst::Caps| {
+        let src = gst_app::AppSrc::builder()
+            .caps(caps)
+            .format(gst::Format::Time)
+            .is_live(true)
+            .do_timestamp(false)
+            .block(false)
+            .max_bytes(16 * 1024 * 1024)
+            .build();
+        // Bounded: under overload the oldest compressed data goes, never our memory.
+        if src.find_property("leaky-type").is_some() {
+            src.set_property_from_str("leaky-type", "downstream");
+        }
+        src
+    };
+    let (decs, appsrc, audio_src, sync) = match front {
         Front::Uri { uri, sync } => {
             let dec = gst::ElementFactory::make("uridecodebin")
                 .property("uri", uri.as_str())
@@ -150,31 +171,37 @@ pub(crate) fn build(
             pipeline
                 .add(&dec)
                 .map_err(|e| format!("cannot assemble the live pipeline: {e}"))?;
-            (dec, None, sync)
+            (vec![dec], None, None, sync)
         }
-        Front::AppSrc(caps) => {
-            let src = gst_app::AppSrc::builder()
-                .caps(&caps)
-                .format(gst::Format::Time)
-                .is_live(true)
-                .do_timestamp(false)
-                .block(false)
-                .max_bytes(16 * 1024 * 1024)
-                .build();
-            // Bounded: under overload the oldest compressed data goes, never our memory.
-            if src.find_property("leaky-type").is_some() {
-                src.set_property_from_str("leaky-type", "downstream");
-            }
+        Front::AppSrc { caps, audio } => {
+            let src = appsrc_of(&caps);
             let dec = make("decodebin")?;
             pipeline
                 .add_many([src.upcast_ref(), &dec])
                 .map_err(|e| format!("cannot assemble the live pipeline: {e}"))?;
             src.link(&dec)
                 .map_err(|e| format!("cannot link appsrc to decodebin: {e}"))?;
-            (dec, Some(src), false)
+            let mut decs = vec![dec];
+            let audio_src = match audio {
+                Some(acaps) => {
+                    let asrc = appsrc_of(&acaps);
+                    let adec = make("decodebin")?;
+                    pipeline
+                        .add_many([asrc.upcast_ref(), &adec])
+                        .map_err(|e| format!("cannot assemble the live pipeline: {e}"))?;
+                    asrc.link(&adec)
+                        .map_err(|e| format!("cannot link the audio appsrc: {e}"))?;
+                    decs.push(adec);
+                    Some(asrc)
+                }
+                None => None,
+            };
+            (decs, Some(src), audio_src, false)
         }
     };
-    no_corrupt_output(&dec);
+    for dec in &decs {
+        no_corrupt_output(dec);
+    }
 
     let frames = profile.rate.ns_to_frame_round(jitter.as_nanos() as u64) as u32;
     let vq = make("queue")?;
@@ -234,54 +261,64 @@ pub(crate) fn build(
         });
     }
 
-    let vq_weak = vq.downgrade();
-    let aq_weak = aq.downgrade();
-    let pipe_weak = pipeline.downgrade();
-    let ha = has_audio.clone();
-    dec.connect_pad_added(move |_, pad| {
-        let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
-        let Some(name) = caps.structure(0).map(|s| s.name().to_string()) else {
-            return;
-        };
-        let target = if name.starts_with("video/x-raw") {
-            vq_weak.upgrade()
-        } else if name.starts_with("audio/x-raw") {
-            aq_weak.upgrade()
-        } else {
-            None
-        };
-        let linked = target
-            .and_then(|q| q.static_pad("sink"))
-            .filter(|s| !s.is_linked())
-            .and_then(|sink| pad.link(&sink).ok());
-        if linked.is_some() {
-            if name.starts_with("audio/") {
-                ha.store(true, Ordering::SeqCst);
+    // Every input's streams are known once each of its decodebins said so.
+    let waiting = Arc::new(std::sync::atomic::AtomicUsize::new(decs.len()));
+    for dec in &decs {
+        let vq_weak = vq.downgrade();
+        let aq_weak = aq.downgrade();
+        let pipe_weak = pipeline.downgrade();
+        let ha = has_audio.clone();
+        dec.connect_pad_added(move |_, pad| {
+            let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
+            let Some(name) = caps.structure(0).map(|s| s.name().to_string()) else {
+                return;
+            };
+            let target = if name.starts_with("video/x-raw") {
+                vq_weak.upgrade()
+            } else if name.starts_with("audio/x-raw") {
+                aq_weak.upgrade()
+            } else {
+                None
+            };
+            let linked = target
+                .and_then(|q| q.static_pad("sink"))
+                .filter(|s| !s.is_linked())
+                .and_then(|sink| pad.link(&sink).ok());
+            if linked.is_some() {
+                if name.starts_with("audio/") {
+                    ha.store(true, Ordering::SeqCst);
+                }
+                return;
             }
-            return;
-        }
-        // A second stream, subtitles, data: drained so it never blocks the demuxer.
-        if let Some(p) = pipe_weak.upgrade()
-            && let Ok(fake) = gst::ElementFactory::make("fakesink")
-                .property("sync", false)
-                .property("async", false)
-                .build()
-            && p.add(&fake).is_ok()
-        {
-            let _ = fake.sync_state_with_parent();
-            if let Some(s) = fake.static_pad("sink") {
-                let _ = pad.link(&s);
+            // A second stream, subtitles, data: drained so it never blocks the demuxer.
+            if let Some(p) = pipe_weak.upgrade()
+                && let Ok(fake) = gst::ElementFactory::make("fakesink")
+                    .property("sync", false)
+                    .property("async", false)
+                    .build()
+                && p.add(&fake).is_ok()
+            {
+                let _ = fake.sync_state_with_parent();
+                if let Some(s) = fake.static_pad("sink") {
+                    let _ = pad.link(&s);
+                }
             }
-        }
-    });
-    let pd = pads_done.clone();
-    dec.connect_no_more_pads(move |_| pd.store(true, Ordering::SeqCst));
+        });
 
+        let pd = pads_done.clone();
+        let w = waiting.clone();
+        dec.connect_no_more_pads(move |_| {
+            if w.fetch_sub(1, Ordering::SeqCst) <= 1 {
+                pd.store(true, Ordering::SeqCst);
+            }
+        });
+    }
     let branch = Branch {
         pipeline,
         video,
         audio,
         appsrc,
+        audio_src,
         has_audio,
         pads_done,
         first_frame,

@@ -7,8 +7,10 @@
 //! the first key frame. Does not own: decoding and conforming (`pipeline`), retrying
 //! (`supervisor`).
 //!
-//! Video only: the camera's sound (if any) is not taken; the programme gets silence under
-//! a camera (see the issue notes: audio from cameras is a known gap).
+//! Sound: a camera's AAC (`mpeg4-generic`) is taken as ADTS into a second appsrc; any other
+//! audio codec (G.711, L16 …) is not set up and the camera gets silence, as does a camera
+//! without sound. Sound and picture are each timed from their own first frame (no RTCP
+//! sender-report alignment).
 
 use super::pipeline::Front;
 use super::settings::{LiveSettings, RtspTransport};
@@ -145,6 +147,26 @@ async fn session(url: &url::Url, group: Arc<SessionGroup>, ctx: &mut Ctx) -> Res
         ),
     )
     .await?;
+    let audio_index = session
+        .streams()
+        .iter()
+        .position(|st| st.media() == "audio" && st.encoding_name() == "mpeg4-generic");
+    if let Some(ai) = audio_index {
+        timed(
+            "RTSP SETUP (audio)",
+            limit,
+            session.setup(
+                ai,
+                SetupOptions::default()
+                    .transport(match s.rtsp.transport {
+                        RtspTransport::Tcp => Transport::Tcp(Default::default()),
+                        RtspTransport::Udp => Transport::Udp(Default::default()),
+                    })
+                    .frame_format(FrameFormat::SIMPLE),
+            ),
+        )
+        .await?;
+    }
     let playing = timed("RTSP PLAY", limit, session.play(play_options(&s)?)).await?;
     let mut demuxed = playing
         .demuxed()
@@ -154,10 +176,21 @@ async fn session(url: &url::Url, group: Arc<SessionGroup>, ctx: &mut Ctx) -> Res
         .field("stream-format", "byte-stream")
         .field("alignment", "au")
         .build();
-    let branch = ctx.install(Front::AppSrc(caps))?;
+    let audio_caps = audio_index.map(|_| {
+        gst::Caps::builder("audio/mpeg")
+            .field("mpegversion", 4i32)
+            .field("stream-format", "adts")
+            .build()
+    });
+    let branch = ctx.install(Front::AppSrc {
+        caps,
+        audio: audio_caps,
+    })?;
     let Some(appsrc) = branch.appsrc.clone() else {
         return Err("the live pipeline has no appsrc".into());
     };
+    let audio_src = branch.audio_src.clone();
+    let mut audio_base: Option<i64> = None;
     let mut base: Option<(i64, u32)> = None;
     let mut last_pts: Option<u64> = None;
     let mut keyed = false;
@@ -189,8 +222,27 @@ async fn session(url: &url::Url, group: Arc<SessionGroup>, ctx: &mut Ctx) -> Res
             Ok(Some(Err(e))) => return Err(format!("RTSP: {e}")),
             Ok(Some(Ok(item))) => item,
         };
-        let CodecItem::VideoFrame(frame) = item else {
-            continue;
+        let frame = match item {
+            CodecItem::VideoFrame(f) => f,
+            CodecItem::AudioFrame(a) if keyed => {
+                // Sound from the first picture on, timed from its own first frame.
+                if let Some(src) = &audio_src {
+                    let ts = a.timestamp();
+                    let rate = i128::from(ts.clock_rate().get().max(1));
+                    let b = *audio_base.get_or_insert(ts.elapsed());
+                    let pts = (i128::from(ts.elapsed().saturating_sub(b).max(0)) * 1_000_000_000
+                        / rate) as u64;
+                    ctx.shared.status.bytes(a.data().len());
+                    let mut buf = gst::Buffer::from_slice(a.data().to_vec());
+                    if let Some(bm) = buf.get_mut() {
+                        bm.set_pts(gst::ClockTime::from_nseconds(pts));
+                    }
+                    src.push_buffer(buf)
+                        .map_err(|e| format!("the decoder refused the camera's sound: {e:?}"))?;
+                }
+                continue;
+            }
+            _ => continue,
         };
         if !keyed && !frame.is_random_access_point() {
             continue;

@@ -3,7 +3,7 @@
 //! Owns: the jitter buffer gate (a new connection counts as ready once its first picture
 //! is `jitter` old, so the queue behind it holds about that much), pulling conformed
 //! frames and audio from the current connection's appsinks, and silence for a feed without
-//! sound. Does not own: the connection (`supervisor`), timing (the switcher restamps every
+//! sound (or before its sound is linked). Does not own: the connection (`supervisor`), timing (the switcher restamps every
 //! frame: a live source's timestamps never reach the programme).
 //!
 //! A live source never ends and never fails: while it is down it reports `Opening` and
@@ -86,7 +86,8 @@ impl Source for LiveSource {
         let Some(b) = self.shared.current() else {
             return false;
         };
-        if b.pads_done.load(Ordering::SeqCst) && !b.has_audio.load(Ordering::SeqCst) {
+        // No sound linked (yet, or at all): silence at once, no waiting every tick.
+        if !b.has_audio.load(Ordering::SeqCst) {
             return false;
         }
         let deadline = Instant::now() + wait;

@@ -64,7 +64,7 @@ impl Connector for IngestConnector {
             }
         }
         let caps = gst::Caps::builder("video/x-flv").build();
-        let branch = ctx.install(Front::AppSrc(caps))?;
+        let branch = ctx.install(Front::AppSrc { caps, audio: None })?;
         let Some(src) = branch.appsrc.clone() else {
             return Err("the live pipeline has no appsrc".into());
         };
