@@ -369,4 +369,27 @@ async fn partners_push_with_their_key_and_abuse_never_disturbs_the_programme() {
     );
     let g = runs.iter().find(|r| r.colour == Some(1)).expect(&desc);
     assert_eq!(g.first_pts_ns, (first + slot) as i64 * FRAME_NS, "{desc}");
+    // The partner's AAC (a 1 kHz sine) is on air with its picture.
+    let pcm = probe::audio_pcm(&path).expect("pcm");
+    let tones = probe::tone_runs(&pcm, &[1000.0], 256);
+    let (from, to) = (
+        (on_air_from as i64) * FRAME_NS + 500_000_000,
+        ((first + slot) as i64) * FRAME_NS - 200_000_000,
+    );
+    let (mut hit, mut all) = (0i64, 0i64);
+    for t in &tones {
+        let end = t.start_ns + t.samples as i64 * 1_000_000_000 / 48_000;
+        let (a, b) = (t.start_ns.max(from), end.min(to));
+        if b > a {
+            all += b - a;
+            if t.sound == probe::Sound::Tone(0) {
+                hit += b - a;
+            }
+        }
+    }
+    assert!(
+        hit * 100 / all.max(1) >= 90,
+        "partner sound on air: {}",
+        probe::describe_tone_runs(&tones, &[1000.0])
+    );
 }
