@@ -44,8 +44,6 @@ pub(crate) struct Branch {
     pub audio_src: Option<gst_app::AppSrc>,
     /// An audio stream was linked.
     pub has_audio: Arc<AtomicBool>,
-    /// Every stream is known (no more pads will come).
-    pub pads_done: Arc<AtomicBool>,
     /// When the first picture was decoded.
     pub first_frame: Arc<OnceLock<Instant>>,
     created: Instant,
@@ -119,7 +117,6 @@ pub(crate) fn build(
 ) -> Result<Branch, String> {
     let pipeline = gst::Pipeline::with_name("live-source");
     let has_audio = Arc::new(AtomicBool::new(false));
-    let pads_done = Arc::new(AtomicBool::new(false));
     let first_frame = Arc::new(OnceLock::new());
     let created = Instant::now();
     let last_frame_ns = Arc::new(AtomicU64::new(u64::MAX));
@@ -261,8 +258,6 @@ pub(crate) fn build(
         });
     }
 
-    // Every input's streams are known once each of its decodebins said so.
-    let waiting = Arc::new(std::sync::atomic::AtomicUsize::new(decs.len()));
     for dec in &decs {
         let vq_weak = vq.downgrade();
         let aq_weak = aq.downgrade();
@@ -304,14 +299,6 @@ pub(crate) fn build(
                 }
             }
         });
-
-        let pd = pads_done.clone();
-        let w = waiting.clone();
-        dec.connect_no_more_pads(move |_| {
-            if w.fetch_sub(1, Ordering::SeqCst) <= 1 {
-                pd.store(true, Ordering::SeqCst);
-            }
-        });
     }
     let branch = Branch {
         pipeline,
@@ -320,7 +307,6 @@ pub(crate) fn build(
         appsrc,
         audio_src,
         has_audio,
-        pads_done,
         first_frame,
         created,
         last_frame_ns,

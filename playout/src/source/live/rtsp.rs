@@ -293,7 +293,19 @@ impl Connector for RtspConnector {
         };
         let url = self.url.clone();
         let group = self.group.clone();
-        rt.block_on(session(&url, group, ctx))
+        let shared = ctx.shared.clone();
+        // A source closed while DESCRIBE hangs on a dead camera ends at once, not after
+        // the connect timeout.
+        rt.block_on(async move {
+            tokio::select! {
+                r = session(&url, group, ctx) => r,
+                _ = async {
+                    while !shared.stop.load(std::sync::atomic::Ordering::SeqCst) {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                } => Ok(()),
+            }
+        })
     }
 
     fn close(&mut self) {
