@@ -46,6 +46,7 @@ pub enum LiveKind {
 }
 
 impl LiveKind {
+    /// The short name used in status and metrics.
     pub fn name(&self) -> &'static str {
         match self {
             LiveKind::Rtsp => "rtsp",
@@ -133,6 +134,7 @@ pub struct LiveOpener {
 }
 
 impl LiveOpener {
+    /// An opener with `options`, registering every live source it opens in `registry`.
     pub fn new(options: LiveOptions, registry: LiveRegistry) -> Self {
         LiveOpener {
             files: DecodebinOpener,
@@ -222,7 +224,8 @@ impl Opener for LiveOpener {
 /// A live source that cannot even start (bad settings, an RTSP URL with credentials): it
 /// fails with the reason, shown in its status too.
 struct Broken {
-    cell: Arc<status::StatusCell>,
+    /// Keeps the failure listed in the engine's status while the item is open.
+    _cell: Arc<status::StatusCell>,
     why: String,
 }
 
@@ -230,7 +233,7 @@ impl Broken {
     fn new(cell: Arc<status::StatusCell>, why: String) -> Self {
         tracing::error!(source = %cell.snapshot().url, reason = %why, "live source cannot start");
         cell.retrying(&why, 1, Duration::ZERO);
-        Broken { cell, why }
+        Broken { _cell: cell, why }
     }
 }
 
@@ -245,7 +248,6 @@ impl Source for Broken {
         false
     }
     fn live_hold(&self) -> Option<Duration> {
-        let _ = &self.cell;
         Some(Duration::from_secs(1))
     }
 }

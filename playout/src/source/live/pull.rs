@@ -40,6 +40,7 @@ pub(crate) struct PullConnector {
 }
 
 impl PullConnector {
+    /// Pulls `uri`, which speaks `kind`.
     pub fn new(uri: &str, kind: PullKind) -> Self {
         PullConnector {
             uri: uri.to_string(),

@@ -18,6 +18,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+/// A live source as the switcher sees it (see the module docs). Dropping it stops its
+/// connection thread.
 pub struct LiveSource {
     shared: Arc<Shared>,
     settings: LiveSettings,

@@ -25,6 +25,7 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Fresh state around `status`: no connection yet, not stopping.
     pub fn new(status: Arc<StatusCell>) -> Arc<Shared> {
         Arc::new(Shared {
             status,
@@ -34,6 +35,7 @@ impl Shared {
         })
     }
 
+    /// The current connection's pipeline, if any.
     pub fn current(&self) -> Option<Arc<Branch>> {
         self.branch.lock().ok().and_then(|b| b.clone())
     }
@@ -55,6 +57,7 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
+    /// The source was closed: the attempt should end now.
     pub fn stopping(&self) -> bool {
         self.shared.stop.load(Ordering::SeqCst)
     }

@@ -20,6 +20,7 @@ pub(crate) struct IngestConnector {
 }
 
 impl IngestConnector {
+    /// Plays `feed` of `hub`.
     pub fn new(hub: IngestHub, feed: &str) -> Self {
         IngestConnector {
             hub,

@@ -121,6 +121,7 @@ fn check_audio(data: &[u8]) -> Result<(), SessionError> {
 }
 
 impl IngestSession {
+    /// A connection that has sent nothing yet (handshake first).
     pub fn new(limits: Limits) -> Self {
         IngestSession {
             stage: Stage::Handshake(Box::new(Handshake::new(PeerType::Server))),
