@@ -4,7 +4,8 @@
 //! in full in the log); while the partner is on air the ingest takes random bytes,
 //! truncated handshakes, an oversized chunk size, 500 half-open connections and a wrong
 //! key hammered 100 times — the programme loses no frame, the partner stays on air, memory
-//! stays bounded.
+//! stays bounded. A partner whose encoder dies and pushes again takes the air back by
+//! itself.
 
 mod common;
 
@@ -391,5 +392,112 @@ async fn partners_push_with_their_key_and_abuse_never_disturbs_the_programme() {
         hit * 100 / all.max(1) >= 90,
         "partner sound on air: {}",
         probe::describe_tone_runs(&tones, &[1000.0])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_that_drops_and_pushes_again_takes_the_air_back_by_itself() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ingest = Ingest::start(
+        IngestSettings {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            ..IngestSettings::default()
+        },
+        Arc::new(Keys),
+    )
+    .await
+    .expect("ingest");
+    let url = format!(
+        "rtmp://127.0.0.1:{}/live/{GOOD}",
+        ingest.local_addr().port()
+    );
+    let green = clip(Clip::new(palette::GREEN, 1000.0).frames(25), dir.path());
+    let mut ff = FfmpegRtmpListener::start().expect("receiver");
+    let live = LiveOptions {
+        ingest: Some(ingest.hub()),
+        ..LiveOptions::default()
+    };
+    let mut run = start_live(destinations(&[("ffmpeg", ff.url())]), 0, live);
+    let mut partner = FfmpegSender::start(palette::MAGENTA, 60, "flv", &url, &[]).expect("partner");
+    let first = run.frame_in(Duration::from_millis(3000));
+    let slot = 400;
+    run.engine
+        .cue(vec![
+            playout::Cue::follow("partner", "ingest://partner")
+                .with_length(slot)
+                .at(first),
+            cue("after", &green, 25),
+        ])
+        .expect("cued");
+    assert!(
+        run.until(
+            Duration::from_secs(10),
+            |e| matches!(e, Event::ItemStarted { id, .. } if id == "partner")
+        )
+        .await
+        .is_some()
+    );
+    run.until(Duration::from_secs(2), |_| false).await;
+    // The partner's encoder dies…
+    partner.stop().expect("partner stopped");
+    assert!(
+        run.until(Duration::from_secs(8), |e| {
+            matches!(e, Event::FallbackOn { id: Some(i), .. } if i == "partner")
+        })
+        .await
+        .is_some(),
+        "slate when the partner left: {:?}",
+        run.seen
+    );
+    // … and pushes again.
+    let mut partner =
+        FfmpegSender::start(palette::MAGENTA, 60, "flv", &url, &[]).expect("partner again");
+    let pushed = std::time::Instant::now();
+    let back = run
+        .until(
+            Duration::from_secs(10),
+            |e| matches!(e, Event::FallbackOff { id: Some(i), .. } if i == "partner"),
+        )
+        .await
+        .expect("the partner took the air back by itself");
+    let took = back.duration_since(pushed);
+    assert!(
+        took < Duration::from_secs(5),
+        "back {took:?} after pushing again"
+    );
+    assert!(
+        run.until(
+            Duration::from_secs(30),
+            |e| matches!(e, Event::ItemEnded { id, .. } if id == "after")
+        )
+        .await
+        .is_some(),
+        "{:?}",
+        run.seen
+    );
+    run.until(Duration::from_millis(600), |_| false).await;
+    run.engine.stop().await;
+    partner.stop().expect("stop partner");
+    ingest.stop().await;
+    ff.wait_finished(Duration::from_secs(10)).expect("finished");
+    ff.stop().expect("stop");
+    let path = ff.recording_path().expect("recording");
+    assert_continuous("ffmpeg", &path);
+    let pal = [palette::MAGENTA, palette::GREEN];
+    let runs = probe::colour_runs(&probe::frame_colours(&path).expect("colours"), &pal);
+    let desc = probe::describe_colour_runs(&runs, &pal);
+    // The partner, the slate, the partner again, then the next item on its frame.
+    let partner_runs = runs.iter().filter(|r| r.colour == Some(0)).count();
+    assert!(partner_runs >= 2, "{desc}");
+    let g = runs.iter().find(|r| r.colour == Some(1)).expect(&desc);
+    assert_eq!(g.first_pts_ns, (first + slot) as i64 * FRAME_NS, "{desc}");
+    let last_partner = runs
+        .iter()
+        .rfind(|r| r.colour == Some(0))
+        .expect("partner back");
+    assert_eq!(
+        last_partner.first_pts_ns + last_partner.frames as i64 * FRAME_NS,
+        g.first_pts_ns,
+        "the partner stayed on air to the end of its slot: {desc}"
     );
 }
