@@ -15,6 +15,7 @@ PACKAGES=(
   ffmpeg nginx libnginx-mod-rtmp srt-tools fonts-wqy-zenhei fontconfig
   libnginx-mod-stream openssl libxml2-utils ca-certificates tesseract-ocr tesseract-ocr-chi-sim
   wrk libcairo2-dev libpango1.0-dev poppler-utils chromium
+  gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 python3-gi
 )
 
 install_packages() {

@@ -40,6 +40,8 @@ enum Command {
     Catalog(kepu_playout::catalog::cli::CatalogArgs),
     /// Accounts for the API: add users (the first admin), list them, issue tokens.
     User(kepu_playout::auth::cli::UserArgs),
+    /// Stream keys of the RTMP ingest: issue (shown once), list, revoke.
+    Feed(kepu_playout::feeds::cli::FeedArgs),
     /// The 30-day rundown: build, validate, show, diff, lock, export, rehearse.
     Rundown(kepu_playout::rundown::cli::RundownArgs),
     /// Generate demo clips, a rundown and a config, start a local RTMP receiver, and go on
@@ -92,6 +94,10 @@ fn main() -> ExitCode {
             Command::Catalog(args) => kepu_playout::catalog::cli::run(args).await,
             Command::User(args) => {
                 println!("{}", kepu_playout::auth::cli::run(args).await?);
+                Ok(())
+            }
+            Command::Feed(args) => {
+                println!("{}", kepu_playout::feeds::cli::run(args).await?);
                 Ok(())
             }
             Command::Rundown(args) => {

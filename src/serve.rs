@@ -115,6 +115,36 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
                 format!("hls://{}", dir.display()),
             ));
     }
+    // The RTMP ingest (`[ingest]`): keys from the table, reloaded every few seconds (a key
+    // issued or revoked with `feed key` / `feed revoke` counts within 5 s).
+    let ingest = match &config.ingest {
+        Some(settings) => {
+            let feeds = crate::feeds::Feeds::new(store.clone());
+            let ring = crate::feeds::KeyRing::default();
+            ring.reload(&feeds).await.context("无法读取推流密钥")?;
+            let ingest = playout::source::live::ingest::Ingest::start(
+                settings.clone(),
+                Arc::new(ring.clone()),
+            )
+            .await?;
+            println!(
+                "RTMP ingest on rtmp://{}/{}/KEY",
+                ingest.local_addr(),
+                settings.app
+            );
+            engine_config.live.ingest = Some(ingest.hub());
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    if let Err(e) = ring.reload(&feeds).await {
+                        tracing::warn!(error = %e, "ingest keys not reloaded");
+                    }
+                }
+            });
+            Some(ingest)
+        }
+        None => None,
+    };
     let days = DbDayStore::new(store.clone());
     // One wall clock for the engine's pacing and the controller's programme time.
     let clock = ChannelClock::with_offset_ms(config.air.clock_offset_ms);
@@ -163,6 +193,10 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
                 .format("%Y-%m-%d %H:%M:%S%.3f")
         );
     }
+    // The signal handlers are installed before systemd hears READY=1 (a SIGTERM right
+    // after it must stop in order, not kill the process with the default action).
+    let mut first_signal = Box::pin(crate::signal::shutdown());
+    let _ = futures_util::FutureExt::now_or_never(&mut first_signal);
     notify_systemd(&[sd_notify::NotifyState::Ready]);
 
     let (stop_http, mut stop_rx) = tokio::sync::watch::channel(false);
@@ -175,7 +209,7 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
     );
     let served = tokio::select! {
         r = &mut server => Some(r),
-        _ = crate::signal::shutdown() => None,
+        _ = &mut first_signal => None,
     };
     println!("stopping (signal): the programme ends in order");
     let _ = stop_http.send(true);
@@ -202,6 +236,9 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
     served
         .context("HTTP server task failed")?
         .context("HTTP server failed")?;
+    if let Some(i) = ingest {
+        i.stop().await;
+    }
     println!("stopped");
     Ok(())
 }

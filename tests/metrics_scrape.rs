@@ -8,6 +8,7 @@ use auth_common::{call, world};
 use axum::http::StatusCode;
 use kepu_playout::metrics::Metrics;
 use playout::event::{DestinationStatus, OnAirStatus};
+use playout::source::live::{LiveState, LiveStatus};
 use playout::{DestinationState, Status};
 
 fn status(dropped: u64, reconnects: u64) -> Status {
@@ -35,6 +36,16 @@ fn status(dropped: u64, reconnects: u64) -> Status {
             dropped_packets: 0,
             last_error: Some("rtmp://x/app/SECRETKEY123 refused".into()),
         }],
+        live: vec![LiveStatus {
+            url: "rtmp://pull.example/live/SEC****".into(),
+            kind: "rtmp".into(),
+            state: LiveState::Live,
+            bitrate: 2_000_000,
+            frame_rate_milli: 25_000,
+            last_frame_age_ms: Some(40),
+            reconnects,
+            last_error: None,
+        }],
     }
 }
 
@@ -55,6 +66,9 @@ fn status_becomes_series_without_secrets() {
         "kepu_frames_repeated_total 2",
         "kepu_max_lateness_seconds 0.04",
         "kepu_asrun_rows_total 1",
+        "kepu_live_source_up{kind=\"rtmp\",source=\"pull.example/live/SEC****\"} 1",
+        "kepu_live_source_bitrate_bps{kind=\"rtmp\",source=\"pull.example/live/SEC****\"} 2000000",
+        "kepu_live_source_reconnects{kind=\"rtmp\",source=\"pull.example/live/SEC****\"} 2",
     ] {
         assert!(text.lines().any(|l| l == line), "missing {line} in\n{text}");
     }

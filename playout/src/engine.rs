@@ -14,7 +14,8 @@ use crate::format::OutputProfile;
 use crate::health::{Fault, Health, HealthSnapshot};
 use crate::output::{self, DestinationConfig, RetryPolicy, Stats};
 use crate::packet::Packet;
-use crate::source::{DecodebinOpener, Opener, Source, slate};
+use crate::source::live::{LiveOpener, LiveOptions, LiveRegistry};
+use crate::source::{Opener, Source, slate};
 use crate::switcher::{Switcher, SwitcherSettings};
 use crate::ticker::Ticker;
 use gstreamer as gst;
@@ -59,6 +60,8 @@ pub struct EngineConfig {
     /// monotonic clock; when the wall clock steps (NTP) or drifts more than a frame from it,
     /// programme frames are dropped or the output frame repeated, and counted.
     pub wall_clock: Option<Arc<dyn WallClock>>,
+    /// How live locators (RTSP, SRT, RTMP, HLS, HTTP-FLV, `ingest://`) are opened.
+    pub live: LiveOptions,
 }
 
 /// A source of wall time (Unix ns): the system clock on air, a steppable one in tests.
@@ -91,6 +94,7 @@ impl EngineConfig {
             switcher: None,
             catch_up_limit: Duration::from_secs(1),
             wall_clock: None,
+            live: LiveOptions::default(),
         }
     }
 }
@@ -150,6 +154,7 @@ pub struct Engine {
     stats: Vec<Arc<Stats>>,
     lateness: Arc<Lateness>,
     health: Arc<Health>,
+    live: LiveRegistry,
     timeline: Timeline,
     clock: Mutex<Option<std::thread::JoinHandle<()>>>,
     fanout: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -277,10 +282,11 @@ impl Engine {
             .switcher
             .clone()
             .unwrap_or_else(|| SwitcherSettings::for_profile(&profile));
+        let live = LiveRegistry::default();
         let switcher = Switcher::new(
             profile.clone(),
             settings,
-            Box::new(DecodebinOpener) as Box<dyn Opener>,
+            Box::new(LiveOpener::new(config.live.clone(), live.clone())) as Box<dyn Opener>,
             slate,
             config.first_frame,
         );
@@ -316,6 +322,7 @@ impl Engine {
                 stats,
                 lateness,
                 health,
+                live,
                 timeline: Timeline {
                     rate: config.profile.rate,
                     first_frame: config.first_frame,
@@ -386,6 +393,7 @@ impl Engine {
             frames_repeated: repeated,
             max_lateness_ns: self.lateness.max_ns.load(Ordering::Relaxed),
             destinations: self.stats.iter().map(|s| s.snapshot()).collect(),
+            live: self.live.snapshot(),
         })
     }
 

@@ -122,6 +122,8 @@ pub struct Status {
     /// Worst lateness of a frame at the encoder against the wall clock, ns.
     pub max_lateness_ns: u64,
     pub destinations: Vec<DestinationStatus>,
+    /// Every live source open (on air or pre-rolled).
+    pub live: Vec<crate::source::live::LiveStatus>,
 }
 
 /// The engine's events as the daemon receives them: in order, and never dropped. The

@@ -298,6 +298,7 @@ impl Playout for SimEngine {
                 frames_repeated: g.ticker.repeated(),
                 max_lateness_ns: 0,
                 destinations: Vec::new(),
+                live: Vec::new(),
             })
         };
         Box::pin(async move { st })

@@ -47,6 +47,26 @@ struct RawConfig {
     /// The on-air controller.
     #[serde(default)]
     air: RawAir,
+    /// The RTMP ingest partners push to (`listen = "0.0.0.0:1935"`); absent: no ingest.
+    #[serde(default)]
+    ingest: Option<playout::source::live::ingest::IngestSettings>,
+    /// Settings of every live source without its own (`[live]`: jitter, hold, timeouts…).
+    #[serde(default)]
+    live: Option<playout::source::live::LiveSettings>,
+    /// Settings of one live source by its locator (`[[live_source]] url = …` with
+    /// `[live_source.settings]`: credentials of an RTSP camera, its policies, timeouts).
+    #[serde(default, rename = "live_source")]
+    live_sources: Vec<RawLiveSource>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLiveSource {
+    /// The locator exactly as the rundown plays it (`rtsp://…`, `srt://…`, `ingest://FEED`).
+    url: String,
+    /// Its settings.
+    #[serde(default)]
+    settings: playout::source::live::LiveSettings,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -161,6 +181,11 @@ pub struct ChannelConfig {
     pub destinations: Vec<DestinationConfig>,
     pub server: ServerConfig,
     pub air: AirConfig,
+    /// The RTMP ingest, when configured (`[ingest]`).
+    pub ingest: Option<playout::source::live::ingest::IngestSettings>,
+    /// How live sources are opened (`[live]`, `[[live_source]]`); the ingest's hub is added
+    /// by `serve`.
+    pub live: playout::source::live::LiveOptions,
 }
 
 /// Where the daemon listens and keeps its data.
@@ -446,6 +471,32 @@ impl ChannelConfig {
         };
         let server = parse_server(&raw.server, base, env, &at)?;
         let air = parse_air(&raw.air, &at)?;
+        if let Some(i) = &raw.ingest {
+            i.validate()
+                .map_err(|e| ConfigError(format!("{}: [ingest]: {e}", path.display())))?;
+        }
+        let mut live = playout::source::live::LiveOptions::default();
+        if let Some(d) = raw.live {
+            d.validate()
+                .map_err(|e| ConfigError(format!("{}: [live]: {e}", path.display())))?;
+            live.defaults = d;
+        }
+        for (i, l) in raw.live_sources.into_iter().enumerate() {
+            l.settings.validate().map_err(|e| {
+                ConfigError(format!(
+                    "{}: [[live_source]] #{}: {e}",
+                    path.display(),
+                    i + 1
+                ))
+            })?;
+            if live.feeds.insert(l.url, l.settings).is_some() {
+                return Err(ConfigError(format!(
+                    "{}: [[live_source]] #{}: this url is configured twice",
+                    path.display(),
+                    i + 1
+                )));
+            }
+        }
         let channel_name = env
             .get("KEPU_CHANNEL_NAME")
             .cloned()
@@ -459,6 +510,8 @@ impl ChannelConfig {
             destinations,
             server,
             air,
+            ingest: raw.ingest,
+            live,
         })
     }
 
@@ -466,6 +519,7 @@ impl ChannelConfig {
         let mut c = EngineConfig::new(self.profile.clone(), self.destinations.clone());
         c.channel_name = self.channel_name.clone();
         c.retry = self.retry;
+        c.live = self.live.clone();
         if let Some(f) = &self.slate_file {
             c.slate = playout::SlateSource::File(f.display().to_string());
         }

@@ -189,3 +189,49 @@ fn fps_is_written_as_a_number_or_a_fraction() {
         assert!(e.contains("output.fps") || e.contains("fps"), "{bad}: {e}");
     }
 }
+
+#[test]
+fn the_ingest_section_is_optional_and_checked() {
+    let c = parse("", &[]).expect("valid");
+    assert!(c.ingest.is_none());
+    let c = parse(
+        "[ingest]\nlisten = \"0.0.0.0:1935\"\nmax_pending = 16\n",
+        &[],
+    )
+    .expect("valid");
+    let i = c.ingest.expect("ingest");
+    assert_eq!(i.listen.port(), 1935);
+    assert_eq!(i.max_pending, 16);
+    assert_eq!(i.app, "live");
+    let e = parse(
+        "[ingest]\nlisten = \"0.0.0.0:1935\"\nmax_pending = 0\n",
+        &[],
+    )
+    .expect_err("refused");
+    assert!(e.to_string().contains("max_pending"), "{e}");
+    assert!(parse("[ingest]\nlisten = \"0.0.0.0:1935\"\nkey = \"x\"\n", &[]).is_err());
+}
+
+#[test]
+fn live_sources_get_their_settings_and_a_secret_never_shows_in_an_error() {
+    let c = parse(
+        "[live]\njitter_ms = 300\n\n[[live_source]]\nurl = \"rtsp://cam1/s\"\n[live_source.settings]\nhold_ms = 2000\n[live_source.settings.rtsp]\nusername = \"op\"\npassword = \"pw-9f8e7d\"\ntransport = \"udp\"\n",
+        &[],
+    )
+    .expect("valid");
+    assert_eq!(c.live.defaults.jitter_ms, 300);
+    let cam = c.live.feeds.get("rtsp://cam1/s").expect("camera settings");
+    assert_eq!(cam.hold_ms, 2000);
+    assert_eq!(cam.rtsp.username.as_deref(), Some("op"));
+    assert_eq!(c.engine_config().live.feeds.len(), 1);
+    let e = parse(
+        "[[live_source]]\nurl = \"rtsp://cam1/s\"\n[live_source.settings.rtsp]\npassword = \"pw-9f8e7d\"\n",
+        &[],
+    )
+    .expect_err("password without user");
+    assert!(
+        e.to_string().contains("live_source") && !e.to_string().contains("pw-9f8e7d"),
+        "{e}"
+    );
+    assert!(parse("[live]\nhold = 1\n", &[]).is_err());
+}

@@ -25,6 +25,10 @@ pub struct Metrics {
     frames_repeated_total: IntCounter,
     max_lateness_seconds: Gauge,
     asrun_rows_total: IntCounter,
+    live_source_up: IntGaugeVec,
+    live_source_bitrate_bps: IntGaugeVec,
+    live_source_last_frame_age_ms: IntGaugeVec,
+    live_source_reconnects: IntGaugeVec,
     engine: EngineSeries,
 }
 
@@ -143,6 +147,46 @@ impl Metrics {
                     "Worst lateness of a frame at the encoder against the wall clock",
                 )?,
             )?,
+            live_source_up: reg(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "kepu_live_source_up",
+                        "1 while the live source delivers pictures (source: locator without scheme, secrets masked)",
+                    ),
+                    &["source", "kind"],
+                )?,
+            )?,
+            live_source_bitrate_bps: reg(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "kepu_live_source_bitrate_bps",
+                        "Bit rate received from the live source over the last second",
+                    ),
+                    &["source", "kind"],
+                )?,
+            )?,
+            live_source_last_frame_age_ms: reg(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "kepu_live_source_last_frame_age_ms",
+                        "Milliseconds since the live source's last picture (-1 before any)",
+                    ),
+                    &["source", "kind"],
+                )?,
+            )?,
+            live_source_reconnects: reg(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "kepu_live_source_reconnects",
+                        "Connections the live source opened again after its first",
+                    ),
+                    &["source", "kind"],
+                )?,
+            )?,
             asrun_rows_total: reg(
                 &r,
                 IntCounter::new("kepu_asrun_rows_total", "Airings written to the as-run log")?,
@@ -234,6 +278,35 @@ impl Metrics {
         #[allow(clippy::cast_precision_loss)]
         self.max_lateness_seconds
             .set(s.max_lateness_ns as f64 / 1e9);
+        // Live sources come and go with the rundown: the series show the ones open now.
+        self.live_source_up.reset();
+        self.live_source_bitrate_bps.reset();
+        self.live_source_last_frame_age_ms.reset();
+        self.live_source_reconnects.reset();
+        for l in &s.live {
+            // Labelled by kind and the locator without its scheme (already masked by the
+            // engine): never a URL, never a key.
+            let source = l
+                .url
+                .split_once("://")
+                .map_or(l.url.as_str(), |(_, rest)| rest);
+            let labels = [source, l.kind.as_str()];
+            self.live_source_up
+                .with_label_values(&labels)
+                .set(i64::from(l.state == playout::source::live::LiveState::Live));
+            self.live_source_bitrate_bps
+                .with_label_values(&labels)
+                .set(i64::try_from(l.bitrate).unwrap_or(i64::MAX));
+            self.live_source_last_frame_age_ms
+                .with_label_values(&labels)
+                .set(
+                    l.last_frame_age_ms
+                        .map_or(-1, |a| i64::try_from(a).unwrap_or(i64::MAX)),
+                );
+            self.live_source_reconnects
+                .with_label_values(&labels)
+                .set(i64::try_from(l.reconnects).unwrap_or(i64::MAX));
+        }
         for d in &s.destinations {
             let name = [d.name.as_str()];
             self.destination_up

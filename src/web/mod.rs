@@ -29,6 +29,7 @@ pub mod auth;
 pub mod certificate;
 pub mod dashboard;
 pub mod edit;
+pub mod feeds;
 pub mod openapi;
 pub mod partner;
 pub mod preview;
@@ -195,6 +196,7 @@ pub struct Services {
 /// `/api/v1/verify/{code}`) and the dashboard's static page ([`dashboard`]; its data needs a
 /// login).
 pub fn app(state: AppState, services: Services) -> Router {
+    let state_store = state.catalog.store().clone();
     let certificates =
         crate::certificate::Certificates::new(state.catalog.clone(), services.asrun.clone());
     let certificate_state = certificate::CertificateState {
@@ -232,6 +234,7 @@ pub fn app(state: AppState, services: Services) -> Router {
         .merge(asrun::routes(asrun_state))
         .merge(certificate::routes(certificate_state))
         .merge(partner)
+        .merge(feeds::routes(crate::feeds::Feeds::new(state_store.clone())))
         .merge(auth::routes(services.accounts.clone()))
         .layer(axum::middleware::from_fn_with_state(
             services.accounts.clone(),

@@ -40,6 +40,7 @@
 pub mod clips;
 pub mod http;
 pub mod palette;
+pub mod peers;
 pub mod ports;
 pub mod probe;
 pub mod receivers;
@@ -48,4 +49,5 @@ pub mod time;
 mod child;
 
 pub use palette::Colour;
+pub use peers::{CameraCodec, CameraOptions, DeadServer, FfmpegSender, RtspCamera};
 pub use receivers::{FfmpegRtmpListener, NginxRtmp, SrtListener};

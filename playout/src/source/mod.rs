@@ -9,6 +9,7 @@
 //! same trait: it simply has no frame in time, and the switcher holds the last one.
 
 pub mod file;
+pub mod live;
 pub mod slate;
 pub mod still;
 
@@ -41,6 +42,12 @@ pub trait Source: Send {
     /// at most `wait` for more. Returns false once the source's audio has ended (or it has
     /// none): the caller pads with silence.
     fn pull_audio(&mut self, out: &mut Vec<u8>, bytes: usize, wait: Duration) -> bool;
+    /// `Some(hold)` for a live source: it cannot seek, so the switcher never re-aligns it
+    /// to the item's position nor reopens it at an in-point (it reconnects by itself), and
+    /// on a stall holds its last frame for `hold` before the slate. `None` for files.
+    fn live_hold(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// Turns a URI into an opening source. Swappable so tests and future live-source kinds can

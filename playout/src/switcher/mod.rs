@@ -76,6 +76,8 @@ struct OnAir {
     retry_at: Option<u64>,
     /// The source ended (or failed for good) before any length it had.
     exhausted: bool,
+    /// A live source's own hold, in frames (`None`: the switcher's).
+    live_hold: Option<u64>,
 }
 
 impl OnAir {
@@ -283,6 +285,12 @@ impl Switcher {
             Some(s) => s,
             None => self.open_cue(&q.cue, q.cue.in_point_ns),
         };
+        let live_hold = source.live_hold().map(|d| {
+            self.profile
+                .rate
+                .ns_to_frame_round(d.as_nanos() as u64)
+                .max(1)
+        });
         self.events.push(Event::ItemStarted {
             id: q.cue.id.clone(),
             frame: n,
@@ -301,6 +309,7 @@ impl Switcher {
             fallback: None,
             retry_at: None,
             exhausted: false,
+            live_hold,
         });
     }
 
@@ -434,7 +443,8 @@ impl Switcher {
         if cur.fallback.is_none() {
             cur.fallback = Some(why.to_string());
         }
-        if cur.misses <= self.settings.hold_frames
+        let hold = cur.live_hold.unwrap_or(self.settings.hold_frames);
+        if cur.misses <= hold
             && let Some(last) = cur.last_frame.clone()
         {
             self.repeated += 1;
@@ -513,7 +523,8 @@ fn pull(
     if cur.source.is_none() {
         match cur.retry_at {
             Some(at) if n >= at => {
-                // Reopen where the item will be once it has pre-rolled.
+                // Reopen where the item will be once it has pre-rolled (a live source
+                // ignores the in-point and takes the air as soon as it delivers).
                 let pos = cur.played + settings.join_lead_frames;
                 let in_ns = cur.cue.in_point_ns + profile.rate.frame_to_ns(pos);
                 cur.source = Some(opener.open(&cur.cue.uri(), in_ns, profile));
@@ -536,6 +547,12 @@ fn pull(
         SourceState::Failed(why) => return Pulled::Missing(format!("source failed: {why}")),
         SourceState::Opening => return Pulled::Missing("source not ready".into()),
         SourceState::Ready => {}
+    }
+    // A live source has no position to keep: whatever it has now is the item's frame now
+    // (re-aligning it would discard frames until it "caught up", which a live source never
+    // does — a fallback that never switches back).
+    if src.live_hold().is_some() {
+        cur.source_pos = cur.played;
     }
     if cur.source_pos > cur.played {
         return Pulled::Missing("source re-opening".into());

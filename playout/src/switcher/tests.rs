@@ -348,3 +348,103 @@ fn a_slate_cue_plays_the_slate_as_programme_not_as_a_fallback() {
         "a scheduled slate is not a fallback: {events:?}"
     );
 }
+
+/// A fake live source: delivers a frame per pull while `up`, nothing while down; never
+/// ends, never seeks.
+struct FakeLive {
+    up: Arc<std::sync::atomic::AtomicBool>,
+    n: u32,
+}
+
+impl Source for FakeLive {
+    fn state(&self) -> SourceState {
+        SourceState::Ready
+    }
+    fn pull_video(&mut self, _wait: Duration) -> VideoPull {
+        if !self.up.load(std::sync::atomic::Ordering::SeqCst) {
+            return VideoPull::NotYet;
+        }
+        let mut data = vec![0x11];
+        data.extend_from_slice(&self.n.to_be_bytes());
+        self.n += 1;
+        VideoPull::Frame(gst::Buffer::from_slice(data))
+    }
+    fn pull_audio(&mut self, _out: &mut Vec<u8>, _bytes: usize, _wait: Duration) -> bool {
+        false
+    }
+    fn live_hold(&self) -> Option<Duration> {
+        Some(Duration::from_secs(1))
+    }
+}
+
+struct LiveOpener {
+    up: Arc<std::sync::atomic::AtomicBool>,
+    opened: Opened,
+}
+
+impl Opener for LiveOpener {
+    fn open(&self, uri: &str, in_point_ns: u64, _profile: &OutputProfile) -> Box<dyn Source> {
+        if let Ok(mut o) = self.opened.0.lock() {
+            o.push((uri.to_string(), in_point_ns));
+        }
+        Box::new(FakeLive {
+            up: self.up.clone(),
+            n: 0,
+        })
+    }
+}
+
+#[test]
+fn a_live_source_that_stalls_holds_its_own_hold_then_slate_and_comes_straight_back() {
+    gst::init().expect("gstreamer init");
+    let profile = OutputProfile::small();
+    let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let opened = Opened::default();
+    let mut settings = SwitcherSettings::for_profile(&profile);
+    settings.pull_wait = Duration::ZERO;
+    let mut sw = Switcher::new(
+        profile,
+        settings,
+        Box::new(LiveOpener {
+            up: up.clone(),
+            opened: opened.clone(),
+        }),
+        gst::Buffer::from_slice(vec![SLATE]),
+        0,
+    );
+    sw.cue(Cue::follow("cam", "rtsp://cam/1").with_length(300).at(0), 0);
+    let mut out = run(&mut sw, 0, 50);
+    up.store(false, std::sync::atomic::Ordering::SeqCst);
+    out.extend(run(&mut sw, 50, 150));
+    up.store(true, std::sync::atomic::Ordering::SeqCst);
+    out.extend(run(&mut sw, 150, 300));
+    // Live 0..50; the last frame held for the source's own 1 s (25 frames, not the
+    // switcher's 0.5 s); then the slate.
+    assert!(out[..50].iter().all(|f| f.0 == 0x11));
+    assert!(
+        out[50..75].iter().all(|f| *f == (0x11, 49)),
+        "{:?}",
+        &out[50..80]
+    );
+    assert!(
+        out[75..150].iter().all(|f| f.0 == SLATE),
+        "{:?}",
+        &out[70..150]
+    );
+    // Back at once when it delivers again — the next frame it has, no catching up to a
+    // position — and never reopened (no seek into a live stream).
+    assert_eq!(out[150], (0x11, 50));
+    assert!(out[150..].iter().all(|f| f.0 == 0x11));
+    assert_eq!(opened.0.lock().expect("lock").len(), 1);
+    let ev = sw.take_events();
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e, Event::FallbackOn { frame: 75, .. })),
+        "{ev:?}"
+    );
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e, Event::FallbackOff { frame: 150, .. })),
+        "{ev:?}"
+    );
+}

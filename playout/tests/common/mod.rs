@@ -24,6 +24,19 @@ pub fn destinations(list: &[(&str, String)]) -> Vec<DestinationConfig> {
 }
 
 pub fn start(dests: Vec<DestinationConfig>, first_frame: u64) -> Run {
+    start_live(
+        dests,
+        first_frame,
+        playout::source::live::LiveOptions::default(),
+    )
+}
+
+/// Like [`start`], with live sources opened as `live` says.
+pub fn start_live(
+    dests: Vec<DestinationConfig>,
+    first_frame: u64,
+    live: playout::source::live::LiveOptions,
+) -> Run {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("KEPU_LOG")
@@ -33,6 +46,7 @@ pub fn start(dests: Vec<DestinationConfig>, first_frame: u64) -> Run {
         .try_init();
     let mut cfg = EngineConfig::new(OutputProfile::small(), dests);
     cfg.first_frame = first_frame;
+    cfg.live = live;
     // The stopwatch starts before the engine: everything it sends happens after this.
     let started = Instant::now();
     let (engine, events) = Engine::start_with_events(cfg).expect("engine starts");

@@ -1,0 +1,197 @@
+//! Pulls through GStreamer against real peers, judged by colour at a real receiver: an
+//! ffmpeg SRT caller into our SRT listener, our SRT caller into `srt-live-transmit`, an HLS
+//! stream of ffmpeg-made segments served by a plain HTTP server, and HTTP-FLV served by
+//! `ffmpeg -listen 1`. Each is pre-rolled and on air in its slot; the next item is on its
+//! frame.
+
+mod common;
+
+use common::*;
+use playout::Event;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use testkit::clips::Clip;
+use testkit::ports::{free_tcp_port, free_udp_port, tcp_listening, udp_bound};
+use testkit::{FfmpegRtmpListener, FfmpegSender, palette, probe};
+
+/// A child killed on drop.
+struct Kill(Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(cmd: &mut Command) -> Kill {
+    Kill(
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn"),
+    )
+}
+
+fn wait_for(what: &str, f: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while !f() {
+        assert!(std::time::Instant::now() < deadline, "{what} not ready");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn srt_hls_and_http_flv_pulls_are_on_air_in_their_slots() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // HLS: ffmpeg writes 1 s segments, a plain HTTP server serves them.
+    let hls_dir = dir.path().join("hls");
+    std::fs::create_dir_all(&hls_dir).expect("hls dir");
+    let _hls = FfmpegSender::start(
+        palette::YELLOW,
+        60,
+        "hls",
+        &hls_dir.join("live.m3u8").display().to_string(),
+        &[
+            "-hls_time",
+            "1",
+            "-hls_list_size",
+            "6",
+            "-hls_flags",
+            "delete_segments",
+        ],
+    )
+    .expect("hls ffmpeg");
+    let http_port = free_tcp_port().expect("port");
+    let _http = spawn(
+        Command::new("/usr/bin/python3")
+            .args([
+                "-m",
+                "http.server",
+                &http_port.to_string(),
+                "--bind",
+                "127.0.0.1",
+            ])
+            .arg("--directory")
+            .arg(&hls_dir),
+    );
+    // Our SRT caller into srt-live-transmit, which relays ffmpeg's UDP MPEG-TS.
+    let relay_in = free_udp_port().expect("port");
+    let relay_out = free_udp_port().expect("port");
+    let _relay = spawn(Command::new("srt-live-transmit").args([
+        &format!("udp://127.0.0.1:{relay_in}"),
+        &format!("srt://127.0.0.1:{relay_out}?mode=listener"),
+    ]));
+    let _udp = FfmpegSender::start(
+        palette::BLUE,
+        60,
+        "mpegts",
+        &format!("udp://127.0.0.1:{relay_in}?pkt_size=1316"),
+        &[],
+    )
+    .expect("udp ffmpeg");
+    // HTTP-FLV from ffmpeg's own HTTP server.
+    let flv_port = free_tcp_port().expect("port");
+    let _flv = FfmpegSender::start(
+        palette::CYAN,
+        60,
+        "flv",
+        &format!("http://127.0.0.1:{flv_port}/live.flv"),
+        &["-listen", "1"],
+    )
+    .expect("flv ffmpeg");
+    wait_for("http server", || tcp_listening(http_port));
+    wait_for("relay", || udp_bound(relay_out));
+    wait_for("flv server", || tcp_listening(flv_port));
+    wait_for("hls playlist", || hls_dir.join("live.m3u8").exists());
+
+    let srt_in = free_udp_port().expect("port");
+    let green = clip(Clip::new(palette::GREEN, 1000.0).frames(25), dir.path());
+    let mut ff = FfmpegRtmpListener::start().expect("receiver");
+    let mut run = start(destinations(&[("ffmpeg", ff.url())]), 0);
+    let first = run.frame_in(Duration::from_millis(2500));
+    run.engine
+        .cue(vec![
+            playout::Cue::follow("srt-listener", format!("srt://:{srt_in}?mode=listener"))
+                .with_length(100)
+                .at(first),
+            playout::Cue::follow("srt-caller", format!("srt://127.0.0.1:{relay_out}"))
+                .with_length(100),
+            playout::Cue::follow("hls", format!("http://127.0.0.1:{http_port}/live.m3u8"))
+                .with_length(100),
+            playout::Cue::follow("http-flv", format!("http://127.0.0.1:{flv_port}/live.flv"))
+                .with_length(100),
+            cue("after", &green, 25),
+        ])
+        .expect("cued");
+    // An ffmpeg SRT caller into our listener, once it listens.
+    wait_for("our SRT listener", || udp_bound(srt_in));
+    let _caller = FfmpegSender::start(
+        palette::RED,
+        60,
+        "mpegts",
+        &format!("srt://127.0.0.1:{srt_in}?mode=caller"),
+        &[],
+    )
+    .expect("srt ffmpeg");
+    let mut kinds = Vec::new();
+    loop {
+        let done = run
+            .until(
+                Duration::from_secs(1),
+                |e| matches!(e, Event::ItemEnded { id, .. } if id == "after"),
+            )
+            .await;
+        if done.is_some() {
+            break;
+        }
+        let st = run.engine.status().await.expect("status");
+        for l in st.live {
+            if l.state == playout::source::live::LiveState::Live && !kinds.contains(&l.kind) {
+                kinds.push(l.kind);
+            }
+        }
+        assert!(
+            run.started.elapsed() < Duration::from_secs(60),
+            "{:?}",
+            run.seen
+        );
+    }
+    run.until(Duration::from_millis(600), |_| false).await;
+    run.engine.stop().await;
+    ff.wait_finished(Duration::from_secs(10)).expect("finished");
+    ff.stop().expect("stop");
+    let path = ff.recording_path().expect("recording");
+    kinds.sort();
+    assert_eq!(kinds, vec!["hls", "http-flv", "srt"], "live kinds seen");
+
+    assert_continuous("ffmpeg", &path);
+    let pal = [
+        palette::RED,
+        palette::BLUE,
+        palette::YELLOW,
+        palette::CYAN,
+        palette::GREEN,
+    ];
+    let colours = probe::frame_colours(&path).expect("colours");
+    let runs = probe::colour_runs(&colours, &pal);
+    let desc = probe::describe_colour_runs(&runs, &pal);
+    let count = |from: u64, colour: usize| {
+        colours
+            .iter()
+            .filter(|c| {
+                let f = (c.pts_ns() / FRAME_NS) as u64;
+                f >= from && f < from + 100 && probe::classify(c.rgb, &pal) == Some(colour)
+            })
+            .count()
+    };
+    for (i, name) in ["srt listener", "srt caller", "hls", "http-flv"]
+        .iter()
+        .enumerate()
+    {
+        let n = count(first + 100 * i as u64, i);
+        assert!(n >= 75, "{name}: {n} of 100 frames in its colour: {desc}");
+    }
+    let g = runs.iter().find(|r| r.colour == Some(4)).expect(&desc);
+    assert_eq!(g.first_pts_ns, (first + 400) as i64 * FRAME_NS, "{desc}");
+}
