@@ -25,6 +25,8 @@ pub struct Metrics {
     frames_repeated_total: IntCounter,
     max_lateness_seconds: Gauge,
     asrun_rows_total: IntCounter,
+    feedback_viewers: IntGaugeVec,
+    feedback_events_total: IntCounterVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -136,6 +138,26 @@ impl Metrics {
                 &r,
                 IntCounter::new("kepu_asrun_rows_total", "Airings written to the as-run log")?,
             )?,
+            feedback_viewers: reg(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "kepu_feedback_viewers",
+                        "Concurrent viewers per platform (latest samples under 5 min old; kepu_hls: our own stream by session)",
+                    ),
+                    &["platform"],
+                )?,
+            )?,
+            feedback_events_total: reg(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "kepu_feedback_events_total",
+                        "Feedback figures stored (new or corrected; replays not counted), by source",
+                    ),
+                    &["source"],
+                )?,
+            )?,
             registry: r,
         })
     }
@@ -184,6 +206,20 @@ impl Metrics {
     /// Sets the as-run count (e.g. from the table at start).
     pub fn set_asrun_rows(&self, total: u64) {
         raise_to(&self.asrun_rows_total, total);
+    }
+
+    /// Sets the concurrent viewers of a platform (数据反馈).
+    pub fn set_feedback_viewers(&self, platform: &str, viewers: i64) {
+        self.feedback_viewers
+            .with_label_values(&[platform])
+            .set(viewers);
+    }
+
+    /// Counts feedback figures stored from `source`.
+    pub fn feedback_events_ingested(&self, source: &str, n: u64) {
+        self.feedback_events_total
+            .with_label_values(&[source])
+            .inc_by(n);
     }
 
     /// The scrape body in the Prometheus text format.
