@@ -93,6 +93,11 @@ impl Feedback {
         }
     }
 
+    /// The as-run log it attributes through.
+    pub fn asrun(&self) -> &AsRunLog {
+        &self.asrun
+    }
+
     /// The options it runs with.
     pub fn options(&self) -> FeedbackOptions {
         self.options
@@ -139,12 +144,21 @@ impl Feedback {
         Ok(report)
     }
 
-    /// Attributes the figures of `[from_ms, to_ms)` through the as-run log (every unit; the
-    /// caller filters what a partner may see).
-    pub async fn attribute(&self, from_ms: i64, to_ms: i64) -> Result<(Attribution, Vec<Channel>)> {
+    /// Attributes the figures of `[from_ms, to_ms)` through the as-run log. With `unit`,
+    /// only that unit's airings and only its own channels' figures count (a partner's view:
+    /// nothing of another unit goes in).
+    pub async fn attribute(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        unit: Option<i64>,
+    ) -> Result<(Attribution, Vec<Channel>)> {
         let airings: Vec<AiringIn> = self
             .asrun
-            .query(&AsRunQuery::default())
+            .query(&AsRunQuery {
+                unit,
+                ..AsRunQuery::default()
+            })
             .await?
             .into_iter()
             .filter_map(|a| {
@@ -175,7 +189,7 @@ impl Feedback {
                 categories: w.category_names.iter().map(|s| (*s).to_string()).collect(),
             })
             .collect();
-        let channels = self.store.channels(None).await?;
+        let channels = self.store.channels(unit).await?;
         let chans: Vec<ChannelIn> = channels
             .iter()
             .map(|c| ChannelIn {
@@ -186,11 +200,13 @@ impl Feedback {
             .collect();
         // Readings around the period too: a running total is interpolated across its ends.
         let day = 86_400_000;
+        let ids: std::collections::BTreeSet<i64> = channels.iter().map(|c| c.id).collect();
         let points: Vec<Point> = self
             .store
             .figures(&[], from_ms - day, to_ms + day, i64::MAX / 2)
             .await?
             .into_iter()
+            .filter(|f| ids.contains(&f.channel_id))
             .filter_map(|f| {
                 Some(Point {
                     channel_id: f.channel_id,

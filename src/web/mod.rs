@@ -29,10 +29,12 @@ pub mod auth;
 pub mod certificate;
 pub mod dashboard;
 pub mod edit;
+pub mod feedback;
 pub mod openapi;
 pub mod partner;
 pub mod preview;
 pub mod rundown;
+pub mod watch;
 
 /// Largest JSON body accepted.
 pub const JSON_LIMIT: usize = 256 * 1024;
@@ -57,6 +59,16 @@ pub enum ApiError {
     Rejected(StatusCode, String),
     /// No or wrong credentials (401), or a role that may not do this (403).
     Auth(crate::auth::AuthError),
+    /// Rows of a batch or a file are invalid (400): the first is named in `field` and the
+    /// message, every one in `errors` (row, field or column, reason).
+    InvalidRows {
+        /// The first field at fault (`figures[3].value`, `file`).
+        field: String,
+        /// What was refused, in Chinese.
+        message: String,
+        /// Every problem.
+        errors: serde_json::Value,
+    },
     /// Well-formed but refused by the rules (422), with the details (e.g. the problems).
     Unprocessable {
         /// What was refused and why.
@@ -111,6 +123,15 @@ impl IntoResponse for ApiError {
                 };
                 (status, json!({ "code": code, "message": message }))
             }
+            Self::InvalidRows {
+                field,
+                message,
+                errors,
+            } => (
+                StatusCode::BAD_REQUEST,
+                json!({ "code": "invalid", "field": field, "reason": message,
+                        "message": message, "errors": errors }),
+            ),
             Self::Unprocessable { message, details } => {
                 let mut body = json!({ "code": "rejected_by_rules", "message": message });
                 if let (Some(b), serde_json::Value::Object(d)) = (body.as_object_mut(), details) {
@@ -195,6 +216,35 @@ pub struct Services {
 /// `/api/v1/verify/{code}`) and the dashboard's static page ([`dashboard`]; its data needs a
 /// login).
 pub fn app(state: AppState, services: Services) -> Router {
+    app_with(state, services, crate::feedback::FeedbackOptions::default())
+}
+
+/// [`app`] with the 数据反馈 options: the feedback API ([`feedback`]: guarded, its webhook
+/// open) and, when the engine writes an HLS rendition and `public_hls` is on, the public
+/// player and stream ([`watch`]: `/watch`, `/live/…`) with viewers counted by session and
+/// sampled into figures every `sample_every` (a task that ends with the app).
+pub fn app_with(
+    state: AppState,
+    services: Services,
+    options: crate::feedback::FeedbackOptions,
+) -> Router {
+    let feedback_service = crate::feedback::Feedback::new(
+        state.catalog.clone(),
+        services.asrun.clone(),
+        services.metrics.clone(),
+        options,
+    );
+    let feedback_state = feedback::FeedbackState {
+        feedback: feedback_service.clone(),
+        catalog: state.catalog.clone(),
+        accounts: services.accounts.clone(),
+        air: services.air.clone(),
+    };
+    let watch = watch::routes(watch::WatchState::start(
+        feedback_service,
+        services.preview_dir.clone().filter(|_| options.public_hls),
+        services.air.clone(),
+    ));
     let certificates =
         crate::certificate::Certificates::new(state.catalog.clone(), services.asrun.clone());
     let certificate_state = certificate::CertificateState {
@@ -232,6 +282,7 @@ pub fn app(state: AppState, services: Services) -> Router {
         .merge(asrun::routes(asrun_state))
         .merge(certificate::routes(certificate_state))
         .merge(partner)
+        .merge(feedback::routes(feedback_state.clone()))
         .merge(auth::routes(services.accounts.clone()))
         .layer(axum::middleware::from_fn_with_state(
             services.accounts.clone(),
@@ -241,6 +292,8 @@ pub fn app(state: AppState, services: Services) -> Router {
         .merge(asrun::metrics_routes(services.metrics))
         .merge(openapi::routes())
         .merge(certificate::public_routes(certificates))
+        .merge(feedback::hook_routes(feedback_state))
+        .merge(watch)
         .merge(dashboard::routes())
 }
 
