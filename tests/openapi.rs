@@ -243,6 +243,7 @@ async fn the_routes_read_from_the_source_are_the_apps() {
             .replace("{date}", "2026-09-01")
             .replace("{file}", "export.json")
             .replace("{id}", "1")
+            .replace("{platform}", "bilibili")
             .replace("{version}", "1");
         let (s, body, headers) = call(&w.app, "PATCH", &uri, Some(&w.admin), None).await;
         assert_eq!(

@@ -106,7 +106,9 @@ fn bad_query(r: &QueryRejection) -> ApiError {
 /// `?unit=` or everything.
 fn scope(p: &Principal, asked: Option<i64>) -> Result<Option<i64>, ApiError> {
     match (p.unit_scope(), asked) {
-        (Some(own), Some(u)) if u != own => Err(ApiError::Auth(AuthError::Forbidden { role: p.role })),
+        (Some(own), Some(u)) if u != own => {
+            Err(ApiError::Auth(AuthError::Forbidden { role: p.role }))
+        }
         (Some(own), _) => Ok(Some(own)),
         (None, u) => Ok(u),
     }
@@ -205,8 +207,10 @@ async fn rotate_token(
     let p = auth.require(Action::WriteFeedback)?;
     visible_channel(&s, &p, id).await?;
     let issued = s.feedback.store.rotate_token(id).await?;
-    Ok(Json(json!({ "channel": issued.channel, "token": issued.token,
-                    "note": "回调令牌只显示这一次，请妥善保存" })))
+    Ok(Json(
+        json!({ "channel": issued.channel, "token": issued.token,
+                    "note": "回调令牌只显示这一次，请妥善保存" }),
+    ))
 }
 
 /// A batch of figures.
@@ -456,7 +460,12 @@ async fn template_csv(
 ) -> Result<Response, ApiError> {
     auth.require(Action::ReadFeedback)?;
     let Query(q) = q.map_err(|r| bad_query(&r))?;
-    let gbk = match q.encoding.as_deref().map(str::to_ascii_lowercase).as_deref() {
+    let gbk = match q
+        .encoding
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         None | Some("utf-8" | "utf8") => false,
         Some("gbk" | "gb18030") => true,
         Some(other) => {
@@ -522,8 +531,10 @@ async fn live(
     let to = crate::feedback::repo::minute_of(now) + 60_000;
     let from = to - minutes * 60_000;
     let channels = s.feedback.store.channels(unit).await?;
-    let platform_of: HashMap<i64, String> =
-        channels.iter().map(|c| (c.id, c.platform.clone())).collect();
+    let platform_of: HashMap<i64, String> = channels
+        .iter()
+        .map(|c| (c.id, c.platform.clone()))
+        .collect();
     let buckets = s
         .feedback
         .store
@@ -624,7 +635,15 @@ async fn report_data(
     s: &FeedbackState,
     p: &Principal,
     q: &PeriodQuery,
-) -> Result<(crate::feedback::attribution::Attribution, Vec<Channel>, HashMap<i64, String>, report::ReportMeta), ApiError> {
+) -> Result<
+    (
+        crate::feedback::attribution::Attribution,
+        Vec<Channel>,
+        HashMap<i64, String>,
+        report::ReportMeta,
+    ),
+    ApiError,
+> {
     let unit = scope(p, q.unit)?;
     let (from, to) = period(s, q)?;
     let (a, channels) = s.feedback.attribute(from, to, unit).await?;
@@ -684,7 +703,11 @@ async fn report_csv(
     let Query(q) = q.map_err(|r| bad_query(&r))?;
     let (a, _, names, _) = report_data(&s, &p, &q).await?;
     let body = report::programmes_csv(&a, &names)?;
-    Ok(attachment("text/csv; charset=utf-8", "feedback-programmes.csv", body))
+    Ok(attachment(
+        "text/csv; charset=utf-8",
+        "feedback-programmes.csv",
+        body,
+    ))
 }
 
 /// A webhook's figures: the batch's without the channel (the token names it).
@@ -771,6 +794,8 @@ async fn hook(
     };
     match tokio::time::timeout(std::time::Duration::from_secs(2), work).await {
         Ok(r) => Ok(Json(json!(r?))),
-        Err(_) => Err(Error::Unavailable("2 秒内未能写入，请重试（重复发送只计一次）".into()).into()),
+        Err(_) => {
+            Err(Error::Unavailable("2 秒内未能写入，请重试（重复发送只计一次）".into()).into())
+        }
     }
 }

@@ -132,11 +132,7 @@ fn headers(h: &mut HeaderMap) {
 #[utoipa::path(get, path = "/watch", tag = "feedback", security(()),
     responses((status = 200, description = "播放页 HTML The player page", content_type = "text/html")))]
 async fn page() -> Response {
-    let mut r = (
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        PAGE,
-    )
-        .into_response();
+    let mut r = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], PAGE).into_response();
     headers(r.headers_mut());
     r
 }
@@ -185,7 +181,9 @@ async fn live_file(
     };
     let sessions = &st.feedback.sessions;
     let now = Instant::now();
-    let token = q.s.as_deref().filter(|t| sessions.touch(t, name.ends_with(".ts"), now));
+    let token =
+        q.s.as_deref()
+            .filter(|t| sessions.touch(t, name.ends_with(".ts"), now));
     if name == "index.m3u8" || (name == "live.m3u8" && token.is_none()) {
         let token = sessions.open(now);
         return (
