@@ -170,7 +170,11 @@ mod tests {
         assert_eq!(s.count(t0 + Duration::from_secs(3)), 2);
         // a keeps fetching; b stops.
         assert!(s.touch(&a, true, t0 + Duration::from_secs(25)));
-        assert_eq!(s.count(t0 + Duration::from_secs(31)), 2, "29 s idle is not 30");
+        assert_eq!(
+            s.count(t0 + Duration::from_secs(31)),
+            2,
+            "29 s idle is not 30"
+        );
         assert_eq!(s.count(t0 + Duration::from_secs(33)), 1);
         assert_eq!(s.count(t0 + Duration::from_secs(56)), 0);
         assert!(!s.touch("../x", true, t0), "malformed tokens are refused");
