@@ -167,7 +167,7 @@ impl Feedback {
                 let end = a
                     .last_frame_ms
                     .or_else(|| a.end_reason.is_none().then_some(to_ms))?;
-                (end > from_ms && a.first_frame_ms < to_ms).then(|| AiringIn {
+                (end > from_ms && a.first_frame_ms < to_ms).then_some(AiringIn {
                     id: a.id,
                     work_id: a.work_id,
                     unit_id: a.unit_id,

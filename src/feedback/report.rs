@@ -52,11 +52,10 @@ pub fn ranking(a: &Attribution, names: &HashMap<i64, String>) -> Vec<RankedUnit>
                 .cloned()
                 .unwrap_or_else(|| format!("单位 {}", u.unit_id)),
             figures: u.clone(),
-            reporting_permille: if u.reports_expected == 0 {
-                0
-            } else {
-                i64::try_from(u.reports_made * 1000 / u.reports_expected).unwrap_or(0)
-            },
+            reporting_permille: (u.reports_made * 1000)
+                .checked_div(u.reports_expected)
+                .and_then(|v| i64::try_from(v).ok())
+                .unwrap_or(0),
         })
         .collect()
 }
