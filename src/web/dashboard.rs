@@ -39,6 +39,7 @@ macro_rules! assets {
 static ASSETS: &[Asset] = assets![
     "index.html",
     "app.css",
+    "watch.css",
     "favicon.svg",
     "js/main.js",
     "js/i18n.js",

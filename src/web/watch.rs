@@ -78,11 +78,7 @@ const PAGE: &str = r#"<!doctype html>
 <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
 <script src="/assets/vendor/hls.min.js" defer></script>
 <script src="/watch/player.js" defer></script>
-<style>
-html,body{margin:0;height:100%;background:#000;color:#ddd;font-family:sans-serif}
-video{width:100%;height:100%;object-fit:contain;background:#000}
-#status{position:fixed;left:8px;bottom:8px;font-size:13px;opacity:.8}
-</style>
+<link rel="stylesheet" href="/assets/watch.css">
 </head>
 <body>
 <video id="player" controls autoplay muted playsinline aria-label="直播画面"></video>
