@@ -514,7 +514,7 @@ struct LiveQuery {
 
 /// 实时曲线：每分钟各平台与合计在线人数、互动量，及其间播出的节目（轮询用，紧凑）The live
 /// curve: viewers per platform and in total, interactions, per minute, with what was on air.
-#[utoipa::path(get, path = "/api/v1/feedback/live", tag = "feedback",
+#[utoipa::path(get, path = "/api/v1/feedback/live", tag = "feedback", operation_id = "feedback_live",
     params(("unit" = Option<i64>, Query, description = "单位编号（合作方只能是本单位）"),
            ("minutes" = Option<i64>, Query, description = "最近多少分钟（默认 60，至多 1440）")),
     responses((status = 200, description = "{now, from_ms, curve, on_air, channels}", body = Object)))]
@@ -748,7 +748,7 @@ fn hook_token(headers: &HeaderMap) -> Option<&str> {
 
 /// 平台回调（渠道令牌认证，2 秒内应答；幂等）A platform's webhook, authenticated by the
 /// channel's token (`X-Kepu-Token: fb_…`); answered within 2 s; idempotent.
-#[utoipa::path(post, path = "/api/v1/feedback/hook/{platform}", tag = "feedback", security(()),
+#[utoipa::path(post, path = "/api/v1/feedback/hook/{platform}", tag = "feedback", operation_id = "feedback_hook", security(()),
     params(("platform" = String, Path, description = "平台，须与渠道一致 The channel's platform")),
     request_body = HookBody,
     responses((status = 200, description = "{received, inserted, corrected, duplicates}；令牌缺失或无效时 401 (no or unknown token: 401)", body = crate::feedback::repo::IngestReport)))]

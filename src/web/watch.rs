@@ -125,7 +125,7 @@ fn headers(h: &mut HeaderMap) {
 }
 
 /// 公开播放页（可嵌入）The public player page (embeddable).
-#[utoipa::path(get, path = "/watch", tag = "feedback", security(()),
+#[utoipa::path(get, path = "/watch", tag = "feedback", operation_id = "watch_page", security(()),
     responses((status = 200, description = "播放页 HTML The player page", content_type = "text/html")))]
 async fn page() -> Response {
     let mut r = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], PAGE).into_response();
