@@ -72,6 +72,8 @@ pub struct Feedback {
     pub sessions: hls::ViewerSessions,
     latest: Arc<Mutex<Latest>>,
     options: FeedbackOptions,
+    /// Bumped after every write that stored something (live pushes wait on it).
+    changes: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl Feedback {
@@ -90,7 +92,13 @@ impl Feedback {
             sessions: hls::ViewerSessions::new(options.sessions),
             latest: Arc::new(Mutex::new(HashMap::new())),
             options,
+            changes: Arc::new(tokio::sync::watch::channel(0).0),
         }
+    }
+
+    /// A receiver that sees a new value after every write that stored something.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     /// The as-run log it attributes through.
@@ -112,6 +120,9 @@ impl Feedback {
     ) -> Result<IngestReport> {
         let report = self.store.ingest(figures).await?;
         let stored = report.inserted + report.corrected;
+        if stored > 0 {
+            self.changes.send_modify(|v| *v = v.wrapping_add(1));
+        }
         if stored > 0
             && let Some(source) = figures.first().map(|f| f.source)
         {

@@ -79,6 +79,7 @@ pub fn routes(state: FeedbackState) -> Router {
         .route("/api/v1/feedback/template.csv", get(template_csv))
         .route("/api/v1/feedback/template.xlsx", get(template_xlsx))
         .route("/api/v1/feedback/live", get(live))
+        .route("/api/v1/feedback/events", get(events))
         .route("/api/v1/feedback/attribution", get(attribution))
         .route("/api/v1/feedback/report.xlsx", get(report_xlsx))
         .route("/api/v1/feedback/report.csv", get(report_csv))
@@ -526,8 +527,17 @@ async fn live(
     let p = auth.require(Action::ReadFeedback)?;
     let Query(q) = q.map_err(|r| bad_query(&r))?;
     let unit = scope(&p, q.unit)?;
+    Ok(Json(live_json(&s, unit, q.minutes.unwrap_or(60)).await?))
+}
+
+/// The live curve of the last `minutes` for `unit` (all when None).
+async fn live_json(
+    s: &FeedbackState,
+    unit: Option<i64>,
+    minutes: i64,
+) -> Result<serde_json::Value, ApiError> {
     let now = s.now_ms();
-    let minutes = q.minutes.unwrap_or(60).clamp(1, 1440);
+    let minutes = minutes.clamp(1, 1440);
     let to = crate::feedback::repo::minute_of(now) + 60_000;
     let from = to - minutes * 60_000;
     let channels = s.feedback.store.channels(unit).await?;
@@ -558,10 +568,62 @@ async fn live(
                     "start_ms": a.first_frame_ms, "end_ms": a.last_frame_ms })
         })
         .collect();
-    Ok(Json(json!({
+    Ok(json!({
         "now": now, "from_ms": from, "to_ms": to, "curve": c, "on_air": on_air,
         "channels": channels.len(),
-    })))
+    }))
+}
+
+/// 实时曲线推送（SSE）：有新数据时（至少每 5 秒）推送 `curve` 事件，内容同 /live Live curve
+/// pushed (server-sent events): a `curve` event, as `/live` answers, at once, after every
+/// write that stored figures (at most 5 per second) and at least every 5 s.
+#[utoipa::path(get, path = "/api/v1/feedback/events", tag = "feedback", operation_id = "feedback_events",
+    params(("unit" = Option<i64>, Query, description = "单位编号（合作方只能是本单位）"),
+           ("minutes" = Option<i64>, Query, description = "最近多少分钟（默认 60，至多 1440）")),
+    responses((status = 200, description = "text/event-stream", content_type = "text/event-stream")))]
+async fn events(
+    State(s): State<FeedbackState>,
+    auth: Authenticated,
+    q: Result<Query<LiveQuery>, QueryRejection>,
+) -> Result<
+    axum::response::sse::Sse<
+        impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+    >,
+    ApiError,
+> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use std::time::Duration;
+    let p = auth.require(Action::ReadFeedback)?;
+    let Query(q) = q.map_err(|r| bad_query(&r))?;
+    let unit = scope(&p, q.unit)?;
+    let minutes = q.minutes.unwrap_or(60);
+    let rx = s.feedback.subscribe();
+    let stream =
+        futures_util::stream::unfold((s, rx, true), move |(s, mut rx, first)| async move {
+            if !first {
+                tokio::select! {
+                    changed = rx.changed() => {
+                        if changed.is_err() {
+                            return None;
+                        }
+                        // A burst of writes becomes one push.
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        rx.borrow_and_update();
+                    }
+                    _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                }
+            }
+            let event = match live_json(&s, unit, minutes).await {
+                Ok(v) => Event::default().event("curve").json_data(v).ok(),
+                Err(_) => Event::default()
+                    .event("unavailable")
+                    .data("数据暂不可用，稍后自动重试")
+                    .into(),
+            };
+            Some((futures_util::stream::iter(event.map(Ok)), (s, rx, false)))
+        });
+    use futures_util::StreamExt;
+    Ok(Sse::new(stream.flatten()).keep_alive(KeepAlive::default()))
 }
 
 #[derive(Deserialize)]

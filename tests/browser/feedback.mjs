@@ -95,6 +95,12 @@ try {
   await page.waitForSelector('#fb-chart canvas');
   await page.waitForSelector('#fb-channel-table');
   check((await page.locator('#fb-channel-table').innerText()).includes(OTHER), 'the operator sees every channel');
+  // Updates are pushed (server-sent events): no polling of /live once the stream is up.
+  await page.waitForFunction(() => Number(document.querySelector('#fb-chart')?.dataset.points) > 0);
+  let polls = 0;
+  page.on('request', (r) => {
+    if (r.url().includes('/api/v1/feedback/live')) polls += 1;
+  });
   const r1 = await send(page, [{ channel_id: OWN, at_ms: Date.now() - 1000, kind: 'viewers', value: 1200 }]);
   check(r1.status === 200 && r1.body.inserted === 1, `figure sent: ${JSON.stringify(r1)}`);
   await page.waitForFunction(() => Number(document.querySelector('#fb-chart')?.dataset.total) >= 1200, null, { timeout: 5_000 });
@@ -104,7 +110,9 @@ try {
   const r2 = await send(page, [{ channel_id: OWN, at_ms: Date.now(), kind: 'viewers', value: 2500 }]);
   check(r2.status === 200, `second figure: ${JSON.stringify(r2)}`);
   await page.waitForFunction((t) => Number(document.querySelector('#fb-chart')?.dataset.total) === t + 1300, t1, { timeout: 5_000 });
-  log('chart moved to', await total(page));
+  const t2 = await total(page);
+  log('chart moved to', t2);
+  check(polls === 0, `the chart moved by push, not by polling (${polls} polls)`);
   await shot(page, 'feedback-operator-2');
 
   // ---- a viewer on the public player (hls.js in Chromium) is counted by session
@@ -115,12 +123,11 @@ try {
     return v && v.currentTime > 0.5;
   }, null, { timeout: 20_000 });
   log('the public player plays');
-  const before = await total(page);
-  await page.waitForFunction((t) => Number(document.querySelector('#fb-chart')?.dataset.total) === t + 1, before, { timeout: 10_000 });
+  await page.waitForFunction((t) => Number(document.querySelector('#fb-chart')?.dataset.total) === t + 1, t2, { timeout: 10_000 });
   log('our own viewer counted: total', await total(page));
   await shot(watcher, 'watch-player');
   await watcher.context().close();
-  await page.waitForFunction((t) => Number(document.querySelector('#fb-chart')?.dataset.total) === t, before, { timeout: 10_000 });
+  await page.waitForFunction((t) => Number(document.querySelector('#fb-chart')?.dataset.total) === t, t2, { timeout: 10_000 });
   log('the viewer left: total back to', await total(page));
 
   // ---- the upload form lists every row error of a bad file

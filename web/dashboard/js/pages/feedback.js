@@ -2,7 +2,9 @@
 // the programmes on air marked), relay channels, figures by hand and by upload (templates in
 // Chinese, GBK or UTF-8 CSV and XLSX), attribution per programme and the units' ranking, and
 // the report as XLSX / CSV. A partner sees and sends only its own unit's; the server
-// enforces it anyway. The curve is short-polled once a second from a compact endpoint.
+// enforces it anyway. The curve is pushed (server-sent events on /api/v1/feedback/events:
+// after every write, at least every 5 s); while the stream is down the page polls once a
+// second.
 
 import { t } from '../i18n.js';
 import { api, session, isOperator, ApiError } from '../api.js';
@@ -44,7 +46,7 @@ export async function render(root) {
 
   // Live chart.
   const chartBox = h('div', { class: 'fb-chart', id: 'fb-chart', role: 'img', 'aria-label': t('fb_live') });
-  const liveInfo = h('p', { class: 'muted', id: 'fb-live-info', 'aria-live': 'polite' });
+  const liveInfo = h('p', { class: 'muted', id: 'fb-live-info' });
   root.append(h('section', { class: 'card', 'aria-labelledby': 'fb-live-h' },
     h('h2', { id: 'fb-live-h' }, t('fb_live')), liveInfo, chartBox));
 
@@ -273,9 +275,26 @@ export async function render(root) {
       liveInfo.textContent = e.message;
     }
   }
+  // Pushed updates; polling once a second only while the stream is down.
+  let source = null;
+  let pushed = false;
   async function loop() {
-    await poll();
+    if (!pushed) await poll();
     if (!stopped) timer = setTimeout(loop, 1000);
+  }
+  if (typeof EventSource === 'function') {
+    source = new EventSource('/api/v1/feedback/events?minutes=60');
+    source.addEventListener('curve', (e) => {
+      pushed = true;
+      try {
+        draw(JSON.parse(e.data));
+      } catch (err) {
+        liveInfo.textContent = err.message;
+      }
+    });
+    source.addEventListener('error', () => {
+      pushed = false;
+    });
   }
 
   await loadChannels().catch((e) => toast(e.message, 'error'));
@@ -286,6 +305,7 @@ export async function render(root) {
   return () => {
     stopped = true;
     clearTimeout(timer);
+    source?.close();
     window.removeEventListener('resize', resize);
     chart?.dispose();
   };
