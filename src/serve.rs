@@ -128,7 +128,7 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
         clock,
         settings: AirSettings::from_config(&config.air),
     });
-    let app = web::app(
+    let app = web::app_with(
         web::AppState {
             catalog,
             probe: ProbeOptions::default(),
@@ -140,6 +140,7 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
             air: Some(air.handle()),
             preview_dir: config.server.preview_dir.clone(),
         },
+        config.feedback,
     );
     println!(
         "kepu-playout serving on http://{addr} ({} destination(s), database {})",

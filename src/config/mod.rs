@@ -47,6 +47,20 @@ struct RawConfig {
     /// The on-air controller.
     #[serde(default)]
     air: RawAir,
+    /// 数据反馈: the public stream and its viewer count.
+    #[serde(default)]
+    feedback: RawFeedback,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFeedback {
+    /// Serve the HLS rendition publicly at /live/ and /watch (default true; needs the preview).
+    public_hls: Option<Spanned<bool>>,
+    /// A viewer session ends after this many seconds without a request (default 30, 5–300).
+    viewer_idle_s: Option<Spanned<u64>>,
+    /// How often the viewer count is stored as a figure, in seconds (default 10, 1–300).
+    sample_s: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -156,6 +170,8 @@ pub struct ChannelConfig {
     pub destinations: Vec<DestinationConfig>,
     pub server: ServerConfig,
     pub air: AirConfig,
+    /// 数据反馈: the public stream and how its viewers are counted.
+    pub feedback: crate::feedback::FeedbackOptions,
 }
 
 /// Where the daemon listens and keeps its data.
@@ -438,6 +454,7 @@ impl ChannelConfig {
         };
         let server = parse_server(&raw.server, base, env, &at)?;
         let air = parse_air(&raw.air, &at)?;
+        let feedback = parse_feedback(&raw.feedback, &at)?;
         let channel_name = env
             .get("KEPU_CHANNEL_NAME")
             .cloned()
@@ -451,6 +468,7 @@ impl ChannelConfig {
             destinations,
             server,
             air,
+            feedback,
         })
     }
 
@@ -562,6 +580,39 @@ fn parse_air(raw: &RawAir, at: &At<'_>) -> Result<AirConfig, ConfigError> {
             ));
         }
         c.clock_offset_ms = ms;
+    }
+    Ok(c)
+}
+
+fn parse_feedback(
+    raw: &RawFeedback,
+    at: &At<'_>,
+) -> Result<crate::feedback::FeedbackOptions, ConfigError> {
+    let mut c = crate::feedback::FeedbackOptions::default();
+    if let Some(v) = &raw.public_hls {
+        c.public_hls = *v.get_ref();
+    }
+    if let Some(v) = &raw.viewer_idle_s {
+        let s = *v.get_ref();
+        if !(5..=300).contains(&s) {
+            return Err(at(
+                v.span(),
+                "feedback.viewer_idle_s",
+                "must be between 5 and 300".into(),
+            ));
+        }
+        c.sessions.idle = Duration::from_secs(s);
+    }
+    if let Some(v) = &raw.sample_s {
+        let s = *v.get_ref();
+        if !(1..=300).contains(&s) {
+            return Err(at(
+                v.span(),
+                "feedback.sample_s",
+                "must be between 1 and 300".into(),
+            ));
+        }
+        c.sample_every = Duration::from_secs(s);
     }
     Ok(c)
 }

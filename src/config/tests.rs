@@ -165,3 +165,33 @@ fn the_daemon_sections_have_safe_defaults_and_named_errors() {
         assert!(e.starts_with(want), "{text:?} → {e}");
     }
 }
+
+#[test]
+fn feedback_section_sets_the_public_stream_and_its_viewer_count() {
+    let c = parse("", &[]).expect("valid");
+    assert_eq!(c.feedback, crate::feedback::FeedbackOptions::default());
+    assert!(c.feedback.public_hls);
+    assert_eq!(c.feedback.sessions.idle, Duration::from_secs(30));
+    let c = parse(
+        "[feedback]\npublic_hls = false\nviewer_idle_s = 45\nsample_s = 5\n",
+        &[],
+    )
+    .expect("valid");
+    assert!(!c.feedback.public_hls);
+    assert_eq!(c.feedback.sessions.idle, Duration::from_secs(45));
+    assert_eq!(c.feedback.sample_every, Duration::from_secs(5));
+    for (text, want) in [
+        (
+            "[feedback]\nviewer_idle_s = 1\n",
+            "channel.toml:2: feedback.viewer_idle_s",
+        ),
+        (
+            "\n[feedback]\nsample_s = 0\n",
+            "channel.toml:3: feedback.sample_s",
+        ),
+        ("[feedback]\npublic = true\n", "channel.toml:2"),
+    ] {
+        let e = parse(text, &[]).expect_err(text).to_string();
+        assert!(e.starts_with(want), "{text:?} → {e}");
+    }
+}
