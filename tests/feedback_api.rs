@@ -726,7 +726,20 @@ print(json.dumps(out, ensure_ascii=False, default=str))
     let book: Value = serde_json::from_slice(&out.stdout).expect("json from python");
     assert_eq!(
         book["sheets"],
-        json!(["汇总", "单位排名", "节目", "转播渠道"])
+        json!(["汇总", "单位排名", "节目", "分类统计", "转播渠道"])
+    );
+    let groups = book["分类统计"].as_array().expect("分类统计");
+    assert!(
+        groups
+            .iter()
+            .any(|r| r[0] == "播出日" && r[1] == "2026-09-01" && r[6].as_f64() == Some(740.0)),
+        "{groups:?}"
+    );
+    assert!(
+        groups
+            .iter()
+            .any(|r| r[0] == "类别" && r[1] == "大国重器类科普视频" && r[2].as_f64() == Some(2.0)),
+        "{groups:?}"
     );
     let programmes = book["节目"].as_array().expect("节目");
     assert_eq!(programmes[0][3], "节目名称");

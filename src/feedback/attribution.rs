@@ -1,6 +1,6 @@
 //! Attribution through the as-run log: which audience and which interactions belong to which
 //! programme, work, unit, category and day. Pure: airings, channels and figures in, numbers
-//! out; no clock, no database (the web layer loads them; tests feed known ones).
+//! out; no clock, no database (the service loads them; tests feed known ones).
 //!
 //! The rules, stated once:
 //! - **Viewers** (a sample per channel) hold from their instant until the next sample of the
@@ -45,6 +45,8 @@ pub struct AiringIn {
     pub start_ms: i64,
     /// Last frame, UTC ms (end of the airing).
     pub end_ms: i64,
+    /// The section (版块) of the rundown item it aired from, if known.
+    pub section: Option<String>,
 }
 
 /// A relay channel as attribution needs it.
@@ -198,6 +200,8 @@ pub struct Attribution {
     pub units: BTreeMap<i64, UnitFigures>,
     /// Per category name.
     pub categories: BTreeMap<String, Group>,
+    /// Per section (版块) of the rundown items that aired.
+    pub sections: BTreeMap<String, Group>,
     /// Per broadcast day: its airings' figures.
     pub days: BTreeMap<String, Group>,
     /// Over the whole period, every channel.
@@ -413,6 +417,9 @@ pub fn attribute(
                 .collect(),
         };
         out.days.entry(p.air_day.clone()).or_default().add(&p);
+        if let Some(sec) = &a.section {
+            out.sections.entry(sec.clone()).or_default().add(&p);
+        }
         if let Some(w) = a.work_id {
             out.works.entry(w).or_default().add(&p);
             if let Some(wi) = works_by_id.get(&w) {

@@ -164,30 +164,64 @@ impl Feedback {
         to_ms: i64,
         unit: Option<i64>,
     ) -> Result<(Attribution, Vec<Channel>)> {
-        let airings: Vec<AiringIn> = self
+        let rows = self
             .asrun
             .query(&AsRunQuery {
                 unit,
                 ..AsRunQuery::default()
             })
-            .await?
-            .into_iter()
-            .filter_map(|a| {
-                // An airing still on air counts up to the period's end; one cut short by a
-                // crash (no last frame) is left out: its end is unknown.
-                let end = a
-                    .last_frame_ms
-                    .or_else(|| a.end_reason.is_none().then_some(to_ms))?;
-                (end > from_ms && a.first_frame_ms < to_ms).then_some(AiringIn {
-                    id: a.id,
-                    work_id: a.work_id,
-                    unit_id: a.unit_id,
-                    title: a.title,
-                    start_ms: a.first_frame_ms,
-                    end_ms: end,
-                })
-            })
-            .collect();
+            .await?;
+        let mut airings: Vec<AiringIn> = Vec::new();
+        let mut days: HashMap<(String, i64), Option<crate::rundown::Day>> = HashMap::new();
+        let day_store = crate::rundown_db::DbDayStore::new(self.catalog.store().clone());
+        for a in rows {
+            // An airing still on air counts up to the period's end; one cut short by a crash
+            // (no last frame) is left out: its end is unknown.
+            let Some(end) = a
+                .last_frame_ms
+                .or_else(|| a.end_reason.is_none().then_some(to_ms))
+            else {
+                continue;
+            };
+            if end <= from_ms || a.first_frame_ms >= to_ms {
+                continue;
+            }
+            // The section (版块) of the rundown item it aired from, in the version it aired.
+            let section = match (&a.rundown_day, a.rundown_version, a.planned_start_ms) {
+                (Some(d), Some(v), Some(planned)) => {
+                    let key = (d.clone(), v);
+                    if !days.contains_key(&key) {
+                        let loaded = match (d.parse(), u32::try_from(v)) {
+                            (Ok(date), Ok(v)) => day_store
+                                .load_async(date, Some(v))
+                                .await
+                                .ok()
+                                .flatten()
+                                .map(|(_, day)| day),
+                            _ => None,
+                        };
+                        days.insert(key.clone(), loaded);
+                    }
+                    days.get(&key).and_then(Option::as_ref).and_then(|day| {
+                        day.items
+                            .iter()
+                            .find(|it| it.start.timestamp_millis() == planned)
+                            .map(|it| it.section.clone())
+                            .filter(|s| !s.is_empty())
+                    })
+                }
+                _ => None,
+            };
+            airings.push(AiringIn {
+                id: a.id,
+                work_id: a.work_id,
+                unit_id: a.unit_id,
+                title: a.title,
+                start_ms: a.first_frame_ms,
+                end_ms: end,
+                section,
+            });
+        }
         let works: Vec<WorkIn> = self
             .catalog
             .works(None)

@@ -261,7 +261,8 @@ pub struct ReportMeta {
     pub scope: String,
 }
 
-/// The feedback report as XLSX: 汇总, 单位排名, 节目, 转播渠道 (blocking).
+/// The feedback report as XLSX: 汇总, 单位排名, 节目, 分类统计 (categories, sections, days),
+/// 转播渠道 (blocking).
 pub fn xlsx(
     a: &Attribution,
     names: &HashMap<i64, String>,
@@ -356,6 +357,41 @@ pub fn xlsx(
         let ws = wb.add_worksheet();
         ws.set_name("节目").map_err(fail)?;
         table(ws, &PROGRAMME_HEADER, &programme_rows(a, names))?;
+    }
+    {
+        let ws = wb.add_worksheet();
+        ws.set_name("分类统计").map_err(fail)?;
+        let mut rows = Vec::new();
+        for (what, groups) in [
+            ("类别", &a.categories),
+            ("版块", &a.sections),
+            ("播出日", &a.days),
+        ] {
+            for (name, g) in groups {
+                rows.push(vec![
+                    Cell::Text(what.into()),
+                    Cell::Text(name.clone()),
+                    Cell::Num(i64::try_from(g.airings).unwrap_or(0)),
+                    Cell::Num(g.aired_ms / 60_000),
+                    Cell::Num(g.peak_viewers),
+                    Cell::Num(g.avg_viewers),
+                    Cell::Num(g.interactions),
+                ]);
+            }
+        }
+        table(
+            ws,
+            &[
+                "分类",
+                "名称",
+                "播出次数",
+                "播出时长（分钟）",
+                "在线峰值",
+                "平均在线",
+                "互动量",
+            ],
+            &rows,
+        )?;
     }
     {
         let ws = wb.add_worksheet();

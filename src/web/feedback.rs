@@ -673,7 +673,7 @@ async fn unit_names(s: &FeedbackState) -> Result<HashMap<i64, String>, ApiError>
     params(("from" = Option<String>, Query, description = "起始播出日 YYYY-MM-DD（北京时间，默认今天）"),
            ("to" = Option<String>, Query, description = "结束播出日（含）"),
            ("unit" = Option<i64>, Query, description = "单位编号（合作方只能是本单位）")),
-    responses((status = 200, description = "{from_ms, to_ms, programmes, works, units, ranking, categories, days, total}", body = Object)))]
+    responses((status = 200, description = "{from_ms, to_ms, programmes, works, units, ranking, categories, sections, days, total}", body = Object)))]
 async fn attribution(
     State(s): State<FeedbackState>,
     auth: Authenticated,
@@ -688,7 +688,8 @@ async fn attribution(
     let ranking = report::ranking(&a, &names);
     Ok(Json(json!({
         "from_ms": from, "to_ms": to, "programmes": a.programmes, "works": a.works,
-        "units": a.units, "ranking": ranking, "categories": a.categories, "days": a.days,
+        "units": a.units, "ranking": ranking, "categories": a.categories,
+        "sections": a.sections, "days": a.days,
         "total": a.total,
     })))
 }

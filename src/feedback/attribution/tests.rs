@@ -27,6 +27,7 @@ fn world() -> Attribution {
             title: "深海".into(),
             start_ms: T,
             end_ms: T + 10 * MIN,
+            section: Some("探创新".into()),
         },
         AiringIn {
             id: 2,
@@ -35,6 +36,7 @@ fn world() -> Attribution {
             title: "院士".into(),
             start_ms: T + 10 * MIN,
             end_ms: T + 20 * MIN,
+            section: Some("向未来".into()),
         },
     ];
     let works = [
@@ -180,6 +182,13 @@ fn categories_days_and_total_add_up() {
         (2, 350, 897, 225)
     );
     assert_eq!(a.categories["院士报告"].interactions, 312);
+    assert_eq!(
+        (
+            a.sections["探创新"].interactions,
+            a.sections["向未来"].peak_viewers
+        ),
+        (585, 350)
+    );
     let day = &a.days["2026-09-01"];
     assert_eq!(
         (day.airings, day.aired_ms, day.interactions),
@@ -201,6 +210,7 @@ fn nothing_is_attributed_outside_the_period_or_without_figures() {
             title: "垫片".into(),
             start_ms: T,
             end_ms: T + MIN,
+            section: None,
         }],
         &[],
         &[],
