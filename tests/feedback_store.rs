@@ -149,6 +149,20 @@ async fn exercise(catalog: Catalog) {
         .record_end(&key, T + 10 * MIN, 15_000, "completed")
         .await
         .expect("end");
+    // The rundown day it aired from: its item at 12:00 is in the section 探创新.
+    let day: kepu_playout::rundown::Day = serde_json::from_value(serde_json::json!({
+        "date": "2026-09-01", "edition": "2026", "time_zone": "Asia/Shanghai",
+        "rate": {"num": 25, "den": 1},
+        "start": "2026-08-31T16:00:00Z", "end": "2026-09-01T16:00:00Z",
+        "items": [{"start": "2026-09-01T04:00:00Z", "frames": 15000, "kind": "work",
+                   "title": "科技馆探访", "source": "a.mp4", "section": "探创新"}],
+    }))
+    .expect("a day");
+    let saved = kepu_playout::rundown_db::DbDayStore::new(catalog.store().clone())
+        .save_async(&day, "test", "known day", chrono::Utc::now())
+        .await
+        .expect("day saved");
+    assert_eq!(saved.version, 1);
     let (a, channels) = fb
         .attribute(T - 60 * MIN, T + 60 * MIN, Some(unit.id))
         .await
@@ -162,6 +176,7 @@ async fn exercise(catalog: Catalog) {
     let p = &a.programmes[0].audience;
     assert_eq!((p.peak_viewers, p.interactions), (180, 600));
     assert_eq!(a.units[&unit.id].relays, 1);
+    assert_eq!(a.sections["探创新"].airings, 1, "{:?}", a.sections);
     assert!(
         metrics
             .render()
