@@ -164,7 +164,7 @@ async fn exercise(catalog: Catalog) {
         .expect("day saved");
     assert_eq!(saved.version, 1);
     let (a, channels) = fb
-        .attribute(T - 60 * MIN, T + 60 * MIN, Some(unit.id))
+        .attribute(T - 60 * MIN, T + 60 * MIN, Some(unit.id), T + 60 * MIN)
         .await
         .expect("attribute");
     assert_eq!(

@@ -157,12 +157,14 @@ impl Feedback {
 
     /// Attributes the figures of `[from_ms, to_ms)` through the as-run log. With `unit`,
     /// only that unit's airings and only its own channels' figures count (a partner's view:
-    /// nothing of another unit goes in).
+    /// nothing of another unit goes in). `now_ms` (the programme clock) ends the airing on
+    /// air.
     pub async fn attribute(
         &self,
         from_ms: i64,
         to_ms: i64,
         unit: Option<i64>,
+        now_ms: i64,
     ) -> Result<(Attribution, Vec<Channel>)> {
         let rows = self
             .asrun
@@ -175,11 +177,11 @@ impl Feedback {
         let mut days: HashMap<(String, i64), Option<crate::rundown::Day>> = HashMap::new();
         let day_store = crate::rundown_db::DbDayStore::new(self.catalog.store().clone());
         for a in rows {
-            // An airing still on air counts up to the period's end; one cut short by a crash
-            // (no last frame) is left out: its end is unknown.
+            // An airing still on air counts up to now; one cut short by a crash (no last
+            // frame) is left out: its end is unknown.
             let Some(end) = a
                 .last_frame_ms
-                .or_else(|| a.end_reason.is_none().then_some(to_ms))
+                .or_else(|| a.end_reason.is_none().then_some(now_ms.min(to_ms)))
             else {
                 continue;
             };

@@ -683,7 +683,7 @@ async fn attribution(
     let Query(q) = q.map_err(|r| bad_query(&r))?;
     let unit = scope(&p, q.unit)?;
     let (from, to) = period(&s, &q)?;
-    let (a, _) = s.feedback.attribute(from, to, unit).await?;
+    let (a, _) = s.feedback.attribute(from, to, unit, s.now_ms()).await?;
     let names = unit_names(&s).await?;
     let ranking = report::ranking(&a, &names);
     Ok(Json(json!({
@@ -709,7 +709,7 @@ async fn report_data(
 > {
     let unit = scope(p, q.unit)?;
     let (from, to) = period(s, q)?;
-    let (a, channels) = s.feedback.attribute(from, to, unit).await?;
+    let (a, channels) = s.feedback.attribute(from, to, unit, s.now_ms()).await?;
     let names = unit_names(s).await?;
     let scope_name = unit
         .and_then(|u| names.get(&u).cloned())

@@ -156,6 +156,11 @@ try {
   check(!body.includes(OTHER), `the partner sees no other unit's channel (${OTHER})`);
   check(!body.includes('本站直播'), 'nor the organiser\'s own stream');
   await page.waitForFunction(() => Number(document.querySelector('#fb-chart')?.dataset.total) === 2500, null, { timeout: 5_000 });
+  await page.waitForSelector('#fb-works [data-work-id]');
+  const worksText = await page.locator('#fb-works').innerText();
+  check(worksText.includes('作品0'), 'the partner sees its work with its figures');
+  const minutes = await page.$eval('#fb-works [data-work-id] td:nth-of-type(2)', (e) => Number(e.textContent));
+  check(minutes >= 2 && minutes <= 3, `the work on air counts up to now: ${minutes} min`);
   const denied = await page.evaluate(async () => {
     const me = await (await fetch('/api/v1/me')).json();
     const chans = await (await fetch('/api/v1/feedback/channels?unit=999999')).status;

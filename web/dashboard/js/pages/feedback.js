@@ -198,6 +198,21 @@ export async function render(root) {
           h('td', { class: 'num' }, String(p.audience.avg_viewers)),
           h('td', { class: 'num' }, String(p.audience.interactions)))))));
     }
+    // Per work: its airings in the period with their figures.
+    const titles = new Map(a.programmes.filter((p) => p.work_id).map((p) => [String(p.work_id), p.title]));
+    const works = Object.entries(a.works ?? {});
+    if (works.length) {
+      attr.append(h('h3', {}, t('fb_works')));
+      attr.append(h('table', { class: 'table', id: 'fb-works' },
+        h('thead', {}, h('tr', {}, ['fb_work', 'fb_airings', 'fb_aired_min', 'fb_peak', 'fb_avg', 'fb_interactions'].map((k) => h('th', { scope: 'col' }, t(k))))),
+        h('tbody', {}, works.map(([id, g]) => h('tr', { 'data-work-id': id },
+          h('th', { scope: 'row' }, titles.get(id) ?? `#${id}`),
+          h('td', { class: 'num' }, String(g.airings)),
+          h('td', { class: 'num' }, String(Math.round(g.aired_ms / 60000))),
+          h('td', { class: 'num' }, String(g.peak_viewers)),
+          h('td', { class: 'num' }, String(g.avg_viewers)),
+          h('td', { class: 'num' }, String(g.interactions)))))));
+    }
     if (!partner && a.ranking.length) {
       attr.append(h('h3', {}, t('fb_ranking')));
       attr.append(h('table', { class: 'table', id: 'fb-ranking' },
