@@ -140,7 +140,7 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
             air: Some(air.handle()),
             preview_dir: config.server.preview_dir.clone(),
         },
-        config.feedback,
+        config.feedback.clone(),
     );
     println!(
         "kepu-playout serving on http://{addr} ({} destination(s), database {})",

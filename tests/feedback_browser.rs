@@ -175,6 +175,7 @@ async fn operator_and_partner_watch_the_feedback_charts_move_in_chromium() {
                 ..SessionOptions::default()
             },
             sample_every: Duration::from_millis(250),
+            pollers: Vec::new(),
         },
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

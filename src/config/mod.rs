@@ -61,6 +61,24 @@ struct RawFeedback {
     viewer_idle_s: Option<Spanned<u64>>,
     /// How often the viewer count is stored as a figure, in seconds (default 10, 1–300).
     sample_s: Option<Spanned<u64>>,
+    /// Pollers of JSON stats URLs.
+    #[serde(default)]
+    poller: Vec<RawPoller>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPoller {
+    /// A short unique name (status, metrics).
+    name: Spanned<String>,
+    /// The relay channel's id its figures belong to.
+    channel: Spanned<i64>,
+    /// The stats URL (http:// or https://).
+    url: Spanned<String>,
+    /// Seconds between reads (default 60, 5–3600).
+    every_s: Option<Spanned<u64>>,
+    /// Figure kind → JSON pointer, e.g. `viewers = "/data/online"`.
+    fields: Spanned<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -613,6 +631,90 @@ fn parse_feedback(
             ));
         }
         c.sample_every = Duration::from_secs(s);
+    }
+    for (i, p) in raw.poller.iter().enumerate() {
+        let field = |f: &str| format!("feedback.poller[{i}].{f}");
+        let name = p.name.get_ref().trim();
+        if name.is_empty()
+            || name.len() > 64
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(at(
+                p.name.span(),
+                &field("name"),
+                "must be 1–64 letters, digits, '_' or '-'".into(),
+            ));
+        }
+        if c.pollers.iter().any(|q| q.name == name) {
+            return Err(at(
+                p.name.span(),
+                &field("name"),
+                format!("{name:?} is used twice"),
+            ));
+        }
+        if *p.channel.get_ref() <= 0 {
+            return Err(at(
+                p.channel.span(),
+                &field("channel"),
+                "must be a channel id".into(),
+            ));
+        }
+        let url = p.url.get_ref().trim();
+        if !(url.starts_with("http://") || url.starts_with("https://"))
+            || url.parse::<axum::http::Uri>().is_err()
+        {
+            return Err(at(
+                p.url.span(),
+                &field("url"),
+                format!(
+                    "{:?} is not an http:// or https:// URL",
+                    crate::feedback::poller::shown_url(url)
+                ),
+            ));
+        }
+        let every = match &p.every_s {
+            None => Duration::from_secs(60),
+            Some(v) if (5..=3600).contains(v.get_ref()) => Duration::from_secs(*v.get_ref()),
+            Some(v) => {
+                return Err(at(
+                    v.span(),
+                    &field("every_s"),
+                    "must be between 5 and 3600".into(),
+                ));
+            }
+        };
+        let mut fields = BTreeMap::new();
+        for (k, pointer) in p.fields.get_ref() {
+            let kind = k
+                .parse::<crate::feedback::model::Kind>()
+                .map_err(|e| at(p.fields.span(), &field("fields"), e))?;
+            if !pointer.starts_with('/') {
+                return Err(at(
+                    p.fields.span(),
+                    &field("fields"),
+                    format!(
+                        "{k} = {pointer:?}: a JSON pointer starts with '/' (e.g. \"/data/online\")"
+                    ),
+                ));
+            }
+            fields.insert(kind, pointer.clone());
+        }
+        if fields.is_empty() {
+            return Err(at(
+                p.fields.span(),
+                &field("fields"),
+                "names no figure".into(),
+            ));
+        }
+        c.pollers.push(crate::feedback::poller::PollerConfig {
+            name: name.to_string(),
+            channel_id: *p.channel.get_ref(),
+            url: url.to_string(),
+            every,
+            fields,
+        });
     }
     Ok(c)
 }

@@ -180,6 +180,17 @@ fn feedback_section_sets_the_public_stream_and_its_viewer_count() {
     assert!(!c.feedback.public_hls);
     assert_eq!(c.feedback.sessions.idle, Duration::from_secs(45));
     assert_eq!(c.feedback.sample_every, Duration::from_secs(5));
+    let c = parse(
+        "[[feedback.poller]]\nname = \"bili-1\"\nchannel = 3\nurl = \"https://stats.example.cn/room?id=9\"\nevery_s = 30\nfields = { viewers = \"/data/online\", likes = \"/data/like\" }\n",
+        &[],
+    )
+    .expect("valid");
+    let p = &c.feedback.pollers[0];
+    assert_eq!(
+        (p.name.as_str(), p.channel_id, p.every),
+        ("bili-1", 3, Duration::from_secs(30))
+    );
+    assert_eq!(p.fields.len(), 2);
     for (text, want) in [
         (
             "[feedback]\nviewer_idle_s = 1\n",
@@ -190,6 +201,18 @@ fn feedback_section_sets_the_public_stream_and_its_viewer_count() {
             "channel.toml:3: feedback.sample_s",
         ),
         ("[feedback]\npublic = true\n", "channel.toml:2"),
+        (
+            "[[feedback.poller]]\nname = \"b\"\nchannel = 1\nurl = \"ftp://x/s?key=secret\"\nfields = { viewers = \"/a\" }\n",
+            "channel.toml:4: feedback.poller[0].url",
+        ),
+        (
+            "[[feedback.poller]]\nname = \"b\"\nchannel = 1\nurl = \"https://x/s\"\nfields = { online = \"/a\" }\n",
+            "channel.toml:5: feedback.poller[0].fields",
+        ),
+        (
+            "[[feedback.poller]]\nname = \"b\"\nchannel = 1\nurl = \"https://x/s\"\nevery_s = 1\nfields = { viewers = \"/a\" }\n",
+            "channel.toml:5: feedback.poller[0].every_s",
+        ),
     ] {
         let e = parse(text, &[]).expect_err(text).to_string();
         assert!(e.starts_with(want), "{text:?} → {e}");

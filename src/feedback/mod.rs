@@ -7,12 +7,13 @@
 //! Owns the [`Feedback`] service that the web layer calls: ingesting (with the metrics of
 //! what came in), loading what attribution needs, the live curve, the HLS sampler. Does not
 //! own HTTP or roles (`web::feedback`, `web::watch`), the as-run log (`asrun`) or the
-//! catalog. Pollers of platform stats URLs are not built yet.
+//! catalog. Pollers of platform stats URLs are workers of their own ([`poller`]).
 
 pub mod attribution;
 pub mod curve;
 pub mod hls;
 pub mod model;
+pub mod poller;
 pub mod repo;
 pub mod report;
 pub mod upload;
@@ -36,7 +37,7 @@ pub const HLS_PLATFORM: &str = "kepu_hls";
 pub const HLS_ACCOUNT: &str = "本站直播";
 
 /// How the feedback service runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedbackOptions {
     /// Serve the engine's HLS rendition publicly at `/live/` and `/watch` (when the
     /// daemon writes one).
@@ -45,6 +46,8 @@ pub struct FeedbackOptions {
     pub sessions: hls::SessionOptions,
     /// How often the HLS viewer count is stored as a figure.
     pub sample_every: Duration,
+    /// Pollers of stats URLs.
+    pub pollers: Vec<poller::PollerConfig>,
 }
 
 impl Default for FeedbackOptions {
@@ -53,6 +56,7 @@ impl Default for FeedbackOptions {
             public_hls: true,
             sessions: hls::SessionOptions::default(),
             sample_every: Duration::from_secs(10),
+            pollers: Vec::new(),
         }
     }
 }
@@ -74,6 +78,8 @@ pub struct Feedback {
     options: FeedbackOptions,
     /// Bumped after every write that stored something (live pushes wait on it).
     changes: Arc<tokio::sync::watch::Sender<u64>>,
+    /// The pollers' statuses.
+    pollers: poller::Statuses,
 }
 
 impl Feedback {
@@ -93,7 +99,18 @@ impl Feedback {
             latest: Arc::new(Mutex::new(HashMap::new())),
             options,
             changes: Arc::new(tokio::sync::watch::channel(0).0),
+            pollers: Arc::new(Mutex::new(BTreeMap::new())),
         }
+    }
+
+    /// The pollers' statuses (shared; each poller keeps its own entry current).
+    pub fn poller_statuses(&self) -> poller::Statuses {
+        self.pollers.clone()
+    }
+
+    /// Publishes whether a poller's last read worked.
+    pub fn metrics_poller_up(&self, name: &str, up: bool) {
+        self.metrics.set_feedback_poller_up(name, up);
     }
 
     /// A receiver that sees a new value after every write that stored something.
@@ -107,8 +124,8 @@ impl Feedback {
     }
 
     /// The options it runs with.
-    pub fn options(&self) -> FeedbackOptions {
-        self.options
+    pub fn options(&self) -> &FeedbackOptions {
+        &self.options
     }
 
     /// Stores validated figures of known channels (`channels` by id, for the metrics'

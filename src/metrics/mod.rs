@@ -27,6 +27,7 @@ pub struct Metrics {
     asrun_rows_total: IntCounter,
     feedback_viewers: IntGaugeVec,
     feedback_events_total: IntCounterVec,
+    feedback_poller_up: IntGaugeVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -158,6 +159,16 @@ impl Metrics {
                     &["source"],
                 )?,
             )?,
+            feedback_poller_up: reg(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "kepu_feedback_poller_up",
+                        "1 while the poller's last read worked, 0 while it retries",
+                    ),
+                    &["poller"],
+                )?,
+            )?,
             registry: r,
         })
     }
@@ -220,6 +231,13 @@ impl Metrics {
         self.feedback_events_total
             .with_label_values(&[source])
             .inc_by(n);
+    }
+
+    /// Sets whether a feedback poller's last read worked.
+    pub fn set_feedback_poller_up(&self, poller: &str, up: bool) {
+        self.feedback_poller_up
+            .with_label_values(&[poller])
+            .set(i64::from(up));
     }
 
     /// The scrape body in the Prometheus text format.

@@ -42,6 +42,8 @@ pub struct FeedbackState {
     pub accounts: Accounts,
     /// The on-air controller, for the programme clock (rehearsals run it off the wall clock).
     pub air: Option<crate::air::AirHandle>,
+    /// Dropping the last clone (the app) stops the pollers.
+    pub stop_workers: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl FromRef<FeedbackState> for Accounts {
@@ -76,6 +78,7 @@ pub fn routes(state: FeedbackState) -> Router {
             "/api/v1/feedback/figures",
             get(list_figures).post(post_figures),
         )
+        .route("/api/v1/feedback/pollers", get(pollers))
         .route("/api/v1/feedback/template.csv", get(template_csv))
         .route("/api/v1/feedback/template.xlsx", get(template_xlsx))
         .route("/api/v1/feedback/live", get(live))
@@ -424,6 +427,39 @@ async fn upload_figures(
         "received": r.received, "inserted": r.inserted, "corrected": r.corrected,
         "duplicates": r.duplicates,
     })))
+}
+
+/// 采集器状态（运行、重试及原因；合作方只见本单位渠道的）Pollers' status: running or
+/// retrying and why (a partner sees those of its own channels).
+#[utoipa::path(get, path = "/api/v1/feedback/pollers", tag = "feedback",
+    responses((status = 200, description = "[{name, channel_id, url (无查询串), state, last_error, last_ok_ms, failures, figures}]", body = [Object])))]
+async fn pollers(
+    State(s): State<FeedbackState>,
+    auth: Authenticated,
+) -> ApiResult<serde_json::Value> {
+    let p = auth.require(Action::ReadFeedback)?;
+    let mine: Option<std::collections::BTreeSet<i64>> = match p.unit_scope() {
+        Some(own) => Some(
+            s.feedback
+                .store
+                .channels(Some(own))
+                .await?
+                .iter()
+                .map(|c| c.id)
+                .collect(),
+        ),
+        None => None,
+    };
+    let all: Vec<crate::feedback::poller::PollerStatus> = s
+        .feedback
+        .poller_statuses()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .values()
+        .filter(|st| mine.as_ref().is_none_or(|m| m.contains(&st.channel_id)))
+        .cloned()
+        .collect();
+    Ok(Json(json!(all)))
 }
 
 #[derive(Deserialize)]

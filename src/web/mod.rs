@@ -222,27 +222,45 @@ pub fn app(state: AppState, services: Services) -> Router {
 /// [`app`] with the 数据反馈 options: the feedback API ([`feedback`]: guarded, its webhook
 /// open) and, when the engine writes an HLS rendition and `public_hls` is on, the public
 /// player and stream ([`watch`]: `/watch`, `/live/…`) with viewers counted by session and
-/// sampled into figures every `sample_every` (a task that ends with the app).
+/// sampled into figures every `sample_every`; the configured pollers. Those workers end
+/// with the app.
 pub fn app_with(
     state: AppState,
     services: Services,
     options: crate::feedback::FeedbackOptions,
 ) -> Router {
+    let public_hls = options.public_hls;
+    let pollers = options.pollers.clone();
     let feedback_service = crate::feedback::Feedback::new(
         state.catalog.clone(),
         services.asrun.clone(),
         services.metrics.clone(),
         options,
     );
+    // The pollers run until the app (holding the sender) is dropped.
+    let (stop_workers, stop_rx) = tokio::sync::watch::channel(false);
+    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        for p in pollers {
+            let air = services.air.clone();
+            let now: std::sync::Arc<dyn Fn() -> i64 + Send + Sync> =
+                std::sync::Arc::new(move || match &air {
+                    Some(a) => a.clock().now().timestamp_millis(),
+                    None => crate::store::now_ms(),
+                });
+            let worker = crate::feedback::poller::Poller::new(p, feedback_service.clone(), now);
+            rt.spawn(worker.run(stop_rx.clone()));
+        }
+    }
     let feedback_state = feedback::FeedbackState {
         feedback: feedback_service.clone(),
         catalog: state.catalog.clone(),
         accounts: services.accounts.clone(),
         air: services.air.clone(),
+        stop_workers: std::sync::Arc::new(stop_workers),
     };
     let watch = watch::routes(watch::WatchState::start(
         feedback_service,
-        services.preview_dir.clone().filter(|_| options.public_hls),
+        services.preview_dir.clone().filter(|_| public_hls),
         services.air.clone(),
     ));
     let certificates =

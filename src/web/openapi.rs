@@ -143,7 +143,7 @@ each operation names the roles that may call it. Errors are `{\"error\": {\"code
         super::feedback::list_channels, super::feedback::create_channel,
         super::feedback::update_channel, super::feedback::rotate_token,
         super::feedback::post_figures, super::feedback::list_figures,
-        super::feedback::upload_figures, super::feedback::template_csv,
+        super::feedback::upload_figures, super::feedback::pollers, super::feedback::template_csv,
         super::feedback::template_xlsx, super::feedback::live, super::feedback::events,
         super::feedback::attribution,
         super::feedback::report_xlsx, super::feedback::report_csv, super::feedback::hook,
