@@ -265,6 +265,7 @@ async fn batches_are_validated_whole_and_replays_count_once() {
     )
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    assert_eq!(e["error"]["code"], "forbidden");
     assert!(
         e["error"]["message"]
             .as_str()

@@ -438,7 +438,8 @@ impl FeedbackStore {
     }
 
     /// Raw figures of the channels `channels` (all when empty) with `from <= at < to`,
-    /// in instant order; at most `limit`.
+    /// in instant order; at most `limit`. One channel is filtered by the database; several
+    /// (a partner's) after reading the period.
     pub async fn figures(
         &self,
         channels: &[i64],
@@ -446,21 +447,23 @@ impl FeedbackStore {
         to_ms: i64,
         limit: i64,
     ) -> Result<Vec<StoredFigure>> {
+        let single = match channels {
+            [one] => *one,
+            _ => -1,
+        };
+        let several = channels.len() > 1;
         let rows: Vec<StoredFigure> = sqlx::query_as(
             "SELECT channel_id, at_ms, kind, value, cumulative, source, as_of_ms, \
              received_at_ms FROM feedback_events WHERE at_ms >= $1 AND at_ms < $2 \
-             ORDER BY at_ms, channel_id, kind LIMIT $3",
+             AND ($3 < 0 OR channel_id = $3) ORDER BY at_ms, channel_id, kind LIMIT $4",
         )
         .bind(from_ms)
         .bind(to_ms)
-        .bind(if channels.is_empty() {
-            limit
-        } else {
-            i64::MAX / 2
-        })
+        .bind(single)
+        .bind(if several { i64::MAX / 2 } else { limit })
         .fetch_all(self.store.pool())
         .await?;
-        if channels.is_empty() {
+        if !several {
             return Ok(rows);
         }
         let keep: BTreeSet<i64> = channels.iter().copied().collect();

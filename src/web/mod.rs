@@ -119,6 +119,7 @@ impl IntoResponse for ApiError {
                     StatusCode::PAYLOAD_TOO_LARGE => "too_large",
                     StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
                     StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+                    StatusCode::FORBIDDEN => "forbidden",
                     _ => "bad_request",
                 };
                 (status, json!({ "code": code, "message": message }))
