@@ -44,6 +44,53 @@ pub struct FeedbackState {
     pub air: Option<crate::air::AirHandle>,
     /// Dropping the last clone (the app) stops the pollers.
     pub stop_workers: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
+    /// The live curve per (unit, minutes), reused while no figure arrived and for at most
+    /// [`LIVE_CACHE_MS`]: many dashboards reading it cost one computation.
+    pub live_cache: LiveCache,
+}
+
+/// How long a computed live curve is reused when no figure arrived meanwhile.
+pub const LIVE_CACHE_MS: u128 = 500;
+
+/// One cached answer: (change counter, when, the answer).
+type Cached = (u64, std::time::Instant, std::sync::Arc<serde_json::Value>);
+/// The answers by (unit, minutes).
+type Answers = HashMap<(Option<i64>, i64), Cached>;
+
+/// Computed live curves by (unit, minutes); one computation at a time, so a crowd of readers
+/// arriving when an answer expires waits for one computation instead of each making its own.
+#[derive(Clone, Default)]
+pub struct LiveCache {
+    answers: std::sync::Arc<std::sync::Mutex<Answers>>,
+    computing: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+impl LiveCache {
+    fn fresh(
+        &self,
+        key: (Option<i64>, i64),
+        generation: u64,
+    ) -> Option<std::sync::Arc<serde_json::Value>> {
+        let answers = self
+            .answers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        answers
+            .get(&key)
+            .filter(|(g, at, _)| *g == generation && at.elapsed().as_millis() < LIVE_CACHE_MS)
+            .map(|(_, _, v)| v.clone())
+    }
+
+    fn put(&self, key: (Option<i64>, i64), generation: u64, v: std::sync::Arc<serde_json::Value>) {
+        let mut answers = self
+            .answers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if answers.len() > 1000 {
+            answers.clear();
+        }
+        answers.insert(key, (generation, std::time::Instant::now(), v));
+    }
 }
 
 impl FromRef<FeedbackState> for Accounts {
@@ -563,11 +610,39 @@ async fn live(
     let p = auth.require(Action::ReadFeedback)?;
     let Query(q) = q.map_err(|r| bad_query(&r))?;
     let unit = scope(&p, q.unit)?;
-    Ok(Json(live_json(&s, unit, q.minutes.unwrap_or(60)).await?))
+    Ok(Json(
+        live_json(&s, unit, q.minutes.unwrap_or(60))
+            .await?
+            .as_ref()
+            .clone(),
+    ))
 }
 
-/// The live curve of the last `minutes` for `unit` (all when None).
+/// The live curve of the last `minutes` for `unit` (all when None), from the cache when no
+/// figure arrived since it was computed and it is under [`LIVE_CACHE_MS`] old.
 async fn live_json(
+    s: &FeedbackState,
+    unit: Option<i64>,
+    minutes: i64,
+) -> Result<std::sync::Arc<serde_json::Value>, ApiError> {
+    let minutes = minutes.clamp(1, 1440);
+    let key = (unit, minutes);
+    let generation = *s.feedback.subscribe().borrow();
+    if let Some(v) = s.live_cache.fresh(key, generation) {
+        return Ok(v);
+    }
+    let _one = s.live_cache.computing.lock().await;
+    let generation = *s.feedback.subscribe().borrow();
+    if let Some(v) = s.live_cache.fresh(key, generation) {
+        return Ok(v);
+    }
+    let v = std::sync::Arc::new(compute_live(s, unit, minutes).await?);
+    s.live_cache.put(key, generation, v.clone());
+    Ok(v)
+}
+
+/// The live curve, computed.
+async fn compute_live(
     s: &FeedbackState,
     unit: Option<i64>,
     minutes: i64,
@@ -650,7 +725,7 @@ async fn events(
                 }
             }
             let event = match live_json(&s, unit, minutes).await {
-                Ok(v) => Event::default().event("curve").json_data(v).ok(),
+                Ok(v) => Event::default().event("curve").json_data(v.as_ref()).ok(),
                 Err(_) => Event::default()
                     .event("unavailable")
                     .data("数据暂不可用，稍后自动重试")

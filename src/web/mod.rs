@@ -258,6 +258,7 @@ pub fn app_with(
         accounts: services.accounts.clone(),
         air: services.air.clone(),
         stop_workers: std::sync::Arc::new(stop_workers),
+        live_cache: feedback::LiveCache::default(),
     };
     let watch = watch::routes(watch::WatchState::start(
         feedback_service,
