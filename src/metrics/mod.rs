@@ -144,7 +144,7 @@ impl Metrics {
                 IntGaugeVec::new(
                     Opts::new(
                         "kepu_feedback_viewers",
-                        "Concurrent viewers per platform (latest samples under 5 min old; kepu_hls: our own stream by session)",
+                        "Concurrent viewers per platform (newest samples under 5 min old; kepu_hls: our own stream counted by session)",
                     ),
                     &["platform"],
                 )?,
