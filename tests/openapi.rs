@@ -156,7 +156,7 @@ async fn the_document_is_served_without_credentials_as_openapi_3_1() {
         .filter_map(|t| t["name"].as_str())
         .collect();
     for t in [
-        "catalog", "rundown", "edits", "air", "asrun", "accounts", "metrics",
+        "catalog", "rundown", "edits", "air", "asrun", "accounts", "metrics", "feedback",
     ] {
         assert!(tags.contains(t), "tag {t}: {tags:?}");
     }
