@@ -177,9 +177,9 @@ async fn live_file(
     };
     let sessions = &st.feedback.sessions;
     let now = Instant::now();
-    let token =
-        q.s.as_deref()
-            .filter(|t| sessions.touch(t, name.ends_with(".ts"), now));
+    // Only a real segment name counts as watching (a made-up `x.ts` is a 404, not a view).
+    let segment = name.ends_with(".ts") && super::preview::is_preview_file(&name);
+    let token = q.s.as_deref().filter(|t| sessions.touch(t, segment, now));
     if name == "index.m3u8" || (name == "live.m3u8" && token.is_none()) {
         let token = sessions.open(now);
         return (
