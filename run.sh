@@ -14,7 +14,7 @@ PACKAGES=(
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-x
   ffmpeg nginx libnginx-mod-rtmp srt-tools fonts-wqy-zenhei fontconfig
   libnginx-mod-stream openssl libxml2-utils ca-certificates tesseract-ocr tesseract-ocr-chi-sim
-  wrk libcairo2-dev libpango1.0-dev poppler-utils chromium
+  wrk libcairo2-dev libpango1.0-dev poppler-utils chromium python3-openpyxl
   gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 python3-gi
 )
 

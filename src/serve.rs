@@ -162,7 +162,7 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
         settings: AirSettings::from_config(&config.air),
         monotonic: crate::air::real_monotonic(),
     })?;
-    let app = web::app(
+    let app = web::app_with(
         web::AppState {
             catalog,
             probe: ProbeOptions::default(),
@@ -174,6 +174,7 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
             air: Some(air.handle()),
             preview_dir: config.server.preview_dir.clone(),
         },
+        config.feedback.clone(),
     );
     println!(
         "kepu-playout serving on http://{addr} ({} destination(s), database {})",

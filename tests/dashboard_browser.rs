@@ -114,6 +114,16 @@ fn check_static(addr: std::net::SocketAddr) {
     // The data behind the page needs a login.
     let r = testkit::http::request(addr, "GET", "/api/v1/air", None, None).expect("air");
     assert_eq!(r.status, 401);
+    // 数据反馈: the public player and stream need none (the preview itself still does), and
+    // the player may be embedded by other sites.
+    let r = testkit::http::request(addr, "GET", "/watch", None, None).expect("watch");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(header(&r, "content-security-policy").contains("frame-ancestors *"));
+    let r = testkit::http::request(addr, "GET", "/live/index.m3u8", None, None).expect("live");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("live.m3u8?s="), "{}", r.body);
+    let r = testkit::http::request(addr, "GET", "/preview/live.m3u8", None, None).expect("prev");
+    assert_eq!(r.status, 401);
 }
 
 #[test]

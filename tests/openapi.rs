@@ -156,7 +156,7 @@ async fn the_document_is_served_without_credentials_as_openapi_3_1() {
         .filter_map(|t| t["name"].as_str())
         .collect();
     for t in [
-        "catalog", "rundown", "edits", "air", "asrun", "accounts", "metrics",
+        "catalog", "rundown", "edits", "air", "asrun", "accounts", "metrics", "feedback",
     ] {
         assert!(tags.contains(t), "tag {t}: {tags:?}");
     }
@@ -243,6 +243,7 @@ async fn the_routes_read_from_the_source_are_the_apps() {
             .replace("{date}", "2026-09-01")
             .replace("{file}", "export.json")
             .replace("{id}", "1")
+            .replace("{platform}", "bilibili")
             .replace("{version}", "1");
         let (s, body, headers) = call(&w.app, "PATCH", &uri, Some(&w.admin), None).await;
         assert_eq!(

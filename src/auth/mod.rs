@@ -26,7 +26,8 @@ pub enum Role {
     Admin,
     /// Runs the channel: catalog, rundown, on-air edits; not accounts.
     Operator,
-    /// A submitting unit (报送单位): reads its own works and airings, changes nothing.
+    /// A submitting unit (报送单位): reads its own works and airings; changes nothing but its
+    /// own unit's relay channels and figures (数据反馈).
     Partner,
 }
 
@@ -48,7 +49,11 @@ impl Role {
             Self::Operator => action != Action::ManageUsers,
             Self::Partner => matches!(
                 action,
-                Action::ReadOwnWorks | Action::ReadAsRun | Action::ReadCertificates
+                Action::ReadOwnWorks
+                    | Action::ReadAsRun
+                    | Action::ReadCertificates
+                    | Action::ReadFeedback
+                    | Action::WriteFeedback
             ),
         }
     }
@@ -92,6 +97,12 @@ pub enum Action {
     ReadAsRun,
     /// Read certificates (活动参与证明; scoped to the unit for a partner).
     ReadCertificates,
+    /// Read relay channels, figures and their attribution (数据反馈; scoped to the unit
+    /// for a partner).
+    ReadFeedback,
+    /// Register relay channels and send figures (a partner: its own unit's only, checked
+    /// by the handlers).
+    WriteFeedback,
     /// Create users and tokens.
     ManageUsers,
 }

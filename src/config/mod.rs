@@ -57,6 +57,23 @@ struct RawConfig {
     /// `[live_source.settings]`: credentials of an RTSP camera, its policies, timeouts).
     #[serde(default, rename = "live_source")]
     live_sources: Vec<RawLiveSource>,
+    /// 数据反馈: the public stream and its viewer count.
+    #[serde(default)]
+    feedback: RawFeedback,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFeedback {
+    /// Serve the HLS rendition publicly at /live/ and /watch (default true; needs the preview).
+    public_hls: Option<Spanned<bool>>,
+    /// A viewer session ends after this many seconds without a request (default 30, 5–300).
+    viewer_idle_s: Option<Spanned<u64>>,
+    /// How often the viewer count is stored as a figure, in seconds (default 10, 1–300).
+    sample_s: Option<Spanned<u64>>,
+    /// Pollers of JSON stats URLs.
+    #[serde(default)]
+    poller: Vec<RawPoller>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -67,6 +84,21 @@ struct RawLiveSource {
     /// Its settings.
     #[serde(default)]
     settings: playout::source::live::LiveSettings,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPoller {
+    /// A short unique name (status, metrics).
+    name: Spanned<String>,
+    /// The relay channel's id its figures belong to.
+    channel: Spanned<i64>,
+    /// The stats URL (http:// or https://).
+    url: Spanned<String>,
+    /// Seconds between reads (default 60, 5–3600).
+    every_s: Option<Spanned<u64>>,
+    /// Figure kind → JSON pointer, e.g. `viewers = "/data/online"`.
+    fields: Spanned<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -186,6 +218,8 @@ pub struct ChannelConfig {
     /// How live sources are opened (`[live]`, `[[live_source]]`); the ingest's hub is added
     /// by `serve`.
     pub live: playout::source::live::LiveOptions,
+    /// 数据反馈: the public stream and how its viewers are counted.
+    pub feedback: crate::feedback::FeedbackOptions,
 }
 
 /// Where the daemon listens and keeps its data.
@@ -497,6 +531,7 @@ impl ChannelConfig {
                 )));
             }
         }
+        let feedback = parse_feedback(&raw.feedback, &at)?;
         let channel_name = env
             .get("KEPU_CHANNEL_NAME")
             .cloned()
@@ -512,6 +547,7 @@ impl ChannelConfig {
             air,
             ingest: raw.ingest,
             live,
+            feedback,
         })
     }
 
@@ -630,6 +666,123 @@ fn parse_air(raw: &RawAir, at: &At<'_>) -> Result<AirConfig, ConfigError> {
     }
     if let Some(v) = raw.fault_drills {
         c.fault_drills = v;
+    }
+    Ok(c)
+}
+
+fn parse_feedback(
+    raw: &RawFeedback,
+    at: &At<'_>,
+) -> Result<crate::feedback::FeedbackOptions, ConfigError> {
+    let mut c = crate::feedback::FeedbackOptions::default();
+    if let Some(v) = &raw.public_hls {
+        c.public_hls = *v.get_ref();
+    }
+    if let Some(v) = &raw.viewer_idle_s {
+        let s = *v.get_ref();
+        if !(5..=300).contains(&s) {
+            return Err(at(
+                v.span(),
+                "feedback.viewer_idle_s",
+                "must be between 5 and 300".into(),
+            ));
+        }
+        c.sessions.idle = Duration::from_secs(s);
+    }
+    if let Some(v) = &raw.sample_s {
+        let s = *v.get_ref();
+        if !(1..=300).contains(&s) {
+            return Err(at(
+                v.span(),
+                "feedback.sample_s",
+                "must be between 1 and 300".into(),
+            ));
+        }
+        c.sample_every = Duration::from_secs(s);
+    }
+    for (i, p) in raw.poller.iter().enumerate() {
+        let field = |f: &str| format!("feedback.poller[{i}].{f}");
+        let name = p.name.get_ref().trim();
+        if name.is_empty()
+            || name.len() > 64
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(at(
+                p.name.span(),
+                &field("name"),
+                "must be 1–64 letters, digits, '_' or '-'".into(),
+            ));
+        }
+        if c.pollers.iter().any(|q| q.name == name) {
+            return Err(at(
+                p.name.span(),
+                &field("name"),
+                format!("{name:?} is used twice"),
+            ));
+        }
+        if *p.channel.get_ref() <= 0 {
+            return Err(at(
+                p.channel.span(),
+                &field("channel"),
+                "must be a channel id".into(),
+            ));
+        }
+        let url = p.url.get_ref().trim();
+        if !(url.starts_with("http://") || url.starts_with("https://"))
+            || url.parse::<axum::http::Uri>().is_err()
+        {
+            return Err(at(
+                p.url.span(),
+                &field("url"),
+                format!(
+                    "{:?} is not an http:// or https:// URL",
+                    crate::feedback::poller::shown_url(url)
+                ),
+            ));
+        }
+        let every = match &p.every_s {
+            None => Duration::from_secs(60),
+            Some(v) if (5..=3600).contains(v.get_ref()) => Duration::from_secs(*v.get_ref()),
+            Some(v) => {
+                return Err(at(
+                    v.span(),
+                    &field("every_s"),
+                    "must be between 5 and 3600".into(),
+                ));
+            }
+        };
+        let mut fields = BTreeMap::new();
+        for (k, pointer) in p.fields.get_ref() {
+            let kind = k
+                .parse::<crate::feedback::model::Kind>()
+                .map_err(|e| at(p.fields.span(), &field("fields"), e))?;
+            if !pointer.starts_with('/') {
+                return Err(at(
+                    p.fields.span(),
+                    &field("fields"),
+                    format!(
+                        "{k} = {pointer:?}: a JSON pointer starts with '/' (e.g. \"/data/online\")"
+                    ),
+                ));
+            }
+            fields.insert(kind, pointer.clone());
+        }
+        if fields.is_empty() {
+            return Err(at(
+                p.fields.span(),
+                &field("fields"),
+                "names no figure".into(),
+            ));
+        }
+        c.pollers.push(crate::feedback::poller::PollerConfig {
+            name: name.to_string(),
+            channel_id: *p.channel.get_ref(),
+            url: url.to_string(),
+            every,
+            fields,
+        });
     }
     Ok(c)
 }

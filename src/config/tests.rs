@@ -235,3 +235,56 @@ fn live_sources_get_their_settings_and_a_secret_never_shows_in_an_error() {
     );
     assert!(parse("[live]\nhold = 1\n", &[]).is_err());
 }
+
+#[test]
+fn feedback_section_sets_the_public_stream_and_its_viewer_count() {
+    let c = parse("", &[]).expect("valid");
+    assert_eq!(c.feedback, crate::feedback::FeedbackOptions::default());
+    assert!(c.feedback.public_hls);
+    assert_eq!(c.feedback.sessions.idle, Duration::from_secs(30));
+    let c = parse(
+        "[feedback]\npublic_hls = false\nviewer_idle_s = 45\nsample_s = 5\n",
+        &[],
+    )
+    .expect("valid");
+    assert!(!c.feedback.public_hls);
+    assert_eq!(c.feedback.sessions.idle, Duration::from_secs(45));
+    assert_eq!(c.feedback.sample_every, Duration::from_secs(5));
+    let c = parse(
+        "[[feedback.poller]]\nname = \"bili-1\"\nchannel = 3\nurl = \"https://stats.example.cn/room?id=9\"\nevery_s = 30\nfields = { viewers = \"/data/online\", likes = \"/data/like\" }\n",
+        &[],
+    )
+    .expect("valid");
+    let p = &c.feedback.pollers[0];
+    assert_eq!(
+        (p.name.as_str(), p.channel_id, p.every),
+        ("bili-1", 3, Duration::from_secs(30))
+    );
+    assert_eq!(p.fields.len(), 2);
+    for (text, want) in [
+        (
+            "[feedback]\nviewer_idle_s = 1\n",
+            "channel.toml:2: feedback.viewer_idle_s",
+        ),
+        (
+            "\n[feedback]\nsample_s = 0\n",
+            "channel.toml:3: feedback.sample_s",
+        ),
+        ("[feedback]\npublic = true\n", "channel.toml:2"),
+        (
+            "[[feedback.poller]]\nname = \"b\"\nchannel = 1\nurl = \"ftp://x/s?key=secret\"\nfields = { viewers = \"/a\" }\n",
+            "channel.toml:4: feedback.poller[0].url",
+        ),
+        (
+            "[[feedback.poller]]\nname = \"b\"\nchannel = 1\nurl = \"https://x/s\"\nfields = { online = \"/a\" }\n",
+            "channel.toml:5: feedback.poller[0].fields",
+        ),
+        (
+            "[[feedback.poller]]\nname = \"b\"\nchannel = 1\nurl = \"https://x/s\"\nevery_s = 1\nfields = { viewers = \"/a\" }\n",
+            "channel.toml:5: feedback.poller[0].every_s",
+        ),
+    ] {
+        let e = parse(text, &[]).expect_err(text).to_string();
+        assert!(e.starts_with(want), "{text:?} → {e}");
+    }
+}

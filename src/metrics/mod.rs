@@ -30,6 +30,9 @@ pub struct Metrics {
     live_source_last_frame_age_ms: IntGaugeVec,
     live_source_reconnects: IntGaugeVec,
     engine: EngineSeries,
+    feedback_viewers: IntGaugeVec,
+    feedback_events_total: IntCounterVec,
+    feedback_poller_up: IntGaugeVec,
 }
 
 /// The engine's supervision series.
@@ -228,6 +231,36 @@ impl Metrics {
                     )?,
                 )?,
             },
+            feedback_viewers: reg(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "kepu_feedback_viewers",
+                        "Concurrent viewers per platform (newest samples under 5 min old; kepu_hls: our own stream counted by session)",
+                    ),
+                    &["platform"],
+                )?,
+            )?,
+            feedback_events_total: reg(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "kepu_feedback_events_total",
+                        "Feedback figures stored (new or corrected; replays not counted), by source",
+                    ),
+                    &["source"],
+                )?,
+            )?,
+            feedback_poller_up: reg(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "kepu_feedback_poller_up",
+                        "1 while the poller's last read worked, 0 while it retries",
+                    ),
+                    &["poller"],
+                )?,
+            )?,
             registry: r,
         })
     }
@@ -330,6 +363,27 @@ impl Metrics {
     /// Sets the as-run count (e.g. from the table at start).
     pub fn set_asrun_rows(&self, total: u64) {
         raise_to(&self.asrun_rows_total, total);
+    }
+
+    /// Sets the concurrent viewers of a platform (数据反馈).
+    pub fn set_feedback_viewers(&self, platform: &str, viewers: i64) {
+        self.feedback_viewers
+            .with_label_values(&[platform])
+            .set(viewers);
+    }
+
+    /// Counts feedback figures stored from `source`.
+    pub fn feedback_events_ingested(&self, source: &str, n: u64) {
+        self.feedback_events_total
+            .with_label_values(&[source])
+            .inc_by(n);
+    }
+
+    /// Sets whether a feedback poller's last read worked.
+    pub fn set_feedback_poller_up(&self, poller: &str, up: bool) {
+        self.feedback_poller_up
+            .with_label_values(&[poller])
+            .set(i64::from(up));
     }
 
     /// The scrape body in the Prometheus text format.

@@ -156,6 +156,15 @@ pub fn action_for(method: &Method, path: &str) -> Option<Action> {
             Action::EditRundown
         });
     }
+    if path.starts_with("/api/v1/feedback") {
+        // 数据反馈: a partner reads and writes its own unit's channels and figures, scoped by
+        // the handlers (the webhook, authenticated by a channel token, is outside the guard).
+        return Some(if read {
+            Action::ReadFeedback
+        } else {
+            Action::WriteFeedback
+        });
+    }
     if path.starts_with("/api/v1/asrun") {
         return Some(if read {
             Action::ReadAsRun

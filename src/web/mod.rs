@@ -29,11 +29,13 @@ pub mod auth;
 pub mod certificate;
 pub mod dashboard;
 pub mod edit;
+pub mod feedback;
 pub mod feeds;
 pub mod openapi;
 pub mod partner;
 pub mod preview;
 pub mod rundown;
+pub mod watch;
 
 /// Largest JSON body accepted.
 pub const JSON_LIMIT: usize = 256 * 1024;
@@ -58,6 +60,16 @@ pub enum ApiError {
     Rejected(StatusCode, String),
     /// No or wrong credentials (401), or a role that may not do this (403).
     Auth(crate::auth::AuthError),
+    /// Rows of a batch or a file are invalid (400): the first is named in `field` and the
+    /// message, every one in `errors` (row, field or column, reason).
+    InvalidRows {
+        /// The first field at fault (`figures[3].value`, `file`).
+        field: String,
+        /// What was refused, in Chinese.
+        message: String,
+        /// Every problem.
+        errors: serde_json::Value,
+    },
     /// Well-formed but refused by the rules (422), with the details (e.g. the problems).
     Unprocessable {
         /// What was refused and why.
@@ -108,10 +120,20 @@ impl IntoResponse for ApiError {
                     StatusCode::PAYLOAD_TOO_LARGE => "too_large",
                     StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
                     StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+                    StatusCode::FORBIDDEN => "forbidden",
                     _ => "bad_request",
                 };
                 (status, json!({ "code": code, "message": message }))
             }
+            Self::InvalidRows {
+                field,
+                message,
+                errors,
+            } => (
+                StatusCode::BAD_REQUEST,
+                json!({ "code": "invalid", "field": field, "reason": message,
+                        "message": message, "errors": errors }),
+            ),
             Self::Unprocessable { message, details } => {
                 let mut body = json!({ "code": "rejected_by_rules", "message": message });
                 if let (Some(b), serde_json::Value::Object(d)) = (body.as_object_mut(), details) {
@@ -196,6 +218,54 @@ pub struct Services {
 /// `/api/v1/verify/{code}`) and the dashboard's static page ([`dashboard`]; its data needs a
 /// login).
 pub fn app(state: AppState, services: Services) -> Router {
+    app_with(state, services, crate::feedback::FeedbackOptions::default())
+}
+
+/// [`app`] with the 数据反馈 options: the feedback API ([`feedback`]: guarded, its webhook
+/// open) and, when the engine writes an HLS rendition and `public_hls` is on, the public
+/// player and stream ([`watch`]: `/watch`, `/live/…`) with viewers counted by session and
+/// sampled into figures every `sample_every`; the configured pollers. Those workers end
+/// with the app.
+pub fn app_with(
+    state: AppState,
+    services: Services,
+    options: crate::feedback::FeedbackOptions,
+) -> Router {
+    let public_hls = options.public_hls;
+    let pollers = options.pollers.clone();
+    let feedback_service = crate::feedback::Feedback::new(
+        state.catalog.clone(),
+        services.asrun.clone(),
+        services.metrics.clone(),
+        options,
+    );
+    // The pollers run until the app (holding the sender) is dropped.
+    let (stop_workers, stop_rx) = tokio::sync::watch::channel(false);
+    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        for p in pollers {
+            let air = services.air.clone();
+            let now: std::sync::Arc<dyn Fn() -> i64 + Send + Sync> =
+                std::sync::Arc::new(move || match &air {
+                    Some(a) => a.clock().now().timestamp_millis(),
+                    None => crate::store::now_ms(),
+                });
+            let worker = crate::feedback::poller::Poller::new(p, feedback_service.clone(), now);
+            rt.spawn(worker.run(stop_rx.clone()));
+        }
+    }
+    let feedback_state = feedback::FeedbackState {
+        feedback: feedback_service.clone(),
+        catalog: state.catalog.clone(),
+        accounts: services.accounts.clone(),
+        air: services.air.clone(),
+        stop_workers: std::sync::Arc::new(stop_workers),
+        live_cache: feedback::LiveCache::default(),
+    };
+    let watch = watch::routes(watch::WatchState::start(
+        feedback_service,
+        services.preview_dir.clone().filter(|_| public_hls),
+        services.air.clone(),
+    ));
     let state_store = state.catalog.store().clone();
     let certificates =
         crate::certificate::Certificates::new(state.catalog.clone(), services.asrun.clone());
@@ -235,6 +305,7 @@ pub fn app(state: AppState, services: Services) -> Router {
         .merge(certificate::routes(certificate_state))
         .merge(partner)
         .merge(feeds::routes(crate::feeds::Feeds::new(state_store.clone())))
+        .merge(feedback::routes(feedback_state.clone()))
         .merge(auth::routes(services.accounts.clone()))
         .layer(axum::middleware::from_fn_with_state(
             services.accounts.clone(),
@@ -244,6 +315,8 @@ pub fn app(state: AppState, services: Services) -> Router {
         .merge(asrun::metrics_routes(services.metrics))
         .merge(openapi::routes())
         .merge(certificate::public_routes(certificates))
+        .merge(feedback::hook_routes(feedback_state))
+        .merge(watch)
         .merge(dashboard::routes())
 }
 

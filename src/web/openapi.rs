@@ -29,12 +29,16 @@ pub const PATH: &str = "/api/v1/openapi.json";
 
 /// Routes open to anyone: this document, the metrics scrape and login/logout (outside the
 /// guard).
-pub const OPEN_PATHS: [&str; 5] = [
+pub const OPEN_PATHS: [&str; 9] = [
     PATH,
     "/metrics",
     "/api/v1/session",
     "/verify/{code}",
     "/api/v1/verify/{code}",
+    "/api/v1/feedback/hook/{platform}",
+    "/watch",
+    "/watch/player.js",
+    "/live/{file}",
 ];
 
 /// Name of the bearer security scheme in the document.
@@ -136,6 +140,14 @@ each operation names the roles that may call it. Errors are `{\"error\": {\"code
         super::certificate::list, super::certificate::one,
         super::certificate::verify_page, super::certificate::verify_json,
         super::partner::works,
+        super::feedback::list_channels, super::feedback::create_channel,
+        super::feedback::update_channel, super::feedback::rotate_token,
+        super::feedback::post_figures, super::feedback::list_figures,
+        super::feedback::upload_figures, super::feedback::pollers, super::feedback::template_csv,
+        super::feedback::template_xlsx, super::feedback::live, super::feedback::events,
+        super::feedback::attribution,
+        super::feedback::report_xlsx, super::feedback::report_csv, super::feedback::hook,
+        super::watch::page, super::watch::player_js, super::watch::live_file,
         super::asrun::list, super::asrun::export_csv, super::asrun::scrape,
         super::auth::me, super::auth::users, super::auth::create_user, super::auth::issue_token,
         super::feeds::keys, super::feeds::create, super::feeds::revoke,
@@ -153,6 +165,7 @@ each operation names the roles that may call it. Errors are `{\"error\": {\"code
         (name = "asrun", description = "播出记录 The as-run log"),
         (name = "certificates", description = "活动参与证明与公开核验 Certificates of participation and their public check"),
         (name = "accounts", description = "账号与令牌 Users and API tokens"),
+        (name = "feedback", description = "数据反馈：转播渠道、数据上报与回调、归因、实时曲线、报表；公开播放页 Feedback: relay channels, figures in, attribution, live curve, reports; the public player"),
         (name = "metrics", description = "开放接口（无需凭据）：监控指标与本描述 Open routes: metrics and this document"),
     ),
 )]

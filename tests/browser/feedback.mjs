@@ -1,0 +1,197 @@
+// Drives Debian's Chromium (playwright-core) through the dashboard's 数据反馈 page and the
+// public player. Started by tests/feedback_browser.rs, which passes:
+//   KEPU_BASE_URL, KEPU_OP_USER, KEPU_PARTNER_USER, KEPU_PASSWORD, KEPU_OWN_CHANNEL (the
+//   partner's channel id), KEPU_OTHER_ACCOUNT (another unit's account name), KEPU_SHOTS_DIR.
+// Every wait is bounded; any failure exits non-zero with what was on the page.
+
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`missing env ${k}`);
+  return v;
+};
+const BASE = env('KEPU_BASE_URL');
+const PASSWORD = env('KEPU_PASSWORD');
+const OWN = Number(env('KEPU_OWN_CHANNEL'));
+const OTHER = env('KEPU_OTHER_ACCOUNT');
+const SHOTS = env('KEPU_SHOTS_DIR');
+mkdirSync(SHOTS, { recursive: true });
+
+const started = Date.now();
+const log = (...a) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s]`, ...a);
+const deadline = setTimeout(() => {
+  console.error('feedback.mjs: overall time limit (80 s) reached');
+  process.exit(3);
+}, 80_000);
+
+function check(cond, what) {
+  if (!cond) throw new Error(`check failed: ${what}`);
+}
+
+const shots = [];
+async function shot(page, name) {
+  const path = join(SHOTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  shots.push(path);
+  log('screenshot', path);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.KEPU_CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--autoplay-policy=no-user-gesture-required'],
+  timeout: 30_000,
+});
+const problems = [];
+let page;
+
+async function newPage() {
+  const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'zh-CN' });
+  const p = await ctx.newPage();
+  p.setDefaultTimeout(15_000);
+  p.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  p.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) {
+      problems.push(`console: ${m.text()}`);
+    }
+  });
+  return p;
+}
+
+async function login(p, user) {
+  await p.goto(`${BASE}/`);
+  await p.waitForSelector('#login-username');
+  await p.fill('#login-username', user);
+  await p.fill('#login-password', PASSWORD);
+  await p.click('form.login-form button[type=submit]');
+}
+
+/// Sends viewer figures from inside the page (the session cookie and its CSRF token).
+async function send(p, figures) {
+  return p.evaluate(async (figs) => {
+    const me = await (await fetch('/api/v1/me')).json();
+    const r = await fetch('/api/v1/feedback/figures', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': me.csrf_token },
+      body: JSON.stringify({ source: 'manual', figures: figs }),
+    });
+    return { status: r.status, body: await r.json() };
+  }, figures);
+}
+
+const total = (p) => p.$eval('#fb-chart', (e) => Number(e.dataset.total ?? -1));
+
+try {
+  // ---- operator: the live chart moves as figures arrive
+  page = await newPage();
+  await login(page, env('KEPU_OP_USER'));
+  await page.waitForSelector('[data-testid=nav-feedback]');
+  await page.click('[data-testid=nav-feedback]');
+  await page.waitForSelector('#fb-chart canvas');
+  await page.waitForSelector('#fb-channel-table');
+  check((await page.locator('#fb-channel-table').innerText()).includes(OTHER), 'the operator sees every channel');
+  // Updates are pushed (server-sent events): no polling of /live once the stream is up.
+  await page.waitForFunction(() => Number(document.querySelector('#fb-chart')?.dataset.points) > 0);
+  let polls = 0;
+  page.on('request', (r) => {
+    if (r.url().includes('/api/v1/feedback/live')) polls += 1;
+  });
+  const r1 = await send(page, [{ channel_id: OWN, at_ms: Date.now() - 1000, kind: 'viewers', value: 1200 }]);
+  check(r1.status === 200 && r1.body.inserted === 1, `figure sent: ${JSON.stringify(r1)}`);
+  await page.waitForFunction(() => Number(document.querySelector('#fb-chart')?.dataset.total) >= 1200, null, { timeout: 5_000 });
+  const t1 = await total(page);
+  log('chart total after the first figure', t1);
+  await shot(page, 'feedback-operator-1');
+  const r2 = await send(page, [{ channel_id: OWN, at_ms: Date.now(), kind: 'viewers', value: 2500 }]);
+  check(r2.status === 200, `second figure: ${JSON.stringify(r2)}`);
+  await page.waitForFunction((t) => Number(document.querySelector('#fb-chart')?.dataset.total) === t + 1300, t1, { timeout: 5_000 });
+  const t2 = await total(page);
+  log('chart moved to', t2);
+  check(polls === 0, `the chart moved by push, not by polling (${polls} polls)`);
+  await shot(page, 'feedback-operator-2');
+
+  // ---- a viewer on the public player (hls.js in Chromium) is counted by session
+  const watcher = await newPage();
+  await watcher.goto(`${BASE}/watch`);
+  await watcher.waitForFunction(() => {
+    const v = document.querySelector('#player');
+    return v && v.currentTime > 0.5;
+  }, null, { timeout: 20_000 });
+  log('the public player plays');
+  await page.waitForFunction((t) => Number(document.querySelector('#fb-chart')?.dataset.total) === t + 1, t2, { timeout: 10_000 });
+  log('our own viewer counted: total', await total(page));
+  await shot(watcher, 'watch-player');
+  await watcher.context().close();
+  await page.waitForFunction((t) => Number(document.querySelector('#fb-chart')?.dataset.total) === t, t2, { timeout: 10_000 });
+  log('the viewer left: total back to', await total(page));
+
+  // ---- the upload form lists every row error of a bad file
+  await page.setInputFiles('#fb-file', {
+    name: 'bad.csv',
+    mimeType: 'text/csv',
+    buffer: Buffer.from(`渠道编号,时间,点赞\n${OWN},2026-09-01 12:00,很多\n${OWN},2026-09-31 12:00,5\n`),
+  });
+  await page.click('#fb-upload-form button[type=submit]');
+  await page.waitForSelector('#fb-upload-errors li');
+  const errs = await page.locator('#fb-upload-errors').innerText();
+  check(errs.includes('第 2 行「点赞」列') && errs.includes('第 3 行「时间」列'), `row errors listed: ${errs}`);
+  await shot(page, 'feedback-upload-errors');
+  await page.click('#logout');
+  await page.waitForSelector('#login-username');
+  await page.context().close();
+
+  // ---- partner: its own channel only, its own figures only
+  page = await newPage();
+  await login(page, env('KEPU_PARTNER_USER'));
+  await page.waitForSelector('[data-testid=nav-feedback]');
+  await page.click('[data-testid=nav-feedback]');
+  await page.waitForSelector('#fb-channel-table');
+  await page.waitForSelector('#fb-chart canvas');
+  const body = await page.locator('body').innerText();
+  check(!body.includes(OTHER), `the partner sees no other unit's channel (${OTHER})`);
+  check(!body.includes('本站直播'), 'nor the organiser\'s own stream');
+  await page.waitForFunction(() => Number(document.querySelector('#fb-chart')?.dataset.total) === 2500, null, { timeout: 5_000 });
+  await page.waitForSelector('#fb-works [data-work-id]');
+  const worksText = await page.locator('#fb-works').innerText();
+  check(worksText.includes('作品0'), 'the partner sees its work with its figures');
+  const minutes = await page.$eval('#fb-works [data-work-id] td:nth-of-type(2)', (e) => Number(e.textContent));
+  check(minutes >= 2 && minutes <= 3, `the work on air counts up to now: ${minutes} min`);
+  const denied = await page.evaluate(async () => {
+    const me = await (await fetch('/api/v1/me')).json();
+    const chans = await (await fetch('/api/v1/feedback/channels?unit=999999')).status;
+    const r = await fetch('/api/v1/feedback/figures', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': me.csrf_token },
+      body: JSON.stringify({ figures: [{ channel_id: 999999, at_ms: Date.now(), kind: 'likes', value: 1 }] }),
+    });
+    return { chans, post: r.status };
+  });
+  check(denied.chans === 403 && denied.post === 403, `partner refused elsewhere: ${JSON.stringify(denied)}`);
+  await shot(page, 'feedback-partner');
+
+  check(problems.length === 0, `no page errors: ${problems.join('\n')}`);
+  console.log('SCREENSHOTS');
+  for (const s of shots) console.log(s);
+  console.log('feedback browser test: ok');
+  await browser.close();
+  clearTimeout(deadline);
+} catch (e) {
+  console.error('feedback browser test failed:', e.stack ?? e);
+  try {
+    if (page) {
+      await page.screenshot({ path: join(SHOTS, 'feedback-failure.png'), fullPage: true });
+      console.error('failure screenshot:', join(SHOTS, 'feedback-failure.png'), '\npage text:\n', (await page.innerText('body')).slice(0, 3000));
+    }
+  } catch {
+    // The page may be gone.
+  }
+  if (problems.length) console.error('page problems:\n', problems.join('\n'));
+  await browser.close().catch(() => {});
+  process.exit(1);
+}
