@@ -189,8 +189,31 @@ pub(super) async fn run(mut c: Controller) {
 impl Controller {
     fn on_status(&mut self, st: Status) {
         self.metrics.update_from_status(&st);
-        self.state.engine = Some(st);
         let now = self.clock.now();
+        if let Some(engine) = &self.engine {
+            let tl = engine.timeline();
+            let now_frame = i64::try_from(tl.frame_at(self.clock.wall_ns_of(now))).unwrap_or(0);
+            let pre = super::precheck::check(&self.state.plan, &st.live, now_frame, self.rate);
+            for s in pre.silent {
+                let secs =
+                    s.starts_in_frames / i64::from(self.rate.num.max(1)) * i64::from(self.rate.den);
+                self.state.alarms.raise(
+                    AlarmKind::LiveNotDelivering,
+                    &s.id,
+                    format!(
+                        "直播「{}」约 {secs} 秒后开播，信号源尚未送达画面（{}）",
+                        s.title, s.state
+                    ),
+                    now,
+                );
+            }
+            for id in pre.delivering {
+                self.state
+                    .alarms
+                    .clear(&[AlarmKind::LiveNotDelivering], Some(&id), now);
+            }
+        }
+        self.state.engine = Some(st);
         self.state.alarms.tick(now);
         self.publish();
     }

@@ -21,6 +21,7 @@ pub mod alarms;
 pub mod clock;
 mod controller;
 pub mod plan;
+pub mod precheck;
 pub mod rehearsal;
 pub mod supervise;
 mod writer;

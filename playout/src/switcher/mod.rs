@@ -23,6 +23,9 @@ use std::time::Duration;
 pub struct SwitcherSettings {
     /// Open the next item this many frames before its start.
     pub preroll_frames: u64,
+    /// Open a live source (camera, pull, ingest) this many frames before its window, so it
+    /// has connected and is delivering when the window starts (default 2 min).
+    pub live_preroll_frames: u64,
     /// A source that fails or stalls on air keeps its last frame this long before the slate.
     pub hold_frames: u64,
     /// A failed source is retried after this many frames.
@@ -37,6 +40,7 @@ impl SwitcherSettings {
     pub fn for_profile(p: &OutputProfile) -> Self {
         SwitcherSettings {
             preroll_frames: p.rate.frames_in_secs(5),
+            live_preroll_frames: p.rate.frames_in_secs(120),
             hold_frames: (p.rate.frames_in_secs(1) / 2).max(1),
             retry_frames: p.rate.frames_in_secs(2),
             join_lead_frames: p.rate.frames_in_secs(1),
@@ -362,6 +366,25 @@ impl Switcher {
                 }
                 _ => Some(u64::MAX),
             };
+        }
+        // Live windows are opened well before they start (a camera takes seconds to
+        // connect; the operator is warned if it is not delivering by then).
+        let live_horizon = n + self.settings.live_preroll_frames;
+        let due: Vec<usize> = self
+            .queue
+            .iter()
+            .enumerate()
+            .take(64)
+            .filter(|(_, q)| {
+                q.source.is_none()
+                    && q.cue.start.is_some_and(|s| s <= live_horizon)
+                    && crate::source::live::classify(&q.cue.uri()).is_some()
+            })
+            .map(|(i, _)| i)
+            .collect();
+        for i in due {
+            let src = self.open_cue(&self.queue[i].cue, self.queue[i].cue.in_point_ns);
+            self.queue[i].source = Some(src);
         }
     }
 

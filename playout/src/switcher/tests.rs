@@ -448,3 +448,48 @@ fn a_live_source_that_stalls_holds_its_own_hold_then_slate_and_comes_straight_ba
         "{ev:?}"
     );
 }
+
+#[test]
+fn a_live_window_is_opened_two_minutes_before_it_starts() {
+    gst::init().expect("gstreamer init");
+    let profile = OutputProfile::small();
+    let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let opened = Opened::default();
+    let mut settings = SwitcherSettings::for_profile(&profile);
+    settings.pull_wait = Duration::ZERO;
+    let live_preroll = settings.live_preroll_frames;
+    assert_eq!(live_preroll, 3000, "2 min at 25 fps");
+    let mut sw = Switcher::new(
+        profile,
+        settings,
+        Box::new(LiveOpener {
+            up,
+            opened: opened.clone(),
+        }),
+        gst::Buffer::from_slice(vec![SLATE]),
+        0,
+    );
+    // A file from 0 to 6000, a camera window from 6000.
+    sw.cue(Cue::follow("file", "/m/a.mp4").with_length(6000).at(0), 0);
+    sw.cue(
+        Cue::follow("cam", "rtsp://cam/1").with_length(500).at(6000),
+        0,
+    );
+    let opened_at = |sw: &mut Switcher, to: u64, from: u64| {
+        for n in from..to {
+            let _ = sw.tick(n, 0);
+            if opened
+                .0
+                .lock()
+                .expect("lock")
+                .iter()
+                .any(|(u, _)| u.starts_with("rtsp:"))
+            {
+                return Some(n);
+            }
+        }
+        None
+    };
+    let at = opened_at(&mut sw, 6000, 0).expect("the camera is opened before its window");
+    assert_eq!(at, 6000 - live_preroll, "opened exactly 2 min ahead");
+}
