@@ -21,4 +21,5 @@ pub mod rundown_db;
 pub mod serve;
 pub mod signal;
 pub mod store;
+pub mod timecode;
 pub mod web;

@@ -9,18 +9,10 @@ pub fn parse_duration_ms(s: &str) -> std::result::Result<i64, String> {
     let t = s.trim();
     let hint = "请写成「00:30:00」或「30分钟」";
     if t.contains(':') || t.contains('：') {
-        let parts: Vec<&str> = t.split([':', '：']).collect();
-        let nums: Vec<f64> = parts
-            .iter()
-            .map(|p| p.trim().parse::<f64>())
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|_| format!("时长「{t}」无法识别，{hint}"))?;
-        let secs = match nums.as_slice() {
-            [h, m, s] => h * 3600.0 + m * 60.0 + s,
-            [m, s] => m * 60.0 + s,
-            _ => return Err(format!("时长「{t}」无法识别，{hint}")),
-        };
-        return Ok((secs * 1000.0).round() as i64);
+        // The clock form, in integers: HH:MM:SS[.mmm] or MM:SS[.mmm].
+        return crate::timecode::parse_duration_ms(&t.replace('：', ":"))
+            .and_then(|ms| i64::try_from(ms).ok())
+            .ok_or_else(|| format!("时长「{t}」无法识别，{hint}"));
     }
     let mut total_ms: i64 = 0;
     let mut num = String::new();

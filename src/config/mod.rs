@@ -325,6 +325,13 @@ impl ChannelConfig {
                 toml::Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
+            // The NTSC-family rates as people write them (29.97) mean their exact fractions.
+            let text = match text.trim() {
+                "23.976" | "23.98" => "24000/1001".to_string(),
+                "29.97" => "30000/1001".to_string(),
+                "59.94" => "60000/1001".to_string(),
+                t => t.strip_suffix(".0").unwrap_or(t).to_string(),
+            };
             profile.rate = parse_rate(&text).ok_or_else(|| {
                 at(
                     v.span(),

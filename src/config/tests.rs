@@ -173,6 +173,10 @@ fn fps_is_written_as_a_number_or_a_fraction() {
         ("fps = \"25\"", 25, 1),
         ("fps = 30", 30, 1),
         ("fps = \"30000/1001\"", 30_000, 1001),
+        ("fps = 29.97", 30_000, 1001),
+        ("fps = \"29.97\"", 30_000, 1001),
+        ("fps = 23.976", 24_000, 1001),
+        ("fps = 25.0", 25, 1),
     ] {
         let c =
             parse(&format!("[output]\n{text}\n"), &[]).unwrap_or_else(|e| panic!("{text}: {e}"));
