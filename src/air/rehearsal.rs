@@ -107,7 +107,9 @@ pub async fn rehearse(
     )
     .map_err(|e| RehearsalError::Engine(e.to_string()))?
     // Nothing fails on purpose here: supervise once a second of programme.
-    .with_slice(1_000_000_000);
+    .with_slice(1_000_000_000)
+    // Nobody reads the status of a rehearsal but its end.
+    .with_status_every(60_000_000_000);
     sim.run_until(last.end + chrono::Duration::milliseconds(400))
         .await;
     let cues = sim

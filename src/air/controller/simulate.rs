@@ -35,6 +35,7 @@ pub(crate) struct Simulation {
     next_status_ns: u64,
     want_read: bool,
     slice_ns: u64,
+    status_ns: u64,
 }
 
 impl Simulation {
@@ -113,6 +114,7 @@ impl Simulation {
             next_status_ns: 0,
             want_read: true,
             slice_ns: SLICE_NS,
+            status_ns: STATUS_NS,
         })
     }
 
@@ -120,6 +122,12 @@ impl Simulation {
     /// rehearsal without faults can take longer steps).
     pub(crate) fn with_slice(mut self, ns: u64) -> Self {
         self.slice_ns = ns.max(1_000_000);
+        self
+    }
+
+    /// Samples the engine's status every `ns` of simulated time (default 1 s, as on air).
+    pub(crate) fn with_status_every(mut self, ns: u64) -> Self {
+        self.status_ns = ns.max(1_000_000);
         self
     }
 
@@ -205,7 +213,7 @@ impl Simulation {
                 self.ctl.on_read(read);
             }
             if mono >= self.next_status_ns {
-                self.next_status_ns = mono + STATUS_NS;
+                self.next_status_ns = mono + self.status_ns;
                 if let Some(e) = self.ctl.engine.clone()
                     && let Ok(st) = e.status().await
                 {
