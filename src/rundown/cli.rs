@@ -15,7 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::builder::{BuildRequest, build};
 use super::config::{CompiledSchedule, ScheduleConfig};
 use super::export::{ListOptions, engine_day_file, to_csv, to_json};
-use super::rehearse::{FsProbe, MediaProbe, TrustProbe, rehearse};
+use super::rehearse::{FsProbe, MediaProbe, Rehearsal, TrustProbe};
 use super::store::Lock;
 use super::time::{fmt_frames_short, wall_time};
 use super::validate::validate_day;
@@ -653,18 +653,7 @@ fn cmd_rehearse(a: RehearseArgs, json: bool) -> Result<()> {
         ProbeKind::Trust => &TrustProbe,
     };
     let t0 = Instant::now();
-    // The controller that airs, on a simulated clock. The CLI runs on a blocking thread of
-    // the daemon's runtime (it may wait for it here) or, called as a library, on none.
-    let rehearsal = crate::air::rehearsal::rehearse(&days, probe, cs.as_ref());
-    let (r, cues) = match tokio::runtime::Handle::try_current() {
-        Ok(h) => h.block_on(rehearsal)?,
-        Err(_) => tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .context("排练需要异步运行时")?
-            .block_on(rehearsal)?,
-    };
+    let (r, cues) = rehearse_days(&days, probe, cs.as_ref())?;
     let elapsed = t0.elapsed();
     if json {
         return print_json(&serde_json::json!({
@@ -710,6 +699,26 @@ fn cmd_rehearse(a: RehearseArgs, json: bool) -> Result<()> {
     out(&s)
 }
 
+/// Rehearses `days` through the controller that airs, on a simulated clock. The CLI runs on
+/// a blocking thread of the daemon's runtime (it may wait for it here) or, called as a
+/// library, on none.
+fn rehearse_days(
+    days: &[Day],
+    probe: &dyn MediaProbe,
+    cs: Option<&CompiledSchedule>,
+) -> Result<(Rehearsal, Vec<crate::air::CueView>)> {
+    let rehearsal = crate::air::rehearsal::rehearse(days, probe, cs);
+    Ok(match tokio::runtime::Handle::try_current() {
+        Ok(h) => h.block_on(rehearsal)?,
+        Err(_) => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("排练需要异步运行时")?
+            .block_on(rehearsal)?,
+    })
+}
+
 fn cmd_bench(a: BenchArgs, json: bool) -> Result<()> {
     let cs = load_config(&a.config)?;
     let works = demo::catalog(cs.config.seed, a.works);
@@ -728,15 +737,16 @@ fn cmd_bench(a: BenchArgs, json: bool) -> Result<()> {
     let built = build(&cs, &req);
     let build_s = t0.elapsed().as_secs_f64();
     let refs: Vec<&Day> = built.days.values().collect();
+    let days: Vec<Day> = built.days.values().cloned().collect();
     let t1 = Instant::now();
-    let r = rehearse(&refs, &TrustProbe, Some(&cs));
+    let (_, cues) = rehearse_days(&days, &TrustProbe, Some(&cs))?;
     let rehearse_s = t1.elapsed().as_secs_f64();
     let items: usize = refs.iter().map(|d| d.items.len()).sum();
     let aired = works.len() - built.report.unaired.len() - built.report.excluded.len();
     if json {
         return print_json(&serde_json::json!({
             "works": works.len(), "days": refs.len(), "items": items, "works_aired": aired,
-            "build_seconds": build_s, "rehearse_seconds": rehearse_s, "clock_steps": r.clock_steps,
+            "build_seconds": build_s, "rehearse_seconds": rehearse_s, "cues": cues.len(),
         }));
     }
     out(&format!(
