@@ -348,27 +348,6 @@ fn a_day_boundary_is_crossed_on_air_without_a_seam() {
     );
 }
 
-/// A 20 s clip whose grey level tells the second it is at: luma 16 + 10·s.
-fn seconds_clip(dir: &std::path::Path) -> std::path::PathBuf {
-    let out = dir.join("seconds.mp4");
-    let st = std::process::Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i"])
-        .arg("color=c=black:s=320x180:r=25:d=20,format=yuv420p,geq=lum='16+10*floor(T)':cb=128:cr=128")
-        .args(["-f", "lavfi", "-i", "sine=frequency=700:sample_rate=48000:duration=20"])
-        .args(["-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:a", "aac", "-shortest"])
-        .arg(&out)
-        .status()
-        .expect("ffmpeg");
-    assert!(st.success(), "seconds clip");
-    out
-}
-
-/// The second a frame of the seconds clip shows (limited-range grey back to its level).
-fn second_of(rgb: [u8; 3]) -> i64 {
-    let level = f64::from(rgb[1]) * 219.0 / 255.0;
-    (level / 10.0).round() as i64
-}
-
 #[test]
 fn after_kill_9_the_restart_resumes_the_item_at_the_right_offset_and_the_log_keeps_every_airing() {
     let dir = tempfile::tempdir().expect("tempdir");

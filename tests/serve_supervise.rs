@@ -21,27 +21,6 @@ fn t(s: &str) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-/// A 20 s clip whose grey level tells the second it is at: luma 16 + 10·s.
-fn seconds_clip(dir: &std::path::Path) -> std::path::PathBuf {
-    let out = dir.join("seconds.mp4");
-    let st = std::process::Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i"])
-        .arg("color=c=black:s=320x180:r=25:d=20,format=yuv420p,geq=lum='16+10*floor(T)':cb=128:cr=128")
-        .args(["-f", "lavfi", "-i", "sine=frequency=700:sample_rate=48000:duration=20"])
-        .args(["-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:a", "aac", "-shortest"])
-        .arg(&out)
-        .status()
-        .expect("ffmpeg");
-    assert!(st.success(), "seconds clip");
-    out
-}
-
-/// The second a frame of the seconds clip shows.
-fn second_of(rgb: [u8; 3]) -> i64 {
-    let level = f64::from(rgb[1]) * 219.0 / 255.0;
-    (level / 10.0).round() as i64
-}
-
 fn with_air_settings(cfg: &std::path::Path, extra: &str) {
     // `[air]` is the config's last table: its keys can be appended.
     let mut text = std::fs::read_to_string(cfg).expect("config");
