@@ -17,6 +17,7 @@ pub mod feeds;
 pub mod metrics;
 pub mod play;
 pub mod rundown;
+pub mod rundown_cli;
 pub mod rundown_db;
 pub mod serve;
 pub mod signal;

@@ -43,7 +43,7 @@ enum Command {
     /// Stream keys of the RTMP ingest: issue (shown once), list, revoke.
     Feed(kepu_playout::feeds::cli::FeedArgs),
     /// The 30-day rundown: build, validate, show, diff, lock, export, rehearse.
-    Rundown(kepu_playout::rundown::cli::RundownArgs),
+    Rundown(kepu_playout::rundown_cli::RundownArgs),
     /// Generate demo clips, a rundown and a config, start a local RTMP receiver, and go on
     /// air to it.
     Demo {
@@ -101,7 +101,7 @@ fn main() -> ExitCode {
                 Ok(())
             }
             Command::Rundown(args) => {
-                tokio::task::spawn_blocking(move || kepu_playout::rundown::cli::run(args)).await?
+                tokio::task::spawn_blocking(move || kepu_playout::rundown_cli::run(args)).await?
             }
         }
     });

@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
-use kepu_playout::rundown::cli::{RundownArgs, run};
 use kepu_playout::rundown::demo;
+use kepu_playout::rundown_cli::{RundownArgs, run};
 
 #[derive(Parser)]
 struct Cli {

@@ -594,14 +594,14 @@ async fn the_rundown_over_http() {
 #[derive(clap::Parser)]
 struct Cli {
     #[command(flatten)]
-    args: kepu_playout::rundown::cli::RundownArgs,
+    args: kepu_playout::rundown_cli::RundownArgs,
 }
 
 fn rundown(args: &[&str]) -> anyhow::Result<()> {
     use clap::Parser;
     let cli = Cli::try_parse_from(std::iter::once("rundown").chain(args.iter().copied()))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    kepu_playout::rundown::cli::run(cli.args)
+    kepu_playout::rundown_cli::run(cli.args)
 }
 
 #[test]

@@ -1,10 +1,12 @@
 //! The rundown: the 30-day September schedule (节目单) built from the catalog's works and
-//! the slow-live feeds, validated, exported and rehearsed on a simulated clock.
+//! the slow-live feeds, validated and exported; what a rehearsal reports.
 //!
 //! Owns: the edition's `[schedule]` config ([`config`]), the day plan of blocks, cron slots
 //! and fixed events ([`plan`]), the builder ([`builder`]), validation ([`validate`]), the
-//! exports ([`export`], [`xmltv`], [`html`]), what each day is made of ([`mix`]), rehearsal ([`rehearse`]), day diffs
-//! ([`diff`]), operators' live edits of a day ([`edit`]), the storage seam ([`store`]) and the CLI ([`cli`]).
+//! exports ([`export`], [`xmltv`], [`html`]), what each day is made of ([`mix`]), the rehearsal's
+//! report ([`rehearse`]), day diffs ([`diff`]), operators' live edits of a day ([`edit`]) and the
+//! storage seam ([`store`]). The `rundown` command is `crate::rundown_cli`, an edge outside the
+//! core (it reaches the database and the on-air controller's rehearsal).
 //!
 //! Does not own: the catalog (it hands us [`Work`] and [`LiveFeed`] values), the database
 //! (a [`store::DayStore`] implementation comes with it), the engine (it reads the day file
@@ -12,7 +14,6 @@
 //! no system clock, no network; media existence is asked through [`rehearse::MediaProbe`].
 
 pub mod builder;
-pub mod cli;
 pub mod compile;
 pub mod config;
 pub mod demo;

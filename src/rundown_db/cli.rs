@@ -1,5 +1,5 @@
 //! What `kepu-playout rundown … --db` needs from the database, for the synchronous CLI
-//! (`rundown::cli`, run on a blocking thread): where the days live (a directory in file mode,
+//! (`rundown_cli`, run on a blocking thread): where the days live (a directory in file mode,
 //! the database otherwise) and the catalog's works and feeds as rundown values.
 //! Errors are `anyhow` here: this is the edge.
 

@@ -2,7 +2,8 @@
 //! bench. Days live in the catalog's database (`--db`, default `kepu.db`) with versions and
 //! locks, or in a directory (`--days DIR`, file mode); works and feeds come from the database
 //! (`--edition` names the edition file) or from JSON files (`--works`, `--feeds`). Every
-//! command prints JSON with `--json`. The edge of the module: errors are `anyhow` here.
+//! command prints JSON with `--json`. An edge of the crate, beside `serve` and `play`: the
+//! pure core is `rundown`; errors are `anyhow` here.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -12,14 +13,14 @@ use std::time::Instant;
 use anyhow::{Context, Result, anyhow, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::builder::{BuildRequest, build};
-use super::config::{CompiledSchedule, ScheduleConfig};
-use super::export::{ListOptions, engine_day_file, to_csv, to_json};
-use super::rehearse::{FsProbe, MediaProbe, Rehearsal, TrustProbe};
-use super::store::Lock;
-use super::time::{fmt_frames_short, wall_time};
-use super::validate::validate_day;
-use super::{Catalog, Day, FrameRate, LiveFeed, Work, demo, diff, html, xmltv};
+use crate::rundown::builder::{BuildRequest, build};
+use crate::rundown::config::{CompiledSchedule, ScheduleConfig};
+use crate::rundown::export::{ListOptions, engine_day_file, to_csv, to_json};
+use crate::rundown::rehearse::{FsProbe, MediaProbe, Rehearsal, TrustProbe};
+use crate::rundown::store::Lock;
+use crate::rundown::time::{fmt_frames_short, wall_time};
+use crate::rundown::validate::validate_day;
+use crate::rundown::{Catalog, Day, FrameRate, LiveFeed, Work, demo, diff, html, xmltv};
 use crate::rundown_db::cli::{Blocker, Days, catalog_inputs, open_catalog};
 
 /// `rundown` command line.
