@@ -26,6 +26,43 @@ pub enum EndReason {
     EngineFailed,
 }
 
+/// Why the programme shows the held frame or the slate instead of its item.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
+pub enum FallbackReason {
+    /// No item owns this frame.
+    NothingScheduled,
+    /// The item's source could not be opened at all.
+    Unavailable,
+    /// The source failed, and how.
+    Failed(String),
+    /// The source is still opening (a late pre-roll, a camera connecting).
+    NotReady,
+    /// A failed source is being opened again.
+    Reopening,
+    /// The source delivers nothing in time (a live feed stalled, a decoder behind).
+    Stalled,
+    /// The source is behind the item's position and skipping to it.
+    CatchingUp,
+    /// The source ended before the item's slot did.
+    EndedEarly,
+}
+
+impl std::fmt::Display for FallbackReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NothingScheduled => f.write_str("nothing scheduled"),
+            Self::Unavailable => f.write_str("source unavailable"),
+            Self::Failed(why) => write!(f, "source failed: {why}"),
+            Self::NotReady => f.write_str("source not ready"),
+            Self::Reopening => f.write_str("source re-opening"),
+            Self::Stalled => f.write_str("source stalled"),
+            Self::CatchingUp => f.write_str("source catching up"),
+            Self::EndedEarly => f.write_str("the source ended before its slot"),
+        }
+    }
+}
+
 /// Something that happened on the programme or at a destination.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -50,7 +87,7 @@ pub enum Event {
     FallbackOn {
         id: Option<String>,
         frame: u64,
-        reason: String,
+        reason: FallbackReason,
     },
     FallbackOff {
         id: Option<String>,

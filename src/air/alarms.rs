@@ -255,7 +255,7 @@ mod tests {
             &Event::FallbackOn {
                 id: Some("f1".into()),
                 frame: 10,
-                reason: "source stalled".into(),
+                reason: playout::FallbackReason::Stalled,
             },
             live,
             t(2),
@@ -292,7 +292,7 @@ mod tests {
         let idle = Event::FallbackOn {
             id: None,
             frame: 0,
-            reason: "nothing scheduled".into(),
+            reason: playout::FallbackReason::NothingScheduled,
         };
         // Start-up: the first frames precede the first cue, which starts an item at once.
         a.on_event(&idle, none, t(0));

@@ -236,7 +236,7 @@ impl AsRunRecorder {
                 {
                     let from = self.frame_ms(o, *frame);
                     if let Some(o) = self.on_air.as_mut() {
-                        o.fallback = Some((from, reason.clone()));
+                        o.fallback = Some((from, reason.to_string()));
                     }
                 }
             }
@@ -304,7 +304,7 @@ mod tests {
             r.on_event(&Event::FallbackOn {
                 id: Some("a".into()),
                 frame: 125,
-                reason: "源文件读取失败".into()
+                reason: playout::FallbackReason::Failed("源文件读取失败".into())
             })
             .is_empty()
         );
@@ -319,7 +319,7 @@ mod tests {
                 interval: Fallback {
                     from_ms: 1_790_000_001_000,
                     to_ms: 1_790_000_002_000,
-                    reason: "源文件读取失败".into()
+                    reason: "source failed: 源文件读取失败".into()
                 }
             }]
         );
@@ -355,7 +355,7 @@ mod tests {
         r.on_event(&Event::FallbackOn {
             id: None,
             frame: 25,
-            reason: "slate".into(),
+            reason: playout::FallbackReason::NothingScheduled,
         });
         let w = r.on_event(&Event::ItemEnded {
             id: "x".into(),

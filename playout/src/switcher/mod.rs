@@ -10,7 +10,7 @@
 //! never stops whatever a source does.
 
 use crate::cue::Cue;
-use crate::event::{EndReason, Event, OnAirStatus};
+use crate::event::{EndReason, Event, FallbackReason, OnAirStatus};
 use crate::format::OutputProfile;
 use crate::source::still::StillSource;
 use crate::source::{Opener, Source, SourceState, VideoPull};
@@ -76,7 +76,7 @@ struct OnAir {
     /// Consecutive ticks without a fresh frame.
     misses: u64,
     /// Why the item is not on air as itself, when it is not.
-    fallback: Option<String>,
+    fallback: Option<FallbackReason>,
     retry_at: Option<u64>,
     /// The source ended (or failed for good) before any length it had.
     exhausted: bool,
@@ -398,7 +398,7 @@ impl Switcher {
         // follow each other with no repeated frame.
         for _ in 0..3 {
             let Some(cur) = self.current.as_mut() else {
-                return self.slate_frame(n, None, "nothing scheduled", bytes);
+                return self.slate_frame(n, None, FallbackReason::NothingScheduled, bytes);
             };
             match pull(
                 cur,
@@ -426,7 +426,7 @@ impl Switcher {
                         continue;
                     }
                     cur.exhausted = true;
-                    return self.fill(n, "the source ended before its slot", bytes);
+                    return self.fill(n, FallbackReason::EndedEarly, bytes);
                 }
                 Pulled::Missing(why) => {
                     // A failed source is retired and retried later; one still opening or
@@ -449,22 +449,22 @@ impl Switcher {
                         self.transitions(n, wall_ns);
                         continue;
                     }
-                    return self.fill(n, &why, bytes);
+                    return self.fill(n, why, bytes);
                 }
             }
         }
-        self.slate_frame(n, None, "nothing scheduled", bytes)
+        self.slate_frame(n, None, FallbackReason::NothingScheduled, bytes)
     }
 
     /// The held last frame for a moment, then the slate; silence either way.
-    fn fill(&mut self, n: u64, why: &str, bytes: usize) -> (gst::Buffer, Vec<u8>) {
+    fn fill(&mut self, n: u64, why: FallbackReason, bytes: usize) -> (gst::Buffer, Vec<u8>) {
         let Some(cur) = self.current.as_mut() else {
             return self.slate_frame(n, None, why, bytes);
         };
         cur.misses += 1;
         let id = Some(cur.cue.id.clone());
         if cur.fallback.is_none() {
-            cur.fallback = Some(why.to_string());
+            cur.fallback = Some(why.clone());
         }
         let hold = cur.live_hold.unwrap_or(self.settings.hold_frames);
         if cur.misses <= hold
@@ -480,7 +480,7 @@ impl Switcher {
         &mut self,
         n: u64,
         id: Option<String>,
-        why: &str,
+        why: FallbackReason,
         bytes: usize,
     ) -> (gst::Buffer, Vec<u8>) {
         if !self.fallback_on {
@@ -488,7 +488,7 @@ impl Switcher {
             self.events.push(Event::FallbackOn {
                 id,
                 frame: n,
-                reason: why.to_string(),
+                reason: why,
             });
         }
         (self.slate.clone(), vec![0; bytes])
@@ -527,7 +527,7 @@ enum Pulled {
     Frame(gst::Buffer, Vec<u8>),
     Ended,
     /// Nothing from the source this tick, and why.
-    Missing(String),
+    Missing(FallbackReason),
 }
 
 /// Takes the item's frame for this tick, keeping the source aligned with the item's
@@ -541,7 +541,7 @@ fn pull(
     opener: &mut dyn Opener,
 ) -> Pulled {
     if cur.exhausted {
-        return Pulled::Missing("the source ended before its slot".into());
+        return Pulled::Missing(FallbackReason::EndedEarly);
     }
     if cur.source.is_none() {
         match cur.retry_at {
@@ -556,19 +556,17 @@ fn pull(
             }
             _ => {
                 return Pulled::Missing(
-                    cur.fallback
-                        .clone()
-                        .unwrap_or_else(|| "source unavailable".into()),
+                    cur.fallback.clone().unwrap_or(FallbackReason::Unavailable),
                 );
             }
         }
     }
     let Some(src) = cur.source.as_mut() else {
-        return Pulled::Missing("source unavailable".into());
+        return Pulled::Missing(FallbackReason::Unavailable);
     };
     match src.state() {
-        SourceState::Failed(why) => return Pulled::Missing(format!("source failed: {why}")),
-        SourceState::Opening => return Pulled::Missing("source not ready".into()),
+        SourceState::Failed(why) => return Pulled::Missing(FallbackReason::Failed(why)),
+        SourceState::Opening => return Pulled::Missing(FallbackReason::NotReady),
         SourceState::Ready => {}
     }
     // A live source has no position to keep: whatever it has now is the item's frame now
@@ -578,7 +576,7 @@ fn pull(
         cur.source_pos = cur.played;
     }
     if cur.source_pos > cur.played {
-        return Pulled::Missing("source re-opening".into());
+        return Pulled::Missing(FallbackReason::Reopening);
     }
     // Catch up when the source is behind the item's position (bounded per tick).
     let mut budget = 50;
@@ -590,12 +588,12 @@ fn pull(
                 src.pull_audio(&mut sink, bytes, Duration::ZERO);
                 cur.source_pos += 1;
             }
-            VideoPull::NotYet => return Pulled::Missing("source stalled".into()),
+            VideoPull::NotYet => return Pulled::Missing(FallbackReason::Stalled),
             VideoPull::Eos => return Pulled::Ended,
         }
     }
     if cur.source_pos < cur.played {
-        return Pulled::Missing("source catching up".into());
+        return Pulled::Missing(FallbackReason::CatchingUp);
     }
     match src.pull_video(settings.pull_wait) {
         VideoPull::Frame(v) => {
@@ -607,7 +605,7 @@ fn pull(
             cur.last_frame = Some(v.clone());
             Pulled::Frame(v, audio)
         }
-        VideoPull::NotYet => Pulled::Missing("source stalled".into()),
+        VideoPull::NotYet => Pulled::Missing(FallbackReason::Stalled),
         VideoPull::Eos => Pulled::Ended,
     }
 }
