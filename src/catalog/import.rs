@@ -183,7 +183,7 @@ pub fn decode_text(bytes: &[u8]) -> (String, &'static str) {
 }
 
 /// A table of strings: `(row number, cells)`; the first entry is the header.
-type Table = Vec<(usize, Vec<String>)>;
+pub type Table = Vec<(usize, Vec<String>)>;
 
 fn read_csv(text: &str) -> Result<Table> {
     let first = text.lines().next().unwrap_or("");
@@ -237,7 +237,7 @@ fn excel_cell(d: &calamine::Data) -> String {
     }
 }
 
-fn read_excel(bytes: Vec<u8>) -> Result<Table> {
+fn read_excel(bytes: Vec<u8>, cell: fn(&calamine::Data) -> String) -> Result<Table> {
     use calamine::Reader;
     let mut wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
         .map_err(|e| Error::invalid("file", format!("无法读取 Excel 文件：{e}")))?;
@@ -249,17 +249,27 @@ fn read_excel(bytes: Vec<u8>) -> Result<Table> {
     Ok(range
         .rows()
         .enumerate()
-        .map(|(i, r)| (first_row + i + 1, r.iter().map(excel_cell).collect()))
+        .map(|(i, r)| (first_row + i + 1, r.iter().map(cell).collect()))
         .collect())
 }
 
-/// Reads a CSV or spreadsheet (by content: ZIP or OLE magic means Excel) into a table.
+/// Reads a CSV or spreadsheet (by content: ZIP or OLE magic means Excel) into a table, with
+/// the encoding (or `XLSX`/`XLS`) it was read as. Date cells as the form's dates.
 pub fn read_table(bytes: Vec<u8>) -> Result<(Table, String)> {
+    read_table_with(bytes, excel_cell)
+}
+
+/// [`read_table`] with spreadsheet cells turned into text by `cell` (a figures upload keeps
+/// the time of day of a date-time cell, the collection form only its date).
+pub fn read_table_with(
+    bytes: Vec<u8>,
+    cell: fn(&calamine::Data) -> String,
+) -> Result<(Table, String)> {
     let is_zip = bytes.starts_with(b"PK\x03\x04");
     let is_ole = bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
     if is_zip || is_ole {
         let kind = if is_zip { "XLSX" } else { "XLS" };
-        return Ok((read_excel(bytes)?, kind.to_string()));
+        return Ok((read_excel(bytes, cell)?, kind.to_string()));
     }
     let (text, enc) = decode_text(&bytes);
     Ok((read_csv(&text)?, enc.to_string()))

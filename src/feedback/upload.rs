@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 
 use super::model::{FigureIn, Kind, MAX_BATCH};
-use crate::catalog::import::{RowError, decode_text};
+use crate::catalog::import::RowError;
 use crate::store::{Error, Result};
 
 /// A column of the upload sheet.
@@ -164,45 +164,6 @@ fn cell_text(d: &calamine::Data) -> String {
     }
 }
 
-type Table = Vec<(usize, Vec<String>)>;
-
-fn read_xlsx(bytes: Vec<u8>) -> Result<Table> {
-    use calamine::Reader;
-    let mut wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
-        .map_err(|e| Error::invalid("file", format!("无法读取 Excel 文件：{e}")))?;
-    let range = wb
-        .worksheet_range_at(0)
-        .ok_or_else(|| Error::invalid("file", "Excel 文件没有工作表"))?
-        .map_err(|e| Error::invalid("file", format!("无法读取第一个工作表：{e}")))?;
-    let first_row = range.start().map_or(0, |(r, _)| r as usize);
-    Ok(range
-        .rows()
-        .enumerate()
-        .map(|(i, r)| (first_row + i + 1, r.iter().map(cell_text).collect()))
-        .collect())
-}
-
-fn read_csv(bytes: &[u8]) -> Result<(Table, String)> {
-    let (text, enc) = decode_text(bytes);
-    let first = text.lines().next().unwrap_or("");
-    let delim = [b',', b'\t', b';']
-        .into_iter()
-        .max_by_key(|d| first.matches(char::from(*d)).count())
-        .unwrap_or(b',');
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delim)
-        .from_reader(text.as_bytes());
-    let mut out = Vec::new();
-    for (i, rec) in rdr.records().enumerate() {
-        let rec =
-            rec.map_err(|e| Error::invalid("file", format!("第 {} 行 CSV 格式错误：{e}", i + 1)))?;
-        out.push((i + 1, rec.iter().map(str::to_string).collect()));
-    }
-    Ok((out, enc.to_string()))
-}
-
 /// Reads an upload. `channel` is the channel of a sheet without a `渠道编号` column.
 /// Either every row is good (the figures) or the row errors, all of them.
 pub fn parse(
@@ -210,16 +171,9 @@ pub fn parse(
     bytes: Vec<u8>,
     channel: Option<i64>,
 ) -> Result<std::result::Result<ParsedUpload, Vec<RowError>>> {
-    let is_zip = bytes.starts_with(b"PK\x03\x04");
-    let is_ole = bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
-    let (table, encoding) = if is_zip || is_ole {
-        (
-            read_xlsx(bytes)?,
-            if is_zip { "XLSX" } else { "XLS" }.to_string(),
-        )
-    } else {
-        read_csv(&bytes)?
-    };
+    // The catalog import's reader (GBK/UTF-8 CSV with its delimiter sniffed, XLSX/XLS),
+    // with date-time cells kept to the second.
+    let (table, encoding) = crate::catalog::import::read_table_with(bytes, cell_text)?;
     let Some(((_, header), body)) = table.split_first() else {
         return Err(Error::invalid("file", format!("{name} 是空文件")));
     };
