@@ -1,6 +1,7 @@
-//! Durations as people and files write them, parsed in one place into integer milliseconds:
-//! the engine day file's `in`/`duration` and the collection form's `作品时长` (its clock
-//! form; the form's "45分钟" style is `catalog::fields`).
+//! Durations as people and files write them, parsed in one place into integer milliseconds
+//! (the engine day file's `in`/`duration` and the collection form's `作品时长` clock form; the
+//! form's "45分钟" style is `catalog::fields`), and written back in one place: [`hms`] for
+//! whole seconds, [`hms_millis`] with milliseconds.
 
 /// Parses `HH:MM:SS[.mmm]`, `MM:SS[.mmm]` or plain seconds (`90`, `"90"`, `2.5`) into
 /// milliseconds.
@@ -45,4 +46,24 @@ pub fn parse_duration_ms(s: &str) -> Option<u64> {
         format!("{frac:0<3}").parse().ok()?
     };
     total_ms.checked_add(w.checked_mul(1000)?.checked_add(f)?)
+}
+
+/// Formats milliseconds as `HH:MM:SS` (hours may pass 24), rounded down to the second;
+/// negative values print as `00:00:00`. Add 500 first to round to the nearest second.
+pub fn hms(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// Formats milliseconds as `HH:MM:SS.mmm` (hours may pass 24), with a `-` when negative.
+pub fn hms_millis(ms: i64) -> String {
+    let sign = if ms < 0 { "-" } else { "" };
+    let ms = ms.unsigned_abs();
+    format!(
+        "{sign}{:02}:{:02}:{:02}.{:03}",
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1000 % 60,
+        ms % 1000
+    )
 }

@@ -332,7 +332,7 @@ async fn category_minimum_applies_in_2025_only() {
     let (r, _) = check("good.mp4", 2025).await;
     let e25 = edition(2025);
     let q = judge(&r, &e25.acceptance, e25.min_duration_ms(&[4]));
-    assert_reason(&q, Verdict::Fail, "短于该类别最低要求 0:15:00", &r);
+    assert_reason(&q, Verdict::Fail, "短于该类别最低要求 00:15:00", &r);
     let e26 = edition(2026);
     assert_eq!(
         judge(&r, &e26.acceptance, e26.min_duration_ms(&[4])).verdict,

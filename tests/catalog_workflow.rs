@@ -291,6 +291,6 @@ async fn declared_length_that_disagrees_with_the_file_warns() {
     assert_eq!(qc.verdict, Verdict::Warn, "{qc:?}");
     assert_eq!(
         qc.reasons,
-        vec!["实际时长 0:01:35 与申报时长 0:01:00 不符".to_string()]
+        vec!["实际时长 00:01:35 与申报时长 00:01:00 不符".to_string()]
     );
 }

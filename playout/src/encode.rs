@@ -16,6 +16,28 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::time::{Duration, Instant};
 
+/// Why the encoder could not start or take a frame.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum EncodeError {
+    /// The pipeline could not be built (a missing GStreamer plugin, usually).
+    #[error("cannot build the encoder (is x264enc/avenc_aac installed?): {0}")]
+    Build(String),
+    /// The pipeline lacks one of its named elements (a programming error in its description).
+    #[error("encoder has no {0}")]
+    MissingElement(&'static str),
+    /// The pipeline refused to go to PLAYING.
+    #[error("cannot start the encoder")]
+    Start,
+    /// An input refused a buffer: the encoder's pipeline has stopped or failed.
+    #[error("{input} encoder refused a frame: {flow}")]
+    Refused {
+        /// `video` or `audio`.
+        input: &'static str,
+        /// GStreamer's flow error.
+        flow: String,
+    },
+}
+
 /// Lateness of frames reaching the encoder, against the timeline's wall-clock deadlines.
 #[derive(Default)]
 pub struct Lateness {
@@ -54,7 +76,7 @@ impl Encoder {
         deadlines: Arc<std::sync::OnceLock<Deadlines>>,
         // Packets produced and packets the fan-out could not take are counted here.
         health: Arc<crate::health::Health>,
-    ) -> Result<Encoder, String> {
+    ) -> Result<Encoder, EncodeError> {
         let desc = format!(
             "appsrc name=vsrc format=time is-live=true do-timestamp=false block=false \
                max-bytes={vmax} \
@@ -82,16 +104,14 @@ impl Encoder {
             ab = profile.audio_kbps * 1000,
         );
         let pipeline = gst::parse::launch(&desc)
-            .map_err(|e| {
-                format!("cannot build the encoder (is x264enc/avenc_aac installed?): {e}")
-            })?
+            .map_err(|e| EncodeError::Build(e.to_string()))?
             .downcast::<gst::Pipeline>()
-            .map_err(|_| "encoder is not a pipeline".to_string())?;
-        let get_src = |name: &str| {
+            .map_err(|_| EncodeError::Build("not a pipeline".into()))?;
+        let get_src = |name: &'static str| {
             pipeline
                 .by_name(name)
                 .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
-                .ok_or_else(|| format!("encoder has no {name}"))
+                .ok_or(EncodeError::MissingElement(name))
         };
         let video = get_src("vsrc")?;
         let audio = get_src("asrc")?;
@@ -122,7 +142,7 @@ impl Encoder {
             let sink = pipeline
                 .by_name(name)
                 .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
-                .ok_or_else(|| format!("encoder has no {name}"))?;
+                .ok_or(EncodeError::MissingElement(name))?;
             let tx = packets.clone();
             let health = health.clone();
             sink.set_callbacks(
@@ -147,7 +167,7 @@ impl Encoder {
         }
         pipeline
             .set_state(gst::State::Playing)
-            .map_err(|_| "cannot start the encoder".to_string())?;
+            .map_err(|_| EncodeError::Start)?;
         Ok(Encoder {
             pipeline,
             video,
@@ -156,13 +176,19 @@ impl Encoder {
     }
 
     /// Hands one frame (video and its audio) to the encoder; never blocks.
-    pub fn push(&self, video: gst::Buffer, audio: gst::Buffer) -> Result<(), String> {
+    pub fn push(&self, video: gst::Buffer, audio: gst::Buffer) -> Result<(), EncodeError> {
         self.video
             .push_buffer(video)
-            .map_err(|e| format!("video encoder refused a frame: {e:?}"))?;
+            .map_err(|e| EncodeError::Refused {
+                input: "video",
+                flow: format!("{e:?}"),
+            })?;
         self.audio
             .push_buffer(audio)
-            .map_err(|e| format!("audio encoder refused a frame: {e:?}"))?;
+            .map_err(|e| EncodeError::Refused {
+                input: "audio",
+                flow: format!("{e:?}"),
+            })?;
         Ok(())
     }
 

@@ -110,7 +110,15 @@ pub enum EngineError {
     #[error("slate: {0}")]
     Slate(String),
     #[error("encoder: {0}")]
-    Encoder(String),
+    Encoder(#[from] crate::encode::EncodeError),
+    /// One of the engine's threads (clock, fan-out) or its support could not be started.
+    #[error("cannot start the {what}: {reason}")]
+    Start {
+        /// What could not start (`clock`, `fan-out`, `metrics`).
+        what: &'static str,
+        /// Why.
+        reason: String,
+    },
     #[error("the engine has stopped")]
     Stopped,
 }
@@ -245,7 +253,10 @@ impl Engine {
         let fanout = std::thread::Builder::new()
             .name("fanout".into())
             .spawn(move || fanout::run(packet_rx, taps, fp))
-            .map_err(|e| EngineError::Encoder(format!("cannot start the fan-out: {e}")))?;
+            .map_err(|e| EngineError::Start {
+                what: "fan-out",
+                reason: e.to_string(),
+            })?;
 
         let lateness = Arc::new(Lateness::default());
         let deadline_cell = Arc::new(std::sync::OnceLock::new());
@@ -255,8 +266,7 @@ impl Engine {
             lateness.clone(),
             deadline_cell.clone(),
             health.clone(),
-        )
-        .map_err(EngineError::Encoder)?;
+        )?;
         // The first frame is due a moment from now, once the encoder runs (starting it can
         // take a while on a busy machine; frames must not be born late).
         // It is put on the time-of-day frame grid (a wait of at most one grid step).
@@ -313,7 +323,10 @@ impl Engine {
                     origin,
                 })
             })
-            .map_err(|e| EngineError::Encoder(format!("cannot start the clock: {e}")))?;
+            .map_err(|e| EngineError::Start {
+                what: "clock",
+                reason: e.to_string(),
+            })?;
 
         Ok((
             Engine {
@@ -601,7 +614,7 @@ fn clock_loop(c: ClockLoop) {
             if health.snapshot().encoder_error.is_none() {
                 tracing::error!(error = %e, "encoder failed");
             }
-            health.encoder_failed(&e);
+            health.encoder_failed(&e.to_string());
         }
         for s in t.take_retired() {
             let _ = reap_tx.send(s);
@@ -636,7 +649,7 @@ fn push(
     profile: &OutputProfile,
     n: u64,
     out: crate::switcher::TickOutput,
-) -> Result<(), String> {
+) -> Result<(), crate::encode::EncodeError> {
     let rate = profile.rate;
     let mut video = out.video.copy();
     {

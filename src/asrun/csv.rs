@@ -27,9 +27,9 @@ fn beijing(ms: i64) -> String {
     }
 }
 
+/// `HH:MM:SS` rounded to the nearest second.
 fn hms(ms: i64) -> String {
-    let s = (ms.max(0) + 500) / 1000;
-    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    crate::timecode::hms(ms.max(0) + 500)
 }
 
 fn time_of_day(ms: i64) -> String {

@@ -20,11 +20,7 @@ fn mbit(bps: u64) -> String {
     format!("{}.{} Mbit/s", bps / 1_000_000, bps % 1_000_000 / 100_000)
 }
 
-/// Formats milliseconds as H:MM:SS.
-pub fn hms(ms: i64) -> String {
-    let s = ms / 1000;
-    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-}
+pub use crate::timecode::hms;
 
 /// Judges one probed file.
 pub fn judge(r: &ProbeReport, a: &Acceptance, min_duration_ms: Option<i64>) -> QcResult {
@@ -209,7 +205,7 @@ mod tests {
         assert!(judge(&r, &a, None).reasons[0].contains("超过上限"));
         let q = judge(&good(), &a, Some(15 * 60_000));
         assert_eq!(q.verdict, Verdict::Fail);
-        assert!(q.reasons[0].contains("0:15:00"), "{q:?}");
+        assert!(q.reasons[0].contains("00:15:00"), "{q:?}");
         let mut r = good();
         if let Some(v) = r.video.as_mut() {
             v.rotation = 90;

@@ -79,18 +79,8 @@ pub fn fmt_frames(rate: FrameRate, frames: u64) -> String {
     fmt_ms(rate.ms_of(frames))
 }
 
-/// Formats milliseconds as `HH:MM:SS.mmm`.
-pub fn fmt_ms(ms: i64) -> String {
-    let sign = if ms < 0 { "-" } else { "" };
-    let ms = ms.unsigned_abs();
-    format!(
-        "{sign}{:02}:{:02}:{:02}.{:03}",
-        ms / 3_600_000,
-        ms / 60_000 % 60,
-        ms / 1000 % 60,
-        ms % 1000
-    )
-}
+/// Formats milliseconds as `HH:MM:SS.mmm` ([`crate::timecode::hms_millis`]).
+pub use crate::timecode::hms_millis as fmt_ms;
 
 /// Formats a frame count as `HH:MM:SS` when whole seconds, else `HH:MM:SS.mmm` (for people).
 pub fn fmt_frames_short(rate: FrameRate, frames: u64) -> String {

@@ -75,7 +75,10 @@ impl Simulation {
             engine: Box::new(factory),
             days: days.clone(),
             asrun,
-            metrics: Metrics::new().map_err(|e| EngineError::Encoder(e.to_string()))?,
+            metrics: Metrics::new().map_err(|e| EngineError::Start {
+                what: "metrics",
+                reason: e.to_string(),
+            })?,
             rate,
             clock: ChannelClock::on(clock.clone() as Arc<dyn WallClock>, 0),
             settings,
