@@ -356,7 +356,8 @@ mod tests {
         let timeline = Timeline {
             rate: playout::format::Rate::PAL,
             first_frame: 0,
-            origin_unix_ns: u64::try_from(origin.timestamp_nanos_opt().unwrap()).unwrap(),
+            origin_unix_ns: u64::try_from(origin.timestamp_millis()).expect("after 1970")
+                * 1_000_000,
         };
         let cues = cues(&day, &timeline, origin);
         assert_eq!(cues.len(), 2);
