@@ -119,8 +119,8 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
     // issued or revoked with `feed key` / `feed revoke` counts within 5 s).
     let ingest = match &config.ingest {
         Some(settings) => {
-            let feeds = crate::feeds::Feeds::new(store.clone());
             let ring = crate::feeds::KeyRing::default();
+            let feeds = crate::feeds::Feeds::with_ring(store.clone(), ring.clone());
             ring.reload(&feeds).await.context("无法读取推流密钥")?;
             let ingest = playout::source::live::ingest::Ingest::start(
                 settings.clone(),
@@ -133,17 +133,24 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
                 settings.app
             );
             engine_config.live.ingest = Some(ingest.hub());
+            let reloader = feeds.clone();
             tokio::spawn(async move {
                 loop {
+                    // The API reloads at once on its own changes; this picks up the CLI's
+                    // (and another node's) within 5 s.
                     tokio::time::sleep(Duration::from_secs(5)).await;
-                    if let Err(e) = ring.reload(&feeds).await {
+                    if let Err(e) = ring.reload(&reloader).await {
                         tracing::warn!(error = %e, "ingest keys not reloaded");
                     }
                 }
             });
-            Some(ingest)
+            Some((ingest, feeds))
         }
         None => None,
+    };
+    let (ingest, ingest_keys) = match ingest {
+        Some((i, f)) => (Some(i), Some(f)),
+        None => (None, None),
     };
     let days = DbDayStore::new(store.clone());
     // One wall clock for the engine's pacing and the controller's programme time.
@@ -173,6 +180,7 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
             metrics,
             air: Some(air.handle()),
             preview_dir: config.server.preview_dir.clone(),
+            ingest_keys,
         },
         config.feedback.clone(),
     );

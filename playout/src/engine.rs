@@ -292,7 +292,7 @@ impl Engine {
             .switcher
             .clone()
             .unwrap_or_else(|| SwitcherSettings::for_profile(&profile));
-        let live = LiveRegistry::default();
+        let live = LiveRegistry::new(profile.clone());
         let switcher = Switcher::new(
             profile.clone(),
             settings,
@@ -352,6 +352,13 @@ impl Engine {
 
     pub fn timeline(&self) -> Timeline {
         self.timeline
+    }
+
+    /// The live sources open now: their status and still pictures
+    /// ([`LiveRegistry::still`]). A handle: clone it freely; it outlives a restart of
+    /// nothing (a new engine has a new registry).
+    pub fn live_sources(&self) -> LiveRegistry {
+        self.live.clone()
     }
 
     /// Events from now on, for extra listeners. A receiver that falls far behind loses the
@@ -467,6 +474,10 @@ pub trait Playout: Send + Sync {
     fn status(&self) -> BoxFuture<'_, Result<Status, EngineError>>;
     /// Stops in order (bounded); a second call returns at once.
     fn stop(&self) -> BoxFuture<'_, ()>;
+    /// The live sources open now (status and stills); none by default.
+    fn live_sources(&self) -> LiveRegistry {
+        LiveRegistry::default()
+    }
 }
 
 /// A boxed future, for the [`Playout`] trait's async methods.
@@ -475,6 +486,9 @@ pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T
 impl Playout for Engine {
     fn timeline(&self) -> Timeline {
         Engine::timeline(self)
+    }
+    fn live_sources(&self) -> LiveRegistry {
+        Engine::live_sources(self)
     }
     fn replace(&self, cues: Vec<Cue>) -> Result<(), EngineError> {
         Engine::replace(self, cues)

@@ -23,6 +23,7 @@ pub mod packet;
 pub mod probe;
 pub mod sim;
 pub mod source;
+pub mod still;
 pub mod switcher;
 pub mod ticker;
 

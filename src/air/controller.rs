@@ -413,6 +413,7 @@ impl Controller {
                 tracing::warn!("the engine was restarted after a stall");
                 self.recorder = AsRunRecorder::new(engine.timeline().rate);
                 self.state.timeline = engine.timeline();
+                self.state.live = engine.live_sources();
                 self.engine = Some(engine);
                 self.events = events;
                 self.detector = StallDetector::new(self.mono_ns());

@@ -171,6 +171,26 @@ struct Published {
     asrun_pending: usize,
     timeline: playout::Timeline,
     engine_restarts: u64,
+    /// The engine's live sources (status and stills).
+    live: playout::source::live::LiveRegistry,
+}
+
+impl Published {
+    /// The state before the first read: nothing planned, the engine's timeline and live
+    /// sources.
+    fn new(engine: &dyn playout::engine::Playout) -> Self {
+        Published {
+            alarms: alarms::Alarms::default(),
+            plan: Arc::new(Vec::new()),
+            days: Vec::new(),
+            engine: None,
+            rundown_error: None,
+            asrun_pending: 0,
+            timeline: engine.timeline(),
+            engine_restarts: 0,
+            live: engine.live_sources(),
+        }
+    }
 }
 
 /// A request to the controller.
@@ -325,6 +345,26 @@ impl AirHandle {
             .collect()
     }
 
+    /// The still picture of the live source `source` (a rundown URL; secrets are matched
+    /// masked) as a JPEG `width` pixels wide, with its age; `Ok(None)` when that source is not
+    /// open now (outside its window and pre-roll) or has shown no picture yet. Encoding runs
+    /// off the runtime, at most 5 s.
+    pub async fn live_still(
+        &self,
+        source: &str,
+        width: u32,
+    ) -> Result<Option<(Vec<u8>, Duration)>, AirError> {
+        let Some(url) = playout::source::live::status_url(source) else {
+            return Ok(None);
+        };
+        let live = self.state.borrow().live.clone();
+        tokio::task::spawn_blocking(move || live.still_jpeg(&url, width, Duration::from_secs(5)))
+            .await
+            .map_err(|e| AirError::Engine(e.to_string()))?
+            .transpose()
+            .map_err(|e| AirError::Engine(e.to_string()))
+    }
+
     /// The alarms, newest first.
     pub fn alarms(&self) -> Vec<alarms::Alarm> {
         self.state.borrow().alarms.list()
@@ -419,16 +459,7 @@ impl Air {
         let (stop, stop_rx) = watch::channel(false);
         let (requests, requests_rx) = mpsc::channel(64);
         let notify = Arc::new(Notify::new());
-        let published = Published {
-            alarms: alarms::Alarms::default(),
-            plan: Arc::new(Vec::new()),
-            days: Vec::new(),
-            engine: None,
-            rundown_error: None,
-            asrun_pending: 0,
-            timeline: engine.timeline(),
-            engine_restarts: 0,
-        };
+        let published = Published::new(engine.as_ref());
         let (state_tx, state) = watch::channel(Arc::new(published.clone()));
         let handle = AirHandle {
             clock: parts.clock.clone(),

@@ -75,11 +75,31 @@ pub fn validate_feed(feed: &str) -> Result<()> {
 #[derive(Clone, Debug)]
 pub struct Feeds {
     store: Store,
+    /// The running ingest's keys, when this process runs it: reloaded before a key issued or
+    /// revoked here is answered, so it takes effect at once.
+    ring: Option<KeyRing>,
 }
 
 impl Feeds {
     pub fn new(store: Store) -> Self {
-        Feeds { store }
+        Feeds { store, ring: None }
+    }
+
+    /// Keys of the ingest running in this process: `ring` is reloaded on every change made
+    /// through this handle (else the ingest's periodic reload picks changes up).
+    pub fn with_ring(store: Store, ring: KeyRing) -> Self {
+        Feeds {
+            store,
+            ring: Some(ring),
+        }
+    }
+
+    /// Reloads the running ingest's keys, when there is one here.
+    async fn keys_changed(&self) -> Result<()> {
+        match &self.ring {
+            Some(r) => r.reload(self).await,
+            None => Ok(()),
+        }
     }
 
     /// Creates a key for `feed`; the returned key is shown once.
@@ -107,6 +127,7 @@ impl Feeds {
         .bind(now)
         .fetch_one(self.store.pool())
         .await?;
+        self.keys_changed().await?;
         Ok(IssuedKey {
             info: IngestKey {
                 id,
@@ -142,7 +163,7 @@ impl Feeds {
         if done.rows_affected() == 0 {
             return Err(Error::not_found("有效的推流密钥", id.to_string()));
         }
-        Ok(())
+        self.keys_changed().await
     }
 
     async fn valid_digests(&self) -> Result<HashMap<String, FeedId>> {

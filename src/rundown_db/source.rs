@@ -96,7 +96,8 @@ pub async fn works(cat: &Catalog, rate: FrameRate) -> Result<Vec<Work>> {
 pub struct NewFeed {
     /// Title as published.
     pub title: String,
-    /// Source URL (rtsp/rtmp/rtmps/srt/http/https).
+    /// Source URL (rtsp/rtmp/rtmps/srt/http/https), or `ingest://FEED` for a partner pushing
+    /// into the RTMP ingest.
     pub url: String,
     /// 报送单位 id.
     pub unit_id: i64,
@@ -114,6 +115,15 @@ impl NewFeed {
             return Err(Error::invalid("title", "慢直播信号名称不能为空"));
         }
         let url = self.url.trim();
+        // A partner pushing into our RTMP ingest: `ingest://FEED`, FEED as its keys name it.
+        if let Some(feed) = url.strip_prefix("ingest://") {
+            return crate::feeds::validate_feed(feed).map_err(|_| {
+                Error::invalid(
+                    "url",
+                    "推流接入的信号须写作 ingest://信号名（1–64 个字母、数字、- 或 _）",
+                )
+            });
+        }
         let scheme_ok = [
             "rtsp://", "rtmp://", "rtmps://", "srt://", "http://", "https://",
         ]
@@ -122,7 +132,7 @@ impl NewFeed {
         if !scheme_ok {
             return Err(Error::invalid(
                 "url",
-                "信号源须为 rtsp/rtmp/rtmps/srt/http/https 网址",
+                "信号源须为 rtsp/rtmp/rtmps/srt/http/https 网址，或推流接入的 ingest://信号名",
             ));
         }
         Ok(())

@@ -120,6 +120,7 @@ impl IntoResponse for ApiError {
                     StatusCode::PAYLOAD_TOO_LARGE => "too_large",
                     StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
                     StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+                    StatusCode::NOT_FOUND => "not_found",
                     StatusCode::FORBIDDEN => "forbidden",
                     _ => "bad_request",
                 };
@@ -209,6 +210,9 @@ pub struct Services {
     pub air: Option<crate::air::AirHandle>,
     /// Where the HLS preview is written, when there is one.
     pub preview_dir: Option<std::path::PathBuf>,
+    /// The ingest's keys, when this process runs the RTMP ingest: keys issued or revoked
+    /// through the API take effect at once (else within the ingest's 5 s reload).
+    pub ingest_keys: Option<crate::feeds::Feeds>,
 }
 
 /// The daemon's HTTP app: every `/api/v1` route behind [`auth::guard`] (401 without
@@ -298,13 +302,21 @@ pub fn app_with(
             .layer(DefaultBodyLimit::max(JSON_LIMIT))
         })
         .unwrap_or_default();
+    let feeds_routes = feeds::routes(feeds::FeedsState {
+        feeds: services
+            .ingest_keys
+            .clone()
+            .unwrap_or_else(|| crate::feeds::Feeds::new(state_store.clone())),
+        catalog: state.catalog.clone(),
+        air: services.air.clone(),
+    });
     edits
         .merge(preview::routes(services.preview_dir.clone()))
         .merge(router(state))
         .merge(asrun::routes(asrun_state))
         .merge(certificate::routes(certificate_state))
         .merge(partner)
-        .merge(feeds::routes(crate::feeds::Feeds::new(state_store.clone())))
+        .merge(feeds_routes)
         .merge(feedback::routes(feedback_state.clone()))
         .merge(auth::routes(services.accounts.clone()))
         .layer(axum::middleware::from_fn_with_state(

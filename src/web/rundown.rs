@@ -168,7 +168,12 @@ async fn diff(
 #[utoipa::path(get, path = "/api/v1/rundown/feeds", tag = "rundown",
     responses((status = 200, description = "慢直播信号 Feeds", body = [Object])))]
 async fn feeds(State(s): State<RundownState>) -> ApiResult<serde_json::Value> {
-    Ok(Json(json!(source::feeds(&s.catalog).await?)))
+    // Locators may carry secrets (an SRT passphrase, a pull URL's key): masked here.
+    let mut feeds = source::feeds(&s.catalog).await?;
+    for f in &mut feeds {
+        f.url = playout::output::mask::mask_url(&f.url);
+    }
+    Ok(Json(json!(feeds)))
 }
 
 /// 添加慢直播信号 Add a slow-live feed.
@@ -178,10 +183,9 @@ async fn add_feed(
     State(s): State<RundownState>,
     Body(f): Body<NewFeed>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    Ok((
-        StatusCode::CREATED,
-        Json(json!(source::add_feed(&s.catalog, &f).await?)),
-    ))
+    let mut feed = source::add_feed(&s.catalog, &f).await?;
+    feed.url = playout::output::mask::mask_url(&feed.url);
+    Ok((StatusCode::CREATED, Json(json!(feed))))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -12,7 +12,10 @@ use std::time::Duration;
 pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
+    /// The body as text (invalid UTF-8 replaced).
     pub body: String,
+    /// The body's bytes (pictures, files).
+    pub bytes: Vec<u8>,
 }
 
 impl Response {
@@ -110,6 +113,7 @@ fn parse(raw: &[u8]) -> Result<Response> {
         status,
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
+        bytes: body,
     })
 }
 

@@ -110,6 +110,7 @@ pub async fn world() -> World {
             metrics: metrics.clone(),
             air: None,
             preview_dir: None,
+            ingest_keys: None,
         },
     );
     let [admin, operator, partner]: [String; 3] = tokens.try_into().expect("three tokens");

@@ -1,4 +1,5 @@
-//! Secrets in destination URLs: stream keys, passphrases, stream ids.
+//! Secrets in destination and source URLs: stream keys, passphrases, stream ids, passwords
+//! in the URL's user info, and the signing parameters platforms put in queries.
 //!
 //! Owns: masking a URL for display (status, logs, metrics) and scrubbing secrets out of
 //! error text. Nothing outside this module ever formats a raw destination URL.
@@ -13,14 +14,43 @@ pub fn mask(secret: &str) -> String {
     }
 }
 
-/// The secrets inside a destination URL: the RTMP stream key (last path segment and its
-/// query) and SRT `passphrase` and `streamid` values.
+/// Query parameters whose values are secrets whatever the scheme: SRT's `passphrase` and
+/// `streamid`, and the tokens and signatures of CDN and platform URLs (Tencent `txSecret`,
+/// Aliyun `auth_key`, generic `token`/`sign`/`auth`/`password`).
+const SECRET_PARAMS: [&str; 13] = [
+    "passphrase",
+    "streamid",
+    "key",
+    "token",
+    "access_token",
+    "auth",
+    "auth_key",
+    "sign",
+    "signature",
+    "txsecret",
+    "secret",
+    "password",
+    "pwd",
+];
+
+/// The secrets inside a URL: the RTMP stream key (last path segment and its query), the
+/// password of the user info (`rtsp://user:PASSWORD@host/…`, any scheme), and the values of
+/// the query parameters in [`SECRET_PARAMS`] (names compared without case).
 pub fn secrets_of(url: &str) -> Vec<String> {
     let mut out = Vec::new();
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
         None => (url, None),
     };
+    if let Some((_, rest)) = base.split_once("://") {
+        let authority = rest.split('/').next().unwrap_or("");
+        if let Some((userinfo, _)) = authority.rsplit_once('@')
+            && let Some((_, password)) = userinfo.split_once(':')
+            && !password.is_empty()
+        {
+            out.push(password.to_string());
+        }
+    }
     if url.starts_with("rtmp://") || url.starts_with("rtmps://") {
         if let Some(after_scheme) = base.split_once("://").map(|x| x.1)
             && let Some((_, path)) = after_scheme.split_once('/')
@@ -35,7 +65,7 @@ pub fn secrets_of(url: &str) -> Vec<String> {
     } else if let Some(q) = query {
         for kv in q.split('&') {
             if let Some((k, v)) = kv.split_once('=')
-                && matches!(k, "passphrase" | "streamid" | "key")
+                && SECRET_PARAMS.contains(&k.to_ascii_lowercase().as_str())
                 && !v.is_empty()
             {
                 out.push(v.to_string());
@@ -65,6 +95,41 @@ pub fn scrub(text: &str, secrets: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_in_user_info_and_signed_queries_are_masked() {
+        for (u, secret) in [
+            (
+                "rtsp://viewer:wetland-secret@192.0.2.1/stream1",
+                "wetland-secret",
+            ),
+            ("rtsp://admin:pw@10.0.0.9:554/h264", "pw"),
+            (
+                "http://u:hls-pass-1234@cdn.example/live.m3u8",
+                "hls-pass-1234",
+            ),
+            (
+                "https://pull.example/live/a.flv?txSecret=abcdef123456&txTime=65F0",
+                "abcdef123456",
+            ),
+            (
+                "https://pull.example/a.m3u8?auth_key=1700000000-0-0-0123456789abcdef",
+                "1700000000-0-0-0123456789abcdef",
+            ),
+        ] {
+            let m = mask_url(u);
+            assert!(!m.contains(secret), "{u} → {m}");
+        }
+        assert_eq!(
+            mask_url("rtsp://viewer:wetland-secret@192.0.2.1/stream1"),
+            "rtsp://viewer:wet****@192.0.2.1/stream1",
+            "the user and host stay readable"
+        );
+        assert_eq!(
+            mask_url("rtsp://192.0.2.1/stream1"),
+            "rtsp://192.0.2.1/stream1"
+        );
+    }
 
     #[test]
     fn rtmp_keys_are_masked() {

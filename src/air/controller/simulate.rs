@@ -14,7 +14,7 @@ use tokio::sync::{Notify, mpsc, watch};
 
 use super::{Controller, days_in_view};
 use crate::air::clock::ChannelClock;
-use crate::air::{AirParts, AirSettings, Published, alarms};
+use crate::air::{AirParts, AirSettings, Published};
 use crate::asrun::AsRunLog;
 use crate::metrics::Metrics;
 use crate::rundown::FrameRate;
@@ -84,16 +84,7 @@ impl Simulation {
             settings,
             monotonic: Arc::new(move || mono.mono_ns()),
         };
-        let published = Published {
-            alarms: alarms::Alarms::default(),
-            plan: Arc::new(Vec::new()),
-            days: Vec::new(),
-            engine: None,
-            rundown_error: None,
-            asrun_pending: 0,
-            timeline: engine.timeline(),
-            engine_restarts: 0,
-        };
+        let published = Published::new(engine.as_ref());
         let (state_tx, _state) = watch::channel(Arc::new(published.clone()));
         let (_requests, requests_rx) = mpsc::channel(1);
         let (_stop, stop_rx) = watch::channel(false);
@@ -188,7 +179,7 @@ impl Simulation {
 
     /// The alarm board.
     #[cfg(test)]
-    pub(crate) fn alarms(&self) -> Vec<alarms::Alarm> {
+    pub(crate) fn alarms(&self) -> Vec<crate::air::alarms::Alarm> {
         self.ctl.state.alarms.list()
     }
 

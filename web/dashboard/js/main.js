@@ -13,12 +13,14 @@ import * as healthPage from './pages/health.js';
 import * as partnerPage from './pages/partner.js';
 import * as certsPage from './pages/certificates.js';
 import * as feedbackPage from './pages/feedback.js';
+import * as feedsPage from './pages/feeds.js';
 
 const ROUTES = {
   login: { page: loginPage, roles: null },
   onair: { page: onairPage, roles: ['admin', 'operator'], nav: 'nav_onair' },
   editor: { page: editorPage, roles: ['admin', 'operator'], nav: 'nav_editor' },
   health: { page: healthPage, roles: ['admin', 'operator'], nav: 'nav_health' },
+  feeds: { page: feedsPage, roles: ['admin', 'operator'], nav: 'nav_feeds' },
   partner: { page: partnerPage, roles: ['partner'], nav: 'nav_partner' },
   feedback: { page: feedbackPage, roles: ['admin', 'operator', 'partner'], nav: 'nav_feedback' },
   certificates: { page: certsPage, roles: ['admin', 'operator', 'partner'], nav: 'nav_certs' },

@@ -56,7 +56,6 @@ impl LiveKind {
     }
 }
 
-/// Whether `uri` names a live source, and which; `None` for files (and file-like URLs).
 /// The `url` a live source's [`LiveStatus`] carries for a cued source (path or URL): the
 /// URI it opens, its secrets masked. `None` when the source is not live.
 pub fn status_url(source: &str) -> Option<String> {
@@ -65,6 +64,7 @@ pub fn status_url(source: &str) -> Option<String> {
     Some(crate::output::mask::scrub(&uri, &secrets))
 }
 
+/// Whether `uri` names a live source, and which; `None` for files (and file-like URLs).
 /// Also returns the URI to open (`live+http://` loses its prefix).
 pub fn classify(uri: &str) -> Option<(LiveKind, String)> {
     let lower = uri.to_ascii_lowercase();

@@ -258,6 +258,18 @@ pub(crate) fn build(
         });
     }
 
+    // The dashboard's still: a reference to a conformed picture, at most one a second, also
+    // while the source is pre-rolled and not yet pulled.
+    if let Some(pad) = video.static_pad("sink") {
+        let st = status.clone();
+        pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            if let Some(b) = info.buffer() {
+                st.offer_still(b);
+            }
+            gst::PadProbeReturn::Ok
+        });
+    }
+
     for dec in &decs {
         let vq_weak = vq.downgrade();
         let aq_weak = aq.downgrade();

@@ -4,8 +4,10 @@
 //!
 //! Owns: the status types, the meter the connection thread feeds (bytes and frames in
 //! one-second windows) and the registry through which the engine's `status()` lists every
-//! live source alive. Does not own: the connection (`supervisor`).
+//! live source alive, and its latest still picture for the dashboard (one a second, a
+//! reference to a decoded frame). Does not own: the connection (`supervisor`).
 
+use gstreamer as gst;
 use serde::Serialize;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -81,7 +83,12 @@ pub struct StatusCell {
     /// A live source with no frame for this long shows as stalled.
     stall_after: Duration,
     inner: Mutex<Inner>,
+    /// The latest picture kept for the dashboard's still (at most one a second), and when.
+    still: Mutex<Option<(Instant, gst::Buffer)>>,
 }
+
+/// How often a live source's still picture is renewed.
+const STILL_EVERY: Duration = Duration::from_secs(1);
 
 impl StatusCell {
     pub(crate) fn new(url: String, kind: &'static str, stall_after: Duration) -> Arc<Self> {
@@ -91,6 +98,7 @@ impl StatusCell {
             secrets,
             kind,
             stall_after,
+            still: Mutex::new(None),
             inner: Mutex::new(Inner {
                 state: LiveState::Connecting,
                 retry_until: None,
@@ -182,6 +190,26 @@ impl StatusCell {
         });
     }
 
+    /// Offers a decoded picture (house format) as the source's still; kept when the last one
+    /// is a second old or more. A reference count, not a copy.
+    pub(crate) fn offer_still(&self, picture: &gst::Buffer) {
+        if let Ok(mut g) = self.still.try_lock()
+            && g.as_ref().is_none_or(|(t, _)| t.elapsed() >= STILL_EVERY)
+        {
+            *g = Some((Instant::now(), picture.clone()));
+        }
+    }
+
+    /// The latest still picture (house format, raw I420) and its age, if a picture was
+    /// decoded since the source opened.
+    pub fn still(&self) -> Option<(gst::Buffer, Duration)> {
+        self.still
+            .lock()
+            .ok()?
+            .as_ref()
+            .map(|(t, b)| (b.clone(), t.elapsed()))
+    }
+
     /// The status now.
     pub fn snapshot(&self) -> LiveStatus {
         let now = Instant::now();
@@ -238,9 +266,35 @@ impl StatusCell {
 #[derive(Clone, Debug, Default)]
 pub struct LiveRegistry {
     cells: Arc<Mutex<Vec<Weak<StatusCell>>>>,
+    /// The programme format of the pictures its sources decode to (for stills).
+    profile: Arc<crate::format::OutputProfile>,
 }
 
 impl LiveRegistry {
+    /// An empty registry for sources decoding to `profile`.
+    pub fn new(profile: crate::format::OutputProfile) -> Self {
+        LiveRegistry {
+            cells: Arc::default(),
+            profile: Arc::new(profile),
+        }
+    }
+
+    /// The still of the open live source whose masked locator is `url`, as a JPEG `width`
+    /// pixels wide, and the picture's age; `None` when no such source is open or it has
+    /// shown no picture. Blocks up to `timeout` (call it off the async runtime).
+    ///
+    /// # Errors
+    /// See [`crate::still::jpeg`].
+    pub fn still_jpeg(
+        &self,
+        url: &str,
+        width: u32,
+        timeout: Duration,
+    ) -> Option<Result<(Vec<u8>, Duration), crate::still::StillError>> {
+        let (frame, age) = self.still(url)?;
+        Some(crate::still::jpeg(&frame, &self.profile, width, timeout).map(|j| (j, age)))
+    }
+
     pub(crate) fn register(&self, cell: &Arc<StatusCell>) {
         if let Ok(mut v) = self.cells.lock() {
             v.retain(|w| w.strong_count() > 0);
@@ -259,6 +313,17 @@ impl LiveRegistry {
             .map(|c| c.snapshot())
             .filter(|s| s.state != LiveState::Stopped)
             .collect()
+    }
+
+    /// The still picture (raw I420 at the house format) and its age of the open live source
+    /// whose masked locator is `url` (as in [`LiveStatus::url`] and
+    /// [`super::status_url`]); `None` when no such source is open or it has shown no picture.
+    pub fn still(&self, url: &str) -> Option<(gst::Buffer, Duration)> {
+        let cells: Vec<Arc<StatusCell>> = {
+            let v = self.cells.lock().ok()?;
+            v.iter().filter_map(Weak::upgrade).collect()
+        };
+        cells.iter().find(|c| c.url == url).and_then(|c| c.still())
     }
 }
 

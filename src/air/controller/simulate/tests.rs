@@ -143,7 +143,7 @@ async fn a_day_with_an_edit_a_restart_clock_steps_and_midnight_airs_frame_for_fr
     let alarm = sim
         .alarms()
         .into_iter()
-        .find(|a| a.kind == alarms::AlarmKind::EngineStalled)
+        .find(|a| a.kind == crate::air::alarms::AlarmKind::EngineStalled)
         .expect("engine alarm");
     assert!(
         ms(alarm.raised_at) - fault_ms <= 1_000,

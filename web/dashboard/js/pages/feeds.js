@@ -1,0 +1,153 @@
+// 直播源 Feeds: every slow-live feed of the edition with its window and, while the engine has
+// it open (its window and the pre-roll before it), its live status and a still picture renewed
+// every few seconds; and the RTMP ingest's stream keys (issue — shown once —, list, revoke).
+// Locators and keys arrive masked; a new key is shown once, in this page only.
+
+import { t } from '../i18n.js';
+import { api, isOperator } from '../api.js';
+import { h, clear, wallDateTime, toast } from '../util.js';
+
+/// How often the list (and so the stills) is renewed, ms.
+const REFRESH_MS = 3000;
+
+function windowText(w) {
+  if (!w) return '—';
+  if (w.start !== undefined) return `${t('feeds_daily')} ${w.start}–${w.end}`;
+  if (w.cron !== undefined) return `${w.cron} · ${w.duration}`;
+  return JSON.stringify(w);
+}
+
+function stateOf(st) {
+  return st?.state?.state ?? 'closed';
+}
+
+export function render(root) {
+  const list = h('div', { id: 'feeds-list' }, h('p', { class: 'muted' }, t('loading')));
+  const keys = h('div', { id: 'feeds-keys' }, h('p', { class: 'muted' }, t('loading')));
+  const feedName = h('input', { id: 'key-feed', required: true, pattern: '[A-Za-z0-9_.\\-]{1,64}', placeholder: 'telescope-1' });
+  const note = h('input', { id: 'key-note', placeholder: t('feeds_key_note_hint') });
+  const issued = h('div', { id: 'key-issued', 'aria-live': 'polite' });
+  const form = h('form', { class: 'inline-form', id: 'key-form' },
+    h('label', { for: 'key-feed' }, t('feeds_key_feed')), feedName,
+    h('label', { for: 'key-note' }, t('feeds_key_note')), note,
+    h('button', { type: 'submit', class: 'btn primary', id: 'key-issue' }, t('feeds_key_issue')));
+  root.append(
+    h('h1', { class: 'visually-hidden' }, t('feeds_title')),
+    h('section', { class: 'card', 'aria-labelledby': 'feeds-heading' },
+      h('h2', { id: 'feeds-heading' }, t('feeds_title')), list),
+    h('section', { class: 'card', 'aria-labelledby': 'keys-heading' },
+      h('h2', { id: 'keys-heading' }, t('feeds_keys_title')),
+      h('p', { class: 'muted' }, t('feeds_keys_intro')),
+      isOperator() ? form : null, issued, keys),
+  );
+
+  let stopped = false;
+  let timer = null;
+
+  function drawFeeds(feeds) {
+    clear(list);
+    if (!feeds.length) {
+      list.append(h('p', { class: 'muted' }, t('feeds_none')));
+      return;
+    }
+    const stamp = Date.now();
+    list.append(h('div', { class: 'feed-grid' }, feeds.map((f) => {
+      const s = f.status;
+      const state = stateOf(s);
+      const fps = s ? (s.frame_rate_milli / 1000).toFixed(2) : '—';
+      return h('article', { class: 'feed-card', 'data-feed-id': String(f.id), 'data-state': state, 'data-testid': 'feed' },
+        f.still
+          ? h('img', { class: 'feed-still', src: `${f.still}?w=480&t=${stamp}`, alt: t('feeds_still_alt', { title: f.title }), width: '480', height: '270', 'data-testid': 'feed-still' })
+          : h('div', { class: 'feed-still empty' }, t('feeds_closed')),
+        h('h3', {}, f.title),
+        h('dl', { class: 'facts' },
+          h('dt', {}, t('feeds_unit')), h('dd', {}, f.unit || '—'),
+          h('dt', {}, t('feeds_window')), h('dd', {}, windowText(f.window)),
+          h('dt', {}, t('col_url')), h('dd', { class: 'url' }, `${f.kind ? `[${f.kind}] ` : ''}${f.url}`),
+          h('dt', {}, t('col_state')), h('dd', {}, h('span', { class: `badge state-${state}`, 'data-testid': 'feed-state' }, t(`feeds_state_${state}`))),
+          ...(s ? [
+            h('dt', {}, t('col_bitrate')), h('dd', { class: 'num' }, `${(s.bitrate / 1000).toFixed(0)} kbit/s · ${fps} fps`),
+            h('dt', {}, t('feeds_last_frame')), h('dd', { class: 'num' }, s.last_frame_age_ms == null ? '—' : `${s.last_frame_age_ms} ms`),
+            h('dt', {}, t('col_reconnects')), h('dd', { class: 'num' }, String(s.reconnects)),
+            h('dt', {}, t('col_last_error')), h('dd', { class: 'err-text' }, s.last_error ?? '—'),
+          ] : [])));
+    })));
+  }
+
+  function drawKeys(rows) {
+    clear(keys);
+    if (!rows.length) {
+      keys.append(h('p', { class: 'muted' }, t('feeds_keys_none')));
+      return;
+    }
+    keys.append(h('table', { class: 'table', id: 'key-table' },
+      h('thead', {}, h('tr', {}, ['feeds_key_feed', 'feeds_key_hint', 'feeds_key_note', 'feeds_key_created', 'col_state', '']
+        .map((k) => h('th', { scope: 'col' }, k ? t(k) : '')))),
+      h('tbody', {}, rows.map((k) => h('tr', { 'data-key-id': String(k.id), 'data-testid': 'key' },
+        h('th', { scope: 'row' }, `ingest://${k.feed}`),
+        h('td', { class: 'url' }, k.key_hint),
+        h('td', {}, k.note || '—'),
+        h('td', { class: 'nowrap' }, wallDateTime(k.created_at_ms)),
+        h('td', {}, k.revoked_at_ms
+          ? h('span', { class: 'badge' }, t('feeds_key_revoked', { at: wallDateTime(k.revoked_at_ms) }))
+          : h('span', { class: 'badge ok' }, t('feeds_key_valid'))),
+        h('td', {}, !k.revoked_at_ms && isOperator()
+          ? h('button', {
+            type: 'button', class: 'btn warn small', 'data-testid': 'key-revoke',
+            onclick: async () => {
+              if (!window.confirm(t('feeds_key_revoke_confirm', { feed: k.feed }))) return;
+              try {
+                await api('DELETE', `/api/v1/feeds/keys/${k.id}`);
+                toast(t('feeds_key_revoked_toast'), 'ok');
+                loadKeys();
+              } catch (e) {
+                toast(t('error', { message: e.message }), 'error');
+              }
+            },
+          }, t('feeds_key_revoke'))
+          : '')))));
+  }
+
+  async function loadFeeds() {
+    try {
+      drawFeeds(await api('GET', '/api/v1/feeds'));
+    } catch (e) {
+      clear(list).append(h('p', { class: 'error' }, t('error', { message: e.message })));
+    }
+    if (!stopped) timer = setTimeout(loadFeeds, REFRESH_MS);
+  }
+
+  async function loadKeys() {
+    try {
+      drawKeys(await api('GET', '/api/v1/feeds/keys'));
+    } catch (e) {
+      clear(keys).append(h('p', { class: 'error' }, t('error', { message: e.message })));
+    }
+  }
+
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      const k = await api('POST', '/api/v1/feeds/keys', { feed: feedName.value.trim(), note: note.value.trim() });
+      clear(issued).append(h('div', { class: 'notice warn', 'data-testid': 'key-shown-once' },
+        h('p', {}, t('feeds_key_once', { feed: k.feed })),
+        h('code', { class: 'secret', id: 'key-value' }, k.key),
+        h('button', {
+          type: 'button', class: 'btn small',
+          onclick: () => navigator.clipboard?.writeText(k.key).then(() => toast(t('feeds_key_copied'), 'ok')),
+        }, t('feeds_key_copy'))));
+      feedName.value = '';
+      note.value = '';
+      loadKeys();
+    } catch (e) {
+      toast(t('error', { message: e.message }), 'error');
+    }
+  });
+
+  loadFeeds();
+  loadKeys();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
