@@ -53,6 +53,7 @@ static ASSETS: &[Asset] = assets![
     "js/pages/partner.js",
     "js/pages/certificates.js",
     "js/pages/feedback.js",
+    "js/pages/feeds.js",
     "vendor/hls.min.js",
     "vendor/hls.js.LICENSE",
     "vendor/echarts.min.js",

@@ -105,7 +105,7 @@ export function render(root) {
               }
             },
           }, t('feeds_key_revoke'))
-          : '')))));
+          : ''))))));
   }
 
   async function loadFeeds() {
