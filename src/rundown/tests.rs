@@ -314,3 +314,59 @@ fn diff_reports_added_removed_and_moved() {
     );
     assert!(super::diff::diff_days(&old, &old).is_empty());
 }
+
+#[test]
+fn each_work_that_cannot_air_in_the_window_says_why() {
+    use super::builder::{BuildRequest, build};
+    let cs = ScheduleConfig::from_toml_str(CFG_2026, "2026.toml")
+        .expect("parses")
+        .compile("2026.toml")
+        .expect("compiles");
+    let mut works = super::demo::works(7, 1, 4, None);
+    // Submitted on the last day: it may premiere only after the window.
+    works[0].premiere_after = Some(d(2026, 10, 1));
+    // The catalog's own words for what is missing.
+    works[1].ready.tech = false;
+    works[1].source.clear();
+    works[1].blocked = vec!["未提交视频文件".into(), "尚未遴选入选".into()];
+    // Longer than any day: no section has room for it.
+    works[2].categories = vec![2];
+    works[2].frames = 25 * 3600 * 25;
+    let existing = Default::default();
+    let locked = Default::default();
+    let built = build(
+        &cs,
+        &BuildRequest {
+            works: &works,
+            feeds: &[],
+            existing: &existing,
+            from: None,
+            now: None,
+            locked: &locked,
+        },
+    );
+    let r = &built.report;
+    let why = |id: i64| {
+        r.excluded
+            .iter()
+            .chain(&r.unaired_detail)
+            .find(|e| e.work_id == id)
+            .map(|e| e.reason.clone())
+            .unwrap_or_default()
+    };
+    assert!(
+        why(works[0].id).contains("最早 2026-10-01 起可播")
+            && why(works[0].id).contains("已过播出窗口最后一天 2026-09-30"),
+        "{r:?}"
+    );
+    assert_eq!(why(works[1].id), "未提交视频文件；尚未遴选入选");
+    assert!(r.unaired.contains(&works[2].id), "{r:?}");
+    assert!(
+        why(works[2].id).contains("没有容纳"),
+        "{}",
+        why(works[2].id)
+    );
+    assert!(!r.unaired.contains(&works[3].id), "the fit one airs");
+    // Every work left out has its line.
+    assert_eq!(r.unaired.len(), r.unaired_detail.len());
+}
