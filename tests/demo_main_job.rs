@@ -4,7 +4,8 @@
 //! against the real thing: the dashboard answers, the operator and the partner log in, the
 //! item on air is a demo work, no fallback alarm is raised, the local receiver's recording
 //! is continuous; the import and the build name why the late work and the work without a
-//! file cannot air; a second run reuses everything.
+//! file cannot air; the HLS preview is written; a second run reuses everything and Ctrl-C
+//! stops it in order.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -201,6 +202,23 @@ fn the_demo_runs_the_main_job_on_air_and_a_second_run_reuses_it() {
     let title = on_air["title"].as_str().expect("title");
     assert!(titles.contains(&title), "{title} is not a demo work");
 
+    // The HLS preview the dashboard plays is written.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = http::get_with_headers(addr, "/preview/live.m3u8", &[("Cookie", &op)])
+            .expect("preview");
+        if r.status == 200 && r.body.contains("#EXTINF") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no HLS preview: {} {}",
+            r.status,
+            r.body
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
     // Near the end: no fallback alarm was ever raised.
     while on_air_at.elapsed() < Duration::from_secs(air_secs - 10) {
         std::thread::sleep(Duration::from_millis(500));
@@ -247,11 +265,20 @@ fn the_demo_runs_the_main_job_on_air_and_a_second_run_reuses_it() {
         .flatten()
         .map(|e| (e.path(), e.metadata().and_then(|m| m.modified()).ok()))
         .collect();
-    let mut again = Demo::start(&dir, addr, 5);
+    // … and Ctrl-C (SIGINT) stops it in order.
+    let mut again = Demo::start(&dir, addr, 300);
     again.wait_for("kepu-playout serving on", Duration::from_secs(120));
+    std::thread::sleep(Duration::from_secs(3));
+    let _ = Command::new("kill")
+        .args(["-INT", &again.child.id().to_string()])
+        .status();
     let st = again.wait_end(Duration::from_secs(60));
     assert!(st.success(), "second run {st}:\n{}", again.log());
     let log = again.log();
+    assert!(
+        log.contains("stopping (signal)") && log.contains("stopped"),
+        "{log}"
+    );
     assert!(
         log.contains("新增 0") && log.contains("未变 7"),
         "re-import unchanged:\n{log}"

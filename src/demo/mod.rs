@@ -9,8 +9,10 @@
 //!    the month built from the catalog under the built-in edition;
 //! 4. an operator and a partner account (printed);
 //! 5. a local nginx-rtmp receiver that records (`receiver`), the channel config beside the
-//!    database, and `serve` with a rehearsal clock that puts "now" at a demo work on air in
-//!    the middle of 15 September, pushing to the receiver and the HLS preview.
+//!    database, and `serve` with a rehearsal clock that puts "now" just after a demo work's
+//!    start on a September day (the 15th, or the nearest day before it with a demo work on
+//!    air: the few demo works are used up by the repeat rules in the first days), pushing to
+//!    the receiver and the HLS preview.
 //!
 //! Ctrl-C (or `--for N` seconds) stops `serve` in order, then the receiver. Everything lives
 //! in the demo directory (default `demo-out/`); a second run reuses it.
