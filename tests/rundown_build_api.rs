@@ -56,7 +56,9 @@ async fn the_build_answer_names_why_each_work_cannot_air() {
     for id in w.works {
         let r = why(id);
         assert!(
-            r.contains("未提交视频文件") && r.contains("尚未遴选入选") && r.contains("确认单未登记"),
+            r.contains("未提交视频文件")
+                && r.contains("尚未遴选入选")
+                && r.contains("确认单未登记"),
             "work {id}: {r}"
         );
     }
