@@ -36,7 +36,8 @@ fn text(o: &Output) -> String {
 
 const FORM: &str = "报送单位,作品名称,视频类别,时长,版权方,报送视频状态,报送日期,视频文件\n\
 重庆市科学技术协会,走进重庆科技馆,科普场馆、科普教育基地探访视频,00:45:00,重庆科技馆,成品视频,2026-07-08,/nonexistent/cq.mp4\n\
-重庆市科学技术协会,月球车的一天,科普场馆、科普教育基地探访视频,00:30:00,重庆科技馆,成品视频,2026-10-08,\n";
+重庆市科学技术协会,月球车的一天,科普场馆、科普教育基地探访视频,00:30:00,重庆科技馆,成品视频,2026-10-08,\n\
+重庆市科学技术协会,闭幕式集锦,科普场馆、科普教育基地探访视频,00:10:00,重庆科技馆,成品视频,2026-09-30,/nonexistent/close.mp4\n";
 
 #[test]
 fn a_copy_of_the_binary_alone_imports_builds_and_serves() {
@@ -49,12 +50,16 @@ fn a_copy_of_the_binary_alone_imports_builds_and_serves() {
     let o = run(&bin, home, &["catalog", "import", "form.csv"]);
     assert!(o.status.success(), "{}", text(&o));
     let out = text(&o);
-    assert!(out.contains("新增 2"), "{out}");
+    assert!(out.contains("新增 3"), "{out}");
     assert!(
         out.contains("《月球车的一天》")
             && out.contains("报送日期 2026-10-08")
             && out.contains("晚于播出窗口最后一天 2026-09-30")
             && out.contains("未附视频文件"),
+        "{out}"
+    );
+    assert!(
+        out.contains("《闭幕式集锦》：报送日期 2026-09-30 已逾期，最早 2026-10-01 起可播（报送次日），已过播出窗口最后一天 2026-09-30"),
         "{out}"
     );
 
@@ -87,7 +92,7 @@ fn a_copy_of_the_binary_alone_imports_builds_and_serves() {
     assert!(o.status.success(), "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     let excluded = v["report"]["excluded"].as_array().expect("excluded");
-    assert_eq!(excluded.len(), 2, "{v}");
+    assert_eq!(excluded.len(), 3, "{v}");
     assert!(
         excluded
             .iter()

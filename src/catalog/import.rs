@@ -656,14 +656,19 @@ impl Catalog {
         {
             let first = d + chrono::Duration::days(1);
             let end = self.edition.window_end();
-            if first > end {
-                let why = if w.submitted_on.is_none() {
-                    "（表中无「报送日期」列或为空，按导入当天计）"
-                } else {
-                    ""
-                };
+            let why = if w.submitted_on.is_none() {
+                "（表中无「报送日期」列或为空，按导入当天计）"
+            } else {
+                ""
+            };
+            if d > end {
                 reasons.push(format!(
-                    "报送日期 {date}{why} 已逾期，最早 {first} 起可播，晚于播出窗口最后一天 {end}，本届无法播出"
+                    "报送日期 {date}{why} 晚于播出窗口最后一天 {end}（窗口 {} 至 {end}），本届无法播出",
+                    self.edition.window_start()
+                ));
+            } else if first > end {
+                reasons.push(format!(
+                    "报送日期 {date}{why} 已逾期，最早 {first} 起可播（报送次日），已过播出窗口最后一天 {end}，本届无法播出"
                 ));
             }
         }
