@@ -162,6 +162,10 @@ fn the_demo_runs_the_main_job_on_air_and_a_second_run_reuses_it() {
     demo.wait_for("kepu-playout serving on", Duration::from_secs(900));
     let on_air_at = Instant::now();
     let log = demo.log();
+    // The figure: how long the main job takes from an empty directory to on air.
+    if let Some(l) = log.lines().find(|l| l.contains("准备用时")) {
+        eprintln!("first run: {l}");
+    }
 
     // The import and the build say why the two unfit works cannot air.
     assert!(
@@ -275,6 +279,9 @@ fn the_demo_runs_the_main_job_on_air_and_a_second_run_reuses_it() {
     let st = again.wait_end(Duration::from_secs(60));
     assert!(st.success(), "second run {st}:\n{}", again.log());
     let log = again.log();
+    if let Some(l) = log.lines().find(|l| l.contains("准备用时")) {
+        eprintln!("second run: {l}");
+    }
     assert!(
         log.contains("stopping (signal)") && log.contains("stopped"),
         "{log}"

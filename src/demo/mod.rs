@@ -171,6 +171,7 @@ const START_LEAD: Duration = Duration::from_secs(4);
 
 /// Runs the demo in `dir` until Ctrl-C, or for `for_secs` seconds of air.
 pub async fn run(dir: &Path, for_secs: Option<u64>) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
     std::fs::create_dir_all(dir).with_context(|| format!("无法创建目录 {}", dir.display()))?;
     let dir = std::fs::canonicalize(dir)?;
     let edition = Arc::new(crate::serve::edition_at(None)?);
@@ -231,7 +232,8 @@ pub async fn run(dir: &Path, for_secs: Option<u64>) -> anyhow::Result<()> {
     let http = config.server.listen;
     let shanghai = at.with_timezone(&chrono_tz::Asia::Shanghai);
     println!(
-        "⑤ 上线：演练时钟设在 {}，播出《{title}》",
+        "⑤ 上线（准备用时 {:.1} 秒）：演练时钟设在 {}，播出《{title}》",
+        started.elapsed().as_secs_f64(),
         shanghai.format("%Y-%m-%d %H:%M:%S")
     );
     println!();
