@@ -4,8 +4,8 @@
 //! against the real thing: the dashboard answers, the operator and the partner log in, the
 //! item on air is a demo work, no fallback alarm is raised, the local receiver's recording
 //! is continuous; the import and the build name why the late work and the work without a
-//! file cannot air; the HLS preview is written; a second run reuses everything and Ctrl-C
-//! stops it in order.
+//! file cannot air; the clips' Chinese titles are real glyphs (OCR); the HLS preview is
+//! written; a second run reuses everything and Ctrl-C stops it in order.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -150,6 +150,30 @@ fn recordings(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// The title band of a demo clip read by tesseract (white text turned black on white).
+fn ocr_title(clip: &Path) -> String {
+    let png = clip.with_extension("title.png");
+    let st = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-ss", "1", "-i"])
+        .arg(clip)
+        .args(["-frames:v", "1", "-vf"])
+        .arg("crop=iw:ih*0.16:0:ih/3-ih*0.02,format=gray,lutyuv=y='if(gt(val,200),0,255)'")
+        .arg(&png)
+        .status()
+        .expect("ffmpeg");
+    assert!(st.success(), "title band of {}", clip.display());
+    let out = Command::new("tesseract")
+        .arg(&png)
+        .args(["-", "-l", "chi_sim", "--psm", "6"])
+        .output()
+        .expect("tesseract runs");
+    let _ = std::fs::remove_file(&png);
+    String::from_utf8_lossy(&out.stdout)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
+}
+
 #[test]
 fn the_demo_runs_the_main_job_on_air_and_a_second_run_reuses_it() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -182,6 +206,15 @@ fn the_demo_runs_the_main_job_on_air_and_a_second_run_reuses_it() {
     );
     assert!(log.contains(&format!("用户名 {}", OPERATOR.0)), "{log}");
     assert!(log.contains(&format!("用户名 {}", PARTNER.0)), "{log}");
+
+    // The clips carry their Chinese titles in real glyphs (judged by OCR, not by us).
+    for (file, words) in [
+        ("lab-open-day.mp4", "国家重点实验"),
+        ("deep-dive.mp4", "勇士号下潜记"),
+    ] {
+        let text = ocr_title(&dir.join("media").join(file));
+        assert!(text.contains(words), "OCR of {file} read {text:?}");
+    }
 
     // The dashboard answers; both demo logins work.
     let page = http::request(addr, "GET", "/", None, None).expect("dashboard");
