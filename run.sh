@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # kepu-playout's two entry points on a fresh Debian 12 machine:
-#   ./run.sh demo   install what is missing, build, and put the demo programme on air
+#   ./run.sh demo   install what is missing, build, and run the main job on demo data (form → catalog → month → on air, dashboard); `--for N` stops after N s
 #   ./run.sh test   install what is missing and run the whole test suite
 #   ./run.sh bench  install what is missing and run the engine benchmark (prints figures)
 #   ./run.sh bench-api  the API under 200 concurrent readers while on air (prints figures)

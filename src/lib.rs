@@ -12,6 +12,7 @@ pub mod config;
 pub mod dayfile;
 pub mod demo;
 pub mod edition;
+pub mod edition_cli;
 pub mod feedback;
 pub mod feeds;
 pub mod metrics;

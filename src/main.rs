@@ -44,8 +44,11 @@ enum Command {
     Feed(kepu_playout::feeds::cli::FeedArgs),
     /// The 30-day rundown: build, validate, show, diff, lock, export, rehearse.
     Rundown(kepu_playout::rundown_cli::RundownArgs),
-    /// Generate demo clips, a rundown and a config, start a local RTMP receiver, and go on
-    /// air to it.
+    /// Editions: write next year's from this year's (`new 2027 --from 2026`), check one.
+    Edition(kepu_playout::edition_cli::EditionArgs),
+    /// The main job on demo data: a collection form imported, works probed and reviewed, the
+    /// month built, the daemon on air to a local receiver with the dashboard (rehearsal clock
+    /// in September).
     Demo {
         /// Where the demo's files go.
         #[arg(long, default_value = "demo-out")]
@@ -91,6 +94,7 @@ fn main() -> ExitCode {
                 kepu_playout::play::run(config, day, for_secs).await
             }
             Command::Demo { dir, for_secs } => kepu_playout::demo::run(&dir, for_secs).await,
+            Command::Edition(args) => kepu_playout::edition_cli::run(args),
             Command::Catalog(args) => kepu_playout::catalog::cli::run(args).await,
             Command::User(args) => {
                 println!("{}", kepu_playout::auth::cli::run(args).await?);

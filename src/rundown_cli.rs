@@ -69,13 +69,32 @@ pub struct DaysArg {
     #[arg(long, env = "KEPU_DATABASE_URL", default_value = "kepu.db")]
     pub db: String,
     /// Edition file (catalog rules and `[schedule]`): the catalog in the database and the
-    /// default schedule config.
-    #[arg(
-        long,
-        env = "KEPU_EDITION",
-        default_value = "schedules/editions/2026.toml"
-    )]
-    pub edition: PathBuf,
+    /// default schedule config. Default: the built-in 2026 edition.
+    #[arg(long, env = "KEPU_EDITION")]
+    pub edition: Option<PathBuf>,
+}
+
+/// Where a schedule config comes from: a file, or the built-in edition.
+#[derive(Debug, Clone)]
+enum ScheduleSource {
+    File(PathBuf),
+    BuiltIn,
+}
+
+impl ScheduleSource {
+    fn load(&self) -> Result<CompiledSchedule> {
+        match self {
+            ScheduleSource::File(p) => load_config(p),
+            ScheduleSource::BuiltIn => crate::serve::schedule_at(None),
+        }
+    }
+
+    fn name(&self) -> String {
+        match self {
+            ScheduleSource::File(p) => p.display().to_string(),
+            ScheduleSource::BuiltIn => crate::serve::BUILTIN_EDITION_NAME.to_string(),
+        }
+    }
 }
 
 impl DaysArg {
@@ -83,11 +102,20 @@ impl DaysArg {
         Days::open(self.days.as_deref(), &self.db)
     }
 
-    /// `--config`, or the edition file when the days are in the database.
-    fn config(&self, given: Option<&Path>) -> Option<PathBuf> {
-        given
-            .map(Path::to_path_buf)
-            .or_else(|| self.days.is_none().then(|| self.edition.clone()))
+    /// `--config`, or the edition (its file, or the built-in one) when the days are in the
+    /// database.
+    fn config(&self, given: Option<&Path>) -> Option<ScheduleSource> {
+        match given {
+            Some(p) => Some(ScheduleSource::File(p.to_path_buf())),
+            None => self.days.is_none().then(|| self.edition_source()),
+        }
+    }
+
+    /// The edition's file, or the built-in edition.
+    fn edition_source(&self) -> ScheduleSource {
+        self.edition
+            .clone()
+            .map_or(ScheduleSource::BuiltIn, ScheduleSource::File)
     }
 }
 
@@ -330,7 +358,7 @@ fn load_catalog(
 ) -> Result<(Vec<Work>, Vec<LiveFeed>)> {
     let Some(works) = &c.works else {
         let b = Blocker::new()?;
-        let cat = open_catalog(&b, &d.db, &d.edition)?;
+        let cat = open_catalog(&b, &d.db, d.edition.as_deref())?;
         return catalog_inputs(&b, &cat, rate);
     };
     let works: Vec<Work> = read_json(works, "作品文件")?;
@@ -346,8 +374,11 @@ fn load_config(p: &Path) -> Result<CompiledSchedule> {
 }
 
 fn cmd_build(a: BuildArgs, json: bool) -> Result<()> {
-    let config = a.config.clone().unwrap_or_else(|| a.days.edition.clone());
-    let cs = load_config(&config)?;
+    let config = a
+        .config
+        .clone()
+        .map_or_else(|| a.days.edition_source(), ScheduleSource::File);
+    let cs = config.load()?;
     let (works, feeds) = load_catalog(&a.catalog, &a.days, cs.rate)?;
     let mut days = a.days.open()?;
     let store = days.store();
@@ -399,10 +430,25 @@ fn cmd_build(a: BuildArgs, json: bool) -> Result<()> {
         ));
     }
     if !r.excluded.is_empty() {
+        s.push_str(&format!("{} 部作品不可播出，未编入：\n", r.excluded.len()));
+        for e in &r.excluded {
+            s.push_str(&format!(
+                "  作品 {}《{}》：{}\n",
+                e.work_id, e.title, e.reason
+            ));
+        }
+    }
+    if !r.unaired_detail.is_empty() {
         s.push_str(&format!(
-            "{} 部作品不可播出（未就绪），未编入。\n",
-            r.excluded.len()
+            "{} 部作品可播但未能编入播出窗口：\n",
+            r.unaired_detail.len()
         ));
+        for e in &r.unaired_detail {
+            s.push_str(&format!(
+                "  作品 {}《{}》：{}\n",
+                e.work_id, e.title, e.reason
+            ));
+        }
     }
     for w in &r.warnings {
         s.push_str(&format!("注意：{w}\n"));
@@ -412,10 +458,10 @@ fn cmd_build(a: BuildArgs, json: bool) -> Result<()> {
 
 fn cmd_validate(a: ValidateArgs, json: bool) -> Result<()> {
     let config_path = a.days.config(a.config.as_deref());
-    let cs = config_path.as_deref().map(load_config).transpose()?;
+    let cs = config_path.as_ref().map(ScheduleSource::load).transpose()?;
     // Filler clips and a slate that are not on disk would air as fallbacks with an alarm.
     let missing_filler = match (&cs, &config_path) {
-        (Some(cs), Some(p)) => cs.config.missing_filler(&p.display().to_string(), &FsProbe),
+        (Some(cs), Some(p)) => cs.config.missing_filler(&p.name(), &FsProbe),
         _ => Vec::new(),
     };
     let rate = cs.as_ref().map_or_else(FrameRate::default, |c| c.rate);
@@ -447,7 +493,7 @@ fn cmd_validate(a: ValidateArgs, json: bool) -> Result<()> {
             .collect();
         if !missing_filler.is_empty() {
             v.push(serde_json::json!({
-                "config": config_path.as_deref().map(|p| p.display().to_string()),
+                "config": config_path.as_ref().map(ScheduleSource::name),
                 "problems": missing_filler.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
             }));
         }
@@ -613,8 +659,8 @@ fn cmd_export(a: ExportArgs) -> Result<()> {
     let cs = a
         .days
         .config(a.config.as_deref())
-        .as_deref()
-        .map(load_config)
+        .as_ref()
+        .map(ScheduleSource::load)
         .transpose()?;
     let (cid, cname) = cs.as_ref().map_or(
         ("kepu.kepuchina.cn".to_string(), "科普之光".to_string()),
@@ -646,8 +692,8 @@ fn cmd_rehearse(a: RehearseArgs, json: bool) -> Result<()> {
     let cs = a
         .days
         .config(a.config.as_deref())
-        .as_deref()
-        .map(load_config)
+        .as_ref()
+        .map(ScheduleSource::load)
         .transpose()?;
     let probe: &dyn MediaProbe = match a.probe {
         ProbeKind::Fs => &FsProbe,

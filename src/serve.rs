@@ -32,12 +32,33 @@ use crate::web;
 /// The edition used when the config names none.
 pub const BUILTIN_EDITION: &str = include_str!("../schedules/editions/2026.toml");
 
+/// How the built-in edition is named in messages.
+pub const BUILTIN_EDITION_NAME: &str = "内置 2026 年版本配置";
+
 /// Loads the configured edition or the built-in one.
 pub fn edition_of(config: &ChannelConfig) -> anyhow::Result<Edition> {
-    match &config.server.edition {
+    edition_at(config.server.edition.as_deref())
+}
+
+/// Loads the edition file at `path`, or the built-in edition when there is none (every
+/// command's default, so the installed binary needs no checkout).
+pub fn edition_at(path: Option<&std::path::Path>) -> anyhow::Result<Edition> {
+    match path {
         Some(p) => Edition::load(p).with_context(|| format!("无法读取版本配置 {}", p.display())),
-        None => Edition::parse(BUILTIN_EDITION, "内置 2026 年版本配置").context("内置版本配置无效"),
+        None => Edition::parse(BUILTIN_EDITION, BUILTIN_EDITION_NAME).context("内置版本配置无效"),
     }
+}
+
+/// The rundown's `[schedule]` of the edition file at `path`, or of the built-in edition.
+pub fn schedule_at(
+    path: Option<&std::path::Path>,
+) -> anyhow::Result<crate::rundown::config::CompiledSchedule> {
+    use crate::rundown::config::ScheduleConfig;
+    Ok(match path {
+        Some(p) => ScheduleConfig::load(p)?,
+        None => ScheduleConfig::from_toml_str(BUILTIN_EDITION, BUILTIN_EDITION_NAME)?
+            .compile(BUILTIN_EDITION_NAME)?,
+    })
 }
 
 fn notify_systemd(state: &[sd_notify::NotifyState<'_>]) {
@@ -48,6 +69,15 @@ fn notify_systemd(state: &[sd_notify::NotifyState<'_>]) {
 
 /// Runs the daemon until a signal.
 pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
+    run_until(config, std::future::pending()).await
+}
+
+/// Runs the daemon until a signal or until `stop` completes (the demo's `--for`); either
+/// stops in the same order.
+pub async fn run_until(
+    config: ChannelConfig,
+    stop: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     let db = &config.server.database;
     let store = tokio::time::timeout(Duration::from_secs(30), Store::open(db))
         .await
@@ -216,11 +246,18 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
             })
             .into_future(),
     );
+    let stop = std::pin::pin!(stop);
     let served = tokio::select! {
         r = &mut server => Some(r),
-        _ = &mut first_signal => None,
+        _ = &mut first_signal => {
+            println!("stopping (signal): the programme ends in order");
+            None
+        }
+        _ = stop => {
+            println!("stopping (time is up): the programme ends in order");
+            None
+        }
     };
-    println!("stopping (signal): the programme ends in order");
     let _ = stop_http.send(true);
     // Open connections (a dashboard's event stream) get a moment, not a veto.
     let served = match served {

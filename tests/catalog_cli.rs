@@ -60,12 +60,12 @@ fn import_review_and_refuse_to_schedule() {
     );
     assert!(ok, "{err}");
     assert_eq!(
-        v["schedulable"]["reasons"][0], "尚无通过技术检测的视频文件",
+        v["schedulable"]["reasons"][0], "视频文件尚未技术检测（catalog probe --pending）",
         "{v}"
     );
     let (ok, _, err) = run(dir.path(), &["state", "1", "scheduled"]);
     assert!(!ok);
-    assert!(err.contains("尚无通过技术检测的视频文件"), "{err}");
+    assert!(err.contains("视频文件尚未技术检测"), "{err}");
     let (ok, v, _) = run(dir.path(), &["show", "1"]);
     assert!(ok);
     assert_eq!(v["work"]["state"], "selected", "{v}");

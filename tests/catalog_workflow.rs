@@ -100,9 +100,7 @@ async fn each_missing_condition_is_named_until_all_hold() {
     assert_eq!(s.reasons.len(), 3, "{s:?}");
     let m = refused(&c, id).await;
     assert!(
-        m.contains("尚无通过技术检测的视频文件")
-            && m.contains("尚未遴选入选")
-            && m.contains("确认单未登记"),
+        m.contains("未提交视频文件") && m.contains("尚未遴选入选") && m.contains("确认单未登记"),
         "{m}"
     );
 

@@ -1,4 +1,4 @@
-//! `kepu-playout play` and `kepu-playout demo` as a person runs them: the real binary,
+//! `kepu-playout play` as a person runs it (the demo: `demo_main_job.rs`): the real binary,
 //! real files, a real receiver.
 
 use std::process::Command;
@@ -137,55 +137,4 @@ fn play_puts_a_day_on_air_and_stops_cleanly() {
         named[0].first_pts_ns + 50 * 40_000_000,
         "{desc}"
     );
-}
-
-#[test]
-fn the_demo_goes_on_air_on_its_own() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let out = bin()
-        .arg("demo")
-        .arg("--dir")
-        .arg(dir.path())
-        .args(["--for", "8"])
-        .output()
-        .expect("runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("ffplay"), "tells how to watch: {stdout}");
-    assert!(stdout.contains("local live"), "{stdout}");
-    assert!(stdout.contains("▶ 寻初心 · 深海探秘"), "{stdout}");
-    for f in [
-        "01-xunchuxin.mp4",
-        "02-yuekepu.mov",
-        "03-tanchuangxin.avi",
-        "04-xiangweilai.wmv",
-    ] {
-        assert!(dir.path().join("media").join(f).is_file(), "{f}");
-    }
-    // The clips carry their Chinese titles in real glyphs (judged by OCR, not by us).
-    let png = dir.path().join("frame.png");
-    // The title band only, white text turned black on white: what OCR reads best.
-    let st = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y", "-ss", "1", "-i"])
-        .arg(dir.path().join("media/03-tanchuangxin.avi"))
-        .args(["-frames:v", "1", "-vf"])
-        .arg("crop=iw:ih*0.18:0:ih/3-ih*0.03,format=gray,lutyuv=y='if(gt(val,200),0,255)'")
-        .arg(&png)
-        .status()
-        .expect("ffmpeg");
-    assert!(st.success());
-    let out = Command::new("tesseract")
-        .arg(&png)
-        .args(["-", "-l", "chi_sim", "--psm", "6"])
-        .output()
-        .expect("tesseract runs");
-    let text: String = String::from_utf8_lossy(&out.stdout)
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    assert!(text.contains("国家重点实验室"), "OCR read {text:?}");
 }

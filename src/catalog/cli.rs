@@ -21,13 +21,9 @@ pub struct CatalogArgs {
     /// Database: a SQLite file path (created on first use) or a postgres:// URL.
     #[arg(long, env = "KEPU_DATABASE_URL", default_value = "kepu.db")]
     pub database: String,
-    /// Edition config whose rules apply.
-    #[arg(
-        long,
-        env = "KEPU_EDITION",
-        default_value = "schedules/editions/2026.toml"
-    )]
-    pub edition: PathBuf,
+    /// Edition config whose rules apply. Default: the built-in 2026 edition.
+    #[arg(long, env = "KEPU_EDITION")]
+    pub edition: Option<PathBuf>,
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,
@@ -183,7 +179,7 @@ fn line(item: &BatchItem) -> String {
 
 /// Runs a `catalog` command.
 pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
-    let edition = Arc::new(Edition::load(&args.edition)?);
+    let edition = Arc::new(crate::serve::edition_at(args.edition.as_deref())?);
     let json = args.json;
     // The benchmark and path probes need no database.
     if let CatalogCommand::Probe {
@@ -255,6 +251,15 @@ pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
                     }
                     if !r.late_rows.is_empty() {
                         out!("  逾期报送（已标记）：第 {:?} 行", r.late_rows);
+                    }
+                    if !r.cannot_air.is_empty() {
+                        out!(
+                            "  在播出窗口内无法播出的作品（{} 部）：",
+                            r.cannot_air.len()
+                        );
+                        for n in &r.cannot_air {
+                            out!("    {n}");
+                        }
                     }
                     if !r.ignored_columns.is_empty() {
                         out!("  未识别的列（已忽略）：{}", r.ignored_columns.join("、"));

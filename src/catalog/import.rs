@@ -62,6 +62,32 @@ pub struct ImportReport {
     pub late_rows: Vec<usize>,
     /// Headers that matched no known column (ignored).
     pub ignored_columns: Vec<String>,
+    /// Works imported that cannot air in the edition's window as they stand, each with why
+    /// (Chinese): submitted too late for the window, no video file.
+    pub cannot_air: Vec<WorkNote>,
+}
+
+/// A work of an import row, and why it cannot air in the window as it stands.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkNote {
+    /// 1-based row in the file (the header is row 1).
+    pub row: usize,
+    /// 作品名称.
+    pub title: String,
+    /// Why, in Chinese.
+    pub reasons: Vec<String>,
+}
+
+impl std::fmt::Display for WorkNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "第 {} 行《{}》：{}",
+            self.row,
+            self.title,
+            self.reasons.join("；")
+        )
+    }
 }
 
 /// A column of the form; `aliases` are compared after [`norm_header`].
@@ -543,6 +569,9 @@ impl Catalog {
                     if late {
                         report.late_rows.push(parsed.row);
                     }
+                    if let Some(note) = self.window_note(&parsed) {
+                        report.cannot_air.push(note);
+                    }
                 }
                 Err(e) => {
                     report.failed += 1;
@@ -614,6 +643,45 @@ impl Catalog {
             Outcome::Unchanged
         };
         Ok((outcome, late))
+    }
+
+    /// Why the work of an imported row cannot air in the window as it stands, if it cannot:
+    /// a submission so late that its first possible day (the day after) is past the window,
+    /// or no video file.
+    fn window_note(&self, p: &ParsedRow) -> Option<WorkNote> {
+        let w = p.work.as_ref()?;
+        let mut reasons = Vec::new();
+        if let Ok((date, true)) = self.submission_date(w)
+            && let Ok(d) = date.parse::<chrono::NaiveDate>()
+        {
+            let first = d + chrono::Duration::days(1);
+            let end = self.edition.window_end();
+            let why = if w.submitted_on.is_none() {
+                "（表中无「报送日期」列或为空，按导入当天计）"
+            } else {
+                ""
+            };
+            if d > end {
+                reasons.push(format!(
+                    "报送日期 {date}{why} 晚于播出窗口最后一天 {end}（窗口 {} 至 {end}），本届无法播出",
+                    self.edition.window_start()
+                ));
+            } else if first > end {
+                reasons.push(format!(
+                    "报送日期 {date}{why} 已逾期，最早 {first} 起可播（报送次日），已过播出窗口最后一天 {end}，本届无法播出"
+                ));
+            }
+        }
+        if p.file.is_none() {
+            reasons.push(
+                "未附视频文件（「视频文件」列为空）：补交并通过技术检测、遴选后方可播出".into(),
+            );
+        }
+        (!reasons.is_empty()).then(|| WorkNote {
+            row: p.row,
+            title: w.title.clone(),
+            reasons,
+        })
     }
 
     /// Reads and imports a file from disk.

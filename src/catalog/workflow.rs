@@ -283,7 +283,10 @@ impl Catalog {
                     .collect();
                 reasons.push(format!("技术审核未通过：{}", why.join("；")));
             }
-            None => reasons.push("尚无通过技术检测的视频文件".into()),
+            None if self.files_of(work_id).await?.is_empty() => reasons.push(
+                "未提交视频文件（信息采集表「视频文件」为空，可用 catalog attach 补交）".into(),
+            ),
+            None => reasons.push("视频文件尚未技术检测（catalog probe --pending）".into()),
         }
         match w.state.parse::<WorkState>()? {
             WorkState::Selected | WorkState::Scheduled | WorkState::Aired => {}

@@ -591,11 +591,21 @@ fn parse_server(
             format!("{listen_text:?} is not an address like \"127.0.0.1:8080\""),
         )
     })?;
+    // A SQLite file named in the config (or the default `kepu.db`) lives beside the config
+    // file, wherever the command is run from; URLs and the environment's value are as given.
+    let beside = |p: &str| -> String {
+        let is_url = p.contains("://") || p.starts_with("sqlite:") || p.contains(":memory:");
+        if is_url || Path::new(p).is_absolute() {
+            p.to_string()
+        } else {
+            base.join(p).display().to_string()
+        }
+    };
     let database = match (env.get("KEPU_DATABASE_URL"), &raw.database) {
         (Some(v), _) => v.clone(),
-        (None, Some(v)) if !v.get_ref().trim().is_empty() => v.get_ref().trim().to_string(),
+        (None, Some(v)) if !v.get_ref().trim().is_empty() => beside(v.get_ref().trim()),
         (None, Some(v)) => return Err(at(v.span(), "server.database", "must not be empty".into())),
-        (None, None) => "kepu.db".into(),
+        (None, None) => beside("kepu.db"),
     };
     let edition = match &raw.edition {
         Some(f) => {

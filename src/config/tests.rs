@@ -292,3 +292,36 @@ fn feedback_section_sets_the_public_stream_and_its_viewer_count() {
         assert!(e.starts_with(want), "{text:?} → {e}");
     }
 }
+
+#[test]
+fn a_sqlite_database_in_the_config_lives_beside_the_config_file() {
+    let at = |text: &str, env: &[(&str, &str)]| {
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        ChannelConfig::parse(Path::new("/etc/kepu/channel.toml"), text, &env)
+            .expect("valid")
+            .server
+            .database
+    };
+    assert_eq!(at("", &[]), "/etc/kepu/kepu.db");
+    assert_eq!(
+        at("[server]\ndatabase = \"data/air.db\"\n", &[]),
+        "/etc/kepu/data/air.db"
+    );
+    assert_eq!(
+        at("[server]\ndatabase = \"/srv/kepu.db\"\n", &[]),
+        "/srv/kepu.db"
+    );
+    assert_eq!(
+        at("[server]\ndatabase = \"postgres://u@db/kepu\"\n", &[]),
+        "postgres://u@db/kepu"
+    );
+    assert_eq!(
+        at("[server]\ndatabase = \"sqlite::memory:\"\n", &[]),
+        "sqlite::memory:"
+    );
+    // The environment's value is taken as given (relative to where the command runs).
+    assert_eq!(at("", &[("KEPU_DATABASE_URL", "here.db")]), "here.db");
+}

@@ -74,6 +74,9 @@ pub struct BuildReport {
     pub excluded: Vec<Excluded>,
     /// Schedulable works that did not air at all (capacity or dates forbade it).
     pub unaired: Vec<i64>,
+    /// The same works, each with why (Chinese): the days it may air on and the capacity of
+    /// its section.
+    pub unaired_detail: Vec<Excluded>,
     /// Premieres per built day.
     pub premieres: BTreeMap<NaiveDate, u32>,
     /// Filler and slate frames per built day.
@@ -124,28 +127,42 @@ pub fn mix(seed: u64, x: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Why a work cannot be scheduled, if it cannot (Chinese).
+/// Why a work cannot be scheduled, if it cannot (Chinese): the catalog's own reasons when it
+/// gave them (no file, not probed, failed QC and why, not selected, rights), else the flags;
+/// then a length of zero, no source, no section, and a premiere date after the window.
 pub fn unfit_reason(cs: &CompiledSchedule, w: &Work) -> Option<String> {
-    let mut why = Vec::new();
-    if !w.ready.tech {
-        why.push("未通过技术审核");
-    }
-    if !w.ready.selected {
-        why.push("未入选（遴选未通过）");
-    }
-    if !w.ready.rights {
-        why.push("版权确认单未备案");
+    let mut why: Vec<String> = Vec::new();
+    if !w.blocked.is_empty() {
+        why.extend(w.blocked.iter().cloned());
+    } else {
+        if !w.ready.tech {
+            why.push("未通过技术审核".into());
+        }
+        if !w.ready.selected {
+            why.push("未入选（遴选未通过）".into());
+        }
+        if !w.ready.rights {
+            why.push("版权确认单未备案".into());
+        }
     }
     if w.frames == 0 {
-        why.push("时长为零");
+        why.push("时长为零".into());
     }
-    if w.source.trim().is_empty() {
-        why.push("无素材路径");
+    if w.source.trim().is_empty() && w.blocked.is_empty() {
+        why.push("无素材路径".into());
     }
     if primary_category(cs, w).is_none() {
-        why.push("类别不属于任何版块");
+        why.push("类别不属于任何版块".into());
     }
-    (!why.is_empty()).then(|| why.join("、"))
+    if let Some(after) = w.premiere_after
+        && after > cs.config.last_day
+    {
+        why.push(format!(
+            "逾期报送：最早 {after} 起可播（报送次日），已过播出窗口最后一天 {}",
+            cs.config.last_day
+        ));
+    }
+    (!why.is_empty()).then(|| why.join("；"))
 }
 
 fn primary_category(cs: &CompiledSchedule, w: &Work) -> Option<(u8, usize)> {
@@ -214,9 +231,20 @@ pub fn build(cs: &CompiledSchedule, req: &BuildRequest<'_>) -> Built {
             .filter(|(i, _)| b.air[*i].is_empty())
             .map(|(_, c)| c.w.id)
             .collect();
+        b.report.unaired_detail = b
+            .cands
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| b.air[*i].is_empty())
+            .map(|(_, c)| Excluded {
+                work_id: c.w.id,
+                title: c.w.title.clone(),
+                reason: unaired_reason(cs, c),
+            })
+            .collect();
         if !b.report.unaired.is_empty() {
             b.report.warnings.push(format!(
-                "{} 部入选作品在播出窗口内未能安排播出（时长容量或可播日期不足）",
+                "{} 部入选作品在播出窗口内未能安排播出（逐部原因见下）",
                 b.report.unaired.len()
             ));
         }
@@ -224,6 +252,23 @@ pub fn build(cs: &CompiledSchedule, req: &BuildRequest<'_>) -> Built {
     Built {
         days,
         report: b.report,
+    }
+}
+
+/// Why a schedulable work got no airing (Chinese): it may air only late in the window, or
+/// its section had no room for its length.
+fn unaired_reason(cs: &CompiledSchedule, c: &Cand<'_>) -> String {
+    let section = cs.sections.get(c.section).map_or("-", |s| s.name.as_str());
+    let length = super::time::fmt_frames_short(cs.rate, c.w.frames);
+    match c.w.premiere_after {
+        Some(after) if after > cs.config.first_day => format!(
+            "逾期报送，{after} 起方可播出；此后至 {} 版块「{section}」没有容纳 {length} 的空档",
+            cs.config.last_day
+        ),
+        _ => format!(
+            "播出窗口 {} 至 {} 内版块「{section}」没有容纳 {length} 的空档（时长容量不足）",
+            cs.config.first_day, cs.config.last_day
+        ),
     }
 }
 

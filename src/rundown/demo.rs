@@ -137,6 +137,7 @@ pub fn works(seed: u64, first_id: i64, n: usize, premiere_after: Option<NaiveDat
                     selected: !broken,
                     rights: true,
                 },
+                blocked: Vec::new(),
             }
         })
         .collect()

@@ -87,6 +87,11 @@ pub struct Work {
     pub premiere_after: Option<NaiveDate>,
     /// Technical, selection and rights status.
     pub ready: Readiness,
+    /// The catalog's own words for why the work is not ready (no file, not probed, failed
+    /// QC and why, not selected, rights not on file), when it is not; the builder reports
+    /// these per work instead of the bare flags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocked: Vec<String>,
 }
 
 /// When a slow-live feed is on.

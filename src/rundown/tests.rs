@@ -314,3 +314,62 @@ fn diff_reports_added_removed_and_moved() {
     );
     assert!(super::diff::diff_days(&old, &old).is_empty());
 }
+
+#[test]
+fn each_work_that_cannot_air_in_the_window_says_why() {
+    use super::builder::{BuildRequest, build};
+    let cs = ScheduleConfig::from_toml_str(CFG_2026, "2026.toml")
+        .expect("parses")
+        .compile("2026.toml")
+        .expect("compiles");
+    let mut works = super::demo::works(7, 1, 4, None);
+    // Submitted on the last day: it may premiere only after the window.
+    works[0].premiere_after = Some(d(2026, 10, 1));
+    // The catalog's own words for what is missing.
+    works[1].ready.tech = false;
+    works[1].source.clear();
+    works[1].blocked = vec!["未提交视频文件".into(), "尚未遴选入选".into()];
+    // A thousand hours of 悦科普 for a month of 720 hours: some cannot fit.
+    let mut more = super::demo::works(7, 100, 1000, None);
+    for w in &mut more {
+        w.categories = vec![2];
+        w.frames = 25 * 3600;
+        w.ready.selected = true;
+    }
+    works.extend(more);
+    let existing = Default::default();
+    let locked = Default::default();
+    let built = build(
+        &cs,
+        &BuildRequest {
+            works: &works,
+            feeds: &[],
+            existing: &existing,
+            from: None,
+            now: None,
+            locked: &locked,
+        },
+    );
+    let r = &built.report;
+    let why = |id: i64| {
+        r.excluded
+            .iter()
+            .chain(&r.unaired_detail)
+            .find(|e| e.work_id == id)
+            .map(|e| e.reason.clone())
+            .unwrap_or_default()
+    };
+    assert!(
+        why(works[0].id).contains("最早 2026-10-01 起可播")
+            && why(works[0].id).contains("已过播出窗口最后一天 2026-09-30"),
+        "{r:?}"
+    );
+    assert_eq!(why(works[1].id), "未提交视频文件；尚未遴选入选");
+    assert!(!r.unaired.is_empty(), "capacity ran out");
+    // Every work left out has its line, naming its section and length.
+    assert_eq!(r.unaired.len(), r.unaired_detail.len());
+    for id in &r.unaired {
+        let w = why(*id);
+        assert!(w.contains("版块「悦科普」没有容纳 01:00:00 的空档"), "{w}");
+    }
+}

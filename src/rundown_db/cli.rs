@@ -12,7 +12,6 @@ use tokio::runtime::{Handle, Runtime};
 
 use super::{DbDayStore, source};
 use crate::catalog::Catalog;
-use crate::edition::Edition;
 use crate::rundown::store::{DayStore, DirStore};
 use crate::rundown::{FrameRate, LiveFeed, Work};
 use crate::store::{Store, redact};
@@ -48,10 +47,10 @@ impl Blocker {
     }
 }
 
-/// Opens the database (migrating it) and the catalog of the edition file.
-pub fn open_catalog(b: &Blocker, db: &str, edition: &Path) -> Result<Catalog> {
-    let ed = Edition::load(edition)
-        .with_context(|| format!("无法读取版本配置 {}", edition.display()))?;
+/// Opens the database (migrating it) and the catalog of the edition file `edition` (`None`:
+/// the built-in edition).
+pub fn open_catalog(b: &Blocker, db: &str, edition: Option<&Path>) -> Result<Catalog> {
+    let ed = crate::serve::edition_at(edition)?;
     let store = b
         .block_on(Store::open(db))
         .with_context(|| format!("无法打开数据库 {}", redact(db)))?;

@@ -39,6 +39,7 @@ pub async fn works(cat: &Catalog, rate: FrameRate) -> Result<Vec<Work>> {
         .collect();
     let mut out = Vec::new();
     for w in cat.works(None).await? {
+        let mut blocked = Vec::new();
         let (ready, source, ms) = match playable.get(&w.id) {
             Some((loc, ms)) => (
                 Readiness {
@@ -62,6 +63,7 @@ pub async fn works(cat: &Catalog, rate: FrameRate) -> Result<Vec<Work>> {
                     selected,
                     rights: w.rights_confirmed_by.is_some(),
                 };
+                blocked = cat.schedulable(w.id).await?.reasons;
                 match best {
                     Some(f) => (ready, f.location, f.duration_ms.unwrap_or(0)),
                     None => (ready, String::new(), w.declared_duration_ms.unwrap_or(0)),
@@ -84,6 +86,7 @@ pub async fn works(cat: &Catalog, rate: FrameRate) -> Result<Vec<Work>> {
             source,
             premiere_after,
             ready,
+            blocked,
             title: w.title,
         });
     }

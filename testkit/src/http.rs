@@ -75,6 +75,34 @@ pub fn request(
     parse(&raw)
 }
 
+/// A GET with extra request headers (a session `Cookie`, say).
+pub fn get_with_headers(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Result<Response> {
+    let timeout = Duration::from_secs(20);
+    let mut s =
+        TcpStream::connect_timeout(&addr, timeout).with_context(|| format!("connect {addr}"))?;
+    s.set_read_timeout(Some(timeout))?;
+    s.set_write_timeout(Some(timeout))?;
+    let mut head = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes())?;
+    let mut raw = Vec::new();
+    match s.read_to_end(&mut raw) {
+        Ok(_) => {}
+        Err(e) if !raw.is_empty() => {
+            let _ = e;
+        }
+        Err(e) => return Err(e).context("read response"),
+    }
+    parse(&raw)
+}
+
 /// `request` with a JSON value as the body.
 pub fn json(
     addr: SocketAddr,

@@ -64,6 +64,7 @@ pub fn work(title: &str, source: &Path, frames: u64) -> Work {
         frames,
         source: source.display().to_string(),
         premiere_after: None,
+        blocked: Vec::new(),
         ready: Readiness {
             tech: true,
             selected: true,

@@ -212,6 +212,7 @@ fn constructors_for_inserted_items() {
         frames: 10 * MIN,
         source: "/media/42.mp4".into(),
         premiere_after: None,
+        blocked: Vec::new(),
         ready: Default::default(),
     };
     let whole = super::work_item(&w, None, 0, "寻初心");

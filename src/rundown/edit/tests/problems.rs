@@ -21,6 +21,7 @@ fn catalog() -> Catalog {
         frames,
         source: format!("/media/{title}.mp4"),
         premiere_after: None,
+        blocked: Vec::new(),
         ready: Readiness { selected, ..ready },
     };
     let works = [
