@@ -16,6 +16,7 @@ pub mod edition_cli;
 pub mod feedback;
 pub mod feeds;
 pub mod metrics;
+pub mod pdf_text;
 pub mod play;
 pub mod rundown;
 pub mod rundown_cli;

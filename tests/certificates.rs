@@ -7,7 +7,7 @@
 
 mod auth_common;
 
-use auth_common::{World, call, json, world};
+use auth_common::{World, call, json, pdftotext, world};
 use axum::http::StatusCode;
 use kepu_playout::asrun::recorder::ItemInfo;
 use kepu_playout::asrun::{AsRunLog, NewAiring};
@@ -529,36 +529,6 @@ async fn partner_sees_only_its_units_certificates() {
     )
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-}
-
-/// `pdftotext` from poppler-utils; `None` (skip) only outside CI.
-fn pdftotext(pdf: &[u8]) -> Option<String> {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("c.pdf");
-    std::fs::write(&path, pdf).expect("write pdf");
-    match std::process::Command::new("pdftotext")
-        .args(["-enc", "UTF-8"])
-        .arg(&path)
-        .arg("-")
-        .output()
-    {
-        Ok(out) => {
-            assert!(
-                out.status.success(),
-                "pdftotext: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            Some(String::from_utf8(out.stdout).expect("utf-8 text"))
-        }
-        Err(e) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "pdftotext is missing in CI ({e}): ./run.sh installs poppler-utils"
-            );
-            eprintln!("pdftotext not found ({e}): PDF text check skipped");
-            None
-        }
-    }
 }
 
 #[tokio::test]

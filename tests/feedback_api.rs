@@ -7,7 +7,7 @@
 
 mod auth_common;
 
-use auth_common::{World, call, json, world};
+use auth_common::{World, call, json, pdftotext, world};
 use axum::http::StatusCode;
 use kepu_playout::asrun::NewAiring;
 use kepu_playout::asrun::recorder::ItemInfo;
@@ -675,6 +675,91 @@ async fn attribution_of_known_figures_gives_known_numbers_and_partners_see_their
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(e["error"]["field"], "from");
+}
+
+#[tokio::test]
+async fn a_units_summary_pdf_carries_the_figures_of_its_own_works_and_channels() {
+    let w = world().await;
+    let (own, other) = two_channels(&w).await;
+    airings(&w).await;
+    known_figures(&w, own, other).await;
+    let unit = w.units[0];
+    let period = "from=2026-09-01&to=2026-09-01";
+    let (s, a) = json(
+        &w.app,
+        "GET",
+        &format!("/api/v1/feedback/attribution?{period}&unit={unit}"),
+        Some(&w.operator),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{a}");
+    // The operator's copy and the partner's own are the same document.
+    let mut texts = Vec::new();
+    for (token, query) in [
+        (&w.operator, format!("{period}&unit={unit}")),
+        (&w.partner, period.to_string()),
+    ] {
+        let (s, body, h) = call(
+            &w.app,
+            "GET",
+            &format!("/api/v1/feedback/summary.pdf?{query}"),
+            Some(token),
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+        assert_eq!(h["content-type"], "application/pdf");
+        assert!(body.starts_with(b"%PDF"), "a PDF");
+        texts.push(pdftotext(&body));
+    }
+    if let [Some(op), Some(partner)] = &texts[..] {
+        let flat = |t: &str| t.split_whitespace().collect::<String>();
+        assert_eq!(
+            flat(op).replace(char::is_numeric, ""),
+            flat(partner).replace(char::is_numeric, "")
+        );
+        let text = flat(op);
+        let u = &a["units"][unit.to_string()];
+        let n = |v: &Value| v.as_i64().expect("number").to_string();
+        for want in [
+            "数据反馈月度汇总".to_string(),
+            "统计期间：2026-09-01至2026-09-01".into(),
+            "作品0".into(),
+            format!("作品播出：{}次", n(&u["works"]["airings"])),
+            format!(
+                "播出时段在线：最高{}人，平均{}人；互动{}次",
+                n(&u["works"]["peak_viewers"]),
+                n(&u["works"]["avg_viewers"]),
+                n(&u["works"]["interactions"])
+            ),
+            format!("转播渠道：{}个", n(&u["relays"])),
+            "哔哩哔哩".into(),
+        ] {
+            assert!(text.contains(&want), "{want} not in the summary:\n{op}");
+        }
+        assert!(!text.contains("作品1"), "another unit's work: {op}");
+    }
+    // A partner asks only for its own unit; an operator must name one.
+    let (s, _, _) = call(
+        &w.app,
+        "GET",
+        &format!("/api/v1/feedback/summary.pdf?{period}&unit={}", w.units[1]),
+        Some(&w.partner),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, e) = json(
+        &w.app,
+        "GET",
+        &format!("/api/v1/feedback/summary.pdf?{period}"),
+        Some(&w.operator),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(e["error"]["field"], "unit");
 }
 
 #[tokio::test]

@@ -6,15 +6,12 @@
 
 use super::code::grouped;
 use super::model::Certificate;
+pub use crate::pdf_text::{FONT_FAMILY, clip};
+use crate::pdf_text::{GREY, PAGE_H, PAGE_W, RED, Text, draw};
 use crate::store::{Error, Result};
 use pangocairo::cairo;
 use pangocairo::pango;
 
-/// The font families, in order of preference.
-pub const FONT_FAMILY: &str = "WenQuanYi Zen Hei, Noto Sans CJK SC, sans";
-/// A4 in points.
-const PAGE_W: f64 = 595.276;
-const PAGE_H: f64 = 841.89;
 /// Most airing lines printed; more become “等 N 次”.
 pub const MAX_AIRINGS: usize = 12;
 /// Longest title and names printed, in characters (longer ones end in “…”).
@@ -25,24 +22,9 @@ const BODY_LINES: i32 = 7;
 /// Where the foot (issuer, date, code) starts; the flowing text must end above it.
 const FOOT_TOP: f64 = PAGE_H - 170.0;
 
-const RED: (f64, f64, f64) = (0.643, 0.086, 0.102);
-const INK: (f64, f64, f64) = (0.12, 0.12, 0.12);
-const GREY: (f64, f64, f64) = (0.4, 0.4, 0.4);
-
 fn failed(what: &str, e: impl std::fmt::Display) -> Error {
     tracing::error!(error = %e, "certificate PDF: {what}");
     Error::Unavailable(format!("证明 PDF 生成失败（{what}）"))
-}
-
-/// At most `max` characters of `s` (whitespace runs collapsed), `…` when cut.
-pub fn clip(s: &str, max: usize) -> String {
-    let flat = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() <= max {
-        return flat;
-    }
-    let mut out: String = flat.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
 
 /// The airing lines as printed: all when few, else the first `MAX_AIRINGS - 1` and “等 N 次”.
@@ -60,53 +42,6 @@ pub fn airing_lines(c: &Certificate) -> Vec<String> {
         lines.push(format!("……等 {n} 次"));
     }
     lines
-}
-
-/// One block of text.
-struct Text<'a> {
-    text: &'a str,
-    size: f64,
-    bold: bool,
-    color: (f64, f64, f64),
-    align: pango::Alignment,
-    /// At most this many lines (ellipsized after).
-    max_lines: i32,
-}
-
-impl Text<'_> {
-    fn plain(text: &str, size: f64) -> Text<'_> {
-        Text {
-            text,
-            size,
-            bold: false,
-            color: INK,
-            align: pango::Alignment::Left,
-            max_lines: 1,
-        }
-    }
-}
-
-/// Draws `t` at (`x`, `y`) in a box `width` wide; returns its height.
-fn draw(cr: &cairo::Context, t: &Text<'_>, x: f64, y: f64, width: f64) -> f64 {
-    let layout = pangocairo::functions::create_layout(cr);
-    let mut font = pango::FontDescription::new();
-    font.set_family(FONT_FAMILY);
-    font.set_absolute_size(t.size * f64::from(pango::SCALE));
-    if t.bold {
-        font.set_weight(pango::Weight::Bold);
-    }
-    layout.set_font_description(Some(&font));
-    layout.set_width((width * f64::from(pango::SCALE)) as i32);
-    layout.set_wrap(pango::WrapMode::WordChar);
-    layout.set_ellipsize(pango::EllipsizeMode::End);
-    layout.set_height(-t.max_lines.max(1));
-    layout.set_alignment(t.align);
-    layout.set_spacing((t.size * 0.45 * f64::from(pango::SCALE)) as i32);
-    layout.set_text(t.text);
-    cr.set_source_rgb(t.color.0, t.color.1, t.color.2);
-    cr.move_to(x, y);
-    pangocairo::functions::show_layout(cr, &layout);
-    f64::from(layout.pixel_size().1)
 }
 
 /// The certificate as PDF bytes (one A4 page).

@@ -16,6 +16,7 @@ pub mod model;
 pub mod poller;
 pub mod repo;
 pub mod report;
+pub mod summary;
 pub mod upload;
 
 use std::collections::{BTreeMap, HashMap};

@@ -133,6 +133,7 @@ pub fn routes(state: FeedbackState) -> Router {
         .route("/api/v1/feedback/attribution", get(attribution))
         .route("/api/v1/feedback/report.xlsx", get(report_xlsx))
         .route("/api/v1/feedback/report.csv", get(report_csv))
+        .route("/api/v1/feedback/summary.pdf", get(summary_pdf))
         .layer(DefaultBodyLimit::max(JSON_LIMIT * 32))
         .with_state(state)
         .merge(uploads)
@@ -858,6 +859,41 @@ async fn report_xlsx(
     Ok(attachment(
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "feedback-report.xlsx",
+        body,
+    ))
+}
+
+/// 单位数据反馈月度汇总（PDF，与证明并列）A unit's end-of-month summary as PDF (beside its
+/// certificates; the same figures as XLSX are `report.xlsx?unit=`).
+#[utoipa::path(get, path = "/api/v1/feedback/summary.pdf", tag = "feedback",
+    params(("from" = Option<String>, Query, description = "起始播出日 YYYY-MM-DD"),
+           ("to" = Option<String>, Query, description = "结束播出日（含）"),
+           ("unit" = Option<i64>, Query, description = "单位编号（合作方只能是本单位；值班员必填）")),
+    responses((status = 200, description = "PDF", content_type = "application/pdf")))]
+async fn summary_pdf(
+    State(s): State<FeedbackState>,
+    auth: Authenticated,
+    q: Result<Query<PeriodQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let p = auth.require(Action::ReadFeedback)?;
+    let Query(q) = q.map_err(|r| bad_query(&r))?;
+    let unit = scope(&p, q.unit)?
+        .ok_or_else(|| ApiError::from(Error::invalid("unit", "请指定单位编号（unit）")))?;
+    let (a, channels, names, meta) = report_data(&s, &p, &q).await?;
+    let name = names
+        .get(&unit)
+        .cloned()
+        .ok_or_else(|| ApiError::from(Error::not_found("单位", unit.to_string())))?;
+    let edition = s.catalog.edition().edition.name.clone();
+    let now = s.now_ms();
+    let body = tokio::task::spawn_blocking(move || {
+        crate::feedback::summary::pdf(&a, unit, &name, &channels, &meta, &edition, now)
+    })
+    .await
+    .map_err(|e| Error::Unavailable(format!("汇总任务失败：{e}")))??;
+    Ok(attachment(
+        "application/pdf",
+        &format!("feedback-summary-unit-{unit}.pdf"),
         body,
     ))
 }

@@ -175,3 +175,33 @@ pub async fn json(
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&b).into_owned()));
     (s, v)
 }
+
+/// `pdftotext` from poppler-utils; `None` (skip) only outside CI.
+pub fn pdftotext(pdf: &[u8]) -> Option<String> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("c.pdf");
+    std::fs::write(&path, pdf).expect("write pdf");
+    match std::process::Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(&path)
+        .arg("-")
+        .output()
+    {
+        Ok(out) => {
+            assert!(
+                out.status.success(),
+                "pdftotext: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            Some(String::from_utf8(out.stdout).expect("utf-8 text"))
+        }
+        Err(e) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "pdftotext is missing in CI ({e}): ./run.sh installs poppler-utils"
+            );
+            eprintln!("pdftotext not found ({e}): PDF text check skipped");
+            None
+        }
+    }
+}
