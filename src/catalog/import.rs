@@ -183,8 +183,11 @@ pub fn decode_text(bytes: &[u8]) -> (String, &'static str) {
     }
 }
 
-/// A table of strings: `(row number, cells)`; the first entry is the header.
-pub type Table = Vec<(usize, Vec<String>)>;
+/// One row of a table: `(row number as the sheet shows it, cells)`.
+pub type Row = (usize, Vec<String>);
+
+/// A table of strings, row by row (the header is found by [`split_at_header`]).
+pub type Table = Vec<Row>;
 
 /// Rows from the top of a sheet searched for the header row: a title row
 /// (`2026年科普之光展播作品信息采集表`), notes and blank rows may come before it.
@@ -218,7 +221,7 @@ fn sniff_delimiter(text: &str) -> u8 {
 pub fn split_at_header(
     table: &Table,
     is_header: impl Fn(&[String]) -> bool,
-) -> Option<(&(usize, Vec<String>), &[(usize, Vec<String>)])> {
+) -> Option<(&Row, &[Row])> {
     let at = table
         .iter()
         .take(HEADER_SEARCH_ROWS)
