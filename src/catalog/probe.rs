@@ -719,3 +719,76 @@ pub async fn probe(location: String, opts: ProbeOptions) -> ProbeReport {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layouts_are_named_from_the_channel_positions() {
+        const FL: u64 = 1;
+        const FR: u64 = 1 << 1;
+        const FC: u64 = 1 << 2;
+        const LFE: u64 = 1 << 3;
+        const RL: u64 = 1 << 4;
+        const RR: u64 = 1 << 5;
+        const SL: u64 = 1 << 10;
+        const SR: u64 = 1 << 11;
+        assert_eq!(layout_name(1, 0), "mono");
+        assert_eq!(layout_name(1, FC), "mono");
+        assert_eq!(layout_name(2, FL | FR), "stereo");
+        assert_eq!(layout_name(3, FL | FR | FC), "3.0");
+        assert_eq!(layout_name(3, FL | FR | LFE), "2.1");
+        assert_eq!(layout_name(6, FL | FR | FC | LFE | RL | RR), "5.1");
+        assert_eq!(
+            layout_name(8, FL | FR | FC | LFE | RL | RR | SL | SR),
+            "7.1"
+        );
+        // No positions (PCM in MOV without a channel layout atom): read by count.
+        assert_eq!(layout_name(2, 0), "2 ch");
+        assert_eq!(layout_name(6, 0), "6 ch");
+    }
+
+    #[test]
+    fn the_summary_names_every_stream_and_what_does_not_decode() {
+        let a = |codec: &str, channels: u32, layout: &str, decodable: bool| AudioStream {
+            codec: codec.into(),
+            channels,
+            sample_rate: 48_000,
+            layout: Some(layout.into()),
+            bit_depth: None,
+            language: None,
+            decodable,
+        };
+        let r = ProbeReport {
+            video: Some(VideoStream {
+                codec: "H.264".into(),
+                width: 1920,
+                height: 1080,
+                rotation: 90,
+                display_width: 1080,
+                display_height: 1920,
+                frame_rate: (30000, 1001),
+                bit_rate_bps: None,
+                bit_depth: Some(10),
+                chroma: Some("4:2:2".into()),
+                scan: Some("interlaced".into()),
+                field_order: Some("bff".into()),
+                mirrored: true,
+                decodable: true,
+            }),
+            audio_streams: vec![a("PCM", 6, "6 ch", true), a("DTS", 2, "stereo", false)],
+            extra_video_streams: 1,
+            ..Default::default()
+        };
+        assert_eq!(
+            r.streams_summary().as_deref(),
+            Some(
+                "视频 H.264 1920×1080 29.970 fps 10 bit 4:2:2 隔行（底场优先） 旋转 90° 镜像；\
+                 另有 1 路视频（不播出）；音轨 1 PCM 6 声道（未标明布局） 48 kHz；\
+                 音轨 2 DTS 2 声道 stereo 48 kHz（本机无法解码）"
+            )
+        );
+        assert_eq!(ProbeReport::default().streams_summary(), None);
+    }
+}
