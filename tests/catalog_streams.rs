@@ -64,6 +64,7 @@ struct Files {
     two_tracks_mkv: PathBuf,
     ten_bit_422: PathBuf,
     interlaced: PathBuf,
+    bff_mpeg2: PathBuf,
     rot180: PathBuf,
     unknown_video: PathBuf,
     unknown_audio: PathBuf,
@@ -78,6 +79,7 @@ fn make() -> Files {
         two_tracks_mkv: p("two.mkv"),
         ten_bit_422: p("ten.mp4"),
         interlaced: p("tff.mp4"),
+        bff_mpeg2: p("bff.ts"),
         rot180: p("rot180.mp4"),
         unknown_video: p("vc2.mkv"),
         unknown_audio: p("sonic.mkv"),
@@ -121,6 +123,22 @@ fn make() -> Files {
         "-x264-params",
         "tff=1",
         s(&f.interlaced),
+    ]);
+    // 576i MPEG-2 in TS, bottom field first (tape-era masters).
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=720x576:r=25:d=1",
+        "-vf",
+        "setfield=bff",
+        "-c:v",
+        "mpeg2video",
+        "-flags",
+        "+ildct+ilme",
+        "-top",
+        "0",
+        s(&f.bff_mpeg2),
     ]);
     // Stored upside down with a rotate=180 tag (the recipe, small).
     let plain = p("plain.mp4");
@@ -225,16 +243,32 @@ async fn every_stream_is_recorded_and_what_cannot_air_fails() {
         "{v:#?}"
     );
 
-    // Interlaced: recorded (with its field order when the stream gives one), not failed.
+    // Interlaced: recorded with its field order (read from the decoded frames when the
+    // stream header does not say), not failed.
     let r = probe(&f.interlaced);
     let v = r.video.as_ref().expect("video");
     eprintln!("tff.mp4: {}", r.streams_summary().unwrap_or_default());
     assert_ne!(v.scan.as_deref(), Some("progressive"), "{v:#?}");
-    assert!(
-        matches!(v.field_order.as_deref(), None | Some("tff")),
+    assert_eq!(v.field_order.as_deref(), Some("tff"), "{v:#?}");
+    assert!(stream_reasons(&r).1.is_empty(), "{:?}", stream_reasons(&r));
+    let r = probe(&f.bff_mpeg2);
+    let v = r.video.as_ref().expect("video");
+    eprintln!("bff.ts: {}", r.streams_summary().unwrap_or_default());
+    assert_ne!(v.scan.as_deref(), Some("progressive"), "{v:#?}");
+    assert_eq!(v.field_order.as_deref(), Some("bff"), "{v:#?}");
+    // MPEG-2 headers carry no bit depth or chroma: read from the decoded frames.
+    assert_eq!(
+        (v.bit_depth, v.chroma.as_deref()),
+        (Some(8), Some("4:2:0")),
         "{v:#?}"
     );
-    assert!(stream_reasons(&r).1.is_empty(), "{:?}", stream_reasons(&r));
+    assert!(r.streams_summary().unwrap_or_default().contains("底场优先"));
+    // A progressive file stays progressive (nothing decoded for it).
+    let r = probe(&f.rot180);
+    assert_eq!(
+        r.video.as_ref().and_then(|v| v.scan.as_deref()),
+        Some("progressive")
+    );
 
     // Rotation recorded, the display size turned.
     let r = probe(&f.rot180);
@@ -249,10 +283,7 @@ async fn every_stream_is_recorded_and_what_cannot_air_fails() {
 
     // A picture nothing here decodes: a fail, saying so in plain Chinese.
     let r = probe(&f.unknown_video);
-    eprintln!(
-        "unknown_video.mov: {}",
-        r.streams_summary().unwrap_or_default()
-    );
+    eprintln!("vc2.mkv: {}", r.streams_summary().unwrap_or_default());
     let v = r.video.as_ref().expect("the stream is listed");
     assert!(!v.decodable, "{v:#?}");
     let (verdict, about) = stream_reasons(&r);
@@ -270,10 +301,7 @@ async fn every_stream_is_recorded_and_what_cannot_air_fails() {
 
     // Sound nothing here decodes: a fail too.
     let r = probe(&f.unknown_audio);
-    eprintln!(
-        "unknown_audio.mov: {}",
-        r.streams_summary().unwrap_or_default()
-    );
+    eprintln!("sonic.mkv: {}", r.streams_summary().unwrap_or_default());
     assert!(r.video.as_ref().is_some_and(|v| v.decodable), "{r:#?}");
     assert!(
         r.audio_streams.first().is_some_and(|a| !a.decodable),

@@ -345,7 +345,30 @@ pub fn probe_blocking(location: &str, opts: &ProbeOptions) -> ProbeReport {
     };
     if let Err(e) = discover(location, opts, &mut r) {
         r.error = Some(e);
-    } else if opts.loudness && r.audio.is_some() {
+        r.elapsed_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        return r;
+    }
+    // The field order of an interlaced picture, and the bit depth and chroma of a codec
+    // whose stream header does not carry them (MPEG-2, ProRes …), are in the decoded frames.
+    if let Some(v) = r.video.as_mut()
+        && v.decodable
+        && ((v.scan.as_deref() != Some("progressive") && v.field_order.is_none())
+            || v.bit_depth.is_none()
+            || v.chroma.is_none())
+    {
+        match decode_picture(location, opts.discover_timeout) {
+            Ok(d) => {
+                if v.scan.as_deref() != Some("progressive") {
+                    v.scan = Some(d.scan.to_string());
+                    v.field_order = d.field_order.map(str::to_string);
+                }
+                v.bit_depth = v.bit_depth.or(d.bit_depth);
+                v.chroma = v.chroma.take().or(d.chroma);
+            }
+            Err(e) => tracing::debug!(location, "decoded picture not read: {e}"),
+        }
+    }
+    if opts.loudness && r.audio.is_some() {
         let media_ms = u64::try_from(r.duration_ms.unwrap_or(0)).unwrap_or(0);
         let limit = opts.loudness_timeout_base + Duration::from_millis(media_ms / 20);
         match measure_loudness(location, limit) {
@@ -489,6 +512,147 @@ fn discover(location: &str, opts: &ProbeOptions, r: &mut ProbeReport) -> Result<
         return Err("没有可识别的音视频流".into());
     }
     Ok(())
+}
+
+/// Frames decoded to read the scan and field order.
+const SCAN_FRAMES: usize = 12;
+
+/// What the first decoded frames of a picture say.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecodedPicture {
+    /// `progressive`, `interlaced` or `mixed`.
+    pub scan: &'static str,
+    /// `tff` or `bff` for an interlaced picture.
+    pub field_order: Option<&'static str>,
+    /// Bits per luma sample of the decoded frames.
+    pub bit_depth: Option<u32>,
+    /// Chroma subsampling of the decoded frames (`4:2:0` …).
+    pub chroma: Option<String>,
+}
+
+/// Reads the first decoded frames of the picture: scan (`progressive`, `interlaced`, `mixed`)
+/// and field order (`tff`, `bff`) from the decoder's caps (`interlace-mode`, `field-order`)
+/// or, for a stream whose frames say it themselves (MPEG-2 `mixed`), the frames' interlaced
+/// and top-field-first flags (the majority of the interlaced frames); bit depth and chroma
+/// from the decoded format. Time-boxed by `limit`.
+pub fn decode_picture(location: &str, limit: Duration) -> Result<DecodedPicture, String> {
+    use gstreamer_video::prelude::*;
+    init()?;
+    let (uri, _) = uri_of(location)?;
+    let started = Instant::now();
+    let pipeline = gst::Pipeline::new();
+    let src = gst::ElementFactory::make("uridecodebin")
+        .property("uri", &uri)
+        .build()
+        .map_err(|e| format!("缺少 GStreamer 元件 uridecodebin：{e}"))?;
+    let sink = gst_app::AppSink::builder()
+        .sync(false)
+        .max_buffers(SCAN_FRAMES as u32)
+        .build();
+    pipeline
+        .add_many([&src, sink.upcast_ref()])
+        .map_err(|e| format!("无法组建解码管线：{e}"))?;
+    let sink_weak = sink.downgrade();
+    let pipe_weak = pipeline.downgrade();
+    src.connect_pad_added(move |_, pad| {
+        let (Some(sink), Some(pipe)) = (sink_weak.upgrade(), pipe_weak.upgrade()) else {
+            return;
+        };
+        let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
+        let video = caps.structure(0).is_some_and(|s| s.name() == "video/x-raw");
+        if video && let Some(sp) = sink.static_pad("sink").filter(|p| !p.is_linked()) {
+            let _ = pad.link(&sp);
+            return;
+        }
+        if let Ok(fake) = gst::ElementFactory::make("fakesink")
+            .property("sync", false)
+            .property("async", false)
+            .build()
+            && pipe.add(&fake).is_ok()
+        {
+            let _ = fake.sync_state_with_parent();
+            if let Some(sp) = fake.static_pad("sink") {
+                let _ = pad.link(&sp);
+            }
+        }
+    });
+    let result = (|| {
+        pipeline
+            .set_state(gst::State::Playing)
+            .map_err(|_| "无法开始解码".to_string())?;
+        let mut mode: Option<String> = None;
+        let mut format: Option<(u32, Option<String>)> = None;
+        let mut order: Option<String> = None;
+        let (mut interlaced, mut tff, mut seen) = (0usize, 0usize, 0usize);
+        while seen < SCAN_FRAMES {
+            let left = limit
+                .checked_sub(started.elapsed())
+                .ok_or_else(|| "解码超时".to_string())?;
+            let wait =
+                gst::ClockTime::from_mseconds(u64::try_from(left.as_millis()).unwrap_or(u64::MAX));
+            let Some(sample) = sink.try_pull_sample(wait) else {
+                break;
+            };
+            seen += 1;
+            if let Some(st) = sample.caps().and_then(|c| c.structure(0)) {
+                mode = st.get::<&str>("interlace-mode").ok().map(str::to_string);
+                order = st.get::<&str>("field-order").ok().map(str::to_string);
+            }
+            // The frame's flags (from the caps, or the buffer for a mixed stream).
+            let info = sample
+                .caps()
+                .and_then(|c| gstreamer_video::VideoInfo::from_caps(c).ok());
+            if let Some(i) = &info {
+                let f = i.format_info();
+                let chroma = match (f.w_sub().get(1), f.h_sub().get(1)) {
+                    _ if f.is_gray() => Some("4:0:0"),
+                    _ if !f.is_yuv() => Some("4:4:4"),
+                    (Some(1), Some(1)) => Some("4:2:0"),
+                    (Some(1), Some(0)) => Some("4:2:2"),
+                    (Some(0), Some(0)) => Some("4:4:4"),
+                    (Some(2), Some(0)) => Some("4:1:1"),
+                    _ => None,
+                };
+                format = Some((
+                    f.depth().first().copied().unwrap_or(8),
+                    chroma.map(str::to_string),
+                ));
+            }
+            if let (Some(b), Some(info)) = (sample.buffer(), info)
+                && let Ok(frame) =
+                    gstreamer_video::VideoFrameRef::from_buffer_ref_readable(b, &info)
+                && frame.is_interlaced()
+            {
+                interlaced += 1;
+                if frame.is_tff() {
+                    tff += 1;
+                }
+            }
+        }
+        if seen == 0 {
+            return Err("没有解码出画面".to_string());
+        }
+        let scan = match mode.as_deref() {
+            Some("mixed") => "mixed",
+            Some("progressive") | None if interlaced == 0 => "progressive",
+            _ => "interlaced",
+        };
+        let field = match order.as_deref() {
+            Some("top-field-first") => Some("tff"),
+            Some("bottom-field-first") => Some("bff"),
+            _ if interlaced > 0 && tff * 2 > interlaced => Some("tff"),
+            _ if interlaced > 0 => Some("bff"),
+            _ => None,
+        };
+        Ok(DecodedPicture {
+            scan,
+            field_order: field.filter(|_| scan != "progressive"),
+            bit_depth: format.as_ref().map(|f| f.0),
+            chroma: format.and_then(|f| f.1),
+        })
+    })();
+    let _ = pipeline.set_state(gst::State::Null);
+    result
 }
 
 /// Element factories that are containers: decoding continues through them.
