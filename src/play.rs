@@ -11,6 +11,7 @@
 use crate::air::plan::{self, DayInView};
 use crate::config::ChannelConfig;
 use crate::dayfile::DayFile;
+use crate::rundown::time::nearest_frame;
 use crate::rundown::{Day, DayItem, FrameRate, ItemKind};
 use chrono::{DateTime, Utc};
 use chrono_tz::Asia::Shanghai;
@@ -41,12 +42,9 @@ pub fn day_of(
     let day_start = file
         .start
         .unwrap_or(now + chrono::Duration::milliseconds(START_LEAD_MS));
-    // Frames from `origin` to `origin + ms`, rounded to the nearest frame.
-    let frames_at = |ms: u64| -> u64 {
-        let n = u128::from(ms) * u128::from(rate.num);
-        let d = 1000 * u128::from(rate.den.max(1));
-        u64::try_from((n + d / 2) / d).unwrap_or(u64::MAX)
-    };
+    // Frames from `origin` to `origin + ms`, rounded to the nearest frame: item boundaries
+    // there carry the remainder (as `rundown::time::carried_frames` does for the builder).
+    let frames_at = |ms: u64| nearest_frame(rate, u128::from(ms));
     // The run in progress: its origin, and the exact ms elapsed in it.
     let mut origin = day_start;
     let mut elapsed_ms: u64 = 0;

@@ -307,3 +307,86 @@ async fn imports_and_body_limits() {
     let (s, _) = call(&app, "POST", "/api/v1/units", Some(big)).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+/// The work view over HTTP (issue 13): a form with a title row above its header imports, a
+/// file with two audio tracks is probed through the API, and `GET /api/v1/works/{id}` shows
+/// every stream of it in words (and in `probe_json`).
+#[tokio::test]
+async fn the_work_view_shows_every_stream_of_a_file() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("two-tracks.mkv");
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-y", "-nostdin", "-v", "error"])
+        .args(["-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=1"])
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=1000:r=48000:d=1,pan=stereo|c0=c0|c1=c0",
+        ])
+        .args(["-f", "lavfi", "-i", "sine=f=500:r=48000:d=1"])
+        .args(["-map", "0:v", "-map", "1:a", "-map", "2:a"])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+        ])
+        .args(["-c:a", "aac"])
+        .arg(&file)
+        .output()
+        .expect("ffmpeg runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_d, cat) = fresh(2026).await;
+    let app = router(AppState {
+        catalog: cat,
+        probe: ProbeOptions {
+            loudness: false,
+            ..ProbeOptions::default()
+        },
+    });
+    let csv = format!(
+        "2026年科普之光展播作品信息采集表,,,,\n报送单位,作品名称,视频类别,时长,视频文件\n\
+         中国科技馆,双音轨样片,3,1秒,{}\n",
+        file.display()
+    );
+    let req = Request::builder()
+        .method("POST")
+        .uri("/api/v1/imports?name=form.csv")
+        .body(Body::from(csv))
+        .expect("req");
+    let (s, v) = raw(&app, req).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["inserted"].as_u64(), Some(1), "{v}");
+    let (_, works) = call(&app, "GET", "/api/v1/works", None).await;
+    let id = works[0]["id"].as_i64().expect("work id");
+    let (_, files) = call(&app, "GET", &format!("/api/v1/works/{id}/files"), None).await;
+    let (s, v) = call(
+        &app,
+        "POST",
+        &format!("/api/v1/files/{}/probe", files[0]["id"]),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, w) = call(&app, "GET", &format!("/api/v1/works/{id}"), None).await;
+    let streams = w["files"][0]["streams"].as_str().unwrap_or_default();
+    assert!(
+        streams.contains("音轨 1") && streams.contains("2 声道 stereo"),
+        "{w}"
+    );
+    assert!(
+        streams.contains("音轨 2") && streams.contains("1 声道 mono"),
+        "{w}"
+    );
+    let report: Value =
+        serde_json::from_str(w["files"][0]["probe_json"].as_str().unwrap_or("{}")).expect("json");
+    assert_eq!(report["audio_streams"].as_array().map(Vec::len), Some(2));
+    assert_eq!(report["video"]["chroma"], "4:2:0");
+}

@@ -197,6 +197,12 @@ async fn counts(c: &kepu_playout::catalog::Catalog) -> (i64, i64, i64, i64) {
 }
 
 fn check_first_import(r: &ImportReport) {
+    check_first_import_at(r, 0);
+}
+
+/// [`check_first_import`] of a sheet whose header is `off` rows below the top (a title row,
+/// notes): every row is named by its real sheet row.
+fn check_first_import_at(r: &ImportReport, off: usize) {
     assert_eq!(r.rows, 7, "{r:#?}");
     assert_eq!(
         (r.inserted, r.updated, r.unchanged, r.failed),
@@ -206,16 +212,17 @@ fn check_first_import(r: &ImportReport) {
     let has = |row: usize, col: &str, needle: &str| {
         r.errors
             .iter()
-            .any(|e| e.row == row && e.column == col && e.reason.contains(needle))
+            .any(|e| e.row == row + off && e.column == col && e.reason.contains(needle))
     };
     assert!(has(5, "视频类别（可多选）", "纪录片"), "{:#?}", r.errors);
     assert!(has(5, "时长", "缺少单位"), "{:#?}", r.errors);
     assert!(has(6, "视频内容简介", "201 字"), "{:#?}", r.errors);
     assert!(has(8, "电子邮箱", "wangwu.example.com"), "{:#?}", r.errors);
     assert_eq!(r.errors.len(), 4, "{:#?}", r.errors);
-    assert_eq!(r.late_rows, vec![7]);
+    assert_eq!(r.late_rows, vec![7 + off]);
+    let first = format!("第 {} 行「", 5 + off);
     assert!(
-        r.errors[0].to_string().starts_with("第 5 行「"),
+        r.errors[0].to_string().starts_with(&first),
         "{}",
         r.errors[0]
     );
@@ -374,4 +381,89 @@ async fn garbage_never_panics() {
     .await
     .expect("count");
     assert_eq!(orphans, 0);
+}
+
+/// The form's title as Chinese Excel forms carry it on row 1.
+const TITLE: &str = "2026年科普之光展播作品信息采集表";
+
+/// A GBK CSV saved from such a form: the title row (padded with commas by Excel, or alone),
+/// a note row and a blank row above the header; rows are reported by their sheet rows.
+#[tokio::test]
+async fn csv_gbk_with_a_title_row_and_notes_above_the_header() {
+    let width = rows()[0].len();
+    let padded = format!("{TITLE}{}\n", ",".repeat(width - 1));
+    let alone = format!("{TITLE}\n");
+    for title in [padded, alone] {
+        let text = format!(
+            "{title}填表说明：带*为必填项，时长填写“时:分:秒”\n\n{}",
+            csv_text(&rows())
+        );
+        let (bytes, _, unmappable) = encoding_rs::GBK.encode(&text);
+        assert!(!unmappable);
+        let (_dir, cat) = fresh(2026).await;
+        let r = cat
+            .import_bytes("采集表.csv", bytes.into_owned(), "t")
+            .await
+            .expect("a title row does not refuse the form");
+        assert_eq!(r.encoding, "GB18030");
+        check_first_import_at(&r, 3);
+        assert_eq!(counts(&cat).await, (3, 3, 1, 1));
+        assert!(r.ignored_columns.is_empty(), "{:?}", r.ignored_columns);
+    }
+}
+
+/// An XLSX made by openpyxl the way coordinators send it: the title merged across the top
+/// row, a note on row 2, the header on row 3.
+#[tokio::test]
+async fn xlsx_from_openpyxl_with_a_merged_title_row() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("采集表.xlsx");
+    let rows_json = serde_json::to_string(&rows()).expect("json");
+    let script = r#"
+import json, sys
+from openpyxl import Workbook
+from openpyxl.utils import get_column_letter
+rows = json.loads(sys.argv[2])
+wb = Workbook()
+ws = wb.active
+ws.title = "作品信息"
+ws["A1"] = sys.argv[3]
+ws.merge_cells("A1:%s1" % get_column_letter(len(rows[0])))
+ws["A2"] = "填表说明：带*为必填项"
+for r, row in enumerate(rows, start=3):
+    for c, v in enumerate(row, start=1):
+        if v != "":
+            ws.cell(row=r, column=c, value=v)
+wb.save(sys.argv[1])
+"#;
+    let out = std::process::Command::new("/usr/bin/python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&path)
+        .arg(&rows_json)
+        .arg(TITLE)
+        .output()
+        .expect("python3 runs (python3-openpyxl, run.sh installs it)");
+    assert!(
+        out.status.success(),
+        "openpyxl: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_dir, cat) = fresh(2026).await;
+    let r = cat.import_file(&path, "t").await.expect("imports");
+    assert_eq!(r.encoding, "XLSX");
+    check_first_import_at(&r, 2);
+    assert_eq!(counts(&cat).await, (3, 3, 1, 1));
+}
+
+/// No header within the first rows: a file error naming how far it looked.
+#[tokio::test]
+async fn a_header_below_the_searched_rows_is_a_file_error() {
+    let (_dir, cat) = fresh(2026).await;
+    let text = format!("{TITLE}\n{}{}", "说明\n".repeat(12), csv_text(&rows()));
+    let err = cat
+        .import_bytes("x.csv", text.into_bytes(), "t")
+        .await
+        .expect_err("refused");
+    assert!(err.to_string().contains("前 10 行中找不到表头"), "{err}");
 }

@@ -1,7 +1,8 @@
 //! HLS preview: the engine writes a live playlist of TS segments into a directory from the
 //! same encode that goes to an RTMP receiver. Judged on the files by ffprobe/ffmpeg: a live
 //! playlist, segments that decode on their own (H.264 + AAC), timestamps continuous across
-//! segments, old segments deleted, and a clean restart when the directory vanishes.
+//! segments, old segments deleted, a clean restart when the directory vanishes, and a
+//! playlist that continues across a stop and a new start of the engine (issue 13).
 
 mod common;
 
@@ -13,7 +14,7 @@ use std::time::Duration;
 use testkit::clips::Clip;
 use testkit::{NginxRtmp, palette, probe};
 
-/// Segments hlssink2 keeps on disk (the engine's `max-files`).
+/// Segments the engine keeps on disk.
 const MAX_FILES: usize = 10;
 
 fn up(name: &'static str) -> impl Fn(&Event) -> bool {
@@ -184,7 +185,8 @@ async fn hls_preview_is_a_live_playlist_of_continuous_decodable_segments_beside_
     let snap = dir.path().join("snap");
     let (text, segments) = tokio::task::block_in_place(|| snapshot(&hls_dir, &snap));
     assert!(text.starts_with("#EXTM3U"), "{text}");
-    assert!(text.contains("#EXT-X-TARGETDURATION:2"), "{text}");
+    // 50-frame key-frame interval at 25 fps: cut 1 s in at the earliest, under 3 s long.
+    assert!(text.contains("#EXT-X-TARGETDURATION:3\n"), "{text}");
     assert!(text.contains("#EXT-X-MEDIA-SEQUENCE:"), "{text}");
     assert!(!text.contains("#EXT-X-ENDLIST"), "a live playlist: {text}");
     assert!(segments.len() >= 2, "{text}");
@@ -275,9 +277,9 @@ async fn hls_preview_is_a_live_playlist_of_continuous_decodable_segments_beside_
         d.bitrate,
         files.len()
     );
-    // Stopping ends the playlist.
+    // Stopping the daemon is not the end of the channel: no end-list.
     assert!(
-        read_playlist(&hls_dir).contains("#EXT-X-ENDLIST"),
+        !read_playlist(&hls_dir).contains("#EXT-X-ENDLIST"),
         "{}",
         read_playlist(&hls_dir)
     );
@@ -341,4 +343,184 @@ async fn hls_preview_restarts_when_its_directory_vanishes() {
     assert!(d.last_error.is_some(), "{d:?}");
     assert_eq!(d.state, playout::DestinationState::Live, "{d:?}");
     eprintln!("restart: {:?}", d.last_error);
+}
+
+/// The segment number of a `segNNNNN.ts` name.
+fn seg_number(name: &str) -> u64 {
+    name.strip_prefix("seg")
+        .and_then(|r| r.strip_suffix(".ts"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{name} is not a segment name"))
+}
+
+/// The value of a `#TAG:value` line.
+fn tag(text: &str, name: &str) -> Option<String> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':').map(str::to_string))
+}
+
+/// Runs the engine on `hls_dir` with one 6 s clip of `colour` until `enough` holds of the
+/// playlist, then stops it.
+async fn play_until(
+    dir: &Path,
+    hls_dir: &Path,
+    colour: testkit::palette::Colour,
+    enough: impl Fn(&str) -> bool,
+) {
+    let mut run = start(destinations(&[("preview", hls_url(hls_dir))]), 0);
+    let first = run.frame_in(Duration::from_millis(1500));
+    let c = clip(Clip::new(colour, 700.0).frames(150), dir);
+    run.engine
+        .cue(vec![cue("clip", &c, 150).at(first)])
+        .expect("cued");
+    assert!(
+        run.until(Duration::from_secs(15), up("preview"))
+            .await
+            .is_some(),
+        "preview up: {:?}",
+        run.seen
+    );
+    let ok = wait_for(Duration::from_secs(20), || enough(&read_playlist(hls_dir))).await;
+    run.engine.stop().await;
+    assert!(ok, "playlist: {}", read_playlist(hls_dir));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hls_playlist_continues_across_a_stop_and_a_new_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hls_dir = dir.path().join("preview");
+
+    // First run: red, until three segments are listed; then the engine stops.
+    play_until(dir.path(), &hls_dir, palette::RED, |t| listed(t).len() >= 3).await;
+    let before = read_playlist(&hls_dir);
+    eprintln!("hls restart: playlist at the stop:\n{before}");
+    assert!(
+        !before.contains("#EXT-X-ENDLIST"),
+        "a stop is not the end: {before}"
+    );
+    assert!(
+        hls_dir.join("live.m3u8.state").exists(),
+        "state beside the playlist"
+    );
+    let first_names = listed(&before);
+    let last_before = seg_number(first_names.last().expect("segments"));
+    let target = tag(&before, "#EXT-X-TARGETDURATION").expect("target duration");
+
+    // Second run on the same directory: green, until two segments after the join.
+    play_until(dir.path(), &hls_dir, palette::GREEN, |t| {
+        t.split("#EXT-X-DISCONTINUITY\n")
+            .nth(1)
+            .is_some_and(|after| listed(after).len() >= 2)
+    })
+    .await;
+    let snap = dir.path().join("snap");
+    let (text, segments) = tokio::task::block_in_place(|| snapshot(&hls_dir, &snap));
+    eprintln!("hls restart: playlist after the second run:\n{text}");
+
+    // One join, marked; the target duration unchanged; no end-list.
+    assert_eq!(text.matches("#EXT-X-DISCONTINUITY\n").count(), 1, "{text}");
+    assert_eq!(
+        tag(&text, "#EXT-X-TARGETDURATION"),
+        Some(target.clone()),
+        "{text}"
+    );
+    assert!(!text.contains("#EXT-X-ENDLIST"), "{text}");
+    // Names and the media sequence go on: consecutive numbers, the first listed one is the
+    // media sequence, the first after the join follows the last before it.
+    let names = listed(&text);
+    let numbers: Vec<u64> = names.iter().map(|n| seg_number(n)).collect();
+    assert!(
+        numbers.windows(2).all(|w| w[1] == w[0] + 1),
+        "consecutive: {numbers:?}"
+    );
+    let seq: u64 = tag(&text, "#EXT-X-MEDIA-SEQUENCE")
+        .and_then(|v| v.parse().ok())
+        .expect("media sequence");
+    assert_eq!(seq, numbers[0], "{text}");
+    assert!(seq > 0, "not restarted at 0: {text}");
+    let after_join = text
+        .split("#EXT-X-DISCONTINUITY\n")
+        .nth(1)
+        .map(listed)
+        .unwrap_or_default();
+    let joined_at = seg_number(&after_join[0]);
+    assert!(
+        joined_at > last_before,
+        "the second run's first segment {joined_at} follows {last_before}"
+    );
+    // Every EXTINF within the target.
+    let target: f64 = target.parse().expect("number");
+    for d in text
+        .lines()
+        .filter_map(|l| l.strip_prefix("#EXTINF:"))
+        .filter_map(|l| l.trim_end_matches(',').parse::<f64>().ok())
+    {
+        assert!(
+            d.round() <= target && d > 0.0,
+            "EXTINF {d} vs target {target}: {text}"
+        );
+    }
+    // Old segments deleted in order: nothing on disk older than what the state keeps,
+    // and no gap among what is kept.
+    let files: Vec<u64> = segment_files(&hls_dir)
+        .iter()
+        .map(|n| seg_number(n))
+        .collect();
+    assert!(
+        files.windows(2).all(|w| w[1] == w[0] + 1) && files.len() <= MAX_FILES,
+        "{files:?}"
+    );
+
+    tokio::task::block_in_place(|| {
+        // ffmpeg reads through the join: every frame of every listed segment decodes from
+        // the playlist.
+        let per_segment: usize = segments
+            .iter()
+            .map(|s| probe::packets(s).expect("segment packets").video.len())
+            .sum();
+        let out = Command::new("ffprobe")
+            .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
+            .args(["-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"])
+            .arg(snap.join("live.m3u8"))
+            .output()
+            .expect("ffprobe runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "ffprobe of the playlist: {err}");
+        // The HLS demuxer lists the stream under its program too: the first count.
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let read: usize = stdout
+            .lines()
+            .find_map(|l| l.trim().parse().ok())
+            .unwrap_or_else(|| panic!("frame count in {stdout:?}"));
+        eprintln!(
+            "hls restart: {read} frames read through the join, {per_segment} in the segments"
+        );
+        assert_eq!(read, per_segment, "frames lost at the join: {err}");
+        for s in &segments {
+            assert_decodes(s);
+        }
+        // Red before the join, green after it.
+        let pal = [palette::RED, palette::GREEN];
+        let colour_of = |names: &[String]| -> Vec<Option<usize>> {
+            names
+                .iter()
+                .flat_map(|n| {
+                    let f = probe::frame_colours(&snap.join(n)).expect("frame colours");
+                    probe::colour_runs(&f, &pal)
+                        .into_iter()
+                        .map(|r| r.colour)
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        };
+        let before_join = &names[..names.len() - after_join.len()];
+        assert!(
+            colour_of(before_join).contains(&Some(0)),
+            "red before the join"
+        );
+        assert!(
+            colour_of(&after_join).contains(&Some(1)),
+            "green after the join"
+        );
+    });
 }

@@ -1,11 +1,12 @@
 //! Import of the collection form (信息采集表) from CSV or XLSX: decoding (UTF-8, UTF-8 with
 //! BOM, UTF-16 with BOM, GBK/GB18030), header matching (Chinese or English names), row
-//! validation with precise Chinese messages, and writing.
+//! validation with precise Chinese messages, and writing. The header row is found within the
+//! first rows of the sheet ([`split_at_header`]): Chinese forms carry a title row above it.
 //!
 //! Transaction policy: **one transaction per row**. A row is fully validated before anything
 //! is written; its unit, work, file and lead are then written together or not at all. A bad
-//! row is reported (row number as Excel shows it: the header is row 1) and skipped; the good
-//! rows of the same file are kept. Re-importing the same file is idempotent: records are
+//! row is reported (row number as Excel shows it: a title row above the header counts) and
+//! skipped; the good rows of the same file are kept. Re-importing the same file is idempotent: records are
 //! matched by (unit, edition, title) / (unit, edition, lead name) and a content hash, so an
 //! unchanged row writes nothing and an edited row updates in place.
 
@@ -21,7 +22,7 @@ use std::collections::HashMap;
 /// One problem in one row.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct RowError {
-    /// Row number as a spreadsheet shows it (header = 1).
+    /// Row number as a spreadsheet shows it (the sheet's first row = 1).
     pub row: usize,
     /// Column header as written in the file.
     pub column: String,
@@ -208,25 +209,98 @@ pub fn decode_text(bytes: &[u8]) -> (String, &'static str) {
     }
 }
 
-/// A table of strings: `(row number, cells)`; the first entry is the header.
-pub type Table = Vec<(usize, Vec<String>)>;
+/// One row of a table: `(row number as the sheet shows it, cells)`.
+pub type Row = (usize, Vec<String>);
+
+/// A table of strings, row by row (the header is found by [`split_at_header`]).
+pub type Table = Vec<Row>;
+
+/// Rows from the top of a sheet searched for the header row: a title row
+/// (`2026年科普之光展播作品信息采集表`), notes and blank rows may come before it.
+pub const HEADER_SEARCH_ROWS: usize = 10;
+
+/// The CSV delimiter: of `,`, tab and `;`, the one a line among the first
+/// [`HEADER_SEARCH_ROWS`] holds most of (a title line above the header holds none, or only
+/// the commas Excel pads it with); `,` when none is found or on a tie.
+fn sniff_delimiter(text: &str) -> u8 {
+    let most = |d: char| {
+        text.lines()
+            .take(HEADER_SEARCH_ROWS)
+            .map(|l| l.matches(d).count())
+            .max()
+            .unwrap_or(0)
+    };
+    let mut best = (b',', most(','));
+    for d in [b'\t', b';'] {
+        let n = most(char::from(d));
+        if n > best.1 {
+            best = (d, n);
+        }
+    }
+    best.0
+}
+
+/// Splits `table` at its header row: the first of its first [`HEADER_SEARCH_ROWS`] rows for
+/// which `is_header` holds. Returns the header's `(row number, cells)` and the rows after it
+/// (their row numbers stay those of the sheet, so errors name the row a person sees); rows
+/// above it (a title, notes) are skipped. `None` when no such row is found.
+pub fn split_at_header(
+    table: &Table,
+    is_header: impl Fn(&[String]) -> bool,
+) -> Option<(&Row, &[Row])> {
+    let at = table
+        .iter()
+        .take(HEADER_SEARCH_ROWS)
+        .position(|(_, cells)| is_header(cells))?;
+    let (header, body) = table[at..].split_first()?;
+    Some((header, body))
+}
 
 fn read_csv(text: &str) -> Result<Table> {
-    let first = text.lines().next().unwrap_or("");
-    let delim = [b',', b'\t', b';']
-        .into_iter()
-        .max_by_key(|d| first.matches(char::from(*d)).count())
-        .unwrap_or(b',');
+    let delim = sniff_delimiter(text);
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .delimiter(delim)
         .from_reader(text.as_bytes());
+    // Rows are numbered as a spreadsheet shows them: a blank line (which the reader skips
+    // without a record) still counts as a row. The reader reports where each record ends;
+    // the line breaks right after it, before the next record, are the blank lines.
+    let bytes = text.as_bytes();
     let mut out = Vec::new();
-    for (i, rec) in rdr.records().enumerate() {
-        let rec =
-            rec.map_err(|e| Error::invalid("file", format!("第 {} 行 CSV 格式错误：{e}", i + 1)))?;
-        out.push((i + 1, rec.iter().map(str::to_string).collect()));
+    let mut row = 0usize;
+    let mut prev_end = 0usize;
+    let mut rec = csv::StringRecord::new();
+    loop {
+        match rdr.read_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {
+                // After a CR the reader may stop short of its LF: that LF ends the same line.
+                let mut from = prev_end;
+                if from > 0
+                    && bytes.get(from - 1) == Some(&b'\r')
+                    && bytes.get(from) == Some(&b'\n')
+                {
+                    from += 1;
+                }
+                let blank = bytes
+                    .get(from..)
+                    .unwrap_or_default()
+                    .iter()
+                    .take_while(|b| matches!(b, b'\r' | b'\n'))
+                    .filter(|b| **b == b'\n')
+                    .count();
+                row += 1 + blank;
+                prev_end = usize::try_from(rdr.position().byte()).unwrap_or(usize::MAX);
+                out.push((row, rec.iter().map(str::to_string).collect()));
+            }
+            Err(e) => {
+                return Err(Error::invalid(
+                    "file",
+                    format!("第 {} 行 CSV 格式错误：{e}", row + 1),
+                ));
+            }
+        }
     }
     Ok(out)
 }
@@ -488,6 +562,31 @@ fn parse_row(
     })
 }
 
+/// The form's columns found in a header row (first match wins), and the headers that match
+/// none (ignored).
+fn match_header(header: &[String]) -> (HashMap<Col, (usize, String)>, Vec<String>) {
+    let mut index = HashMap::new();
+    let mut ignored = Vec::new();
+    for (i, h) in header.iter().enumerate() {
+        let key = norm_header(h);
+        if key.is_empty() {
+            continue;
+        }
+        match COLUMNS
+            .iter()
+            .find(|(_, aliases)| aliases.iter().any(|a| norm_header(a) == key))
+        {
+            Some((col, _)) => {
+                index
+                    .entry(*col)
+                    .or_insert((i, h.trim().trim_start_matches('\u{feff}').to_string()));
+            }
+            None => ignored.push(h.trim().to_string()),
+        }
+    }
+    (index, ignored)
+}
+
 impl Catalog {
     /// Imports a collection-form file; `name` is used in messages and the import log.
     pub async fn import_bytes(
@@ -513,37 +612,26 @@ impl Catalog {
             encoding,
             ..Default::default()
         };
-        let Some(((_, header), body)) = table.split_first() else {
-            return Err(Error::invalid("file", format!("{name} 是空文件")));
-        };
-        let mut index = HashMap::new();
-        for (i, h) in header.iter().enumerate() {
-            let key = norm_header(h);
-            if key.is_empty() {
-                continue;
-            }
-            match COLUMNS
-                .iter()
-                .find(|(_, aliases)| aliases.iter().any(|a| norm_header(a) == key))
-            {
-                Some((col, _)) => {
-                    index
-                        .entry(*col)
-                        .or_insert((i, h.trim().trim_start_matches('\u{feff}').to_string()));
-                }
-                None => report.ignored_columns.push(h.trim().to_string()),
-            }
-        }
-        if !index.contains_key(&Col::Unit)
-            || !(index.contains_key(&Col::Title) || index.contains_key(&Col::LeadName))
+        if table
+            .iter()
+            .all(|(_, c)| c.iter().all(|c| c.trim().is_empty()))
         {
+            return Err(Error::invalid("file", format!("{name} 是空文件")));
+        }
+        let Some(((_, header), body)) = split_at_header(&table, |h| {
+            let (index, _) = match_header(h);
+            index.contains_key(&Col::Unit)
+                && (index.contains_key(&Col::Title) || index.contains_key(&Col::LeadName))
+        }) else {
             return Err(Error::invalid(
                 "file",
                 format!(
-                    "{name} 第 1 行缺少表头：至少需要「报送单位」和「作品名称」（或「线索名称」）列"
+                    "{name} 前 {HEADER_SEARCH_ROWS} 行中找不到表头：至少需要「报送单位」和「作品名称」（或「线索名称」）列"
                 ),
             ));
-        }
+        };
+        let (index, ignored) = match_header(header);
+        report.ignored_columns = ignored;
         let cols = Columns { index };
         let year = i64::from(self.edition.edition.year);
         for (row, cells) in body {
@@ -710,6 +798,28 @@ mod tests {
         assert_eq!(decode_text(&bom), (s.to_string(), "UTF-8 BOM"));
         let (gbk, _, _) = encoding_rs::GBK.encode(s);
         assert_eq!(decode_text(&gbk), (s.to_string(), "GB18030"));
+    }
+
+    #[test]
+    fn csv_rows_keep_their_sheet_numbers_across_blank_lines() {
+        for eol in ["\n", "\r\n"] {
+            let text = ["标题", "", "说明", "", "", "报送单位,作品名称", "甲,乙", ""].join(eol);
+            let rows: Vec<usize> = read_csv(&text)
+                .expect("csv")
+                .into_iter()
+                .map(|(r, _)| r)
+                .collect();
+            assert_eq!(rows, [1, 3, 6, 7], "{eol:?}");
+        }
+        let t: Table = vec![
+            (1, vec!["2026年科普之光展播作品信息采集表".into()]),
+            (2, vec!["报送单位".into(), "作品名称".into()]),
+            (3, vec!["甲".into(), "乙".into()]),
+        ];
+        let (h, body) = split_at_header(&t, |c| c.len() == 2).expect("found");
+        assert_eq!((h.0, body.len(), body[0].0), (2, 1, 3));
+        assert_eq!(sniff_delimiter("标题\na\tb\tc\n"), b'\t');
+        assert_eq!(sniff_delimiter("标题\n"), b',');
     }
 
     #[test]

@@ -405,6 +405,10 @@ pub struct MediaFileRow {
     pub duration_ms: Option<i64>,
     /// Audio present (0/1).
     pub has_audio: Option<i64>,
+    /// Every stream in words ([`crate::catalog::probe::ProbeReport::streams_summary`]).
+    #[sqlx(default)]
+    #[serde(default)]
+    pub streams: Option<String>,
     /// Integrated loudness, LUFS.
     pub loudness_lufs: Option<f64>,
     /// True peak, dBTP.

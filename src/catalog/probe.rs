@@ -1,5 +1,7 @@
-//! What a media file is: probed in-process with GStreamer's Discoverer (container, streams,
-//! picture size and orientation, duration) and, when it has sound, decoded once through an
+//! What a media file is: probed in-process with GStreamer's Discoverer (container, every
+//! stream: picture size, orientation, bit depth, chroma subsampling, scan and field order;
+//! every audio stream with its channels and layout; whether this machine's GStreamer can
+//! decode each one; duration) and, when it has sound, decoded once through an
 //! appsink to measure integrated loudness and true peak (EBU R128 / BS.1770 via `ebur128`).
 //! Every step is time-boxed; a file that is missing, empty, not media, truncated or
 //! unreadable yields a report with `error` set, never a panic or a hang. Judging the report
@@ -55,9 +57,31 @@ pub struct VideoStream {
     pub frame_rate: (i32, i32),
     /// Bit rate the stream declares, if any.
     pub bit_rate_bps: Option<u64>,
+    /// Bits per sample of the luma (8, 10, 12), when the stream says.
+    #[serde(default)]
+    pub bit_depth: Option<u32>,
+    /// Chroma subsampling (`4:2:0`, `4:2:2`, `4:4:4`), when the stream says.
+    #[serde(default)]
+    pub chroma: Option<String>,
+    /// Scan: `progressive`, `interlaced` or `mixed`.
+    #[serde(default)]
+    pub scan: Option<String>,
+    /// Field order of an interlaced stream (`tff`, `bff`), when the stream says.
+    #[serde(default)]
+    pub field_order: Option<String>,
+    /// The orientation tag mirrors the picture (`flip-rotate-*`).
+    #[serde(default)]
+    pub mirrored: bool,
+    /// GStreamer on this machine has a decoder for it.
+    #[serde(default = "yes")]
+    pub decodable: bool,
 }
 
-/// The first audio stream of a file.
+fn yes() -> bool {
+    true
+}
+
+/// One audio stream of a file.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct AudioStream {
     /// Codec description.
@@ -66,6 +90,19 @@ pub struct AudioStream {
     pub channels: u32,
     /// Sample rate, Hz.
     pub sample_rate: u32,
+    /// Channel layout: `mono`, `stereo`, `5.1`, `7.1` … from the channel positions; `N ch`
+    /// when the stream gives none (read by channel count, as the engine then does).
+    #[serde(default)]
+    pub layout: Option<String>,
+    /// Bits per sample (PCM), when the stream says.
+    #[serde(default)]
+    pub bit_depth: Option<u32>,
+    /// Language tag, when the file has one.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// GStreamer on this machine has a decoder for it.
+    #[serde(default = "yes")]
+    pub decodable: bool,
 }
 
 /// Loudness of the decoded programme audio.
@@ -92,8 +129,14 @@ pub struct ProbeReport {
     pub duration_ms: Option<i64>,
     /// The (first) video stream.
     pub video: Option<VideoStream>,
-    /// The first audio stream.
+    /// The first audio stream (the one measured).
     pub audio: Option<AudioStream>,
+    /// Every audio stream, in file order (the first is `audio`).
+    #[serde(default)]
+    pub audio_streams: Vec<AudioStream>,
+    /// Video streams beyond the first (a second angle, a cover picture track), counted.
+    #[serde(default)]
+    pub extra_video_streams: u32,
     /// Overall bit rate = size × 8 / duration.
     pub bit_rate_bps: Option<u64>,
     /// Loudness, when measured.
@@ -104,6 +147,77 @@ pub struct ProbeReport {
     pub error: Option<String>,
     /// Time spent, ms.
     pub elapsed_ms: i64,
+}
+
+impl ProbeReport {
+    /// Every stream in words, for the work view: `视频 H.264 1920×1080 25 fps 8 bit 4:2:0
+    /// 逐行；音轨 1 AAC 2 声道 stereo 48 kHz`, with rotation, mirroring, field order and
+    /// what cannot be decoded here. `None` when the file had no stream.
+    pub fn streams_summary(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if let Some(v) = &self.video {
+            let mut p = format!("视频 {} {}×{}", v.codec, v.width, v.height);
+            let (n, d) = v.frame_rate;
+            if n > 0 && d > 0 {
+                if n % d == 0 {
+                    p.push_str(&format!(" {} fps", n / d));
+                } else {
+                    p.push_str(&format!(" {:.3} fps", f64::from(n) / f64::from(d)));
+                }
+            }
+            if let Some(b) = v.bit_depth {
+                p.push_str(&format!(" {b} bit"));
+            }
+            if let Some(c) = &v.chroma {
+                p.push_str(&format!(" {c}"));
+            }
+            match (v.scan.as_deref(), v.field_order.as_deref()) {
+                (Some("progressive"), _) => p.push_str(" 逐行"),
+                (Some(_), Some("tff")) => p.push_str(" 隔行（顶场优先）"),
+                (Some(_), Some("bff")) => p.push_str(" 隔行（底场优先）"),
+                (Some(_), _) => p.push_str(" 隔行"),
+                (None, _) => {}
+            }
+            if v.rotation != 0 {
+                p.push_str(&format!(" 旋转 {}°", v.rotation));
+            }
+            if v.mirrored {
+                p.push_str(" 镜像");
+            }
+            if !v.decodable {
+                p.push_str("（本机无法解码）");
+            }
+            parts.push(p);
+        }
+        if self.extra_video_streams > 0 {
+            parts.push(format!(
+                "另有 {} 路视频（不播出）",
+                self.extra_video_streams
+            ));
+        }
+        for (i, a) in self.audio_streams.iter().enumerate() {
+            let mut p = format!("音轨 {} {} {} 声道", i + 1, a.codec, a.channels);
+            match a.layout.as_deref() {
+                Some(l) if l.ends_with(" ch") => p.push_str("（未标明布局）"),
+                Some(l) => p.push_str(&format!(" {l}")),
+                None => {}
+            }
+            if a.sample_rate > 0 {
+                p.push_str(&format!(" {} kHz", f64::from(a.sample_rate) / 1000.0));
+            }
+            if let Some(b) = a.bit_depth {
+                p.push_str(&format!(" {b} bit"));
+            }
+            if let Some(l) = &a.language {
+                p.push_str(&format!(" [{l}]"));
+            }
+            if !a.decodable {
+                p.push_str("（本机无法解码）");
+            }
+            parts.push(p);
+        }
+        (!parts.is_empty()).then(|| parts.join("；"))
+    }
 }
 
 fn init() -> Result<(), String> {
@@ -144,17 +258,82 @@ fn container_name(caps: &gst::CapsRef, path: Option<&Path>) -> String {
     }
 }
 
-fn rotation_of(tags: Option<gst::TagList>) -> u32 {
-    let Some(tags) = tags else { return 0 };
-    let Some(v) = tags.get::<gst::tags::ImageOrientation>() else {
-        return 0;
+/// Clockwise rotation (0, 90, 180, 270) and mirroring from an image-orientation tag.
+fn orientation_of(tags: Option<gst::TagList>) -> Option<(u32, bool)> {
+    let tags = tags?;
+    let v = tags.get::<gst::tags::ImageOrientation>()?;
+    Some(match v.get() {
+        "rotate-90" => (90, false),
+        "rotate-180" => (180, false),
+        "rotate-270" => (270, false),
+        "flip-rotate-0" => (0, true),
+        "flip-rotate-90" => (90, true),
+        "flip-rotate-180" => (180, true),
+        "flip-rotate-270" => (270, true),
+        _ => (0, false),
+    })
+}
+
+/// Whether this machine's GStreamer can decode a stream of these caps (raw streams need no
+/// decoder; otherwise a decoder of at least marginal rank, as `decodebin` picks them).
+pub fn decodable(caps: &gst::CapsRef) -> bool {
+    let Some(s) = caps.structure(0) else {
+        return false;
     };
-    match v.get() {
-        "rotate-90" | "flip-rotate-90" => 90,
-        "rotate-180" | "flip-rotate-180" => 180,
-        "rotate-270" | "flip-rotate-270" => 270,
-        _ => 0,
+    if matches!(s.name().as_str(), "video/x-raw" | "audio/x-raw") {
+        return true;
     }
+    let decoders = gst::ElementFactory::factories_with_type(
+        gst::ElementFactoryType::DECODER,
+        gst::Rank::MARGINAL,
+    );
+    decoders.iter().any(|f| f.can_sink_any_caps(caps))
+}
+
+/// A channel layout's name from its GStreamer channel mask (`mono`, `stereo`, `5.1` …: main
+/// channels and low-frequency channels), or `N ch` when the stream gives no positions.
+pub fn layout_name(channels: u32, mask: u64) -> String {
+    const FRONT_LEFT: u64 = 1 << 0;
+    const FRONT_RIGHT: u64 = 1 << 1;
+    const FRONT_CENTER: u64 = 1 << 2;
+    const LFE: u64 = (1 << 3) | (1 << 9);
+    match (channels, mask) {
+        (1, 0) | (1, FRONT_CENTER) => "mono".into(),
+        (2, m) if m == FRONT_LEFT | FRONT_RIGHT => "stereo".into(),
+        (n, 0) => format!("{n} ch"),
+        (n, m) => {
+            let lfe = (m & LFE).count_ones();
+            format!("{}.{lfe}", n.saturating_sub(lfe))
+        }
+    }
+}
+
+/// Bit depth and chroma subsampling from a video stream's caps: parsed H.264/H.265 carry
+/// `bit-depth-luma` and `chroma-format`; raw video its pixel format (the usual ones).
+fn depth_and_chroma(s: &gst::StructureRef) -> (Option<u32>, Option<String>) {
+    if s.name() == "video/x-raw" {
+        let f = s.get::<&str>("format").unwrap_or_default();
+        let depth = if f.contains("_12") {
+            12
+        } else if f.contains("_10") || f == "v210" {
+            10
+        } else {
+            8
+        };
+        let chroma = match f.split('_').next().unwrap_or_default() {
+            "I420" | "YV12" | "NV12" | "NV21" | "P010" | "P012" | "P016" => "4:2:0",
+            "Y42B" | "I422" | "UYVY" | "YUY2" | "YVYU" | "NV16" | "v210" | "P210" => "4:2:2",
+            "Y444" | "AYUV" | "VUYA" | "Y410" | "RGB" | "BGR" | "RGBA" | "BGRA" | "ARGB"
+            | "ABGR" | "RGBx" | "BGRx" | "xRGB" | "xBGR" | "GBR" => "4:4:4",
+            "Y41B" => "4:1:1",
+            "GRAY8" | "GRAY16" => "4:0:0",
+            _ => return (Some(depth), None),
+        };
+        return (Some(depth), Some(chroma.to_string()));
+    }
+    let depth = s.get::<u32>("bit-depth-luma").ok();
+    let chroma = s.get::<&str>("chroma-format").ok().map(str::to_string);
+    (depth, chroma)
 }
 
 /// Probes one file synchronously (call from a blocking thread). Never panics on bad input.
@@ -166,7 +345,30 @@ pub fn probe_blocking(location: &str, opts: &ProbeOptions) -> ProbeReport {
     };
     if let Err(e) = discover(location, opts, &mut r) {
         r.error = Some(e);
-    } else if opts.loudness && r.audio.is_some() {
+        r.elapsed_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        return r;
+    }
+    // The field order of an interlaced picture, and the bit depth and chroma of a codec
+    // whose stream header does not carry them (MPEG-2, ProRes …), are in the decoded frames.
+    if let Some(v) = r.video.as_mut()
+        && v.decodable
+        && ((v.scan.as_deref() != Some("progressive") && v.field_order.is_none())
+            || v.bit_depth.is_none()
+            || v.chroma.is_none())
+    {
+        match decode_picture(location, opts.discover_timeout) {
+            Ok(d) => {
+                if v.scan.as_deref() != Some("progressive") {
+                    v.scan = Some(d.scan.to_string());
+                    v.field_order = d.field_order.map(str::to_string);
+                }
+                v.bit_depth = v.bit_depth.or(d.bit_depth);
+                v.chroma = v.chroma.take().or(d.chroma);
+            }
+            Err(e) => tracing::debug!(location, "decoded picture not read: {e}"),
+        }
+    }
+    if opts.loudness && r.audio.is_some() {
         let media_ms = u64::try_from(r.duration_ms.unwrap_or(0)).unwrap_or(0);
         let limit = opts.loudness_timeout_base + Duration::from_millis(media_ms / 20);
         match measure_loudness(location, limit) {
@@ -203,6 +405,9 @@ fn discover(location: &str, opts: &ProbeOptions, r: &mut ProbeReport) -> Result<
         .map_err(|e| format!("无法识别为音视频文件（{e}）"))?;
     match info.result() {
         pbutils::DiscovererResult::Ok => {}
+        // A stream without a decoder here: its streams are still listed, each judged
+        // decodable or not below.
+        pbutils::DiscovererResult::MissingPlugins if !info.stream_list().is_empty() => {}
         pbutils::DiscovererResult::Timeout => return Err("探测超时".into()),
         pbutils::DiscovererResult::MissingPlugins => {
             return Err("缺少解码插件，无法识别此格式".into());
@@ -215,19 +420,41 @@ fn discover(location: &str, opts: &ProbeOptions, r: &mut ProbeReport) -> Result<
     r.duration_ms = info
         .duration()
         .map(|d| i64::try_from(d.mseconds()).unwrap_or(i64::MAX));
-    if let Some(v) = info.video_streams().into_iter().find(|v| !v.is_image()) {
-        let codec = v
-            .caps()
-            .map(|c| pbutils::pb_utils_get_codec_description(&c).to_string())
+    let videos: Vec<_> = info
+        .video_streams()
+        .into_iter()
+        .filter(|v| !v.is_image())
+        .collect();
+    r.extra_video_streams = u32::try_from(videos.len().saturating_sub(1)).unwrap_or(u32::MAX);
+    if let Some(v) = videos.first() {
+        let caps = v.caps();
+        let codec = caps
+            .as_ref()
+            .map(|c| pbutils::pb_utils_get_codec_description(c).to_string())
             .unwrap_or_default();
         // The orientation tag may sit on the stream or on the whole file.
-        let rotation = match rotation_of(v.tags()) {
-            0 => rotation_of(info.stream_info().and_then(|s| s.tags())),
-            r => r,
-        };
+        let (rotation, mirrored) = orientation_of(v.tags())
+            .or_else(|| orientation_of(info.stream_info().and_then(|s| s.tags())))
+            .unwrap_or((0, false));
         let (w, h) = (v.width(), v.height());
         let (dw, dh) = if rotation % 180 == 90 { (h, w) } else { (w, h) };
         let fr = v.framerate();
+        let st = caps.as_ref().and_then(|c| c.structure(0));
+        let (bit_depth, chroma) = st.map(depth_and_chroma).unwrap_or((None, None));
+        let mode = st.and_then(|s| s.get::<&str>("interlace-mode").ok());
+        let scan = match mode {
+            Some("mixed") => "mixed",
+            Some("progressive") | None if !v.is_interlaced() => "progressive",
+            _ => "interlaced",
+        };
+        let field_order = st
+            .and_then(|s| s.get::<&str>("field-order").ok())
+            .and_then(|f| match f {
+                "top-field-first" => Some("tff".to_string()),
+                "bottom-field-first" => Some("bff".to_string()),
+                _ => None,
+            })
+            .filter(|_| scan != "progressive");
         r.video = Some(VideoStream {
             codec,
             width: w,
@@ -237,19 +464,47 @@ fn discover(location: &str, opts: &ProbeOptions, r: &mut ProbeReport) -> Result<
             display_height: dh,
             frame_rate: (fr.numer(), fr.denom()),
             bit_rate_bps: Some(u64::from(v.bitrate())).filter(|b| *b > 0),
+            bit_depth,
+            chroma,
+            scan: Some(scan.to_string()),
+            field_order,
+            mirrored,
+            decodable: caps.as_ref().is_some_and(|c| decodable(c)),
         });
     }
-    if let Some(a) = info.audio_streams().into_iter().next() {
-        let codec = a
-            .caps()
-            .map(|c| pbutils::pb_utils_get_codec_description(&c).to_string())
+    for a in info.audio_streams() {
+        let caps = a.caps();
+        let codec = caps
+            .as_ref()
+            .map(|c| pbutils::pb_utils_get_codec_description(c).to_string())
             .unwrap_or_default();
-        r.audio = Some(AudioStream {
+        let st = caps.as_ref().and_then(|c| c.structure(0));
+        // Bits per sample mean something for PCM only (a decoder's output depth is not the
+        // file's).
+        let bit_depth = st
+            .filter(|s| s.name() == "audio/x-raw")
+            .and_then(|s| s.get::<&str>("format").ok())
+            .map(gstreamer_audio::AudioFormat::from_string)
+            .map(|f| gstreamer_audio::AudioFormatInfo::from_format(f).depth())
+            .filter(|d| *d > 0);
+        let mask = st
+            .and_then(|s| s.get::<gst::Bitmask>("channel-mask").ok())
+            .map(|m| m.0)
+            .unwrap_or_else(|| a.channel_mask());
+        r.audio_streams.push(AudioStream {
             codec,
             channels: a.channels(),
             sample_rate: a.sample_rate(),
+            layout: Some(layout_name(a.channels(), mask)),
+            bit_depth,
+            language: a
+                .language()
+                .map(|l| l.to_string())
+                .filter(|l| !l.is_empty() && l != "und"),
+            decodable: caps.as_ref().is_some_and(|c| decodable(c)),
         });
     }
+    r.audio = r.audio_streams.first().cloned();
     if let (Some(size), Some(ms)) = (r.size_bytes, r.duration_ms.filter(|d| *d > 0)) {
         r.bit_rate_bps = u64::try_from(ms).ok().map(|ms| size * 8 * 1000 / ms);
     }
@@ -257,6 +512,147 @@ fn discover(location: &str, opts: &ProbeOptions, r: &mut ProbeReport) -> Result<
         return Err("没有可识别的音视频流".into());
     }
     Ok(())
+}
+
+/// Frames decoded to read the scan and field order.
+const SCAN_FRAMES: usize = 12;
+
+/// What the first decoded frames of a picture say.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecodedPicture {
+    /// `progressive`, `interlaced` or `mixed`.
+    pub scan: &'static str,
+    /// `tff` or `bff` for an interlaced picture.
+    pub field_order: Option<&'static str>,
+    /// Bits per luma sample of the decoded frames.
+    pub bit_depth: Option<u32>,
+    /// Chroma subsampling of the decoded frames (`4:2:0` …).
+    pub chroma: Option<String>,
+}
+
+/// Reads the first decoded frames of the picture: scan (`progressive`, `interlaced`, `mixed`)
+/// and field order (`tff`, `bff`) from the decoder's caps (`interlace-mode`, `field-order`)
+/// or, for a stream whose frames say it themselves (MPEG-2 `mixed`), the frames' interlaced
+/// and top-field-first flags (the majority of the interlaced frames); bit depth and chroma
+/// from the decoded format. Time-boxed by `limit`.
+pub fn decode_picture(location: &str, limit: Duration) -> Result<DecodedPicture, String> {
+    use gstreamer_video::prelude::*;
+    init()?;
+    let (uri, _) = uri_of(location)?;
+    let started = Instant::now();
+    let pipeline = gst::Pipeline::new();
+    let src = gst::ElementFactory::make("uridecodebin")
+        .property("uri", &uri)
+        .build()
+        .map_err(|e| format!("缺少 GStreamer 元件 uridecodebin：{e}"))?;
+    let sink = gst_app::AppSink::builder()
+        .sync(false)
+        .max_buffers(SCAN_FRAMES as u32)
+        .build();
+    pipeline
+        .add_many([&src, sink.upcast_ref()])
+        .map_err(|e| format!("无法组建解码管线：{e}"))?;
+    let sink_weak = sink.downgrade();
+    let pipe_weak = pipeline.downgrade();
+    src.connect_pad_added(move |_, pad| {
+        let (Some(sink), Some(pipe)) = (sink_weak.upgrade(), pipe_weak.upgrade()) else {
+            return;
+        };
+        let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
+        let video = caps.structure(0).is_some_and(|s| s.name() == "video/x-raw");
+        if video && let Some(sp) = sink.static_pad("sink").filter(|p| !p.is_linked()) {
+            let _ = pad.link(&sp);
+            return;
+        }
+        if let Ok(fake) = gst::ElementFactory::make("fakesink")
+            .property("sync", false)
+            .property("async", false)
+            .build()
+            && pipe.add(&fake).is_ok()
+        {
+            let _ = fake.sync_state_with_parent();
+            if let Some(sp) = fake.static_pad("sink") {
+                let _ = pad.link(&sp);
+            }
+        }
+    });
+    let result = (|| {
+        pipeline
+            .set_state(gst::State::Playing)
+            .map_err(|_| "无法开始解码".to_string())?;
+        let mut mode: Option<String> = None;
+        let mut format: Option<(u32, Option<String>)> = None;
+        let mut order: Option<String> = None;
+        let (mut interlaced, mut tff, mut seen) = (0usize, 0usize, 0usize);
+        while seen < SCAN_FRAMES {
+            let left = limit
+                .checked_sub(started.elapsed())
+                .ok_or_else(|| "解码超时".to_string())?;
+            let wait =
+                gst::ClockTime::from_mseconds(u64::try_from(left.as_millis()).unwrap_or(u64::MAX));
+            let Some(sample) = sink.try_pull_sample(wait) else {
+                break;
+            };
+            seen += 1;
+            if let Some(st) = sample.caps().and_then(|c| c.structure(0)) {
+                mode = st.get::<&str>("interlace-mode").ok().map(str::to_string);
+                order = st.get::<&str>("field-order").ok().map(str::to_string);
+            }
+            // The frame's flags (from the caps, or the buffer for a mixed stream).
+            let info = sample
+                .caps()
+                .and_then(|c| gstreamer_video::VideoInfo::from_caps(c).ok());
+            if let Some(i) = &info {
+                let f = i.format_info();
+                let chroma = match (f.w_sub().get(1), f.h_sub().get(1)) {
+                    _ if f.is_gray() => Some("4:0:0"),
+                    _ if !f.is_yuv() => Some("4:4:4"),
+                    (Some(1), Some(1)) => Some("4:2:0"),
+                    (Some(1), Some(0)) => Some("4:2:2"),
+                    (Some(0), Some(0)) => Some("4:4:4"),
+                    (Some(2), Some(0)) => Some("4:1:1"),
+                    _ => None,
+                };
+                format = Some((
+                    f.depth().first().copied().unwrap_or(8),
+                    chroma.map(str::to_string),
+                ));
+            }
+            if let (Some(b), Some(info)) = (sample.buffer(), info)
+                && let Ok(frame) =
+                    gstreamer_video::VideoFrameRef::from_buffer_ref_readable(b, &info)
+                && frame.is_interlaced()
+            {
+                interlaced += 1;
+                if frame.is_tff() {
+                    tff += 1;
+                }
+            }
+        }
+        if seen == 0 {
+            return Err("没有解码出画面".to_string());
+        }
+        let scan = match mode.as_deref() {
+            Some("mixed") => "mixed",
+            Some("progressive") | None if interlaced == 0 => "progressive",
+            _ => "interlaced",
+        };
+        let field = match order.as_deref() {
+            Some("top-field-first") => Some("tff"),
+            Some("bottom-field-first") => Some("bff"),
+            _ if interlaced > 0 && tff * 2 > interlaced => Some("tff"),
+            _ if interlaced > 0 => Some("bff"),
+            _ => None,
+        };
+        Ok(DecodedPicture {
+            scan,
+            field_order: field.filter(|_| scan != "progressive"),
+            bit_depth: format.as_ref().map(|f| f.0),
+            chroma: format.and_then(|f| f.1),
+        })
+    })();
+    let _ = pipeline.set_state(gst::State::Null);
+    result
 }
 
 /// Element factories that are containers: decoding continues through them.
@@ -485,5 +881,78 @@ pub async fn probe(location: String, opts: ProbeOptions) -> ProbeReport {
             error: Some("探测超时".into()),
             ..Default::default()
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layouts_are_named_from_the_channel_positions() {
+        const FL: u64 = 1;
+        const FR: u64 = 1 << 1;
+        const FC: u64 = 1 << 2;
+        const LFE: u64 = 1 << 3;
+        const RL: u64 = 1 << 4;
+        const RR: u64 = 1 << 5;
+        const SL: u64 = 1 << 10;
+        const SR: u64 = 1 << 11;
+        assert_eq!(layout_name(1, 0), "mono");
+        assert_eq!(layout_name(1, FC), "mono");
+        assert_eq!(layout_name(2, FL | FR), "stereo");
+        assert_eq!(layout_name(3, FL | FR | FC), "3.0");
+        assert_eq!(layout_name(3, FL | FR | LFE), "2.1");
+        assert_eq!(layout_name(6, FL | FR | FC | LFE | RL | RR), "5.1");
+        assert_eq!(
+            layout_name(8, FL | FR | FC | LFE | RL | RR | SL | SR),
+            "7.1"
+        );
+        // No positions (PCM in MOV without a channel layout atom): read by count.
+        assert_eq!(layout_name(2, 0), "2 ch");
+        assert_eq!(layout_name(6, 0), "6 ch");
+    }
+
+    #[test]
+    fn the_summary_names_every_stream_and_what_does_not_decode() {
+        let a = |codec: &str, channels: u32, layout: &str, decodable: bool| AudioStream {
+            codec: codec.into(),
+            channels,
+            sample_rate: 48_000,
+            layout: Some(layout.into()),
+            bit_depth: None,
+            language: None,
+            decodable,
+        };
+        let r = ProbeReport {
+            video: Some(VideoStream {
+                codec: "H.264".into(),
+                width: 1920,
+                height: 1080,
+                rotation: 90,
+                display_width: 1080,
+                display_height: 1920,
+                frame_rate: (30000, 1001),
+                bit_rate_bps: None,
+                bit_depth: Some(10),
+                chroma: Some("4:2:2".into()),
+                scan: Some("interlaced".into()),
+                field_order: Some("bff".into()),
+                mirrored: true,
+                decodable: true,
+            }),
+            audio_streams: vec![a("PCM", 6, "6 ch", true), a("DTS", 2, "stereo", false)],
+            extra_video_streams: 1,
+            ..Default::default()
+        };
+        assert_eq!(
+            r.streams_summary().as_deref(),
+            Some(
+                "视频 H.264 1920×1080 29.970 fps 10 bit 4:2:2 隔行（底场优先） 旋转 90° 镜像；\
+                 另有 1 路视频（不播出）；音轨 1 PCM 6 声道（未标明布局） 48 kHz；\
+                 音轨 2 DTS 2 声道 stereo 48 kHz（本机无法解码）"
+            )
+        );
+        assert_eq!(ProbeReport::default().streams_summary(), None);
     }
 }

@@ -48,6 +48,10 @@ pub fn judge(r: &ProbeReport, a: &Acceptance, min_duration_ms: Option<i64>) -> Q
     }
     match &r.video {
         None => fail.push("没有视频画面".into()),
+        Some(v) if !v.decodable => fail.push(format!(
+            "视频编码「{}」本机无法解码，播出只会是垫片：请转为 H.264 等常见编码后重新提交",
+            v.codec
+        )),
         Some(v) => {
             let (w, h) = (v.display_width, v.display_height);
             if a.landscape_required && h > w {
@@ -90,6 +94,25 @@ pub fn judge(r: &ProbeReport, a: &Acceptance, min_duration_ms: Option<i64>) -> Q
     }
     if r.audio.is_none() && a.audio_required {
         fail.push("没有音频（须有完整声音）".into());
+    }
+    // Every audio stream is recorded; the first one that decodes is what airs.
+    let undecodable: Vec<&str> = r
+        .audio_streams
+        .iter()
+        .filter(|s| !s.decodable)
+        .map(|s| s.codec.as_str())
+        .collect();
+    let any_audio = !r.audio_streams.is_empty();
+    if any_audio && undecodable.len() == r.audio_streams.len() {
+        fail.push(format!(
+            "音频编码「{}」本机无法解码，播出将没有声音：请转为 AAC 或 PCM 后重新提交",
+            undecodable.join("、")
+        ));
+    } else if r.audio_streams.first().is_some_and(|s| !s.decodable) {
+        warn.push(format!(
+            "第 1 条音轨（{}）本机无法解码，播出将使用下一条可解码的音轨",
+            undecodable.first().copied().unwrap_or_default()
+        ));
     }
     if let (Some(min), Some(d)) = (min_duration_ms, r.duration_ms)
         && d < min
@@ -171,11 +194,21 @@ mod tests {
                 display_height: 1080,
                 frame_rate: (25, 1),
                 bit_rate_bps: None,
+                bit_depth: Some(8),
+                chroma: Some("4:2:0".into()),
+                scan: Some("progressive".into()),
+                field_order: None,
+                mirrored: false,
+                decodable: true,
             }),
             audio: Some(AudioStream {
                 codec: "AAC".into(),
                 channels: 2,
                 sample_rate: 48000,
+                layout: Some("stereo".into()),
+                bit_depth: None,
+                language: None,
+                decodable: true,
             }),
             bit_rate_bps: Some(9_000_000),
             loudness: Some(Loudness {
@@ -228,5 +261,58 @@ mod tests {
         let q = judge(&r, &a, None);
         assert_eq!(q.verdict, Verdict::Warn);
         assert_eq!(q.reasons.len(), 2, "{q:?}");
+    }
+
+    #[test]
+    fn what_cannot_be_decoded_here_fails_and_what_the_engine_conforms_does_not() {
+        let a = acceptance();
+        let mut r = good();
+        if let Some(v) = r.video.as_mut() {
+            v.decodable = false;
+            v.codec = "Apple ProRes RAW".into();
+        }
+        let q = judge(&r, &a, None);
+        assert_eq!(q.verdict, Verdict::Fail);
+        assert!(
+            q.reasons[0].contains("视频编码「Apple ProRes RAW」本机无法解码"),
+            "{q:?}"
+        );
+
+        let pcm51 = AudioStream {
+            codec: "Uncompressed 16-bit PCM audio".into(),
+            channels: 6,
+            sample_rate: 48_000,
+            layout: Some("5.1".into()),
+            bit_depth: Some(16),
+            language: None,
+            decodable: true,
+        };
+        let undecodable = AudioStream {
+            codec: "DTS-HD".into(),
+            decodable: false,
+            ..pcm51.clone()
+        };
+        // Multichannel PCM, rotation, interlace: recorded, conformed on air, not failed.
+        let mut r = good();
+        r.audio_streams = vec![pcm51.clone()];
+        r.audio = Some(pcm51.clone());
+        if let Some(v) = r.video.as_mut() {
+            v.rotation = 180;
+            v.scan = Some("interlaced".into());
+            v.field_order = Some("tff".into());
+        }
+        assert_eq!(judge(&r, &a, None).verdict, Verdict::Pass);
+        // No audio stream that decodes: fail; the first one only: a warning.
+        r.audio_streams = vec![undecodable.clone()];
+        let q = judge(&r, &a, None);
+        assert_eq!(q.verdict, Verdict::Fail);
+        assert!(
+            q.reasons[0].contains("音频编码「DTS-HD」本机无法解码"),
+            "{q:?}"
+        );
+        r.audio_streams = vec![undecodable, pcm51];
+        let q = judge(&r, &a, None);
+        assert_eq!(q.verdict, Verdict::Warn, "{q:?}");
+        assert!(q.reasons[0].contains("第 1 条音轨"), "{q:?}");
     }
 }

@@ -103,7 +103,7 @@ impl Catalog {
         sqlx::query(
             "UPDATE media_files SET verdict = $1, reasons_json = $2, probe_json = $3, container = $4, \
              width = $5, height = $6, bit_rate_bps = $7, size_bytes = $8, duration_ms = $9, has_audio = $10, \
-             loudness_lufs = $11, true_peak_dbtp = $12, probed_at_ms = $13 WHERE id = $14",
+             loudness_lufs = $11, true_peak_dbtp = $12, probed_at_ms = $13, streams = $15 WHERE id = $14",
         )
         .bind(qc.verdict.as_str())
         .bind(&reasons_json)
@@ -119,6 +119,7 @@ impl Catalog {
         .bind(report.loudness.as_ref().and_then(|l| l.true_peak_dbtp))
         .bind(now_ms())
         .bind(file_id)
+        .bind(report.streams_summary())
         .execute(&mut *tx)
         .await?;
         let state: String = sqlx::query_scalar("SELECT state FROM works WHERE id = $1")

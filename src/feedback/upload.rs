@@ -164,19 +164,8 @@ fn cell_text(d: &calamine::Data) -> String {
     }
 }
 
-/// Reads an upload. `channel` is the channel of a sheet without a `渠道编号` column.
-/// Either every row is good (the figures) or the row errors, all of them.
-pub fn parse(
-    name: &str,
-    bytes: Vec<u8>,
-    channel: Option<i64>,
-) -> Result<std::result::Result<ParsedUpload, Vec<RowError>>> {
-    // The catalog import's reader (GBK/UTF-8 CSV with its delimiter sniffed, XLSX/XLS),
-    // with date-time cells kept to the second.
-    let (table, encoding) = crate::catalog::import::read_table_with(bytes, cell_text)?;
-    let Some(((_, header), body)) = table.split_first() else {
-        return Err(Error::invalid("file", format!("{name} 是空文件")));
-    };
+/// The columns found in a header row (first match wins).
+fn match_header(header: &[String]) -> HashMap<Col, (usize, String)> {
     let mut index: HashMap<Col, (usize, String)> = HashMap::new();
     for (i, h) in header.iter().enumerate() {
         let key = norm_header(h);
@@ -192,18 +181,49 @@ pub fn parse(
                 .or_insert((i, h.trim().trim_start_matches('\u{feff}').to_string()));
         }
     }
+    index
+}
+
+/// Reads an upload. `channel` is the channel of a sheet without a `渠道编号` column.
+/// Either every row is good (the figures) or the row errors, all of them.
+pub fn parse(
+    name: &str,
+    bytes: Vec<u8>,
+    channel: Option<i64>,
+) -> Result<std::result::Result<ParsedUpload, Vec<RowError>>> {
+    // The catalog import's reader (GBK/UTF-8 CSV with its delimiter sniffed, XLSX/XLS),
+    // with date-time cells kept to the second.
+    let (table, encoding) = crate::catalog::import::read_table_with(bytes, cell_text)?;
+    if table
+        .iter()
+        .all(|(_, c)| c.iter().all(|c| c.trim().is_empty()))
+    {
+        return Err(Error::invalid("file", format!("{name} 是空文件")));
+    }
+    // The header is the first of the top rows with a time column and a figure column (a
+    // title row may sit above it).
+    let is_header = |h: &[String]| {
+        let index = match_header(h);
+        index.contains_key(&Col::Time)
+            && Kind::ALL
+                .iter()
+                .any(|k| index.contains_key(&Col::Figure(*k)))
+    };
+    let Some(((_, header), body)) = crate::catalog::import::split_at_header(&table, is_header)
+    else {
+        return Err(Error::invalid(
+            "file",
+            format!(
+                "{name} 前 {} 行中找不到表头：至少需要「时间」列和一个指标列（在线人数、观看人次、点赞、评论、分享、话题阅读、话题讨论）",
+                crate::catalog::import::HEADER_SEARCH_ROWS
+            ),
+        ));
+    };
+    let index = match_header(header);
     let kinds: Vec<Kind> = Kind::ALL
         .into_iter()
         .filter(|k| index.contains_key(&Col::Figure(*k)))
         .collect();
-    if !index.contains_key(&Col::Time) || kinds.is_empty() {
-        return Err(Error::invalid(
-            "file",
-            format!(
-                "{name} 第 1 行缺少表头：至少需要「时间」列和一个指标列（在线人数、观看人次、点赞、评论、分享、话题阅读、话题讨论）"
-            ),
-        ));
-    }
     if !index.contains_key(&Col::Channel) && channel.is_none() {
         return Err(Error::invalid(
             "channel",

@@ -17,7 +17,9 @@ use serde::Serialize;
 use super::config::{CompiledSchedule, Event, Fallback};
 use super::mix::{DayMix, day_mix, mix_warnings};
 use super::plan::{Segment, day_plan};
-use super::time::{CronSlot, FrameRate, parse_clock_ms, parse_duration_frames, wall};
+use super::time::{
+    CronSlot, FrameRate, nearest_frame, parse_clock_ms, parse_duration_frames, wall,
+};
 use super::{Day, DayItem, FeedWindow, ItemKind, LiveFeed, Work};
 
 /// Shortest remainder worth cutting a work into (when a block allows cuts): 60 s.
@@ -561,6 +563,11 @@ impl<'a> Builder<'a> {
     ) {
         let cs = self.cs;
         let min_cut = cs.rate.frames_in_secs(MIN_CUT_SECS);
+        // The run of works with exact lengths in progress: its first frame and its exact
+        // length so far. Each boundary falls on the frame nearest the exact running time
+        // (the remainder carried, `time::carried_frames`).
+        let mut run_from = cur;
+        let mut run_ms: u128 = 0;
         while cur < end {
             let left = end - cur;
             let at = d.at_ms(cs, cur);
@@ -569,7 +576,19 @@ impl<'a> Builder<'a> {
             };
             let c = &self.cands[ci];
             let section = cs.sections[c.section].name.clone();
-            let frames = if fits { c.w.frames } else { left };
+            let frames = match (fits, c.w.ms) {
+                (false, _) => left,
+                (true, Some(ms)) if ms > 0 => {
+                    run_ms += u128::from(ms.unsigned_abs());
+                    let to = run_from + nearest_frame(cs.rate, run_ms);
+                    to.saturating_sub(cur).clamp(1, left)
+                }
+                (true, _) => {
+                    run_from = cur + c.w.frames;
+                    run_ms = 0;
+                    c.w.frames
+                }
+            };
             let mut item = work_item(c.w, &section, &seg.label, frames);
             item.premiere = self.air[ci].is_empty();
             item.cut = !fits;

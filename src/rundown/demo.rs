@@ -130,6 +130,7 @@ pub fn works(seed: u64, first_id: i64, n: usize, premiere_after: Option<NaiveDat
                     vec![cat]
                 },
                 frames: secs * 25,
+                ms: None,
                 source: format!("/media/works/{id:05}.mp4"),
                 premiere_after,
                 ready: Readiness {

@@ -78,8 +78,13 @@ pub struct Work {
     /// Categories 1–9 of the submission form; the first one that feeds a section decides
     /// the work's section.
     pub categories: Vec<u8>,
-    /// Duration in frames at the house rate.
+    /// Duration in frames at the house rate (rounded down).
     pub frames: u64,
+    /// Exact duration in milliseconds when known (the measured one). Works laid back to back
+    /// then take whole frames with the remainder carried ([`time::carried_frames`]) instead
+    /// of each losing its last fraction of a frame.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ms: Option<i64>,
     /// Media path or URL.
     pub source: String,
     /// A late work may air only from this Shanghai date on.

@@ -373,3 +373,72 @@ fn each_work_that_cannot_air_in_the_window_says_why() {
         assert!(w.contains("版块「悦科普」没有容纳 01:00:00 的空档"), "{w}");
     }
 }
+
+/// Works whose measured length is not a whole number of frames (each half a frame over) are
+/// laid back to back with the remainder carried: within a run of whole works the lengths
+/// alternate and every run takes the sum of its exact lengths to within half a frame, where
+/// rounding each down would lose half a frame per work.
+#[test]
+fn the_builder_carries_the_frame_remainder_across_a_run_of_works() {
+    use super::builder::{BuildRequest, build};
+    use super::{ItemKind, demo};
+    use std::collections::{BTreeMap, BTreeSet, HashMap};
+    let cs = ScheduleConfig::from_toml_str(CFG_2026, "2026.toml")
+        .expect("parses")
+        .compile("2026.toml")
+        .expect("valid");
+    let mut works = demo::catalog(7, 400);
+    for w in &mut works {
+        w.ms = Some(cs.rate.ms_of(w.frames) + 20);
+    }
+    let exact: HashMap<i64, i64> = works.iter().filter_map(|w| Some((w.id, w.ms?))).collect();
+    let first = cs.config.first_day;
+    let built = build(
+        &cs,
+        &BuildRequest {
+            works: &works,
+            feeds: &[],
+            existing: &BTreeMap::new(),
+            from: Some(first),
+            now: None,
+            locked: &BTreeSet::new(),
+        },
+    );
+    let day = built.days.get(&first).expect("first day built");
+    let mut runs = 0;
+    let mut longest = 0;
+    let mut i = 0;
+    while i < day.items.len() {
+        // A run: whole works one after the other.
+        let mut j = i;
+        while j < day.items.len()
+            && day.items[j].kind == ItemKind::Work
+            && !day.items[j].cut
+            && (j == i || day.items[j].start == day.items[j - 1].end(cs.rate))
+        {
+            j += 1;
+        }
+        if j - i >= 2 {
+            runs += 1;
+            longest = longest.max(j - i);
+            let frames: u64 = day.items[i..j].iter().map(|it| it.frames).sum();
+            let ms: i64 = day.items[i..j]
+                .iter()
+                .map(|it| exact[&it.work_id.expect("a work")])
+                .sum();
+            // |frames × 40 − ms| ≤ 20 at 25 fps.
+            let off = (cs.rate.ms_of(frames) - ms).abs();
+            assert!(off <= 20, "run {i}..{j}: {frames} frames for {ms} ms");
+            let whole: Vec<i64> = day.items[i..j]
+                .iter()
+                .map(|it| it.frames as i64 - cs.rate.frames_in_ms(exact[&it.work_id.expect("w")]))
+                .collect();
+            assert!(
+                whole.contains(&1),
+                "some works take the carried frame: {whole:?}"
+            );
+        }
+        i = j.max(i + 1);
+    }
+    assert!(runs > 0 && longest >= 3, "{runs} runs, longest {longest}");
+}

@@ -200,3 +200,127 @@ impl CronSlot {
             .collect()
     }
 }
+
+/// Whole-frame lengths of a run of items laid end to end, from their exact lengths in
+/// milliseconds, with the remainder carried (issue 13, fault 7).
+///
+/// Each boundary falls on the frame nearest the exact running time from the start of the run
+/// (half a frame rounds up), so an item takes `round(end) - round(start)` frames: ten 1.1 s
+/// clips at 25 fps (27.5 frames each) take 28, 27, 28, 27 … frames, and any prefix of the run
+/// takes the sum of its lengths to within half a frame — an item pinned where the run ends
+/// by the clock is never reached early or late by more than that, so nothing that fits is
+/// cut. Integer arithmetic only (`u128`), exact for every rate; a length that would overflow
+/// saturates. Negative lengths count as zero.
+///
+/// Returns an iterator so a caller can restart the run (a pinned item) by starting a new one.
+pub fn carried_frames<I>(rate: FrameRate, lengths_ms: I) -> CarriedFrames<I::IntoIter>
+where
+    I: IntoIterator<Item = i64>,
+{
+    CarriedFrames {
+        rate,
+        lengths: lengths_ms.into_iter(),
+        elapsed_ms: 0,
+        done_frames: 0,
+    }
+}
+
+/// The iterator of [`carried_frames`]: whole frames per item, remainder carried.
+#[derive(Debug, Clone)]
+pub struct CarriedFrames<I> {
+    rate: FrameRate,
+    lengths: I,
+    /// Exact time elapsed in the run, ms.
+    elapsed_ms: u128,
+    /// Frames handed out so far (the frame nearest `elapsed_ms` before this item).
+    done_frames: u64,
+}
+
+impl<I> CarriedFrames<I> {
+    /// Exact milliseconds of the run so far (the sum of the lengths read).
+    pub fn elapsed_ms(&self) -> u128 {
+        self.elapsed_ms
+    }
+
+    /// Frames of the run so far (the sum of the lengths handed out).
+    pub fn frames_so_far(&self) -> u64 {
+        self.done_frames
+    }
+}
+
+/// The frame nearest `ms` milliseconds at `rate` (half a frame rounds up).
+pub fn nearest_frame(rate: FrameRate, ms: u128) -> u64 {
+    let n = ms.saturating_mul(u128::from(rate.num));
+    let d = 1000 * u128::from(rate.den.max(1));
+    u64::try_from((n + d / 2) / d).unwrap_or(u64::MAX)
+}
+
+impl<I: Iterator<Item = i64>> Iterator for CarriedFrames<I> {
+    type Item = u64;
+
+    fn next(&mut self) -> Option<u64> {
+        let ms = self.lengths.next()?;
+        self.elapsed_ms = self
+            .elapsed_ms
+            .saturating_add(u128::from(ms.max(0).unsigned_abs()));
+        let end = nearest_frame(self.rate, self.elapsed_ms);
+        let frames = end.saturating_sub(self.done_frames);
+        self.done_frames = end;
+        Some(frames)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.lengths.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod carry_tests {
+    use super::*;
+
+    #[test]
+    fn ten_clips_of_1100_ms_take_28_27_alternately_and_275_in_all() {
+        let f: Vec<u64> = carried_frames(FrameRate::default(), [1100; 10]).collect();
+        assert_eq!(f, [28, 27, 28, 27, 28, 27, 28, 27, 28, 27]);
+        assert_eq!(f.iter().sum::<u64>(), 275);
+    }
+
+    #[test]
+    fn every_prefix_is_within_half_a_frame_of_its_exact_length() {
+        for rate in [
+            FrameRate { num: 25, den: 1 },
+            FrameRate {
+                num: 30000,
+                den: 1001,
+            },
+            FrameRate { num: 50, den: 1 },
+        ] {
+            let lengths = [1100i64, 7, 40, 1999, 33_367, 1, 0, 12_345, 999];
+            let mut run = carried_frames(rate, lengths);
+            let mut exact_ms = 0i64;
+            let mut sum = 0u64;
+            for ms in lengths {
+                sum += run.next().expect("one length per item");
+                exact_ms += ms;
+                // |sum × 1000 × den − exact × num| ≤ ½ × 1000 × den, in integers.
+                let lhs = (i128::from(sum) * 1000 * i128::from(rate.den)
+                    - i128::from(exact_ms) * i128::from(rate.num))
+                .abs();
+                assert!(
+                    lhs * 2 <= 1000 * i128::from(rate.den),
+                    "{rate}: {sum} vs {exact_ms} ms"
+                );
+                assert_eq!(run.frames_so_far(), sum);
+            }
+            assert!(run.next().is_none());
+        }
+    }
+
+    #[test]
+    fn whole_frame_lengths_are_unchanged_and_negative_lengths_are_zero() {
+        let f: Vec<u64> = carried_frames(FrameRate::default(), [40, 2000, -5, 80]).collect();
+        assert_eq!(f, [1, 50, 0, 2]);
+        let huge: Vec<u64> = carried_frames(FrameRate::default(), [i64::MAX, i64::MAX]).collect();
+        assert_eq!(huge.len(), 2);
+    }
+}

@@ -83,6 +83,7 @@ pub async fn works(cat: &Catalog, rate: FrameRate) -> Result<Vec<Work>> {
             copyright_holder: w.copyright_holder.clone().unwrap_or_default(),
             categories: w.categories.clone(),
             frames: frames_of_ms(rate, ms),
+            ms: (ms > 0).then_some(ms),
             source,
             premiere_after,
             ready,

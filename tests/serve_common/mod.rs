@@ -62,6 +62,7 @@ pub fn work(title: &str, source: &Path, frames: u64) -> Work {
         copyright_holder: "测试科技馆".into(),
         categories: vec![2],
         frames,
+        ms: None,
         source: source.display().to_string(),
         premiere_after: None,
         blocked: Vec::new(),

@@ -1,20 +1,23 @@
 //! HLS preview: the programme written as a live playlist (`live.m3u8`) of MPEG-TS segments
-//! (`seg00000.ts` …) into a local directory, for a browser preview with hls.js.
+//! (`seg00000.ts` …) into a local directory, for the dashboard preview and the public
+//! `/watch` player (hls.js).
 //!
 //! Owns: parsing `hls:///abs/dir` (or `hls:/abs/dir`), preparing the directory (created if
-//! missing; our own stale playlist and segments removed), and one GStreamer pipeline per
-//! session fed from the destination's queue: the encoded H.264 and AAC packets go through
-//! two appsrcs, `h264parse` (byte-stream with SPS/PPS before every key frame, so each
-//! segment decodes on its own) and `aacparse`, into `hlssink2`, which muxes TS itself
-//! (splitmuxsink + mpegtsmux), cuts a segment at the first key frame after the target
-//! duration, rewrites the playlist and deletes segments beyond `max-files`. No second
-//! encode. The destination is Live once the first segment is closed; bytes count the TS
-//! written. A pipeline error (directory gone, disk full), a writer that falls behind or
-//! stops closing segments ends the session with an error and `output::run_destination`
-//! retries; every session starts a fresh playlist (segment numbers and media sequence
-//! start again at 0).
+//! missing; our own files the previous run's state does not keep removed), and one GStreamer
+//! pipeline per session fed from the destination's queue: the encoded H.264 and AAC packets
+//! go through two appsrcs, `h264parse` (byte-stream with SPS/PPS before every key frame, so
+//! each segment decodes on its own) and `aacparse`, into `splitmuxsink` with one
+//! `mpegtsmux` kept across segments, which cuts a segment at the first key frame half a
+//! key-frame interval after the last cut. No second encode. Each closed segment is added to
+//! the playlist state ([`super::hls_playlist`]): the playlist continues across sessions and
+//! daemon restarts (media sequence and names go on, `#EXT-X-DISCONTINUITY` at the join, the
+//! target duration kept, never `#EXT-X-ENDLIST`), old segments deleted in order. The
+//! destination is Live once the first segment is closed; bytes count the TS written. A
+//! pipeline error (directory gone, disk full), a writer that falls behind or stops closing
+//! segments ends the session with an error and `output::run_destination` retries.
 
 use super::feed::{Feed, count_bytes};
+use super::hls_playlist::{self, PlaylistState};
 use super::{KeyGate, Meter, SessionCtx, SessionEnd};
 use crate::gst_util::describe_error;
 use crate::packet::Headers;
@@ -25,12 +28,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// The playlist's file name inside the directory.
-pub const PLAYLIST: &str = "live.m3u8";
-/// Segments listed in the playlist.
-pub const PLAYLIST_LENGTH: u32 = 6;
-/// Segments kept on disk; older ones are deleted.
-pub const MAX_FILES: u32 = 10;
+pub use super::hls_playlist::{MAX_FILES, PLAYLIST, PLAYLIST_LENGTH};
 /// Bytes an appsrc may hold before the writer counts as fallen behind (~20 s at 6 Mbit/s).
 const MAX_QUEUED_VIDEO: u64 = 16_000_000;
 const MAX_QUEUED_AUDIO: u64 = 1_000_000;
@@ -59,38 +57,48 @@ pub fn parse_dir(url: &str) -> Result<PathBuf, String> {
     Ok(p.to_path_buf())
 }
 
-/// Target segment duration in whole seconds: the key-frame interval, rounded up.
-fn target_duration(h: &Headers) -> u32 {
-    let num = u64::from(h.keyframe_interval.max(1)) * u64::from(h.fps_den.max(1));
-    let den = u64::from(h.fps_num.max(1));
-    num.div_ceil(den).clamp(1, 60) as u32
+/// Target duration and the segmenter's cut threshold for the stream's key-frame interval.
+fn timing(h: &Headers) -> (u32, u64) {
+    let (gop, num, den) = (h.keyframe_interval, h.fps_num, h.fps_den);
+    (
+        hls_playlist::target_duration(gop, num, den),
+        hls_playlist::split_after_ns(gop, num, den),
+    )
 }
 
-/// Whether a file name is one this destination writes (`live.m3u8`, `segNNNNN.ts`).
-fn is_ours(name: &str) -> bool {
-    if name == PLAYLIST {
-        return true;
-    }
-    name.strip_prefix("seg")
-        .and_then(|r| r.strip_suffix(".ts"))
-        .is_some_and(|n| n.len() >= 5 && n.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// Creates the directory if missing and removes our own files from an earlier run (other
-/// files are left alone).
-fn prepare_dir(dir: &Path) -> Result<(), String> {
+/// Creates the directory if missing, reads the previous run's state (a state that cannot be
+/// read is reported and a new playlist started) and removes our own files it does not keep
+/// (segments of a crashed session, temporary files, an old playlist without a state). Other
+/// files are left alone. Returns the state to continue and what to warn about.
+fn prepare_dir(dir: &Path, target: u32) -> Result<(PlaylistState, Vec<String>), String> {
     std::fs::create_dir_all(dir)
         .map_err(|e| format!("cannot create the HLS directory {}: {e}", dir.display()))?;
+    let mut warnings = Vec::new();
+    let loaded = PlaylistState::load(dir).unwrap_or_else(|e| {
+        warnings.push(format!("{e}; starting a new playlist"));
+        None
+    });
+    let had_state = loaded.is_some();
+    let (state, raised) = PlaylistState::resume(loaded, target);
+    if raised {
+        warnings.push(format!(
+            "the key-frame interval grew: the playlist's target duration is now {} s",
+            state.target_duration
+        ));
+    }
     let entries = std::fs::read_dir(dir)
         .map_err(|e| format!("cannot read the HLS directory {}: {e}", dir.display()))?;
     for entry in entries.flatten() {
         let name = entry.file_name();
-        if name.to_str().is_some_and(is_ours) {
+        let Some(name) = name.to_str() else { continue };
+        let keep =
+            state.keeps(name) || (had_state && (name == hls_playlist::STATE || name == PLAYLIST));
+        if hls_playlist::is_ours(name) && !keep {
             std::fs::remove_file(entry.path())
                 .map_err(|e| format!("cannot remove stale {}: {e}", entry.path().display()))?;
         }
     }
-    Ok(())
+    Ok((state, warnings))
 }
 
 struct Pipe {
@@ -112,57 +120,66 @@ impl Drop for Pipe {
     }
 }
 
-fn build(dir: &Path, target: u32, h: &Headers) -> Result<Pipe, String> {
-    // hlssink2's request pads take parsed streams; mpegtsmux inside wants byte-stream
-    // H.264 and adds ADTS to raw AAC itself.
+/// The pipeline of one session: segments named from `first_index` on, cut at the first key
+/// frame `split_ns` into a segment.
+fn build(dir: &Path, split_ns: u64, first_index: u64, h: &Headers) -> Result<Pipe, String> {
+    // splitmuxsink takes parsed streams; mpegtsmux wants byte-stream H.264 and adds ADTS to
+    // raw AAC itself.
     let desc = "appsrc name=v format=time is-live=false block=false \
                 ! h264parse config-interval=-1 ! video/x-h264,stream-format=byte-stream,alignment=au \
-                ! queue ! hls.video \
+                ! queue name=vq \
                 appsrc name=a format=time is-live=false block=false \
-                ! aacparse ! queue ! hls.audio \
-                hlssink2 name=hls send-keyframe-requests=false";
+                ! aacparse ! queue name=aq";
     let pipeline = gst::parse::launch(desc)
-        .map_err(|e| {
-            format!(
-                "cannot build the HLS pipeline (is hlssink2 from gst-plugins-good installed?): {e}"
-            )
-        })?
+        .map_err(|e| format!("cannot build the HLS pipeline: {e}"))?
         .downcast::<gst::Pipeline>()
         .map_err(|_| "HLS pipeline is not a pipeline".to_string())?;
-    let by = |n: &str| {
-        pipeline
-            .by_name(n)
-            .ok_or_else(|| format!("HLS pipeline has no {n}"))
-    };
-    let hls = by("hls")?;
-    let path_str = |p: PathBuf| {
-        p.to_str()
-            .map(str::to_string)
-            .ok_or_else(|| format!("{} is not UTF-8", p.display()))
-    };
-    hls.set_property("location", path_str(dir.join("seg%05d.ts"))?);
-    hls.set_property("playlist-location", path_str(dir.join(PLAYLIST))?);
-    hls.set_property("target-duration", target);
-    hls.set_property("playlist-length", PLAYLIST_LENGTH);
-    hls.set_property("max-files", MAX_FILES);
+    // The segmenter's muxer must be set before its pads are requested.
+    let mux = gst::ElementFactory::make("mpegtsmux")
+        .build()
+        .map_err(|e| format!("cannot create mpegtsmux (gst-plugins-bad): {e}"))?;
+    let hls = gst::ElementFactory::make("splitmuxsink")
+        .name("hls")
+        .property("muxer", &mux)
+        .property("max-size-time", split_ns)
+        .property("send-keyframe-requests", false)
+        .property("max-files", 0u32)
+        .property("reset-muxer", false)
+        .build()
+        .map_err(|e| format!("cannot create splitmuxsink (gst-plugins-good): {e}"))?;
+    pipeline
+        .add(&hls)
+        .map_err(|e| format!("cannot build the HLS pipeline: {e}"))?;
+    for (queue, pad) in [("vq", "video"), ("aq", "audio_%u")] {
+        let q = pipeline
+            .by_name(queue)
+            .ok_or_else(|| format!("HLS pipeline has no {queue}"))?;
+        let sink = hls
+            .request_pad_simple(pad)
+            .ok_or_else(|| format!("splitmuxsink gave no {pad} pad"))?;
+        let src = q
+            .static_pad("src")
+            .ok_or_else(|| format!("{queue} has no src pad"))?;
+        src.link(&sink)
+            .map_err(|e| format!("cannot link {queue} to the segmenter: {e:?}"))?;
+    }
+    let seg_dir = dir.to_path_buf();
+    if seg_dir.to_str().is_none() {
+        return Err(format!("{} is not UTF-8", dir.display()));
+    }
+    hls.connect("format-location", false, move |args| {
+        let id = args.get(1).and_then(|v| v.get::<u32>().ok()).unwrap_or(0);
+        let name = hls_playlist::segment_name(first_index.saturating_add(u64::from(id)));
+        let path = seg_dir.join(name);
+        Some(path.to_str().unwrap_or_default().to_value())
+    });
     let feed = Feed::new(&pipeline, h, "HLS")?;
-    // The muxer lives inside hlssink2's splitmuxsink and is kept across segments: count
-    // what it writes. Without it, count what goes in.
+    // The muxer is kept across segments: count what it writes.
     let written = Arc::new(AtomicU64::new(0));
-    let muxer_src = hls
-        .downcast_ref::<gst::Bin>()
-        .and_then(|b| {
-            b.iterate_elements().into_iter().flatten().find(|e| {
-                e.factory()
-                    .is_some_and(|f| f.name().as_str() == "splitmuxsink")
-            })
-        })
-        .and_then(|s| s.property::<Option<gst::Element>>("muxer"))
-        .and_then(|m| m.static_pad("src"));
-    match muxer_src {
+    match mux.static_pad("src") {
         Some(pad) => count_bytes(&pad, written.clone()),
         None => {
-            tracing::debug!("HLS: muxer not found; counting the bytes going in");
+            tracing::debug!("HLS: muxer has no src pad; counting the bytes going in");
             for pad in hls.sink_pads() {
                 count_bytes(&pad, written.clone());
             }
@@ -175,29 +192,96 @@ fn build(dir: &Path, target: u32, h: &Headers) -> Result<Pipe, String> {
     })
 }
 
-/// Empties the bus: the first error, else how many segments were closed since last time.
-/// (Nothing else reads this bus, so every message is popped or it would pile up.)
-fn poll_bus(pipe: &Pipe) -> Result<u32, String> {
+/// The playlist side of a session: the state, and the segment being written.
+struct Recorder {
+    dir: PathBuf,
+    name: String,
+    state: PlaylistState,
+    /// Running time the segment being written opened at.
+    opened_at: Option<u64>,
+    /// Segments this session closed.
+    closed: u64,
+}
+
+impl Recorder {
+    /// A segment closed at running time `at`: into the state, the playlist rewritten, the
+    /// segments beyond the window deleted (oldest first).
+    fn closed(&mut self, at: u64) -> Result<(), String> {
+        let from = self.opened_at.take().unwrap_or(at);
+        let duration_ms = at.saturating_sub(from) / 1_000_000;
+        let pushed = self.state.push(duration_ms, self.closed == 0);
+        self.closed += 1;
+        if pushed.over_target {
+            tracing::warn!(
+                destination = %self.name,
+                duration_ms,
+                target_s = self.state.target_duration,
+                "HLS: a segment is longer than the playlist's target duration"
+            );
+        }
+        self.state.save(&self.dir)?;
+        self.state.write_playlist(&self.dir)?;
+        for name in pushed.delete {
+            if let Err(e) = std::fs::remove_file(self.dir.join(&name))
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                return Err(format!("cannot delete old segment {name}: {e}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Empties the bus into `rec`: the first error, else whether the end of stream came and how
+/// many segments were closed since last time. (Nothing else reads this bus, so every message
+/// is popped or it would pile up.)
+fn poll_bus(pipe: &Pipe, rec: &mut Recorder) -> Result<(u32, bool), String> {
     let Some(bus) = pipe.pipeline.bus() else {
-        return Ok(0);
+        return Ok((0, false));
     };
     let mut closed = 0;
+    let mut eos = false;
     while let Some(msg) = bus.pop() {
         match msg.view() {
             gst::MessageView::Error(e) => return Err(describe_error(e)),
-            gst::MessageView::Element(e)
-                if e.structure()
-                    .is_some_and(|s| s.name() == "splitmuxsink-fragment-closed") =>
-            {
-                closed += 1;
+            gst::MessageView::Eos(_) => eos = true,
+            gst::MessageView::Element(e) => {
+                let Some(s) = e.structure() else { continue };
+                let at = s.get::<u64>("running-time").unwrap_or(0);
+                match s.name().as_str() {
+                    "splitmuxsink-fragment-opened" => rec.opened_at = Some(at),
+                    "splitmuxsink-fragment-closed" => {
+                        rec.closed(at)?;
+                        closed += 1;
+                    }
+                    _ => {}
+                }
             }
             _ => {}
         }
     }
-    Ok(closed)
+    Ok((closed, eos))
 }
 
-/// One HLS session: a fresh playlist in the directory.
+/// Ends the session's stream and waits (3 s at most) for the last segment to close, so it is
+/// listed; the playlist stays open (no end-list: a stop is not the end of the channel).
+async fn finish(pipe: &Pipe, rec: &mut Recorder) {
+    let _ = pipe.feed.video.end_of_stream();
+    let _ = pipe.feed.audio.end_of_stream();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    while tokio::time::Instant::now() < deadline {
+        match poll_bus(pipe, rec) {
+            Ok((_, false)) => tokio::time::sleep(Duration::from_millis(50)).await,
+            Ok((_, true)) => return,
+            Err(e) => {
+                tracing::debug!(destination = %rec.name, "HLS: at the end: {e}");
+                return;
+            }
+        }
+    }
+}
+
+/// One HLS session: continues the directory's playlist.
 pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
     let dir = parse_dir(&ctx.cfg.url)?;
     // The headers come with the packets: start from the cached GOP, or wait for a key frame.
@@ -215,13 +299,29 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
             _ = ctx.shutdown.changed() => return Ok(SessionEnd::Finished),
         }
     };
+    let (target, split_ns) = timing(&headers);
     let d2 = dir.clone();
-    tokio::task::spawn_blocking(move || prepare_dir(&d2))
+    let (state, warnings) = tokio::task::spawn_blocking(move || prepare_dir(&d2, target))
         .await
         .map_err(|e| format!("preparing the HLS directory failed: {e}"))??;
-    let target = target_duration(&headers);
-    tracing::debug!(destination = %ctx.cfg.name, dir = %dir.display(), target, "HLS: starting");
-    let pipe = build(&dir, target, &headers)?;
+    for w in warnings {
+        tracing::warn!(destination = %ctx.cfg.name, "HLS: {w}");
+    }
+    tracing::debug!(
+        destination = %ctx.cfg.name,
+        dir = %dir.display(),
+        target = state.target_duration,
+        next = state.next_index,
+        "HLS: starting"
+    );
+    let pipe = build(&dir, split_ns, state.next_index, &headers)?;
+    let mut rec = Recorder {
+        dir: dir.clone(),
+        name: ctx.cfg.name.clone(),
+        state,
+        opened_at: None,
+        closed: 0,
+    };
     let p2 = pipe.pipeline.clone();
     let started = tokio::time::timeout(
         ctx.policy.io_timeout,
@@ -229,7 +329,7 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
     )
     .await;
     if !matches!(started, Ok(Ok(Ok(_)))) {
-        return Err(poll_bus(&pipe)
+        return Err(poll_bus(&pipe, &mut rec)
             .err()
             .unwrap_or_else(|| "cannot start the HLS pipeline".to_string()));
     }
@@ -239,8 +339,9 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
     let mut counted = 0u64;
     let mut gate = KeyGate::new(false);
     let mut check = tokio::time::interval(Duration::from_millis(200));
-    // A segment closes every target duration; none for several means the writer is stuck.
-    let stall_limit = Duration::from_secs(u64::from(target) * 3 + 4);
+    // A segment closes every 1–1.5 key-frame intervals; none for several means the writer
+    // is stuck.
+    let stall_limit = Duration::from_secs(u64::from(rec.state.target_duration) * 3 + 4);
     let mut last_segment = tokio::time::Instant::now();
     loop {
         for p in pending.drain(..) {
@@ -262,12 +363,12 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
                     pending.push(p);
                 }
                 None => {
-                    pipe.feed.finish(&pipe.pipeline).await;
+                    finish(&pipe, &mut rec).await;
                     return Ok(SessionEnd::Finished);
                 }
             },
             _ = check.tick() => {
-                let closed = poll_bus(&pipe)?;
+                let (closed, _) = poll_bus(&pipe, &mut rec)?;
                 if closed > 0 {
                     last_segment = tokio::time::Instant::now();
                     if !live {
@@ -293,7 +394,7 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
                 while let Ok(p) = ctx.rx.try_recv() {
                     let _ = pipe.feed.push(&p);
                 }
-                pipe.feed.finish(&pipe.pipeline).await;
+                finish(&pipe, &mut rec).await;
                 return Ok(SessionEnd::Finished);
             }
         }
@@ -318,15 +419,5 @@ mod tests {
         assert!(parse_dir("hls:relative/dir").is_err());
         assert!(parse_dir("hls:///").is_err());
         assert!(parse_dir("rtmp://h/live/k").is_err());
-    }
-
-    #[test]
-    fn our_files() {
-        assert!(is_ours("live.m3u8"));
-        assert!(is_ours("seg00000.ts"));
-        assert!(is_ours("seg123456.ts"));
-        assert!(!is_ours("seg1.ts"));
-        assert!(!is_ours("index.html"));
-        assert!(!is_ours("segabcde.ts"));
     }
 }

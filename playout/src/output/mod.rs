@@ -4,12 +4,14 @@
 //! the reconnect loop with capped back-off, and the GOP cache that lets a destination that
 //! comes back start at once on a key frame with fresh codec headers. The protocols live in
 //! `rtmp` (RTMP/RTMPS push on rml_rtmp), `srt` (SRT caller via mpegtsmux + srtsink) and
-//! `hls` (a live HLS playlist with TS segments in a local directory, via hlssink2).
+//! `hls` (a live HLS playlist with TS segments in a local directory, via splitmuxsink and
+//! our own playlist that continues across restarts: `hls_playlist`).
 //! Does not own: encoding or the fan-out.
 
 pub mod feed;
 pub mod flv;
 pub mod hls;
+pub mod hls_playlist;
 pub mod mask;
 pub mod rtmp;
 pub mod srt;

@@ -263,3 +263,113 @@ async fn a_day_with_an_edit_a_restart_clock_steps_and_midnight_airs_frame_for_fr
         "no airing but the planned ones (and the resumed one)"
     );
 }
+
+/// Issue 13, fault 7: ten 1.1 s clips (27.5 frames each at 25 fps) and an item pinned 11 s
+/// after the first. Their lengths carried to whole frames (28, 27, 28 …,
+/// [`crate::rundown::time::carried_frames`]) take 275 frames, so the pinned item starts on
+/// its second and the tenth clip airs whole; rounded one by one (28 each) the run would
+/// have taken 280 frames and the pin cut the tenth clip to 23.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_of_clips_with_the_remainder_carried_airs_whole_up_to_a_pin() {
+    use crate::rundown::time::carried_frames;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("sim.db").display().to_string())
+        .await
+        .expect("store");
+    let days = DbDayStore::new(store.clone());
+    let asrun = AsRunLog::new(store.clone());
+    let frames: Vec<u64> = carried_frames(RATE, [1100i64; 10]).collect();
+    let per_item_rounded: u64 = 10 * 28;
+    assert!(
+        per_item_rounded > 275,
+        "rounding one by one overruns the pin"
+    );
+    let mut items: Vec<DayItem> = frames
+        .iter()
+        .enumerate()
+        .map(|(i, &f)| item(i, f))
+        .collect();
+    // The pinned item: 2 s.
+    let mut pinned = item(10, 50);
+    pinned.pinned = true;
+    items.push(pinned);
+    let date = "2027-09-01";
+    let mut day1 = day(date, Vec::new());
+    let midnight = day1.start;
+    // 20:00 Shanghai: the run, then the slate to midnight.
+    let run_start = t("2027-09-01T20:00:00+08:00");
+    let mut at = RATE.frames_between(midnight, run_start) as u64;
+    let mut laid = vec![];
+    let mut lead = item(998, at);
+    lead.kind = ItemKind::Slate;
+    lead.work_id = None;
+    lead.source = String::new();
+    lead.start = midnight;
+    laid.push(lead);
+    for mut it in items {
+        it.start = RATE.add(midnight, at);
+        at += it.frames;
+        laid.push(it);
+    }
+    let total = RATE.frames_between(midnight, day1.end) as u64;
+    let mut rest = item(999, total - at);
+    rest.kind = ItemKind::Slate;
+    rest.work_id = None;
+    rest.source = String::new();
+    rest.start = RATE.add(midnight, at);
+    laid.push(rest);
+    day1.items = laid;
+    let pin_at = day1.items[11].start;
+    assert_eq!(pin_at, run_start + chrono::Duration::seconds(11));
+    days.save_async(&day1, "builder", "sim", Utc::now())
+        .await
+        .expect("save");
+    // Each clip file holds 28 frames (1.1 s rounded up by its encoder).
+    let media: SimMedia = Arc::new(|uri: &str| uri.contains("/media/w").then_some(28));
+    let settings = AirSettings {
+        lookahead: Duration::from_secs(600),
+        edit_lead: Duration::from_secs(1),
+        poll: Duration::from_secs(60),
+        db_timeout: Duration::from_secs(5),
+        restart_engine: true,
+        fault_drills: false,
+    };
+    let mut sim = Simulation::start(
+        days.clone(),
+        asrun.clone(),
+        RATE,
+        t("2027-09-01T19:59:50+08:00"),
+        media,
+        settings,
+    )
+    .expect("simulation");
+    sim.run_until(t("2027-09-01T20:00:20+08:00")).await;
+    sim.finish().await;
+    let mut rows = asrun
+        .query(&AsRunQuery {
+            day: Some(date.into()),
+            ..AsRunQuery::default()
+        })
+        .await
+        .expect("as-run");
+    rows.sort_by_key(|r| r.first_frame_ms);
+    for (i, it) in day1.items[1..=11].iter().enumerate() {
+        let r = rows
+            .iter()
+            .find(|r| r.planned_start_ms == Some(ms(it.start)))
+            .unwrap_or_else(|| panic!("{} aired: {rows:#?}", it.title));
+        assert_eq!(r.first_frame_ms, ms(it.start), "{} on its frame", it.title);
+        if i < 10 {
+            assert_eq!(r.frames, Some(it.frames as i64), "{}: {r:#?}", it.title);
+            assert_eq!(r.end_reason.as_deref(), Some("complete"), "{r:#?}");
+            assert!(r.fallbacks.is_empty(), "{r:#?}");
+        }
+    }
+    let tenth = rows
+        .iter()
+        .find(|r| r.planned_start_ms == Some(ms(day1.items[10].start)))
+        .expect("tenth");
+    // 27 whole frames of its 27.5: within half a frame of its length, not cut by the pin.
+    assert_eq!(tenth.frames, Some(27), "{tenth:#?}");
+    assert_eq!(tenth.last_frame_ms, Some(ms(pin_at) - 40), "{tenth:#?}");
+}

@@ -210,6 +210,7 @@ fn constructors_for_inserted_items() {
         copyright_holder: "天文台".into(),
         categories: vec![2],
         frames: 10 * MIN,
+        ms: None,
         source: "/media/42.mp4".into(),
         premiere_after: None,
         blocked: Vec::new(),

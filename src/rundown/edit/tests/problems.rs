@@ -19,6 +19,7 @@ fn catalog() -> Catalog {
         copyright_holder: "单位".into(),
         categories: vec![1],
         frames,
+        ms: None,
         source: format!("/media/{title}.mp4"),
         premiere_after: None,
         blocked: Vec::new(),
