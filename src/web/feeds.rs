@@ -87,8 +87,8 @@ pub fn routes(state: FeedsState) -> Router {
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .with_state(state.feeds.clone());
     Router::new()
-        .route("/api/v1/feeds", get(list))
-        .route("/api/v1/feeds/{id}/still.jpg", get(still))
+        .route("/api/v1/feeds", get(feed_list))
+        .route("/api/v1/feeds/{id}/still.jpg", get(feed_still))
         .with_state(state)
         .merge(keys_routes)
 }
@@ -102,7 +102,7 @@ fn status_of<'a>(live: &'a [LiveStatus], url: &str) -> Option<&'a LiveStatus> {
 /// 慢直播信号列表及实时状态 The feeds, with their live status while open.
 #[utoipa::path(get, path = "/api/v1/feeds", tag = "feeds",
     responses((status = 200, description = "信号 Feeds", body = [FeedView])))]
-pub(crate) async fn list(State(s): State<FeedsState>) -> ApiResult<Vec<FeedView>> {
+pub(crate) async fn feed_list(State(s): State<FeedsState>) -> ApiResult<Vec<FeedView>> {
     let feeds = crate::rundown_db::source::feeds(&s.catalog).await?;
     let live = s
         .air
@@ -139,7 +139,7 @@ pub(crate) async fn list(State(s): State<FeedsState>) -> ApiResult<Vec<FeedView>
     params(super::openapi::IdPath, StillQuery),
     responses((status = 200, description = "JPEG（信号未打开或尚无画面时 404）JPEG (404 when not \
         open or no picture yet)", content_type = "image/jpeg")))]
-pub(crate) async fn still(
+pub(crate) async fn feed_still(
     State(s): State<FeedsState>,
     Id(id): Id,
     Query(q): Query<StillQuery>,

@@ -152,7 +152,7 @@ each operation names the roles that may call it. Errors are `{\"error\": {\"code
         super::asrun::list, super::asrun::export_csv, super::asrun::scrape,
         super::auth::me, super::auth::users, super::auth::create_user, super::auth::issue_token,
         super::feeds::keys, super::feeds::create, super::feeds::revoke,
-        super::feeds::list, super::feeds::still,
+        super::feeds::feed_list, super::feeds::feed_still,
         openapi_json,
     ),
     components(schemas(ErrorBody, ErrorDetail, ErrorCode, Role)),
