@@ -200,7 +200,7 @@ try {
   const controls = await page.$$eval('main button, main input, main select, main textarea, main [draggable=true]', (e) => e.length);
   check(controls === 0, `no edit controls on the partner page (${controls})`);
   await shot(page, 'partner');
-  for (const route of ['#/editor', '#/onair', '#/health']) {
+  for (const route of ['#/editor', '#/onair', '#/health', '#/feeds']) {
     await page.goto(`${BASE}/${route}`);
     await page.waitForFunction(() => location.hash === '#/partner');
     await page.waitForSelector('#partner-works');
@@ -211,6 +211,15 @@ try {
   check(!(await text(page, 'body')).includes(OTHER), 'certificates show no other unit');
   check(await page.$$eval('main button, main input, main select', (e) => e.length) === 0, 'no controls on certificates');
   await shot(page, 'partner-certificates');
+  // The unit's end-of-month summary sits beside its certificates, and is a PDF of its own.
+  const summaryHref = await page.getAttribute('[data-testid=summary-pdf]', 'href');
+  const summary = await page.evaluate(async (href) => {
+    const r = await fetch(href, { credentials: 'same-origin' });
+    const b = new Uint8Array(await r.arrayBuffer());
+    return { status: r.status, type: r.headers.get('content-type'), head: String.fromCharCode(...b.slice(0, 4)) };
+  }, summaryHref);
+  check(summary.status === 200 && summary.type === 'application/pdf' && summary.head === '%PDF', `summary PDF: ${JSON.stringify(summary)} from ${summaryHref}`);
+  log('partner summary PDF beside the certificates');
   const partnerApi = await page.evaluate(async (day) => {
     const skip = await fetch('/api/v1/air/skip', { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json' }, body: '{}' });
     const days = await fetch(`/api/v1/rundown/days/${day}`);

@@ -4,7 +4,7 @@
 
 import { t } from '../i18n.js';
 import { api, session } from '../api.js';
-import { h, clear, wallDateTime } from '../util.js';
+import { h, clear, wallDate, wallDateTime } from '../util.js';
 
 /// Aired works: {id, title, count, last_ms}.
 async function airedWorks() {
@@ -12,6 +12,7 @@ async function airedWorks() {
     const r = await api('GET', '/api/v1/partner/works');
     return (r.works ?? []).filter((w) => w.aired.length).map((w) => ({
       id: w.id, title: w.title, count: w.aired.length,
+      first_ms: Math.min(...w.aired.map((a) => a.first_frame_ms)),
       last_ms: Math.max(...w.aired.map((a) => a.first_frame_ms)),
     }));
   }
@@ -42,6 +43,20 @@ export async function render(root) {
   if (!works.length) {
     card.append(h('p', { class: 'muted' }, t('certs_none')));
     return;
+  }
+  // A partner's end-of-month summary of 数据反馈 over the days its works aired, beside its
+  // certificates (PDF, and the same figures as the report's XLSX).
+  if (session.user?.role === 'partner') {
+    const from = wallDate(Math.min(...works.map((w) => w.first_ms)));
+    const to = wallDate(Math.max(...works.map((w) => w.last_ms)));
+    const q = `from=${from}&to=${to}`;
+    root.insertBefore(h('section', { class: 'card', id: 'summary-links', 'aria-label': t('summary_title') },
+      h('h2', {}, t('summary_title')),
+      h('p', { class: 'muted' }, t('summary_period', { from, to })),
+      h('p', {},
+        h('a', { href: `/api/v1/feedback/summary.pdf?${q}`, 'data-testid': 'summary-pdf', download: '' }, t('summary_pdf')),
+        ' · ',
+        h('a', { href: `/api/v1/feedback/report.xlsx?${q}`, 'data-testid': 'summary-xlsx', download: '' }, t('summary_xlsx')))), card);
   }
   const tbody = h('tbody');
   card.append(h('table', { class: 'table', id: 'certs-table' },
