@@ -141,6 +141,17 @@ try {
   const errs = await page.locator('#fb-upload-errors').innerText();
   check(errs.includes('第 2 行「点赞」列') && errs.includes('第 3 行「时间」列'), `row errors listed: ${errs}`);
   await shot(page, 'feedback-upload-errors');
+
+  // ---- the ranking links each unit's end-of-month summary, a PDF
+  await page.waitForSelector('#fb-ranking [data-testid=unit-summary]');
+  const summaryHref = await page.getAttribute('#fb-ranking [data-testid=unit-summary]', 'href');
+  const pdf = await page.evaluate(async (href) => {
+    const r = await fetch(href, { credentials: 'same-origin' });
+    const b = new Uint8Array(await r.arrayBuffer());
+    return { status: r.status, head: String.fromCharCode(...b.slice(0, 4)) };
+  }, summaryHref);
+  check(pdf.status === 200 && pdf.head === '%PDF', `unit summary: ${JSON.stringify(pdf)} from ${summaryHref}`);
+  log('unit summary PDF from the ranking');
   await page.click('#logout');
   await page.waitForSelector('#login-username');
   await page.context().close();

@@ -216,7 +216,7 @@ export async function render(root) {
     if (!partner && a.ranking.length) {
       attr.append(h('h3', {}, t('fb_ranking')));
       attr.append(h('table', { class: 'table', id: 'fb-ranking' },
-        h('thead', {}, h('tr', {}, ['fb_rank', 'fb_unit', 'fb_relays', 'fb_relay_peak', 'fb_relay_interactions', 'fb_works_interactions', 'fb_reporting']
+        h('thead', {}, h('tr', {}, ['fb_rank', 'fb_unit', 'fb_relays', 'fb_relay_peak', 'fb_relay_interactions', 'fb_works_interactions', 'fb_reporting', 'summary_title']
           .map((k) => h('th', { scope: 'col' }, t(k))))),
         h('tbody', {}, a.ranking.map((u) => h('tr', { 'data-unit-id': String(u.unit_id) },
           h('td', { class: 'num' }, String(u.rank)),
@@ -225,7 +225,8 @@ export async function render(root) {
           h('td', { class: 'num' }, String(u.relay_audience.peak_viewers)),
           h('td', { class: 'num' }, String(u.relay_audience.interactions)),
           h('td', { class: 'num' }, String(u.works.interactions)),
-          h('td', { class: 'num' }, `${u.reports_made}/${u.reports_expected}`))))));
+          h('td', { class: 'num' }, `${u.reports_made}/${u.reports_expected}`),
+          h('td', {}, h('a', { href: `/api/v1/feedback/summary.pdf?${q}&unit=${u.unit_id}`, download: '', 'data-testid': 'unit-summary' }, 'PDF')))))));
     }
   }
   periodForm.addEventListener('submit', (ev) => {
