@@ -10,9 +10,12 @@
 //! Needs `/usr/bin/chromium` and `npm ci --prefix tests/browser` (`./run.sh test` does both);
 //! without them the test says so and passes, except under `CI`, where it fails.
 
+#[path = "browser_common/mod.rs"]
+mod browser_common;
+
 mod serve_common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -21,44 +24,8 @@ use serve_common::*;
 use testkit::palette::{self, Colour};
 use testkit::{NginxRtmp, probe};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
 const PASSWORD: &str = "correct horse battery";
 const OTHER_TITLE: &str = "他山之石";
-
-fn browser_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
-}
-
-/// Whether the browser side can run; under `CI` a missing piece is a failure.
-fn browser_ready() -> bool {
-    let node = Command::new("node")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    let missing: Vec<&str> = [
-        (!Path::new(CHROMIUM).exists()).then_some("chromium (apt-get install chromium)"),
-        (!node).then_some("node"),
-        (!browser_dir().join("node_modules/playwright-core").exists())
-            .then_some("tests/browser/node_modules (npm ci --prefix tests/browser)"),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI: the dashboard browser test needs {}",
-        missing.join(", ")
-    );
-    eprintln!(
-        "SKIPPED dashboard browser test: missing {} (./run.sh test installs them)",
-        missing.join(", ")
-    );
-    false
-}
 
 fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s)
@@ -128,7 +95,7 @@ fn check_static(addr: std::net::SocketAddr) {
 
 #[test]
 fn operator_and_partner_drive_the_dashboard_in_chromium_on_a_real_day() {
-    if !browser_ready() {
+    if !browser_common::browser_ready("dashboard", &[]) {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -211,8 +178,8 @@ fn operator_and_partner_drive_the_dashboard_in_chromium_on_a_real_day() {
     let out_path = world.dir.path().join("browser.log");
     let out = std::fs::File::create(&out_path).expect("browser log");
     let mut node = Command::new("node")
-        .arg(browser_dir().join("dashboard.mjs"))
-        .current_dir(browser_dir())
+        .arg(browser_common::browser_dir().join("dashboard.mjs"))
+        .current_dir(browser_common::browser_dir())
         .env("KEPU_BASE_URL", format!("http://{addr}"))
         .env("KEPU_OP_USER", "op")
         .env("KEPU_PARTNER_USER", "unit")

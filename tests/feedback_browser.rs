@@ -7,10 +7,13 @@
 //! Screenshots go to `target/artefacts/feedback/`. Without Chromium, node or the node modules
 //! the test says so and passes, except under `CI`.
 
+#[path = "browser_common/mod.rs"]
+mod browser_common;
+
 mod auth_common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use auth_common::{json, world};
@@ -23,58 +26,9 @@ use kepu_playout::feedback::hls::SessionOptions;
 use kepu_playout::web::{AppState, Services, app_with};
 use serde_json::json;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn browser_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
-}
-
-fn ready() -> bool {
-    let ok = |cmd: &str| {
-        Command::new(cmd)
-            .arg("-version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok()
-    };
-    let missing: Vec<&str> = [
-        (!Path::new(CHROMIUM).exists()).then_some("chromium"),
-        (!ok("node")).then_some("node"),
-        (!ok("ffmpeg")).then_some("ffmpeg"),
-        (!browser_dir().join("node_modules/playwright-core").exists())
-            .then_some("tests/browser/node_modules (npm ci --prefix tests/browser)"),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI: the feedback browser test needs {}",
-        missing.join(", ")
-    );
-    eprintln!(
-        "SKIPPED feedback browser test: missing {}",
-        missing.join(", ")
-    );
-    false
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_and_partner_watch_the_feedback_charts_move_in_chromium() {
-    if !ready() {
+    if !browser_common::browser_ready("feedback", &["ffmpeg"]) {
         return;
     }
     let w = world().await;
@@ -116,7 +70,7 @@ async fn operator_and_partner_watch_the_feedback_charts_move_in_chromium() {
 
     let hls = w.dir.path().join("hls");
     std::fs::create_dir_all(&hls).expect("hls dir");
-    let _writer = Proc(
+    let _writer = browser_common::Proc(
         Command::new("ffmpeg")
             .args([
                 "-hide_banner",
@@ -190,8 +144,8 @@ async fn operator_and_partner_watch_the_feedback_charts_move_in_chromium() {
     let out_path = w.dir.path().join("browser.log");
     let out = std::fs::File::create(&out_path).expect("browser log");
     let mut node = Command::new("node")
-        .arg(browser_dir().join("feedback.mjs"))
-        .current_dir(browser_dir())
+        .arg(browser_common::browser_dir().join("feedback.mjs"))
+        .current_dir(browser_common::browser_dir())
         .env("KEPU_BASE_URL", format!("http://{addr}"))
         .env("KEPU_OP_USER", "op")
         .env("KEPU_PARTNER_USER", "partner")

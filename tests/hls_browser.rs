@@ -5,59 +5,16 @@
 //! from the first run's picture (red) to the second's (green) without a fatal error. Without
 //! Chromium, node or the node modules the test says so and passes, except under `CI`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+#[path = "browser_common/mod.rs"]
+mod browser_common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use playout::{Cue, DestinationConfig, Engine, EngineConfig, OutputProfile};
 use testkit::clips::Clip;
 use testkit::palette;
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn browser_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
-}
-
-fn ready() -> bool {
-    let ok = |cmd: &str| {
-        Command::new(cmd)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok()
-    };
-    let missing: Vec<&str> = [
-        (!Path::new(CHROMIUM).exists()).then_some("chromium"),
-        (!ok("node")).then_some("node"),
-        (!Path::new("/usr/bin/python3").exists()).then_some("python3"),
-        (!browser_dir().join("node_modules/playwright-core").exists())
-            .then_some("tests/browser/node_modules (npm ci --prefix tests/browser)"),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI: the HLS browser test needs {}",
-        missing.join(", ")
-    );
-    eprintln!("SKIPPED HLS browser test: missing {}", missing.join(", "));
-    false
-}
 
 /// The player page beside the playlist: hls.js on `live.m3u8`, and `window.sample()` giving
 /// the playback position, the colour at the picture's centre and any fatal error.
@@ -130,7 +87,7 @@ fn segments_listed(dir: &Path) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_plays_through_a_restart_of_the_daemon_in_chromium() {
-    if !ready() {
+    if !browser_common::browser_ready("HLS", &["python3"]) {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -158,7 +115,7 @@ async fn a_viewer_plays_through_a_restart_of_the_daemon_in_chromium() {
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port();
-    let _server = Proc(
+    let _server = browser_common::Proc(
         Command::new("/usr/bin/python3")
             .args(["-m", "http.server", "--bind", "127.0.0.1"])
             .arg(port.to_string())
@@ -179,10 +136,10 @@ async fn a_viewer_plays_through_a_restart_of_the_daemon_in_chromium() {
     );
     let log = dir.path().join("node.log");
     let out = std::fs::File::create(&log).expect("log");
-    let mut node = Proc(
+    let mut node = browser_common::Proc(
         Command::new("node")
-            .arg(browser_dir().join("hls_restart.mjs"))
-            .current_dir(browser_dir())
+            .arg(browser_common::browser_dir().join("hls_restart.mjs"))
+            .current_dir(browser_common::browser_dir())
             .env(
                 "KEPU_PLAYER_URL",
                 format!("http://127.0.0.1:{port}/player.html"),

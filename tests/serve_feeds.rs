@@ -173,7 +173,7 @@ fn an_ingest_feed_goes_on_air_and_operators_see_it_live_with_its_picture() {
     assert_eq!(r.status, 404, "{}", r.body);
     assert!(r.body.contains("湿地摄像头"), "{}", r.body);
     // What the operator sees in the dashboard while the feed is live.
-    if browser_common::browser_ready("feeds") {
+    if browser_common::browser_ready("feeds", &[]) {
         let out = browser_common::run_script(
             "feeds.mjs",
             &[

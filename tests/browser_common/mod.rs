@@ -4,8 +4,24 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// A helper process (a server, a writer, a script), killed when dropped.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Whether `program` is on the `PATH`.
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+}
 
 /// Debian's Chromium; never a downloaded browser.
 pub const CHROMIUM: &str = "/usr/bin/chromium";
@@ -24,23 +40,20 @@ pub fn shots_dir(name: &str) -> PathBuf {
     d
 }
 
-/// Whether the browser side can run; under `CI` a missing piece is a failure, elsewhere the
-/// test says it skipped and why.
-pub fn browser_ready(test: &str) -> bool {
-    let node = Command::new("node")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    let missing: Vec<&str> = [
+/// Whether the browser side can run (Chromium, node, the node modules, and the `extra`
+/// programs the test also needs); under `CI` a missing piece is a failure, elsewhere the test
+/// says it skipped and why.
+pub fn browser_ready(test: &str, extra: &[&str]) -> bool {
+    let mut missing: Vec<&str> = [
         (!Path::new(CHROMIUM).exists()).then_some("chromium (apt-get install chromium)"),
-        (!node).then_some("node"),
+        (!on_path("node")).then_some("node"),
         (!browser_dir().join("node_modules/playwright-core").exists())
             .then_some("tests/browser/node_modules (npm ci --prefix tests/browser)"),
     ]
     .into_iter()
     .flatten()
     .collect();
+    missing.extend(extra.iter().filter(|p| !on_path(p)));
     if missing.is_empty() {
         return true;
     }
