@@ -104,6 +104,8 @@ pub fn plan(
                     .unwrap_or(0),
                 length: Some(item.frames - before_first),
                 start: Some(u64::try_from(start_frame.max(first)).unwrap_or(first_frame)),
+                gain_mdb: 0,
+                ceiling_mdb: None,
             };
             let info = ItemInfo {
                 item_id: id,
