@@ -422,7 +422,7 @@ fn link_audio(
     let layouts: Vec<_> = pads.iter().map(audio_layout).collect();
     let all_mono = layouts.len() >= 2 && layouts.iter().all(|l| matches!(l, Some((1, _))));
     if all_mono && policy == DualMono::Split {
-        let inter = gst::ElementFactory::make("interleave").build();
+        let inter = gst::ElementFactory::make("audiointerleave").build();
         if let Ok(inter) = inter
             && pipe.add(&inter).is_ok()
         {
@@ -435,8 +435,6 @@ fn link_audio(
                         .request_pad_simple("sink_%u")
                         .is_some_and(|s| p.link(&s).is_ok())
                 });
-            // The two tracks are left and right whatever the interleaver calls them.
-            set_mix_matrix(aconv, &[vec![1.0, 0.0], vec![0.0, 1.0]]);
             for p in pads.iter().skip(2) {
                 drain(pipe, p);
             }
