@@ -36,6 +36,10 @@ pub struct Cue {
     /// (see [`crate::level`]). `None`: no limiter.
     #[serde(default)]
     pub ceiling_mdb: Option<i32>,
+    /// For a live source (never measured before air): the loudness target, milli-LUFS, of
+    /// its slow automatic gain (see [`crate::level::Leveller::live`]). `None`: no such gain.
+    #[serde(default)]
+    pub live_target_mlufs: Option<i32>,
 }
 
 impl Cue {
@@ -51,6 +55,7 @@ impl Cue {
             start: None,
             gain_mdb: 0,
             ceiling_mdb: None,
+            live_target_mlufs: None,
         }
     }
 

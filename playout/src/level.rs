@@ -6,6 +6,9 @@
 //! peaks under the edition's ceiling. Does not own: measuring loudness (the catalog does,
 //! before air) or choosing the target (the edition).
 //!
+//! A live source has no measure before air: it gets a slow, bounded automatic gain towards
+//! the target instead ([`Leveller::live`]).
+//!
 //! The limiter is a sample-peak limiter with instant attack and a 200 ms release, set
 //! [`TRUE_PEAK_MARGIN_MDB`] under the true-peak ceiling: inter-sample peaks of programme
 //! sound at 48 kHz stay within that margin of the sample peaks (ITU-R BS.1770-4 annex 2
@@ -23,9 +26,62 @@ pub fn factor_of_mdb(mdb: i32) -> f32 {
     10f32.powf(mdb as f32 / 20_000.0)
 }
 
+/// A live source's slow automatic gain: its loudness is estimated continuously (the
+/// channels' mean square over a 3 s exponential window, −0.691 dB as in BS.1770, without
+/// the K-weighting filter) and the gain moves towards the target at most
+/// [`AGC_SLEW_DB_PER_S`], never beyond ±[`AGC_MAX_DB`]; below −60 (silence, a pause) the
+/// gain holds. Slow enough to leave speech dynamics alone, bounded so a faulty feed is not
+/// pumped into noise.
+#[derive(Clone, Debug)]
+struct Agc {
+    target_db: f32,
+    /// Current gain, dB.
+    gain_db: f32,
+    /// Exponentially averaged sum over channels of the mean square.
+    mean_square: f32,
+    /// Per-sample weight of the average.
+    alpha: f32,
+    /// Largest gain change per sample, dB.
+    slew: f32,
+}
+
+/// How far a live source's automatic gain may go either way, dB.
+pub const AGC_MAX_DB: f32 = 10.0;
+/// How fast it may move, dB per second.
+pub const AGC_SLEW_DB_PER_S: f32 = 1.0;
+
+impl Agc {
+    fn new(target_mlufs: i32, sample_rate: u32) -> Self {
+        let sr = sample_rate.max(1) as f32;
+        let target_db = target_mlufs as f32 / 1000.0;
+        Agc {
+            target_db,
+            gain_db: 0.0,
+            // The estimate starts at the target (no correction) and converges to the feed.
+            mean_square: 10f32.powf((target_db + 0.691) / 10.0),
+            alpha: 1.0 / (3.0 * sr),
+            slew: AGC_SLEW_DB_PER_S / sr,
+        }
+    }
+
+    /// Updates from one multichannel sample (before gain) and returns the gain factor.
+    fn step(&mut self, sum_sq: f32) -> f32 {
+        self.mean_square += (sum_sq - self.mean_square) * self.alpha;
+        let loudness = -0.691 + 10.0 * self.mean_square.max(1e-12).log10();
+        if loudness > -60.0 {
+            let want = (self.target_db - loudness).clamp(-AGC_MAX_DB, AGC_MAX_DB);
+            let step = (want - self.gain_db).clamp(-self.slew, self.slew);
+            self.gain_db += step;
+        }
+        10f32.powf(self.gain_db / 20.0)
+    }
+}
+
 /// Gain and limiter state of one item's sound.
 #[derive(Clone, Debug)]
 pub struct Leveller {
+    /// A live source's automatic gain (`None`: the fixed `gain`).
+    agc: Option<Agc>,
     gain: f32,
     /// Highest sample magnitude allowed (full scale 1.0); `None`: no limiter.
     ceiling: Option<f32>,
@@ -43,6 +99,7 @@ impl Leveller {
     pub fn new(gain_mdb: i32, ceiling_mdb: Option<i32>, sample_rate: u32, channels: u32) -> Self {
         let release_samples = (sample_rate.max(1) as f32) * RELEASE_MS as f32 / 1000.0;
         Leveller {
+            agc: None,
             gain: factor_of_mdb(gain_mdb),
             ceiling: ceiling_mdb.map(|c| factor_of_mdb(c - TRUE_PEAK_MARGIN_MDB).min(1.0)),
             reduction: 1.0,
@@ -52,9 +109,30 @@ impl Leveller {
         }
     }
 
+    /// For a live source: the slow automatic gain towards `target_mlufs` (milli-LUFS),
+    /// then the limiter under `ceiling_mdb` when given.
+    pub fn live(
+        target_mlufs: i32,
+        ceiling_mdb: Option<i32>,
+        sample_rate: u32,
+        channels: u32,
+    ) -> Self {
+        Leveller {
+            agc: Some(Agc::new(target_mlufs, sample_rate)),
+            ..Leveller::new(0, ceiling_mdb, sample_rate, channels)
+        }
+    }
+
+    /// The live automatic gain now, milli-dB (`None` for a fixed gain).
+    pub fn agc_gain_mdb(&self) -> Option<i32> {
+        self.agc
+            .as_ref()
+            .map(|a| (a.gain_db * 1000.0).round() as i32)
+    }
+
     /// Whether it changes nothing (no gain, no limiter): the sound is passed as it is.
     pub fn is_neutral(&self) -> bool {
-        self.gain == 1.0 && self.ceiling.is_none()
+        self.gain == 1.0 && self.ceiling.is_none() && self.agc.is_none()
     }
 
     /// Applies gain and limiter in place to S16LE interleaved `bytes`.
@@ -67,9 +145,18 @@ impl Leveller {
             let mut peak = 0f32;
             let mut vals = [0f32; 8];
             let n = self.channels.min(8);
+            let mut sum_sq = 0f32;
             for (c, v) in vals.iter_mut().enumerate().take(n) {
                 let s = i16::from_le_bytes([frame[2 * c], frame[2 * c + 1]]);
-                *v = s as f32 / 32768.0 * self.gain;
+                *v = s as f32 / 32768.0;
+                sum_sq += *v * *v;
+            }
+            let gain = match self.agc.as_mut() {
+                Some(a) => a.step(sum_sq),
+                None => self.gain,
+            };
+            for v in vals.iter_mut().take(n) {
+                *v *= gain;
                 peak = peak.max(v.abs());
             }
             if let Some(ceil) = self.ceiling {
@@ -131,6 +218,33 @@ mod tests {
         assert!(l.is_neutral());
         l.process(&mut b);
         assert_eq!(b, orig);
+    }
+
+    /// A stereo sine of amplitude `amp`, `secs` long, at 48 kHz.
+    fn long_tone(amp: f32, secs: usize) -> Vec<u8> {
+        tone(amp, 48_000 * secs)
+    }
+
+    #[test]
+    fn a_live_source_is_moved_slowly_and_boundedly_towards_the_target() {
+        // A −6 dBFS sine is about −6.7 "LUFS" here; target −24: wants −17, bounded to −10.
+        let mut l = Leveller::live(-24_000, Some(-1_000), 48_000, 2);
+        let mut b = long_tone(0.5, 1);
+        l.process(&mut b);
+        let after_1s = l.agc_gain_mdb().expect("agc");
+        assert!(
+            (-1_010..=-500).contains(&after_1s),
+            "down, at 1 dB/s at most: {after_1s} mdB after 1 s"
+        );
+        for _ in 0..20 {
+            let mut b = long_tone(0.5, 1);
+            l.process(&mut b);
+        }
+        assert_eq!(l.agc_gain_mdb(), Some(-10_000), "bounded at −10 dB");
+        // Silence holds the gain.
+        let mut z = vec![0u8; 48_000 * 4];
+        l.process(&mut z);
+        assert_eq!(l.agc_gain_mdb(), Some(-10_000));
     }
 
     #[test]

@@ -8,8 +8,8 @@
 //!
 //! The target is the edition's `acceptance.loudness_target_lufs` (GY/T 282-2014: −24 LUFS;
 //! an EBU R128 edition sets −23) and the ceiling its `acceptance.true_peak_max_dbtp`. An
-//! item never measured (a slate, a live feed, a file not in the catalog) plays at its own
-//! level. A correction is bounded ([`MAX_BOOST_MDB`], [`MAX_CUT_MDB`]): a near-silent file
+//! item never measured (a file not in the catalog) plays at its own level; a live feed
+//! gets the engine's slow, bounded automatic gain; the slate is left alone. A correction is bounded ([`MAX_BOOST_MDB`], [`MAX_CUT_MDB`]): a near-silent file
 //! is not raised by 40 dB into noise.
 
 use std::collections::HashMap;
@@ -58,15 +58,21 @@ impl LoudnessPolicy {
 
 /// Sets each planned item's gain and ceiling from `measured` (integrated LUFS by source
 /// location, as the catalog stored it). Items whose source was never measured keep gain 0
-/// but are still limited under the ceiling.
+/// but are still limited under the ceiling; live items get the engine's slow automatic
+/// gain towards the target instead (bounded ±10 dB, 1 dB/s: `playout::level`).
 pub fn apply(planned: &mut [Planned], measured: &HashMap<String, f64>, policy: &LoudnessPolicy) {
     for p in planned {
         if p.cue.is_slate() {
             continue;
         }
+        p.cue.ceiling_mdb = Some(policy.ceiling_mdbtp);
+        if p.live {
+            // A live feed is never measured before air: the engine's slow, bounded gain.
+            p.cue.live_target_mlufs = Some(policy.target_mlufs);
+            continue;
+        }
         let m = measured.get(&p.cue.source).copied();
         p.cue.gain_mdb = policy.gain_mdb(m);
-        p.cue.ceiling_mdb = Some(policy.ceiling_mdbtp);
         p.info.gain_mdb = m.map(|_| p.cue.gain_mdb);
     }
 }
@@ -95,6 +101,38 @@ mod tests {
         assert_eq!(GYT.gain_mdb(Some(-80.0)), 0);
         assert_eq!(GYT.gain_mdb(Some(-60.0)), MAX_BOOST_MDB);
         assert_eq!(GYT.gain_mdb(Some(20.0)), MAX_CUT_MDB);
+    }
+
+    fn planned(source: &str) -> Planned {
+        Planned {
+            cue: playout::Cue::follow(source, source).with_length(25),
+            info: crate::asrun::recorder::ItemInfo::default(),
+            date: chrono::NaiveDate::from_ymd_opt(2026, 9, 1).expect("date"),
+            index: 0,
+            start_frame: 0,
+            end_frame: 25,
+            live: false,
+        }
+    }
+
+    #[test]
+    fn the_plan_carries_gain_and_ceiling_to_the_cue_and_the_as_run() {
+        let mut p = vec![
+            planned("/media/loud.mp4"),
+            planned("/media/unknown.mp4"),
+            planned(playout::cue::SLATE_SOURCE),
+        ];
+        let measured = HashMap::from([("/media/loud.mp4".to_string(), -14.2)]);
+        apply(&mut p, &measured, &GYT);
+        assert_eq!(p[0].cue.gain_mdb, -9_800);
+        assert_eq!(p[0].cue.ceiling_mdb, Some(-1_000));
+        assert_eq!(p[0].info.gain_mdb, Some(-9_800));
+        // Unmeasured: no gain, still limited; the as-run says none was applied.
+        assert_eq!(p[1].cue.gain_mdb, 0);
+        assert_eq!(p[1].cue.ceiling_mdb, Some(-1_000));
+        assert_eq!(p[1].info.gain_mdb, None);
+        // The slate is the engine's own card.
+        assert_eq!(p[2].cue.ceiling_mdb, None);
     }
 
     #[test]

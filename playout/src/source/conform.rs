@@ -288,12 +288,17 @@ fn tkhd_orientation<F: Read + Seek>(
 mod tests {
     use super::*;
 
+    fn init() {
+        gstreamer::init().expect("GStreamer initialises");
+    }
+
     fn close(a: f32, b: f32) -> bool {
         (a - b).abs() < 1e-4
     }
 
     #[test]
     fn mono_and_plain_stereo_need_no_matrix() {
+        init();
         assert_eq!(downmix_matrix(1, None), None);
         assert_eq!(downmix_matrix(2, None), None);
         assert_eq!(downmix_matrix(2, Some(0x3)), None);
@@ -301,6 +306,7 @@ mod tests {
 
     #[test]
     fn five_one_unpositioned_is_bs775() {
+        init();
         // PCM in MOV: channels=6, channel-mask=0 → FL FR FC LFE BL BR.
         let [l, r] = downmix_matrix(6, Some(0)).expect("a matrix");
         let want_l = [1.0, 0.0, MINUS_3DB, 0.0, MINUS_3DB, 0.0];
@@ -311,6 +317,7 @@ mod tests {
 
     #[test]
     fn seven_one_drops_lfe_and_mixes_both_surround_pairs() {
+        init();
         let [l, r] = downmix_matrix(8, None).expect("a matrix");
         assert_eq!(l.len(), 8);
         assert!(close(l[3], 0.0) && close(r[3], 0.0), "LFE dropped");
@@ -322,6 +329,7 @@ mod tests {
 
     #[test]
     fn positioned_masks_are_honoured() {
+        init();
         // 3.0: FL FR FC (mask 0x7) — the centre to both sides.
         let [l, r] = downmix_matrix(3, Some(0x7)).expect("a matrix");
         assert!(close(l[2], MINUS_3DB) && close(r[2], MINUS_3DB));
@@ -333,6 +341,7 @@ mod tests {
 
     #[test]
     fn many_unpositioned_channels_air_the_first_two() {
+        init();
         let [l, r] = downmix_matrix(16, None).expect("a matrix");
         assert_eq!(l[0], 1.0);
         assert_eq!(r[1], 1.0);

@@ -312,12 +312,20 @@ impl Switcher {
             wall_ns,
             offset_frames: q.offset,
         });
-        let level = Leveller::new(
-            q.cue.gain_mdb,
-            q.cue.ceiling_mdb,
-            self.profile.sample_rate,
-            self.profile.channels,
-        );
+        let level = match (live_hold, q.cue.live_target_mlufs) {
+            (Some(_), Some(target)) => Leveller::live(
+                target,
+                q.cue.ceiling_mdb,
+                self.profile.sample_rate,
+                self.profile.channels,
+            ),
+            _ => Leveller::new(
+                q.cue.gain_mdb,
+                q.cue.ceiling_mdb,
+                self.profile.sample_rate,
+                self.profile.channels,
+            ),
+        };
         self.current = Some(OnAir {
             level,
             trailing: false,

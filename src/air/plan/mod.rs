@@ -106,6 +106,7 @@ pub fn plan(
                 start: Some(u64::try_from(start_frame.max(first)).unwrap_or(first_frame)),
                 gain_mdb: 0,
                 ceiling_mdb: None,
+                live_target_mlufs: None,
             };
             let info = ItemInfo {
                 item_id: id,
