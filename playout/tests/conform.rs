@@ -993,3 +993,114 @@ async fn aac_and_mp3_sound_runs_to_every_cut() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_cut_short_holds_half_a_second_then_the_slate_and_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    // A 4 s file whose second half never arrived: the container still says 4 s.
+    let full = make(
+        d,
+        "full.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=320x180:r=25:d=4",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=800:r=48000:d=4",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-movflags",
+            "+faststart",
+        ],
+    );
+    let bytes = std::fs::read(&full).expect("read");
+    let cut = d.join("cut.mp4");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).expect("write");
+    // How many pictures the cut file really holds (ffmpeg's count).
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
+        .args(["-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"])
+        .arg(&cut)
+        .output()
+        .expect("ffprobe");
+    let real: u64 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .trim_end_matches(',')
+        .parse()
+        .expect("a frame count");
+    assert!((20..90).contains(&real), "the cut file holds {real} frames");
+
+    let mut ff = FfmpegRtmpListener::start().expect("ffmpeg listener");
+    let mut run = start(destinations(&[("ffmpeg", ff.url())]), 0);
+    let first = run.frame_in(Duration::from_millis(2500));
+    run.engine
+        .cue(vec![
+            cue("cut", &cut, 100).at(first),
+            cue("next", &full, 25),
+        ])
+        .expect("cued");
+    let done = run
+        .until(
+            Duration::from_secs(15),
+            |e| matches!(e, playout::Event::ItemEnded { id, .. } if id == "next"),
+        )
+        .await;
+    assert!(done.is_some(), "the next item ended: {:?}", run.seen);
+    let status = run.engine.status().await.expect("status");
+    run.engine.stop().await;
+    ff.wait_finished(Duration::from_secs(10))
+        .expect("ffmpeg finished");
+    let rec = ff.recording_path().expect("recording");
+    let rec_first = first_recorded_frame(&rec);
+
+    // The frames from a little before the picture runs out to a little after the hold.
+    let hold = 12u64;
+    let from = first + real - 3;
+    let wanted: Vec<u64> = (from..first + real + hold + 4).collect();
+    let frames = grey_frames(&rec, rec_first, &wanted);
+    assert_eq!(frames.len(), wanted.len(), "frames decoded");
+    let same = |a: &[u8], b: &[u8]| {
+        let diff: u64 = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| u64::from(x.abs_diff(*y)))
+            .sum();
+        diff as f64 / a.len() as f64 <= 1.0
+    };
+    // The last real picture is frame `real - 1` of the item (index 2 here); it stays on
+    // screen for itself and the hold, then the slate.
+    let last = &frames[2];
+    let run_len = frames[2..].iter().take_while(|f| same(last, f)).count() as u64;
+    assert!(
+        !same(&frames[1], last),
+        "the picture still moved before its end"
+    );
+    assert_eq!(
+        run_len,
+        1 + hold,
+        "the last picture shows for itself and the 0.5 s hold ({hold} frames), then the slate"
+    );
+    assert_eq!(
+        status.frames_repeated, hold,
+        "the engine counts the frames it repeated"
+    );
+    let started_next = run.seen.iter().find_map(|(_, e)| match e {
+        playout::Event::ItemStarted { id, frame, .. } if id == "next" => Some(*frame),
+        _ => None,
+    });
+    assert_eq!(
+        started_next,
+        Some(first + 100),
+        "the next item starts on time"
+    );
+}
