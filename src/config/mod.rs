@@ -173,8 +173,8 @@ struct RawOutput {
     preset: Option<Spanned<String>>,
     /// Seconds between key frames (default 2).
     keyframe_seconds: Option<Spanned<u32>>,
-    /// Files with two mono audio tracks: "first" (track 1 on both sides; default) or
-    /// "split" (track 1 left, track 2 right).
+    /// Files with two mono audio tracks: "split" (track 1 left, track 2 right; default)
+    /// or "first" (track 1 on both sides).
     dual_mono: Option<Spanned<String>>,
 }
 

@@ -19,20 +19,19 @@ pub const MINUS_3DB: f32 = std::f32::consts::FRAC_1_SQRT_2;
 
 /// What a file with two or more mono audio tracks (and no other audio) airs.
 ///
-/// [`DualMono::First`], the default: track 1 on both sides at its own level (what the
-/// engine has always done; right for a programme track plus an isolated microphone or a
-/// second language). [`DualMono::Split`]: track 1 left, track 2 right (camera and NLE
-/// masters carrying a stereo mix as discrete mono tracks) — **not yet correct**: it airs
-/// the two tracks partly mixed (see the branch's report); do not configure it on air.
-/// Config key `output.dual_mono` (`"first"` or `"split"`).
+/// Camera and NLE masters (ProRes MOV, MXF) often carry a stereo mix as discrete mono
+/// tracks, track 1 left and track 2 right: [`DualMono::Split`], the default. A file whose
+/// second track is something else (another language, an isolated microphone) airs right
+/// with [`DualMono::First`]: track 1 on both sides at its own level. Config key
+/// `output.dual_mono` (`"split"` or `"first"`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DualMono {
-    /// Track 1 on both sides; further tracks are not aired.
-    #[default]
-    First,
     /// Track 1 left, track 2 right; further tracks are not aired.
+    #[default]
     Split,
+    /// Track 1 on both sides; further tracks are not aired.
+    First,
 }
 
 impl std::str::FromStr for DualMono {
