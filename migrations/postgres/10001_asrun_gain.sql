@@ -2,4 +2,4 @@
 -- (the edition's target less the item's measured integrated loudness); NULL when none was
 -- applied (an unmeasured item, a slate, a live feed, or a row from before corrections).
 
-ALTER TABLE asrun ADD COLUMN gain_mdb INTEGER;
+ALTER TABLE asrun ADD COLUMN gain_mdb BIGINT;
