@@ -190,8 +190,8 @@ const MAX_BOXES: usize = 4096;
 /// The display orientation of a local QuickTime/MP4-family file's first video track
 /// (`moov/trak/tkhd` matrix of the track whose `mdia/hdlr` is `vide`). `None` when the file
 /// is not of that family, cannot be read, or says nothing usable: the caller then relies
-/// on the demuxer's orientation tag. GStreamer 1.22's qtdemux tags only the three
-/// rotations; mirrored matrices are read here.
+/// on the demuxer's orientation tag (`videoflip video-direction=auto`). Reading the header
+/// first lets the common upright MP4/MOV go without any flip element at all.
 pub fn orientation_of_file(path: &Path) -> Option<Orientation> {
     let mut f = std::fs::File::open(path).ok()?;
     let len = f.metadata().ok()?.len();
