@@ -10,13 +10,14 @@
 //! the target instead ([`Leveller::live`]).
 //!
 //! The limiter is a sample-peak limiter with instant attack and a 200 ms release, set
-//! [`TRUE_PEAK_MARGIN_MDB`] under the true-peak ceiling: inter-sample peaks of programme
-//! sound at 48 kHz stay within that margin of the sample peaks (ITU-R BS.1770-4 annex 2
-//! puts the 4× oversampled estimate's under-read at ≤ 0.5 dB at 48 kHz for a full-band
-//! signal). Material the gain does not push near the ceiling passes bit-exact in level.
+//! [`TRUE_PEAK_MARGIN_MDB`] under the true-peak ceiling: the margin covers inter-sample
+//! peaks (ITU-R BS.1770-4 annex 2: ≤ 0.5 dB at 48 kHz for full-band sound) and the house
+//! AAC encoder's overshoot on transients (measured: a limited 1 ms burst held at −2 dBFS
+//! came out at −1.0 dBTP after the encoder, so 2 dB). Material the gain does not push near
+//! the ceiling passes untouched in level.
 
 /// How far under the true-peak ceiling sample peaks are held, milli-dB.
-pub const TRUE_PEAK_MARGIN_MDB: i32 = 1000;
+pub const TRUE_PEAK_MARGIN_MDB: i32 = 2000;
 
 /// Release time of the limiter, in samples per channel at 48 kHz (200 ms).
 const RELEASE_MS: u32 = 200;
@@ -206,7 +207,7 @@ mod tests {
     fn peaks_stay_under_the_ceiling_less_the_margin() {
         let mut b = tone(0.5, 48_000);
         Leveller::new(12_000, Some(-1_000), 48_000, 2).process(&mut b);
-        let limit = factor_of_mdb(-2_000);
+        let limit = factor_of_mdb(-1_000 - TRUE_PEAK_MARGIN_MDB);
         assert!(peak(&b) <= limit + 1.0 / 32768.0, "peak {}", peak(&b));
     }
 

@@ -727,6 +727,10 @@ async fn every_orientation_airs_upright_and_interlaced_sources_deinterlaced() {
         let tl = mean(img, x0 + w / 10, h / 40, x0 + 4 * w / 10, h / 5);
         let tr = mean(img, x0 + 6 * w / 10, h / 40, x0 + 9 * w / 10, h / 5);
         let bl = mean(img, x0 + w / 10, 3 * h / 5, x0 + 4 * w / 10, 9 * h / 10);
+        eprintln!(
+            "{}: top-left {tl:.0}, top-right {tr:.0}, bottom-left {bl:.0}",
+            names[i]
+        );
         assert!(
             tl > 180.0 && tr < 100.0 && bl < 100.0,
             "{}: the white block is not top-left (top-left {tl:.0}, top-right {tr:.0}, bottom-left {bl:.0})",
@@ -744,6 +748,7 @@ async fn every_orientation_airs_upright_and_interlaced_sources_deinterlaced() {
     for (i, order) in [(5, "TFF"), (6, "BFF")] {
         let s = first + i * ITEM;
         let (t, b, p) = idet(&rec, rec_first, s + 5, s + ITEM - 5);
+        eprintln!("{order} source on air: idet TFF {t}, BFF {b}, progressive {p}");
         let total = (t + b + p).max(1);
         assert!(
             p * 100 >= 80 * total && (t + b) * 100 <= 10 * total,
@@ -797,8 +802,9 @@ async fn items_at_any_loudness_air_at_the_target_under_the_ceiling() {
     let d = dir.path();
     let mut items = Vec::new();
     for (i, lufs) in [-14.0f64, -24.0, -34.0].into_iter().enumerate() {
-        // Pink noise with a short loud burst each second (peaks far above the noise: the
-        // quiet item's gain would push them over the ceiling).
+        // Pink noise brought to the item's loudness; the quiet item also carries a 1 ms
+        // burst each second at −6 dBFS, far above its noise: its +10 dB gain pushes the
+        // bursts over the ceiling, and the limiter must hold them.
         let raw = make(
             d,
             &format!("raw{i}.mov"),
@@ -810,17 +816,13 @@ async fn items_at_any_loudness_air_at_the_target_under_the_ceiling() {
                 "-f",
                 "lavfi",
                 "-i",
-                "anoisesrc=color=pink:amplitude=0.3:r=48000:d=4",
-                "-f",
-                "lavfi",
-                "-i",
-                "aevalsrc='0.5*sin(2*PI*3000*t)*lt(mod(t,1),0.002)':s=48000:d=4",
-                "-filter_complex",
-                "[1:a][2:a]amix=inputs=2:normalize=0,aformat=channel_layouts=stereo[a]",
+                "anoisesrc=color=pink:amplitude=0.3:r=48000:d=4:seed=13",
                 "-map",
                 "0:v",
                 "-map",
-                "[a]",
+                "1:a",
+                "-ac",
+                "2",
                 "-c:v",
                 "libx264",
                 "-preset",
@@ -832,20 +834,35 @@ async fn items_at_any_loudness_air_at_the_target_under_the_ceiling() {
             ],
         );
         let (measured, _) = ebur128(&raw, None);
-        let file = make(
-            d,
-            &format!("item{i}.mov"),
-            &[
-                "-i",
-                &raw.display().to_string(),
-                "-c:v",
-                "copy",
-                "-af",
-                &format!("volume={:.2}dB", lufs - measured),
-                "-c:a",
-                "pcm_s16le",
-            ],
+        // (The quiet item's noise sits 1 dB under its loudness: the bursts make up the rest.)
+        let noise = if i == 2 { lufs - 1.0 } else { lufs };
+        let level = format!("volume={:.2}dB", noise - measured);
+        let graph = format!(
+            "[0:a]{level}[n];[1:a]aformat=channel_layouts=stereo[b];[n][b]amix=inputs=2:normalize=0[a]"
         );
+        let mut args = vec!["-i".to_string(), raw.display().to_string()];
+        if i == 2 {
+            args.extend(
+                [
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    "aevalsrc='0.5*sin(2*PI*1000*t)*lt(mod(t,1),0.001)':s=48000:d=4",
+                    "-filter_complex",
+                    &graph,
+                    "-map",
+                    "0:v",
+                    "-map",
+                    "[a]",
+                ]
+                .map(String::from),
+            );
+        } else {
+            args.extend(["-af", level.as_str()].map(String::from));
+        }
+        args.extend(["-c:v", "copy", "-c:a", "pcm_s16le"].map(String::from));
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let file = make(d, &format!("item{i}.mov"), &a);
         // What the catalog measures before air, and the gain the air plan derives from it.
         let (item_lufs, _) = ebur128(&file, None);
         assert!(
@@ -853,6 +870,8 @@ async fn items_at_any_loudness_air_at_the_target_under_the_ceiling() {
             "input {i}: {item_lufs} LUFS"
         );
         let gain = TARGET_MDB - (item_lufs * 1000.0).round() as i32;
+        let (_, item_peak) = ebur128(&file, None);
+        eprintln!("input {i}: {item_lufs:.1} LUFS, true peak {item_peak:.1} dBTP, gain {gain} mdB");
         items.push(cue(&format!("loud{i}"), &file, LEN).with_gain_mdb(gain, Some(CEILING_MDB)));
     }
     let (first, rec, _ff, _) = play(items, "loudness").await;
@@ -860,6 +879,7 @@ async fn items_at_any_loudness_air_at_the_target_under_the_ceiling() {
     for i in 0..3u64 {
         let from = (first + i * LEN - rec_first) as f64 * 0.04 + 0.3;
         let (lufs, peak) = ebur128(&rec, Some((from, LEN as f64 * 0.04 - 0.6)));
+        eprintln!("item {i}: {lufs:.1} LUFS, true peak {peak:.1} dBTP on air");
         assert!(
             (lufs - f64::from(TARGET_MDB) / 1000.0).abs() <= 1.0,
             "item {i}: {lufs:.1} LUFS on air, target {} LUFS",
