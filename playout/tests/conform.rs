@@ -1197,3 +1197,84 @@ fn dual_mono_split_puts_track_one_left_and_track_two_right() {
     assert!((tone_db(r, 900.0) - rms_db(0.125)).abs() < 0.5);
     assert!(tone_db(r, 500.0) < -60.0 && tone_db(l, 900.0) < -60.0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_feed_is_brought_slowly_to_the_target() {
+    use testkit::ports::{free_udp_port, udp_bound};
+    const LEN: u64 = 300;
+    let srt_in = free_udp_port().expect("port");
+    let mut ff = FfmpegRtmpListener::start().expect("receiver");
+    let mut run = start(destinations(&[("ffmpeg", ff.url())]), 0);
+    let first = run.frame_in(Duration::from_millis(2500));
+    let mut live = playout::Cue::follow("live", format!("srt://:{srt_in}?mode=listener"))
+        .with_length(LEN)
+        .at(first);
+    live.ceiling_mdb = Some(-1_000);
+    live.live_target_mlufs = Some(-24_000);
+    run.engine.cue(vec![live]).expect("cued");
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while !udp_bound(srt_in) {
+        assert!(std::time::Instant::now() < deadline, "our SRT listener");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // A 1 kHz tone at 1/8 of full scale: about −18 LUFS, 6 dB over the target.
+    let _caller = testkit::FfmpegSender::start(
+        testkit::palette::RED,
+        30,
+        "mpegts",
+        &format!("srt://127.0.0.1:{srt_in}?mode=caller"),
+        &[],
+    )
+    .expect("srt ffmpeg");
+    let done = run
+        .until(
+            Duration::from_secs(25),
+            |e| matches!(e, playout::Event::ItemEnded { id, .. } if id == "live"),
+        )
+        .await;
+    assert!(done.is_some(), "the live item ended: {:?}", run.seen);
+    run.engine.stop().await;
+    ff.wait_finished(Duration::from_secs(10))
+        .expect("ffmpeg finished");
+    let rec = ff.recording_path().expect("recording");
+    let pcm = decode_stereo(&rec);
+    // The tone's level in half-second windows over the item, from its first sound.
+    let at = |f: u64| {
+        let ns = f as i64 * FRAME_NS - pcm.start_ns;
+        ((ns.max(0) as i128 * 48_000 / 1_000_000_000) as usize).min(pcm.left.len())
+    };
+    let x = &pcm.left[at(first)..at(first + LEN)];
+    let levels: Vec<f64> = x.chunks_exact(24_000).map(|w| tone_db(w, 1000.0)).collect();
+    // From the loudest window on (the feed's first seconds fill windows partly, with the
+    // connection's gaps): the gain only ever brings it down from there.
+    let loudest = levels
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(i, _)| i)
+        .unwrap_or(0);
+    let sounding: Vec<f64> = levels[loudest..].to_vec();
+    eprintln!("live levels every 0.5 s: {sounding:.1?}");
+    assert!(
+        sounding.len() >= 16,
+        "the feed sounded for 8 s: {sounding:?}"
+    );
+    for w in sounding.windows(2) {
+        assert!(
+            (w[1] - w[0]).abs() <= 0.8,
+            "the gain moves at most 1 dB/s: {sounding:.1?}"
+        );
+    }
+    // The feed: −21.1 dB RMS on each side, −18.75 "LUFS" by the gain's estimate (no K
+    // filter): 5.25 dB over the target. It ends there, having come down gradually.
+    let end = *sounding.last().expect("a level");
+    let want = rms_db(0.125) - 5.25;
+    assert!(
+        (end - want).abs() <= 1.0,
+        "brought to the target: {end:.1} dB, expected {want:.1} dB"
+    );
+    assert!(
+        sounding[0] > end + 2.0,
+        "it came down slowly, not at once: {sounding:.1?}"
+    );
+}
