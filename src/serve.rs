@@ -196,7 +196,11 @@ pub async fn run_until(
         metrics: metrics.clone(),
         rate,
         clock: clock.clone(),
-        settings: AirSettings::from_config(&config.air),
+        settings: AirSettings {
+            // Items are brought to the edition's loudness target on air (issue 13).
+            loudness: Some(crate::air::loudness::LoudnessPolicy::of_edition(&edition)),
+            ..AirSettings::from_config(&config.air)
+        },
         monotonic: crate::air::real_monotonic(),
     })?;
     let app = web::app_with(

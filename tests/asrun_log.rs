@@ -26,6 +26,7 @@ fn info(id: &str, work: i64, unit: i64, title: &str) -> ItemInfo {
         planned_start_ms: None,
         rundown_day: Some("2026-09-20".into()),
         rundown_version: Some(3),
+        gain_mdb: None,
     }
 }
 
@@ -83,7 +84,11 @@ async fn airings_are_durable_and_queryable() {
     let store = Store::open(&path).await.expect("migrates");
     let log = AsRunLog::new(store.clone());
     let mut rec = AsRunRecorder::new(Rate::PAL);
-    rec.cue(info("a", 11, 1, "深海探秘"));
+    // The loudness correction the air plan gave item a is kept with its airing.
+    rec.cue(ItemInfo {
+        gain_mdb: Some(-9_800),
+        ..info("a", 11, 1, "深海探秘")
+    });
     rec.cue(info("b", 12, 2, "星空"));
     feed(&log, &mut rec, &events()).await;
 
@@ -96,6 +101,8 @@ async fn airings_are_durable_and_queryable() {
     assert_eq!(all.len(), 2);
     let a = &all[0];
     assert_eq!(a.title, "深海探秘");
+    assert_eq!(a.gain_mdb, Some(-9_800));
+    assert_eq!(all[1].gain_mdb, None);
     assert_eq!(a.source, "/media/a.mp4");
     assert_eq!(a.first_frame_ms, 1_789_919_990_000);
     assert_eq!(a.last_frame_ms, Some(1_789_920_009_960));

@@ -44,6 +44,7 @@ async fn air(
             planned_start_ms: Some(first_ms),
             rundown_day: Some(kepu_playout::asrun::air_day_of(first_ms)),
             rundown_version: Some(1),
+            gain_mdb: None,
         },
         first_frame_ms: first_ms,
     };
@@ -667,6 +668,7 @@ async fn certificates_on_postgres() {
             planned_start_ms: None,
             rundown_day: None,
             rundown_version: None,
+            gain_mdb: None,
         },
         first_frame_ms: T1,
     };

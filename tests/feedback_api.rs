@@ -552,6 +552,7 @@ async fn airings(w: &World) {
                     planned_start_ms: Some(start),
                     rundown_day: Some("2026-09-01".into()),
                     rundown_version: Some(1),
+                    gain_mdb: None,
                 },
                 first_frame_ms: start,
             })

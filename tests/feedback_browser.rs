@@ -62,6 +62,7 @@ async fn operator_and_partner_watch_the_feedback_charts_move_in_chromium() {
                 planned_start_ms: Some(now - 120_000),
                 rundown_day: None,
                 rundown_version: None,
+                gain_mdb: None,
             },
             first_frame_ms: now - 120_000,
         })

@@ -140,6 +140,7 @@ async fn exercise(catalog: Catalog) {
                 planned_start_ms: Some(T),
                 rundown_day: Some("2026-09-01".into()),
                 rundown_version: Some(1),
+                gain_mdb: None,
             },
             first_frame_ms: T,
         })

@@ -28,6 +28,18 @@ pub struct Cue {
     /// A start that is already past when the item is cued joins the item at the right
     /// offset into it.
     pub start: Option<u64>,
+    /// Loudness correction of the item's sound, milli-dB (0: as it is): the edition's
+    /// target less the item's measured integrated loudness, set by the daemon's air plan.
+    #[serde(default)]
+    pub gain_mdb: i32,
+    /// The edition's true-peak ceiling, milli-dBTP: the item's peaks are limited under it
+    /// (see [`crate::level`]). `None`: no limiter.
+    #[serde(default)]
+    pub ceiling_mdb: Option<i32>,
+    /// For a live source (never measured before air): the loudness target, milli-LUFS, of
+    /// its slow automatic gain (see [`crate::level::Leveller::live`]). `None`: no such gain.
+    #[serde(default)]
+    pub live_target_mlufs: Option<i32>,
 }
 
 impl Cue {
@@ -41,6 +53,9 @@ impl Cue {
             in_point_ns: 0,
             length: None,
             start: None,
+            gain_mdb: 0,
+            ceiling_mdb: None,
+            live_target_mlufs: None,
         }
     }
 
@@ -51,6 +66,13 @@ impl Cue {
 
     pub fn at(mut self, frame: u64) -> Cue {
         self.start = Some(frame);
+        self
+    }
+
+    /// Sets the loudness correction (milli-dB) and the peak ceiling (milli-dBTP).
+    pub fn with_gain_mdb(mut self, gain_mdb: i32, ceiling_mdb: Option<i32>) -> Cue {
+        self.gain_mdb = gain_mdb;
+        self.ceiling_mdb = ceiling_mdb;
         self
     }
 

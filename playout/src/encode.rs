@@ -4,6 +4,12 @@
 //! aacparse(raw) → appsink), lateness measurement at the encoder's sink pad against the
 //! wall clock, and turning encoded buffers into `Packet`s. Does not own: who receives the
 //! packets (`fanout`).
+//!
+//! The AAC encoder runs with `aac-ms=false`: gst-libav maps ffmpeg's M/S option (auto by
+//! default in ffmpeg) to a boolean whose default *forces* M/S coding on every band, which
+//! smears uncorrelated left and right into each other (a left-only tone came out 4 dB down
+//! with the other side 8 dB under it, at 96 and 256 kbit/s alike); with M/S off the sides
+//! stay > 90 dB apart.
 
 use crate::format::OutputProfile;
 use crate::packet::{Kind, Packet};
@@ -89,7 +95,7 @@ impl Encoder {
              ! appsink name=vsink sync=false max-buffers=0 \
              appsrc name=asrc format=time is-live=true do-timestamp=false block=false \
              ! queue max-size-buffers=0 max-size-bytes=0 max-size-time=3000000000 \
-             ! audioconvert ! avenc_aac bitrate={ab} \
+             ! audioconvert ! avenc_aac bitrate={ab} aac-ms=false \
              ! aacparse ! audio/mpeg,mpegversion=4,stream-format=raw \
              ! appsink name=asink sync=false max-buffers=0",
             vmax = (profile.width * profile.height * 3 / 2) as u64 * 50,

@@ -150,6 +150,8 @@ pub struct OutputProfile {
     pub preset: Preset,
     /// Key-frame interval in frames.
     pub keyframe_interval: u32,
+    /// What a file with two mono audio tracks airs (config `output.dual_mono`).
+    pub dual_mono: crate::source::conform::DualMono,
 }
 
 impl Default for OutputProfile {
@@ -164,6 +166,7 @@ impl Default for OutputProfile {
             audio_kbps: 128,
             preset: Preset::Veryfast,
             keyframe_interval: 50,
+            dual_mono: crate::source::conform::DualMono::default(),
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod fanout;
 pub mod format;
 pub mod gst_util;
 pub mod health;
+pub mod level;
 pub mod output;
 pub mod packet;
 pub mod probe;

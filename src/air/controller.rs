@@ -4,6 +4,7 @@
 //! it), the status sample, the supervisor's tick, the web's requests — and everything it
 //! knows leaves it as a published [`Published`] state.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,8 +34,9 @@ const STATUS_EVERY: Duration = Duration::from_secs(1);
 /// Engine events waiting beyond this many raise an alarm (the reader is stuck).
 const EVENTS_BACKLOG_ALARM: usize = 1000;
 
-/// Days read for one cue pass: `(version, day)` or why they could not be read.
-type Read = Result<Vec<(u32, Day)>, String>;
+/// Days read for one cue pass: `(version, day)` and the catalog's loudness measure of the
+/// sources they play, or why they could not be read.
+type Read = Result<(Vec<(u32, Day)>, HashMap<String, f64>), String>;
 
 /// The actor's state.
 pub(super) struct Controller {
@@ -141,9 +143,10 @@ pub(super) async fn run(mut c: Controller) {
                 + chrono::Duration::from_std(c.settings.lookahead)
                     .unwrap_or(chrono::Duration::minutes(10));
             let timeout = c.settings.db_timeout;
+            let loudness = c.settings.loudness.is_some();
             let tx = read_tx.clone();
             tokio::spawn(async move {
-                let r = tokio::time::timeout(timeout, days_in_view(&days, now, until))
+                let r = tokio::time::timeout(timeout, days_in_view(&days, now, until, loudness))
                     .await
                     .unwrap_or_else(|_| Err("数据库读取超时".into()));
                 let _ = tx.send(r).await;
@@ -259,7 +262,7 @@ impl Controller {
 
     /// Plans the cues from the days read and hands a changed plan to the engine.
     fn on_read(&mut self, read: Read) {
-        let loaded = match read {
+        let (loaded, measured) = match read {
             Ok(d) => d,
             Err(e) => {
                 // The engine keeps what it has: up to the look-ahead is still on air.
@@ -302,6 +305,10 @@ impl Controller {
             now_frame,
             horizon,
         );
+        let mut planned = planned;
+        if let Some(policy) = &self.settings.loudness {
+            super::loudness::apply(&mut planned, &measured, policy);
+        }
         let cues: Vec<Cue> = planned.iter().map(|p| p.cue.clone()).collect();
         if self.last_sent.as_ref() != Some(&cues) {
             for p in &planned {
@@ -477,7 +484,8 @@ async fn days_in_view(
     days: &DbDayStore,
     now: DateTime<Utc>,
     until: DateTime<Utc>,
-) -> Result<Vec<(u32, Day)>, String> {
+    loudness: bool,
+) -> Result<(Vec<(u32, Day)>, HashMap<String, f64>), String> {
     let tz = chrono_tz::Asia::Shanghai;
     let mut date = now.with_timezone(&tz).date_naive();
     let last = until.with_timezone(&tz).date_naive();
@@ -491,7 +499,26 @@ async fn days_in_view(
         let Some(next) = date.succ_opt() else { break };
         date = next;
     }
-    Ok(out)
+    let measured = if loudness {
+        let mut sources: Vec<String> = out
+            .iter()
+            .flat_map(|(_, d)| d.items.iter().map(move |i| (d, i)))
+            .filter(|(d, i)| {
+                let end = i.start + chrono::Duration::nanoseconds(d.rate.ns_of(i.frames));
+                i.start < until && end > now
+            })
+            .map(|(_, i)| i)
+            .map(|i| i.source.clone())
+            .collect();
+        sources.sort();
+        sources.dedup();
+        days.measured_loudness_async(&sources)
+            .await
+            .map_err(|e| e.to_string())?
+    } else {
+        HashMap::new()
+    };
+    Ok((out, measured))
 }
 
 /// Moves an event's wall instants onto programme time (a rehearsal's offset).

@@ -20,6 +20,7 @@
 pub mod alarms;
 pub mod clock;
 mod controller;
+pub mod loudness;
 pub mod plan;
 pub mod precheck;
 pub mod rehearsal;
@@ -58,6 +59,9 @@ pub struct AirSettings {
     pub restart_engine: bool,
     /// Fault drills allowed ([`AirHandle::inject_fault`]).
     pub fault_drills: bool,
+    /// Bring each item to the edition's loudness target on air (`None`: items play at
+    /// their own level, unlimited).
+    pub loudness: Option<loudness::LoudnessPolicy>,
 }
 
 impl AirSettings {
@@ -70,6 +74,7 @@ impl AirSettings {
             db_timeout: Duration::from_secs(5),
             restart_engine: c.restart_engine,
             fault_drills: c.fault_drills,
+            loudness: None,
         }
     }
 }

@@ -95,6 +95,7 @@ pub async fn rehearse(
         db_timeout: Duration::from_secs(30),
         restart_engine: false,
         fault_drills: false,
+        loudness: None,
     };
     let start = first.start - chrono::Duration::seconds(2);
     let mut sim = Simulation::start(

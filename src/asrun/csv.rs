@@ -135,6 +135,7 @@ mod tests {
             rundown_day: None,
             rundown_version: None,
             air_day: "2026-09-21".into(),
+            gain_mdb: None,
         };
         let units = HashMap::from([(2, "深海所".to_string())]);
         let bytes = to_csv(&[a], &units);

@@ -73,6 +73,9 @@ pub struct Airing {
     pub rundown_version: Option<i64>,
     /// The broadcast day (Asia/Shanghai) of its first frame.
     pub air_day: String,
+    /// Loudness correction applied on air, milli-dB (`None`: none; the item unmeasured or
+    /// recorded before corrections existed).
+    pub gain_mdb: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -93,6 +96,7 @@ struct Row {
     rundown_day: Option<String>,
     rundown_version: Option<i64>,
     air_day: String,
+    gain_mdb: Option<i64>,
 }
 
 impl From<Row> for Airing {
@@ -118,6 +122,7 @@ impl From<Row> for Airing {
             rundown_day: r.rundown_day,
             rundown_version: r.rundown_version,
             air_day: r.air_day,
+            gain_mdb: r.gain_mdb,
         }
     }
 }
@@ -153,7 +158,7 @@ pub fn air_day_of(ms: i64) -> String {
 /// bound as sentinels ('' and -1).
 const QUERY: &str = "SELECT id, airing_key, item_id, work_id, unit_id, title, source, \
      planned_start_ms, first_frame_ms, last_frame_ms, frames, end_reason, fallbacks_json, \
-     rundown_day, rundown_version, air_day FROM asrun WHERE ($1 = '' OR air_day = $1) \
+     rundown_day, rundown_version, air_day, gain_mdb FROM asrun WHERE ($1 = '' OR air_day = $1) \
      AND ($2 < 0 OR work_id = $2) AND ($3 < 0 OR unit_id = $3) ORDER BY first_frame_ms, id";
 
 /// The as-run log over the store. Cheap to clone.
@@ -188,8 +193,8 @@ impl AsRunLog {
         Ok(sqlx::query_scalar(
             "INSERT INTO asrun (airing_key, item_id, work_id, unit_id, title, source, \
              planned_start_ms, first_frame_ms, rundown_day, rundown_version, air_day, \
-             recorded_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-             RETURNING id",
+             recorded_at_ms, gain_mdb) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
         )
         .bind(&a.key)
         .bind(&i.item_id)
@@ -203,6 +208,7 @@ impl AsRunLog {
         .bind(i.rundown_version)
         .bind(air_day_of(a.first_frame_ms))
         .bind(now_ms())
+        .bind(i.gain_mdb.map(i64::from))
         .fetch_one(self.store.pool())
         .await?)
     }

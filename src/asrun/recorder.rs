@@ -29,6 +29,8 @@ pub struct ItemInfo {
     pub rundown_day: Option<String>,
     /// The rundown version it came from.
     pub rundown_version: Option<i64>,
+    /// Loudness correction applied on air, milli-dB (`None`: none, the item unmeasured).
+    pub gain_mdb: Option<i32>,
 }
 
 /// One write to the as-run log, to be applied in order.
@@ -284,6 +286,7 @@ mod tests {
             planned_start_ms: Some(1_790_000_000_000),
             rundown_day: Some("2026-09-21".into()),
             rundown_version: Some(4),
+            gain_mdb: None,
         }
     }
 

@@ -126,8 +126,23 @@ pub fn judge(r: &ProbeReport, a: &Acceptance, min_duration_ms: Option<i64>) -> Q
         match l.integrated_lufs {
             None => warn.push("音频为静音，无法测得响度".into()),
             Some(v) if (v - a.loudness_target_lufs).abs() > a.loudness_tolerance_lu => {
+                // What the air plan will do (air::loudness): the gain to the target, bounded.
+                let gain = a.loudness_target_lufs - v;
+                let max_boost = f64::from(crate::air::loudness::MAX_BOOST_MDB) / 1000.0;
+                let max_cut = f64::from(crate::air::loudness::MAX_CUT_MDB) / 1000.0;
+                let on_air = if gain > max_boost || gain < max_cut {
+                    format!(
+                        "播出时最多校正 {:+.1} dB，仍达不到目标：请在交付前按目标响度重新处理",
+                        gain.clamp(max_cut, max_boost)
+                    )
+                } else {
+                    format!(
+                        "播出时将自动增益 {gain:+.1} dB 校正到目标响度，并将真峰值限制在 {:.1} dBTP 以下",
+                        a.true_peak_max_dbtp
+                    )
+                };
                 warn.push(format!(
-                    "响度 {v:.1} LUFS 偏离目标 {:.1} LUFS 超过 {:.1} LU（播出时不做响度校正：请在交付前按目标响度重新处理）",
+                    "响度 {v:.1} LUFS 偏离目标 {:.1} LUFS 超过 {:.1} LU（{on_air}）",
                     a.loudness_target_lufs, a.loudness_tolerance_lu
                 ))
             }
@@ -261,6 +276,22 @@ mod tests {
         let q = judge(&r, &a, None);
         assert_eq!(q.verdict, Verdict::Warn);
         assert_eq!(q.reasons.len(), 2, "{q:?}");
+        // The verdict says what happens on air: the correction and the peak limit.
+        assert!(
+            q.reasons[0].contains("播出时将自动增益 -10.0 dB")
+                && q.reasons[0].contains(&format!("{:.1} dBTP", a.true_peak_max_dbtp)),
+            "{q:?}"
+        );
+        let r = ProbeReport {
+            loudness: Some(Loudness {
+                integrated_lufs: Some(-60.0),
+                true_peak_dbtp: Some(-40.0),
+                decoded_ms: 60_000,
+            }),
+            ..good()
+        };
+        let q = judge(&r, &a, None);
+        assert!(q.reasons[0].contains("仍达不到目标"), "{q:?}");
     }
 
     #[test]

@@ -173,6 +173,9 @@ struct RawOutput {
     preset: Option<Spanned<String>>,
     /// Seconds between key frames (default 2).
     keyframe_seconds: Option<Spanned<u32>>,
+    /// Files with two mono audio tracks: "split" (track 1 left, track 2 right; default)
+    /// or "first" (track 1 on both sides).
+    dual_mono: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -357,6 +360,12 @@ impl ChannelConfig {
                 .get_ref()
                 .parse::<Preset>()
                 .map_err(|e| at(v.span(), "output.preset", e))?;
+        }
+        if let Some(v) = &o.dual_mono {
+            profile.dual_mono = v
+                .get_ref()
+                .parse()
+                .map_err(|e| at(v.span(), "output.dual_mono", e))?;
         }
         let keyframe_seconds = o
             .keyframe_seconds

@@ -15,6 +15,7 @@
 pub mod cli;
 pub mod editing;
 pub mod edits;
+pub mod loudness;
 pub mod ops;
 pub mod source;
 

@@ -8,6 +8,7 @@
 //! The appsinks are bounded, so a pre-rolled source decodes a few frames ahead and then
 //! waits: the next item costs memory, not CPU, until its slot.
 
+use super::conform::{self, DualMono};
 use super::{Source, SourceState, VideoPull};
 use crate::format::OutputProfile;
 use crate::gst_util::describe_error;
@@ -27,6 +28,8 @@ struct Shared {
     has_audio: AtomicBool,
     /// All streams are known (no-more-pads).
     pads_done: AtomicBool,
+    /// Decoded audio pads, linked at no-more-pads.
+    audio_pads: Mutex<Vec<gst::Pad>>,
     stop: AtomicBool,
     /// Running time of the source's first decoded picture, before videorate (which
     /// back-fills the first frame to the segment start); `u64::MAX` until known.
@@ -78,6 +81,7 @@ impl DecodedSource {
             state: Mutex::new(SourceState::Opening),
             has_audio: AtomicBool::new(false),
             pads_done: AtomicBool::new(false),
+            audio_pads: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
             first_picture_ns: AtomicU64::new(u64::MAX),
         });
@@ -146,6 +150,29 @@ fn build(uri: &str, profile: &OutputProfile, shared: &Arc<Shared>) -> Result<Bui
     vq.set_property("max-size-bytes", 0u32);
     vq.set_property("max-size-time", gst::ClockTime::SECOND.nseconds() / 2);
     let vconv = make("videoconvert", "vconv")?;
+    // Display orientation: turned as the track header says (every quarter turn and mirror),
+    // or — for containers the header is not read from — as the demuxer's orientation tag
+    // says (`videoflip` passes the picture through untouched when it says nothing).
+    let orientation = gst::glib::filename_from_uri(uri)
+        .ok()
+        .and_then(|(path, _)| conform::orientation_of_file(&path));
+    let vflip = match orientation {
+        Some(conform::Orientation::Identity) => None,
+        Some(o) => {
+            let f = make("videoflip", "vflip")?;
+            f.set_property_from_str(
+                "video-direction",
+                o.videoflip_direction().unwrap_or("identity"),
+            );
+            tracing::debug!(?o, uri, "picture turned upright");
+            Some(f)
+        }
+        None => {
+            let f = make("videoflip", "vflip")?;
+            f.set_property_from_str("video-direction", "auto");
+            Some(f)
+        }
+    };
     let vscale = make("videoscale", "vscale")?;
     // Letterbox / pillarbox: keep the picture's aspect ratio, never stretch.
     vscale.set_property("add-borders", true);
@@ -160,6 +187,26 @@ fn build(uri: &str, profile: &OutputProfile, shared: &Arc<Shared>) -> Result<Bui
                 && let Some(rt) = seg.to_running_time(pts)
             {
                 sh.first_picture_ns.store(rt.nseconds(), Ordering::Relaxed);
+            }
+            gst::PadProbeReturn::Ok
+        });
+    }
+    // A demuxer's segment may stop at the container's duration (an MP4 edit list, a file
+    // cut short): videorate would fill up to it with copies of the last picture, which
+    // air as if they were the file's. The item's length is its picture's: the stop goes,
+    // and the switcher's hold (counted) covers what the file lacks.
+    if let Some(pad) = vrate.static_pad("sink") {
+        pad.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, |_, info| {
+            if let Some(gst::PadProbeData::Event(ev)) = &info.data
+                && let gst::EventView::Segment(seg) = ev.view()
+                && let Some(seg) = seg.segment().downcast_ref::<gst::ClockTime>()
+                && seg.stop().is_some()
+            {
+                let mut open = seg.clone();
+                open.set_stop(gst::ClockTime::NONE);
+                let seqnum = ev.seqnum();
+                let new = gst::event::Segment::builder(&open).seqnum(seqnum).build();
+                info.data = Some(gst::PadProbeData::Event(new));
             }
             gst::PadProbeReturn::Ok
         });
@@ -207,59 +254,87 @@ fn build(uri: &str, profile: &OutputProfile, shared: &Arc<Shared>) -> Result<Bui
             asink.upcast_ref(),
         ])
         .map_err(|e| format!("cannot assemble the source pipeline: {e}"))?;
-    gst::Element::link_many([&vq, &vconv, &vscale, &vrate, &vfilter, vsink.upcast_ref()])
-        .map_err(|e| format!("cannot link the video branch: {e}"))?;
+    let mut vchain: Vec<&gst::Element> = vec![&vq, &vconv];
+    if let Some(f) = &vflip {
+        pipeline
+            .add(f)
+            .map_err(|e| format!("cannot assemble the source pipeline: {e}"))?;
+        vchain.push(f);
+    }
+    vchain.extend([&vscale, &vrate, &vfilter, vsink.upcast_ref()]);
+    gst::Element::link_many(vchain).map_err(|e| format!("cannot link the video branch: {e}"))?;
     gst::Element::link_many([&aq, &aconv, &ares, &afilter, asink.upcast_ref()])
         .map_err(|e| format!("cannot link the audio branch: {e}"))?;
 
     let vq_weak = vq.downgrade();
-    let aq_weak = aq.downgrade();
     let pipe_weak = pipeline.downgrade();
     let sh = shared.clone();
     dec.connect_pad_added(move |_, pad| {
         let Some(caps) = pad.current_caps().or_else(|| Some(pad.query_caps(None))) else {
             return;
         };
-        let Some(name) = caps.structure(0).map(|s| s.name().to_string()) else {
+        let Some(s) = caps.structure(0) else {
             return;
         };
-        let target = if name.starts_with("video/") {
-            vq_weak.upgrade()
-        } else if name.starts_with("audio/") {
-            aq_weak.upgrade()
-        } else {
-            None
+        let name = s.name().to_string();
+        let Some(pipe) = pipe_weak.upgrade() else {
+            return;
         };
-        let linked = target.and_then(|q| q.static_pad("sink")).and_then(|sink| {
-            if sink.is_linked() {
-                None
-            } else {
-                pad.link(&sink).ok()
-            }
-        });
-        if linked.is_some() {
-            if name.starts_with("audio/") {
-                sh.has_audio.store(true, Ordering::SeqCst);
+        if name.starts_with("audio/") {
+            // Audio is linked once every stream is known (no-more-pads): what airs depends
+            // on how many tracks there are (dual mono).
+            if let Ok(mut pads) = sh.audio_pads.lock() {
+                pads.push(pad.clone());
             }
             return;
         }
-        // A second video/audio stream or a subtitle: drain it so it never blocks the demuxer.
-        if let Some(p) = pipe_weak.upgrade()
-            && let Ok(fake) = gst::ElementFactory::make("fakesink")
-                .property("sync", false)
-                .property("async", false)
-                .build()
-            && p.add(&fake).is_ok()
+        if name.starts_with("video/")
+            && let Some(vq) = vq_weak.upgrade()
+            && let Some(sink) = vq.static_pad("sink")
+            && !sink.is_linked()
         {
-            let _ = fake.sync_state_with_parent();
-            if let Some(s) = fake.static_pad("sink") {
-                let _ = pad.link(&s);
+            // Deinterlace only a stream that says it is interlaced (field order from its
+            // caps and buffer flags; one output frame per field, which videorate thins).
+            let interlaced = s
+                .get::<&str>("interlace-mode")
+                .is_ok_and(|m| m != "progressive");
+            let linked = if interlaced {
+                link_through(&pipe, pad, "deinterlace", &sink, |d| {
+                    d.set_property_from_str("mode", "auto");
+                    d.set_property_from_str("fields", "all");
+                })
+            } else {
+                pad.link(&sink).is_ok()
+            };
+            if linked {
+                return;
             }
         }
+        // A second video stream or a subtitle: drain it so it never blocks the demuxer.
+        drain(&pipe, pad);
     });
     let sh = shared.clone();
     let aq_weak = aq.downgrade();
+    let aconv_weak = aconv.downgrade();
+    let pipe_weak = pipeline.downgrade();
+    let dual_mono = profile.dual_mono;
     dec.connect_no_more_pads(move |_| {
+        let pads = sh
+            .audio_pads
+            .lock()
+            .map(|mut p| std::mem::take(&mut *p))
+            .unwrap_or_default();
+        if let (Some(pipe), Some(aq), Some(aconv)) =
+            (pipe_weak.upgrade(), aq_weak.upgrade(), aconv_weak.upgrade())
+            && let Some(sink) = aq.static_pad("sink")
+            && link_audio(&pipe, &pads, &aconv, &sink, dual_mono)
+        {
+            sh.has_audio.store(true, Ordering::SeqCst);
+        } else if let Some(pipe) = pipe_weak.upgrade() {
+            for p in &pads {
+                drain(&pipe, p);
+            }
+        }
         sh.pads_done.store(true, Ordering::SeqCst);
         // No audio stream: feed the audio branch an EOS so the pipeline can preroll.
         if !sh.has_audio.load(Ordering::SeqCst)
@@ -272,6 +347,114 @@ fn build(uri: &str, profile: &OutputProfile, shared: &Arc<Shared>) -> Result<Bui
         }
     });
     Ok((pipeline, vsink, asink))
+}
+
+/// Links `pad` through a new `factory` element (configured by `setup`) into `sink`.
+fn link_through(
+    pipe: &gst::Pipeline,
+    pad: &gst::Pad,
+    factory: &str,
+    sink: &gst::Pad,
+    setup: impl FnOnce(&gst::Element),
+) -> bool {
+    let Ok(el) = gst::ElementFactory::make(factory).build() else {
+        tracing::warn!("GStreamer element {factory} is not installed: the stream airs unconverted");
+        return pad.link(sink).is_ok();
+    };
+    setup(&el);
+    let (Some(el_sink), Some(el_src)) = (el.static_pad("sink"), el.static_pad("src")) else {
+        return false;
+    };
+    if pipe.add(&el).is_err() {
+        return false;
+    }
+    let ok = el_src.link(sink).is_ok() && pad.link(&el_sink).is_ok();
+    let _ = el.sync_state_with_parent();
+    ok
+}
+
+/// Sends a stream nobody airs into a fakesink so it never blocks the demuxer.
+fn drain(pipe: &gst::Pipeline, pad: &gst::Pad) {
+    if let Ok(fake) = gst::ElementFactory::make("fakesink")
+        .property("sync", false)
+        .property("async", false)
+        .build()
+        && pipe.add(&fake).is_ok()
+    {
+        let _ = fake.sync_state_with_parent();
+        if let Some(s) = fake.static_pad("sink") {
+            let _ = pad.link(&s);
+        }
+    }
+}
+
+/// The channel count and mask of a raw audio pad (mask `None` when the caps carry none).
+fn audio_layout(pad: &gst::Pad) -> Option<(u32, Option<u64>)> {
+    let caps = pad.current_caps()?;
+    let s = caps.structure(0)?;
+    let channels = s.get::<i32>("channels").ok()?;
+    let mask = s.get::<gst::Bitmask>("channel-mask").ok().map(|m| m.0);
+    Some((u32::try_from(channels).ok()?, mask))
+}
+
+/// Sets `audioconvert`'s mix matrix (rows: outputs, columns: inputs).
+fn set_mix_matrix(aconv: &gst::Element, rows: &[Vec<f32>]) {
+    let rows: Vec<gst::glib::SendValue> = rows
+        .iter()
+        .map(|r| gst::Array::new(r.iter().copied()).to_send_value())
+        .collect();
+    aconv.set_property("mix-matrix", gst::Array::from_values(rows));
+}
+
+/// Links the file's audio into the audio branch, conformed to stereo: one track through
+/// the BS.775 downmix its layout needs, or two mono tracks as `policy` says. Tracks not
+/// aired are drained. False when nothing was linked.
+fn link_audio(
+    pipe: &gst::Pipeline,
+    pads: &[gst::Pad],
+    aconv: &gst::Element,
+    sink: &gst::Pad,
+    policy: DualMono,
+) -> bool {
+    let Some(first) = pads.first() else {
+        return false;
+    };
+    let layouts: Vec<_> = pads.iter().map(audio_layout).collect();
+    let all_mono = layouts.len() >= 2 && layouts.iter().all(|l| matches!(l, Some((1, _))));
+    if all_mono && policy == DualMono::Split {
+        let inter = gst::ElementFactory::make("audiointerleave").build();
+        if let Ok(inter) = inter
+            && pipe.add(&inter).is_ok()
+        {
+            let _ = inter.sync_state_with_parent();
+            let ok = inter
+                .static_pad("src")
+                .is_some_and(|src| src.link(sink).is_ok())
+                && pads.iter().take(2).all(|p| {
+                    inter
+                        .request_pad_simple("sink_%u")
+                        .is_some_and(|s| p.link(&s).is_ok())
+                });
+            for p in pads.iter().skip(2) {
+                drain(pipe, p);
+            }
+            tracing::debug!(
+                tracks = pads.len(),
+                "dual mono: track 1 left, track 2 right"
+            );
+            return ok;
+        }
+    }
+    if let Some((channels, mask)) = layouts[0]
+        && let Some(m) = conform::downmix_matrix(channels, mask)
+    {
+        tracing::debug!(channels, ?mask, "audio downmixed to stereo (ITU-R BS.775)");
+        set_mix_matrix(aconv, &m);
+    }
+    for p in pads.iter().skip(1) {
+        drain(pipe, p);
+    }
+    first.link(sink).is_ok()
 }
 
 /// Pre-rolls, seeks to the in-point, plays, then watches the bus until stopped.

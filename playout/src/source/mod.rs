@@ -8,6 +8,7 @@
 //! whether it is still opening, ready, or failed and why. A live, stalling source fits the
 //! same trait: it simply has no frame in time, and the switcher holds the last one.
 
+pub mod conform;
 pub mod file;
 pub mod live;
 pub mod slate;

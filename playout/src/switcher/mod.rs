@@ -12,11 +12,17 @@
 use crate::cue::Cue;
 use crate::event::{EndReason, Event, FallbackReason, OnAirStatus};
 use crate::format::OutputProfile;
+use crate::level::Leveller;
 use crate::source::still::StillSource;
 use crate::source::{Opener, Source, SourceState, VideoPull};
 use gstreamer as gst;
 use std::collections::VecDeque;
 use std::time::Duration;
+
+/// A file source that ends this many frames or fewer before its item's length has its
+/// last frame repeated to the cut instead of a fallback: containers are routinely a frame
+/// longer than their picture (ffmpeg's MPEG-TS), and the air plan's lengths come from them.
+pub const END_SLACK_FRAMES: u64 = 2;
 
 /// Tunables of the switcher, in frames.
 #[derive(Clone, Debug)]
@@ -82,6 +88,11 @@ struct OnAir {
     exhausted: bool,
     /// A live source's own hold, in frames (`None`: the switcher's).
     live_hold: Option<u64>,
+    /// The item's loudness correction and peak limiter.
+    level: Leveller,
+    /// The source ended at most [`END_SLACK_FRAMES`] before the item's length: its last
+    /// frame is repeated (and counted) to the cut, without a fallback.
+    trailing: bool,
 }
 
 impl OnAir {
@@ -301,7 +312,23 @@ impl Switcher {
             wall_ns,
             offset_frames: q.offset,
         });
+        let level = match (live_hold, q.cue.live_target_mlufs) {
+            (Some(_), Some(target)) => Leveller::live(
+                target,
+                q.cue.ceiling_mdb,
+                self.profile.sample_rate,
+                self.profile.channels,
+            ),
+            _ => Leveller::new(
+                q.cue.gain_mdb,
+                q.cue.ceiling_mdb,
+                self.profile.sample_rate,
+                self.profile.channels,
+            ),
+        };
         self.current = Some(OnAir {
+            level,
+            trailing: false,
             cue: q.cue,
             offset: q.offset,
             started: n,
@@ -400,6 +427,9 @@ impl Switcher {
             let Some(cur) = self.current.as_mut() else {
                 return self.slate_frame(n, None, FallbackReason::NothingScheduled, bytes);
             };
+            if cur.trailing {
+                return self.trail(bytes);
+            }
             match pull(
                 cur,
                 &self.settings,
@@ -420,10 +450,18 @@ impl Switcher {
                     return (v, a);
                 }
                 Pulled::Ended => {
-                    if cur.remaining_length().is_none() {
+                    let Some(len) = cur.remaining_length() else {
                         self.end_current(n, EndReason::Complete);
                         self.transitions(n, wall_ns);
                         continue;
+                    };
+                    // A container a frame or two longer than its picture (every ffmpeg
+                    // MPEG-TS) is not a failure: the last frame runs to the cut.
+                    if len.saturating_sub(cur.played) <= END_SLACK_FRAMES
+                        && cur.last_frame.is_some()
+                    {
+                        cur.trailing = true;
+                        return self.trail(bytes);
                     }
                     cur.exhausted = true;
                     return self.fill(n, FallbackReason::EndedEarly, bytes);
@@ -454,6 +492,18 @@ impl Switcher {
             }
         }
         self.slate_frame(n, None, FallbackReason::NothingScheduled, bytes)
+    }
+
+    /// The last frame of an item whose source ended within the slack, with silence.
+    fn trail(&mut self, bytes: usize) -> (gst::Buffer, Vec<u8>) {
+        let last = self.current.as_ref().and_then(|c| c.last_frame.clone());
+        match last {
+            Some(v) => {
+                self.repeated += 1;
+                (v, vec![0; bytes])
+            }
+            None => (self.slate.clone(), vec![0; bytes]),
+        }
     }
 
     /// The held last frame for a moment, then the slate; silence either way.
@@ -600,6 +650,7 @@ fn pull(
             let mut audio = Vec::with_capacity(bytes);
             src.pull_audio(&mut audio, bytes, settings.pull_wait);
             audio.resize(bytes, 0);
+            cur.level.process(&mut audio);
             cur.source_pos += 1;
             cur.misses = 0;
             cur.last_frame = Some(v.clone());

@@ -203,7 +203,8 @@ impl Simulation {
                 let horizon = now
                     + chrono::Duration::from_std(self.ctl.settings.lookahead)
                         .unwrap_or(chrono::Duration::minutes(10));
-                let read = days_in_view(&self.days, now, horizon).await;
+                let loudness = self.ctl.settings.loudness.is_some();
+                let read = days_in_view(&self.days, now, horizon, loudness).await;
                 self.ctl.on_read(read);
             }
             if mono >= self.next_status_ns {

@@ -104,6 +104,9 @@ pub fn plan(
                     .unwrap_or(0),
                 length: Some(item.frames - before_first),
                 start: Some(u64::try_from(start_frame.max(first)).unwrap_or(first_frame)),
+                gain_mdb: 0,
+                ceiling_mdb: None,
+                live_target_mlufs: None,
             };
             let info = ItemInfo {
                 item_id: id,
@@ -114,6 +117,7 @@ pub fn plan(
                 planned_start_ms: Some(item.start.timestamp_millis()),
                 rundown_day: Some(day.date.format("%Y-%m-%d").to_string()),
                 rundown_version: Some(i64::from(d.version)),
+                gain_mdb: None,
             };
             out.push(Planned {
                 cue,

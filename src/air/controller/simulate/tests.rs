@@ -112,6 +112,7 @@ async fn a_day_with_an_edit_a_restart_clock_steps_and_midnight_airs_frame_for_fr
         db_timeout: Duration::from_secs(5),
         restart_engine: true,
         fault_drills: true,
+        loudness: None,
     };
     let start = t("2027-08-31T23:59:00+08:00");
     let mut sim = Simulation::start(days.clone(), asrun.clone(), RATE, start, media, settings)
@@ -333,6 +334,7 @@ async fn a_run_of_clips_with_the_remainder_carried_airs_whole_up_to_a_pin() {
         db_timeout: Duration::from_secs(5),
         restart_engine: true,
         fault_drills: false,
+        loudness: None,
     };
     let mut sim = Simulation::start(
         days.clone(),
