@@ -1,4 +1,4 @@
-//! `kepu-playout catalog …`: import, attach, probe (and its benchmark), list, show, review,
+//! `kepu-playout catalog …`: import, forms (信息采集表 preview/confirm), attach, probe (and its benchmark), list, show, review,
 //! state. A thin edge over the `Catalog` functions the REST API also uses; every command
 //! prints JSON with `--json` for scripts, Chinese text otherwise. Errors are `anyhow` here.
 
@@ -44,6 +44,19 @@ pub enum CatalogCommand {
         /// Files to import.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Who imports (kept in the history).
+        #[arg(long, default_value = "import")]
+        actor: String,
+    },
+    /// Read units' filled 信息采集表 in the notice's own layout (.docx, .xlsx, .csv; a folder
+    /// stands for the tables in it): shows every field as read; stores only with --confirm.
+    Forms {
+        /// Files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Store the tables that read without errors (after checking the preview).
+        #[arg(long)]
+        confirm: bool,
         /// Who imports (kept in the history).
         #[arg(long, default_value = "import")]
         actor: String,
@@ -181,6 +194,45 @@ fn line(item: &BatchItem) -> String {
     )
 }
 
+/// The preview of each form, field by field, then one line per file.
+fn print_forms(reports: &[super::form::FileReport], confirm: bool) {
+    for r in reports {
+        out!("== {}", r.path);
+        if let Some(p) = &r.preview {
+            for f in &p.fields {
+                match &f.note {
+                    Some(n) => out!("  {}：{}（{n}）", f.field, f.value),
+                    None => out!("  {}：{}", f.field, f.value),
+                }
+            }
+            for w in &p.warnings {
+                out!("  请留意：{w}");
+            }
+            for e in &p.errors {
+                out!("  错误：{e}");
+            }
+        }
+        out!("  {}", r.summary());
+    }
+    let bad = reports
+        .iter()
+        .filter(|r| r.error.is_some() || r.preview.as_ref().is_some_and(|p| !p.ok()))
+        .count();
+    let saved = reports.iter().filter(|r| r.saved.is_some()).count();
+    if confirm {
+        out!(
+            "共 {} 个文件：已导入 {saved}，有误未导入 {bad}",
+            reports.len()
+        );
+    } else {
+        out!(
+            "共 {} 个文件：可导入 {}，有误 {bad}。核对以上各项无误后加 --confirm 导入",
+            reports.len(),
+            reports.len() - bad
+        );
+    }
+}
+
 /// Runs a `catalog` command.
 pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
     let edition = Arc::new(Edition::load(&args.edition)?);
@@ -264,6 +316,21 @@ pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
             }
             if json {
                 print_json(&reports)?;
+            }
+        }
+        CatalogCommand::Forms {
+            paths,
+            confirm,
+            actor,
+        } => {
+            let reports = cat.forms_in(&paths, confirm, &actor).await;
+            if json {
+                print_json(&reports)?;
+            } else {
+                print_forms(&reports, confirm);
+            }
+            if reports.is_empty() {
+                bail!("没有找到信息采集表（.docx、.xlsx、.xls、.csv）");
             }
         }
         CatalogCommand::Attach { work, location } => {

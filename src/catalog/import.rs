@@ -462,6 +462,24 @@ fn parse_row(
     })
 }
 
+/// The message for a unit's 信息采集表 sent to the one-row-per-work import.
+fn form_hint(name: &str) -> String {
+    format!(
+        "{name} 是按通知样表逐项填写的信息采集表，不是每行一部作品的汇总表：请用 `catalog forms`（或 API /api/v1/forms/preview）预览并确认后导入"
+    )
+}
+
+/// Records that a work or lead came from a one-row-per-work spreadsheet (unless it already
+/// came from elsewhere): coordinators see each submission's source.
+async fn mark_source(conn: &mut sqlx::AnyConnection, table: &str, id: i64) -> Result<()> {
+    let sql = match table {
+        "works" => "UPDATE works SET source = 'spreadsheet' WHERE id = $1 AND source IS NULL",
+        _ => "UPDATE leads SET source = 'spreadsheet' WHERE id = $1 AND source IS NULL",
+    };
+    sqlx::query(sql).bind(id).execute(conn).await?;
+    Ok(())
+}
+
 impl Catalog {
     /// Imports a collection-form file; `name` is used in messages and the import log.
     pub async fn import_bytes(
@@ -470,6 +488,9 @@ impl Catalog {
         bytes: Vec<u8>,
         actor: &str,
     ) -> Result<ImportReport> {
+        if bytes.starts_with(b"PK\x03\x04") && super::form::docx::is_docx(&bytes) {
+            return Err(Error::invalid("file", form_hint(name)));
+        }
         // Hashing and parsing (XLSX unzip, GBK decoding) are CPU work: off the runtime the
         // engine's destinations share.
         let (sha, parsed) = tokio::task::spawn_blocking(move || {
@@ -507,6 +528,10 @@ impl Catalog {
                 }
                 None => report.ignored_columns.push(h.trim().to_string()),
             }
+        }
+        let rows: Vec<Vec<String>> = table.iter().map(|(_, c)| c.clone()).collect();
+        if super::form::is_form_layout(&rows) {
+            return Err(Error::invalid("file", form_hint(name)));
         }
         if !index.contains_key(&Col::Unit)
             || !(index.contains_key(&Col::Title) || index.contains_key(&Col::LeadName))
@@ -591,6 +616,7 @@ impl Catalog {
                 actor,
             };
             let (work_id, o) = repo::work_upsert(&mut tx, &w, &cx).await?;
+            mark_source(&mut tx, "works", work_id).await?;
             outcomes.push(o);
             if let Some(f) = &p.file {
                 outcomes.push(repo::file_attach(&mut tx, work_id, f).await?.1);
@@ -601,7 +627,9 @@ impl Catalog {
                 unit_id,
                 ..l.clone()
             };
-            outcomes.push(repo::lead_upsert(&mut tx, &l, year, actor).await?.1);
+            let (lead_id, o) = repo::lead_upsert(&mut tx, &l, year, actor).await?;
+            mark_source(&mut tx, "leads", lead_id).await?;
+            outcomes.push(o);
         }
         tx.commit().await?;
         // The row's outcome is what happened to its work or lead; a unit update alone counts too.

@@ -177,8 +177,17 @@ fn key_values(rows: &[Vec<String>]) -> Vec<(Key, String)> {
                     Some(v) if key_of(v).is_none() => v.trim().to_string(),
                     _ => String::new(),
                 };
+                // Without a value cell, options on the rows below start under the label.
+                let col = if r
+                    .get(j)
+                    .is_some_and(|v| key_of(v).is_none() && !v.trim().is_empty())
+                {
+                    j
+                } else {
+                    i
+                };
                 out.push((k, value));
-                last = Some((out.len() - 1, j));
+                last = Some((out.len() - 1, col));
                 i = j + usize::from(r.get(j).is_some_and(|v| key_of(v).is_none()));
                 continue;
             }

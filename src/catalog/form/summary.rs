@@ -144,7 +144,7 @@ fn after_key<'a>(entry: &'a str, keys: &[&str]) -> Option<&'a str> {
             let rest = entry[i + k.len()..]
                 .trim_start_matches(|c: char| c.is_whitespace() || "：:为是归属于（(".contains(c));
             let end = rest
-                .find(|c: char| CLAUSE_END.contains(&c) || c == '）' || c == ')')
+                .find(|c: char| CLAUSE_END.contains(&c) || "（）()".contains(c))
                 .unwrap_or(rest.len());
             let v = rest[..end].trim();
             if !v.is_empty() {
