@@ -5,6 +5,8 @@
 //! durations in minutes and HH:MM:SS, a 201-character 简介 refused with the field named, and
 //! a folder of 50 tables with one report per file.
 
+mod catalog_common;
+
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -247,4 +249,97 @@ fn a_folder_of_fifty_tables_gets_a_report_per_file() {
     let (_, list, _) = run(dir.path(), &["list"]);
     assert_eq!(list.as_array().map(Vec::len), Some(96));
     eprintln!("50 tables (25 .docx, 25 .xlsx) previewed and stored in {took:?}");
+}
+
+mod api {
+    //! The same through the REST API (no socket): preview, a person's correction, save.
+    use super::make;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use http_body_util::BodyExt;
+    use kepu_playout::catalog::probe::ProbeOptions;
+    use kepu_playout::web::{AppState, router};
+    use serde_json::Value;
+    use tower::ServiceExt;
+
+    use super::catalog_common;
+
+    async fn send(app: &axum::Router, uri: &str, body: Vec<u8>, json: bool) -> (StatusCode, Value) {
+        let mut req = Request::builder().method("POST").uri(uri);
+        if json {
+            req = req.header("content-type", "application/json");
+        }
+        let resp = app
+            .clone()
+            .oneshot(req.body(Body::from(body)).expect("request"))
+            .await
+            .expect("infallible");
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    #[tokio::test]
+    async fn preview_correct_and_save_over_http() {
+        let (dir, cat) = catalog_common::fresh(2026).await;
+        make(dir.path(), &[]);
+        let app = router(AppState {
+            catalog: cat.clone(),
+            probe: ProbeOptions::default(),
+        });
+        let docx = std::fs::read(dir.path().join("wingdings.docx")).expect("made");
+        let (s, mut p) = send(
+            &app,
+            "/api/v1/forms/preview?name=wingdings.docx",
+            docx,
+            false,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{p}");
+        assert_eq!(p["works"][0]["title"], "超导之光");
+        assert!(
+            cat.works(None).await.expect("works").is_empty(),
+            "preview stores nothing"
+        );
+        // The person confirming corrects a title before saving.
+        p["works"][0]["title"] = Value::from("超导之光（修订版）");
+        let (s, saved) = send(&app, "/api/v1/forms", p.to_string().into_bytes(), true).await;
+        assert_eq!(s, StatusCode::CREATED, "{saved}");
+        assert_eq!(saved["work_ids"].as_array().map(Vec::len), Some(2));
+        let titles: Vec<String> = cat
+            .works(None)
+            .await
+            .expect("works")
+            .into_iter()
+            .map(|w| w.title)
+            .collect();
+        assert!(
+            titles.contains(&"超导之光（修订版）".to_string()),
+            "{titles:?}"
+        );
+
+        // A preview with an error cannot be saved; the answer names the field.
+        let long = std::fs::read(dir.path().join("too_long.docx")).expect("made");
+        let (s, p) = send(
+            &app,
+            "/api/v1/forms/preview?name=too_long.docx",
+            long,
+            false,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, v) = send(&app, "/api/v1/forms", p.to_string().into_bytes(), true).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        assert!(v.to_string().contains("视频内容简介"), "{v}");
+        // A one-row-per-work sheet is not a form.
+        let sheet = "报送单位,联系人,联系电话,作品名称\n甲,乙,010-12345678,丙\n"
+            .as_bytes()
+            .to_vec();
+        let (s, v) = send(&app, "/api/v1/forms/preview?name=sheet.csv", sheet, false).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        assert!(v.to_string().contains("不是通知样表"), "{v}");
+    }
 }

@@ -128,7 +128,7 @@ each operation names the roles that may call it. Errors are `{\"error\": {\"code
         super::units, super::create_unit, super::unit, super::works, super::create_work,
         super::work, super::files, super::attach, super::reviews, super::review, super::rights,
         super::schedulable, super::set_state, super::history, super::file, super::probe,
-        super::leads, super::create_lead, super::playable, super::import,
+        super::leads, super::create_lead, super::playable, super::import, super::form_preview, super::form_save,
         super::rundown::build, super::rundown::feeds, super::rundown::add_feed,
         super::rundown::day, super::rundown::versions, super::rundown::diff,
         super::rundown::validate, super::rundown::lock, super::rundown::unlock,
