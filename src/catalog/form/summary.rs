@@ -71,8 +71,7 @@ fn starts_entry(line: &str) -> bool {
         let rest: String = cs.clone().take_while(|c| c.is_ascii_digit()).collect();
         return !rest.is_empty();
     }
-    if t.starts_with("作品") {
-        let after = &t["作品".len()..];
+    if let Some(after) = t.strip_prefix("作品") {
         return after
             .chars()
             .next()
