@@ -321,6 +321,7 @@ fn parse_row(
     cols: &Columns,
     row: usize,
     cells: &[String],
+    categories: &[crate::edition::CategoryRule],
 ) -> std::result::Result<ParsedRow, Vec<RowError>> {
     let mut errs = Vec::new();
     let mut err = |c: Col, reason: String| {
@@ -355,7 +356,7 @@ fn parse_row(
         contact_phone: some(Col::ContactPhone),
         contact_email: some(Col::ContactEmail),
     };
-    let categories = match parse_categories(&get(Col::Categories)) {
+    let categories = match parse_categories(&get(Col::Categories), categories) {
         Ok(c) => c,
         Err(reason) => {
             err(Col::Categories, reason);
@@ -550,7 +551,7 @@ impl Catalog {
                 continue;
             }
             report.rows += 1;
-            let parsed = match parse_row(&cols, *row, cells) {
+            let parsed = match parse_row(&cols, *row, cells, &self.edition.categories) {
                 Ok(p) => p,
                 Err(errs) => {
                     report.failed += 1;
