@@ -35,6 +35,7 @@ pub mod openapi;
 pub mod partner;
 pub mod preview;
 pub mod rundown;
+pub mod upload;
 pub mod watch;
 
 /// Largest JSON body accepted.
