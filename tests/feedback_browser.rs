@@ -167,6 +167,7 @@ async fn operator_and_partner_watch_the_feedback_charts_move_in_chromium() {
             metrics: w.metrics.clone(),
             air: None,
             preview_dir: Some(hls.clone()),
+            uploads: None,
         },
         FeedbackOptions {
             public_hls: true,

@@ -129,6 +129,7 @@ async fn ffmpeg_readers_join_and_leave_and_the_count_follows_within_one_idle_win
             metrics: w.metrics.clone(),
             air: None,
             preview_dir: Some(hls.clone()),
+            uploads: None,
         },
         FeedbackOptions {
             public_hls: true,

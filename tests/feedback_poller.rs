@@ -78,6 +78,7 @@ async fn a_poller_stores_figures_and_says_why_it_retries() {
             metrics: w.metrics.clone(),
             air: None,
             preview_dir: None,
+            uploads: None,
         },
         FeedbackOptions {
             pollers: vec![PollerConfig {

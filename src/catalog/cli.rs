@@ -61,6 +61,23 @@ pub enum CatalogCommand {
         #[arg(long, default_value = "import")]
         actor: String,
     },
+    /// Upload a video to a work on a running daemon (tus, resumable: run again to resume).
+    Upload {
+        /// The video file.
+        file: PathBuf,
+        /// The daemon's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// The work the video is for.
+        #[arg(long)]
+        work: i64,
+        /// API token (`kepu-playout user token …`).
+        #[arg(long, env = "KEPU_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// Chunk size in MiB (one PATCH each).
+        #[arg(long, default_value_t = 8)]
+        chunk_mib: usize,
+    },
     /// Attach a media file (path or URL) to a work.
     Attach {
         /// Work id.
@@ -281,6 +298,47 @@ pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
             Ok(())
         };
     }
+    if let CatalogCommand::Upload {
+        file,
+        server,
+        work,
+        token,
+        chunk_mib,
+    } = &args.command
+    {
+        let job = crate::upload::client::UploadJob {
+            server: server.trim_end_matches('/').to_string(),
+            token: token.clone(),
+            work: *work,
+            file: file.clone(),
+            chunk_bytes: chunk_mib.clamp(&1, &512) << 20,
+            retries: 5,
+            stop_after: None,
+        };
+        let done = crate::upload::client::upload(&job)
+            .await
+            .with_context(|| format!("上传 {}", file.display()))?;
+        if json {
+            print_json(&done)?;
+        } else {
+            out!(
+                "{} 已上传 {} 字节{}，SHA-256 {}",
+                file.display(),
+                done.offset,
+                if done.resumed_from > 0 {
+                    format!("（从第 {} 字节续传）", done.resumed_from)
+                } else {
+                    String::new()
+                },
+                done.record
+                    .as_ref()
+                    .and_then(|r| r["sha256"].as_str())
+                    .unwrap_or("-")
+            );
+            out!("技术审核已自动开始：kepu-playout catalog show {work}");
+        }
+        return Ok(());
+    }
     let store = Store::open(&args.database).await?;
     let cat = Catalog::new(store, edition);
     match args.command {
@@ -318,6 +376,8 @@ pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
                 print_json(&reports)?;
             }
         }
+        // Answered above, before the database is opened.
+        CatalogCommand::Upload { .. } => {}
         CatalogCommand::Forms {
             paths,
             confirm,

@@ -8,6 +8,7 @@
 //! - `import`: CSV/XLSX collection forms, one row per work;
 //! - `form`: a unit's 信息采集表 in the notice's own key–value layout (.docx/.xlsx/.csv);
 //! - `probe` and `qc`: what a file is, and whether it meets the edition's rules;
+//! - `submissions`: every submission with its source, state and verdict; reminders;
 //! - `workflow`: 已报送 → 技术审核 → 遴选 → 已排播 → 已播出, and `schedulable`;
 //! - `cli`: `kepu-playout catalog …`.
 
@@ -20,6 +21,7 @@ pub mod model;
 pub mod probe;
 pub mod qc;
 pub mod repo;
+pub mod submissions;
 pub mod workflow;
 
 use crate::edition::Edition;

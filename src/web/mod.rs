@@ -35,6 +35,7 @@ pub mod openapi;
 pub mod partner;
 pub mod preview;
 pub mod rundown;
+pub mod submissions;
 pub mod upload;
 pub mod watch;
 
@@ -210,6 +211,8 @@ pub struct Services {
     pub air: Option<crate::air::AirHandle>,
     /// Where the HLS preview is written, when there is one.
     pub preview_dir: Option<std::path::PathBuf>,
+    /// Resumable video uploads ([`upload`]: `/api/v1/uploads`), when the process takes them.
+    pub uploads: Option<crate::upload::Uploads>,
 }
 
 /// The daemon's HTTP app: every `/api/v1` route behind [`auth::guard`] (401 without
@@ -301,6 +304,14 @@ pub fn app_with(
         .unwrap_or_default();
     edits
         .merge(preview::routes(services.preview_dir.clone()))
+        .merge(submissions::routes(state.clone()))
+        .merge(
+            services
+                .uploads
+                .clone()
+                .map(upload::routes)
+                .unwrap_or_default(),
+        )
         .merge(router(state))
         .merge(asrun::routes(asrun_state))
         .merge(certificate::routes(certificate_state))

@@ -151,12 +151,17 @@ each operation names the roles that may call it. Errors are `{\"error\": {\"code
         super::asrun::list, super::asrun::export_csv, super::asrun::scrape,
         super::auth::me, super::auth::users, super::auth::create_user, super::auth::issue_token,
         super::feeds::keys, super::feeds::create, super::feeds::revoke,
+        super::submissions::list, super::submissions::submit, super::submissions::get_draft,
+        super::submissions::put_draft, super::submissions::reminders,
+        super::upload::options, super::upload::create, super::upload::offset,
+        super::upload::patch, super::upload::delete, super::upload::show,
         openapi_json,
     ),
     components(schemas(ErrorBody, ErrorDetail, ErrorCode, Role)),
     modifiers(&BearerScheme, &ErrorResponses, &Roles),
     security(("bearer" = [])),
     tags(
+        (name = "uploads", description = "视频上传（tus 1.0，可续传）Resumable video uploads (tus 1.0)"),
         (name = "catalog", description = "片库：报送单位、作品、文件、审核、线索、导入 Catalog: units, works, files, reviews, leads, imports"),
         (name = "rundown", description = "节目单：编排、版本、差异、锁定、恢复、校验、导出 Rundown: build, versions, diffs, locks, restore, validation, exports"),
         (name = "edits", description = "节目单编辑与撤销 Edits of a day, their history, undo"),
@@ -255,6 +260,7 @@ fn operations(item: &mut utoipa::openapi::PathItem) -> Vec<(Method, &mut Operati
         (Method::DELETE, &mut item.delete),
         (Method::PATCH, &mut item.patch),
         (Method::HEAD, &mut item.head),
+        (Method::OPTIONS, &mut item.options),
     ]
     .into_iter()
     .filter_map(|(m, op)| op.as_mut().map(|op| (m, op)))

@@ -11,7 +11,7 @@ use crate::upload::{UploadError, Uploads, tus};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{head, post};
 use axum::{Extension, Json, Router};
 
 fn tus_headers(h: &mut HeaderMap) {
@@ -59,7 +59,10 @@ fn with_headers(status: StatusCode, pairs: &[(&'static str, String)]) -> Respons
     resp
 }
 
-async fn options(State(u): State<Uploads>) -> Response {
+/// tus 服务能力（版本、扩展、单个文件上限）tus capabilities: version, extensions, `Tus-Max-Size`.
+#[utoipa::path(options, path = "/api/v1/uploads", tag = "uploads",
+    responses((status = 204, description = "Tus-Version, Tus-Extension, Tus-Max-Size")))]
+pub(crate) async fn options(State(u): State<Uploads>) -> Response {
     with_headers(
         StatusCode::NO_CONTENT,
         &[
@@ -70,7 +73,14 @@ async fn options(State(u): State<Uploads>) -> Response {
     )
 }
 
-async fn create(
+/// 创建上传（tus creation；超过 4G、单位配额或磁盘空间时不传数据即拒绝）Create an upload:
+/// `Upload-Length` and `Upload-Metadata` (`filename`, `work`); refused before any byte when
+/// over the edition's limit (413), the unit's quota (413) or the free disk (507).
+#[utoipa::path(post, path = "/api/v1/uploads", tag = "uploads",
+    responses((status = 201, description = "Location: the upload's URL"),
+        (status = 413, description = "超过上限或配额 Over the limit or the quota"),
+        (status = 507, description = "磁盘空间不足 Disk full")))]
+pub(crate) async fn create(
     State(u): State<Uploads>,
     p: Option<Extension<Principal>>,
     h: HeaderMap,
@@ -88,7 +98,11 @@ async fn create(
     ))
 }
 
-async fn head(
+/// 查询续传位置 Where the upload stands (`Upload-Offset`, `Upload-Length`).
+#[utoipa::path(head, path = "/api/v1/uploads/{id}", tag = "uploads",
+    params(("id" = String, Path, description = "上传编号 Upload id")),
+    responses((status = 200, description = "Upload-Offset, Upload-Length")))]
+pub(crate) async fn offset(
     State(u): State<Uploads>,
     p: Option<Extension<Principal>>,
     Path(id): Path<String>,
@@ -103,7 +117,13 @@ async fn head(
     ))
 }
 
-async fn patch(
+/// 续传数据（application/offset+octet-stream，从 Upload-Offset 起）Append bytes at `Upload-Offset`.
+#[utoipa::path(patch, path = "/api/v1/uploads/{id}", tag = "uploads",
+    params(("id" = String, Path, description = "上传编号 Upload id")),
+    request_body(description = "文件的下一段 The next bytes", content(("application/offset+octet-stream"))),
+    responses((status = 204, description = "Upload-Offset: bytes received"),
+        (status = 409, description = "续传位置不符 Offset mismatch")))]
+pub(crate) async fn patch(
     State(u): State<Uploads>,
     p: Option<Extension<Principal>>,
     Path(id): Path<String>,
@@ -122,7 +142,11 @@ async fn patch(
     ))
 }
 
-async fn delete(
+/// 撤销未完成的上传（tus termination）Abandon an unfinished upload.
+#[utoipa::path(delete, path = "/api/v1/uploads/{id}", tag = "uploads",
+    params(("id" = String, Path, description = "上传编号 Upload id")),
+    responses((status = 204, description = "已撤销 Removed")))]
+pub(crate) async fn delete(
     State(u): State<Uploads>,
     p: Option<Extension<Principal>>,
     Path(id): Path<String>,
@@ -133,7 +157,11 @@ async fn delete(
     Ok(with_headers(StatusCode::NO_CONTENT, &[]))
 }
 
-async fn show(
+/// 上传记录（SHA-256、作品文件）The upload's record: SHA-256, the work's file once complete.
+#[utoipa::path(get, path = "/api/v1/uploads/{id}", tag = "uploads",
+    params(("id" = String, Path, description = "上传编号 Upload id")),
+    responses((status = 200, description = "上传记录 The record", body = crate::upload::UploadRow)))]
+pub(crate) async fn show(
     State(u): State<Uploads>,
     p: Option<Extension<Principal>>,
     Path(id): Path<String>,
@@ -150,10 +178,7 @@ pub fn routes(uploads: Uploads) -> Router {
         .route("/api/v1/uploads", post(create).options(options))
         .route(
             "/api/v1/uploads/{id}",
-            axum::routing::head(head)
-                .patch(patch)
-                .delete(delete)
-                .get(show),
+            head(offset).patch(patch).delete(delete).get(show),
         )
         .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(uploads)

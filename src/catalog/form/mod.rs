@@ -15,12 +15,14 @@
 //!
 //! - `docx`: Word tables into rows of cell texts;
 //! - `layout`: which cells are labels and where their values are;
+//! - `online`: the same form filled in the dashboard by a partner, and its drafts;
 //! - `save`: storing a confirmed form; a folder of forms with a report per file;
 //! - `options`: checkbox lists as units mark them;
 //! - `summary`: the 视频内容简介 split into works (title, duration, 版权方), counted in 字.
 
 pub mod docx;
 pub mod layout;
+pub mod online;
 pub mod options;
 pub mod save;
 pub mod summary;
