@@ -155,7 +155,10 @@ pub fn action_for(method: &Method, path: &str) -> Option<Action> {
     }
     // 报送: a partner lists and submits its own unit's works and keeps its draft (scoped by
     // the handlers); the reminders of due videos are for coordinators.
-    if path == "/api/v1/submissions" || path == "/api/v1/submissions/draft" {
+    if path == "/api/v1/submissions"
+        || path == "/api/v1/submissions/draft"
+        || path == "/api/v1/submissions/form"
+    {
         return Some(Action::ReadOwnWorks);
     }
     if path.starts_with("/api/v1/partner") {

@@ -116,11 +116,45 @@ pub(crate) async fn reminders(
     Ok(Json(s.catalog.reminders(today, within).await?))
 }
 
+/// 报送表的栏目（本届类别、报送状态及截止日期、字数与文件上限、本单位）The form's choices from
+/// the edition: categories, statuses with their deadlines, the 200 字 and 4 GB limits, and the
+/// caller's unit.
+#[utoipa::path(get, path = "/api/v1/submissions/form", tag = "catalog",
+    responses((status = 200, description = "报送表栏目 The form's choices", body = Object)))]
+pub(crate) async fn form(State(s): State<AppState>, p: Caller) -> ApiResult<serde_json::Value> {
+    use crate::catalog::model::ProductionStatus;
+    let e = s.catalog.edition();
+    let unit = match scope(&p) {
+        Some(u) => Some(s.catalog.unit(u).await?),
+        None => None,
+    };
+    let statuses: Vec<serde_json::Value> = ProductionStatus::ALL
+        .iter()
+        .map(|st| {
+            serde_json::json!({
+                "value": st.as_str(),
+                "label": st.label(),
+                "deadline": e.deadline((*st).into()).format("%Y-%m-%d").to_string(),
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({
+        "edition": e.edition.name,
+        "year": e.edition.year,
+        "unit": unit,
+        "categories": e.categories.iter().map(|c| serde_json::json!({"id": c.id, "name": c.name})).collect::<Vec<_>>(),
+        "statuses": statuses,
+        "summary_max_chars": crate::catalog::model::SUMMARY_MAX_CHARS,
+        "max_upload_bytes": e.acceptance.max_size_bytes,
+    })))
+}
+
 /// The 报送 routes.
 pub fn routes(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/submissions", get(list).post(submit))
         .route("/api/v1/submissions/draft", get(get_draft).put(put_draft))
+        .route("/api/v1/submissions/form", get(form))
         .route("/api/v1/reminders", get(reminders))
         .with_state(state)
 }

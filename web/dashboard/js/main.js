@@ -13,6 +13,7 @@ import * as healthPage from './pages/health.js';
 import * as partnerPage from './pages/partner.js';
 import * as certsPage from './pages/certificates.js';
 import * as feedbackPage from './pages/feedback.js';
+import * as submitPage from './pages/submit.js';
 
 const ROUTES = {
   login: { page: loginPage, roles: null },
@@ -20,6 +21,7 @@ const ROUTES = {
   editor: { page: editorPage, roles: ['admin', 'operator'], nav: 'nav_editor' },
   health: { page: healthPage, roles: ['admin', 'operator'], nav: 'nav_health' },
   partner: { page: partnerPage, roles: ['partner'], nav: 'nav_partner' },
+  submit: { page: submitPage, roles: ['partner'], nav: 'nav_submit' },
   feedback: { page: feedbackPage, roles: ['admin', 'operator', 'partner'], nav: 'nav_feedback' },
   certificates: { page: certsPage, roles: ['admin', 'operator', 'partner'], nav: 'nav_certs' },
 };
