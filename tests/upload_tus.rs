@@ -332,3 +332,40 @@ async fn over_four_gigabytes_is_refused_before_sending() {
     assert!(left.is_empty(), "nothing was created: {left:?}");
     server.task.abort();
 }
+
+#[tokio::test]
+async fn a_file_is_replaced_before_the_deadline_not_after() {
+    let (dir, cat) = catalog_common::fresh(2026).await;
+    let (_, work) = work_of(&cat, "中国科学院深海所", "深海勇士").await;
+    cat.attach_file(work, "/media/first.mp4")
+        .await
+        .expect("first file");
+    let meta: std::collections::BTreeMap<String, String> = [
+        ("work".to_string(), work.to_string()),
+        ("filename".to_string(), "v2.mp4".to_string()),
+    ]
+    .into_iter()
+    .collect();
+    // 2026: finished videos are due 2026-07-12 (成品视频及线索（7月12日前报送）).
+    fn before() -> chrono::NaiveDate {
+        chrono::NaiveDate::from_ymd_opt(2026, 7, 12).expect("date")
+    }
+    fn after() -> chrono::NaiveDate {
+        chrono::NaiveDate::from_ymd_opt(2026, 7, 13).expect("date")
+    }
+    let opts = |today: fn() -> chrono::NaiveDate| UploadOptions {
+        today,
+        ..UploadOptions::new(dir.path().join("uploads"))
+    };
+    let up = Uploads::new(cat.clone(), opts(before)).expect("dir");
+    up.create(10, &meta, None, "test")
+        .await
+        .expect("replaced on the last day");
+    let up = Uploads::new(cat.clone(), opts(after)).expect("dir");
+    let err = up
+        .create(10, &meta, None, "test")
+        .await
+        .expect_err("too late");
+    assert_eq!(err.status(), 409);
+    assert!(err.to_string().contains("2026-07-12"), "{err}");
+}

@@ -38,6 +38,15 @@ pub struct UploadOptions {
     pub keep_free_bytes: u64,
     /// Probe settings for the automatic 技术审核 of a complete upload.
     pub probe: ProbeOptions,
+    /// Today's date in Asia/Shanghai (injected: tests put "now" where they need it).
+    pub today: fn() -> chrono::NaiveDate,
+}
+
+/// Today in Asia/Shanghai, from the system clock.
+pub fn shanghai_today() -> chrono::NaiveDate {
+    chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive()
 }
 
 impl UploadOptions {
@@ -48,6 +57,7 @@ impl UploadOptions {
             unit_quota_bytes: 200 << 30,
             keep_free_bytes: 1 << 30,
             probe: ProbeOptions::default(),
+            today: shanghai_today,
         }
     }
 }
@@ -261,6 +271,21 @@ impl Uploads {
         let work = self.catalog.work(work_id).await?;
         if unit.is_some_and(|u| u != work.unit_id) {
             return Err(Error::not_found("作品", work_id).into());
+        }
+        // A file may be replaced until the deadline of the work's status (报送时间).
+        if !self.catalog.files_of(work_id).await?.is_empty() {
+            let status: crate::catalog::model::ProductionStatus = work
+                .production_status
+                .parse()
+                .unwrap_or(crate::catalog::model::ProductionStatus::Finished);
+            let deadline = self.catalog.edition().deadline(status.into());
+            if (self.opts.today)() > deadline {
+                return Err(Error::Conflict(format!(
+                    "「{}」已有视频文件，报送截止日期 {deadline} 已过，不能再替换；如需更换请联系活动组",
+                    work.title
+                ))
+                .into());
+            }
         }
         let used: Option<i64> =
             sqlx::query_scalar("SELECT SUM(length) FROM uploads WHERE unit_id = $1")
