@@ -1,7 +1,9 @@
 //! 作品报送 in a real browser against the real app on a socket (`tests/browser/submit.mjs`
 //! drives Debian's Chromium through playwright-core): a partner fills the form with two works,
 //! uploads a real ffmpeg clip in chunks with the vendored tus-js-client, pauses and resumes
-//! it, and sees the verdict; a second partner sees and reaches none of it. Then this side
+//! it, and sees the verdict; a second partner sees and reaches none of it; a coordinator
+//! previews a unit's Word table field by field, confirms it and sees every submission with
+//! its source. Then this side
 //! checks what was stored: the file's SHA-256 and its probe. Screenshots go to
 //! `target/artefacts/submit/`.
 //!
@@ -103,6 +105,34 @@ async fn a_partner_submits_uploads_resumes_and_sees_its_verdict() {
             .await
             .expect("partner");
     }
+    let coordinator = accounts
+        .create_user(&NewUser {
+            username: "coord".into(),
+            role: Role::Operator,
+            unit_id: None,
+            password: PASSWORD.into(),
+        })
+        .await
+        .expect("operator");
+    let _ = coordinator;
+    // A unit's Word table made by python-docx (tests/fixtures/make_forms.py).
+    let forms = dir.path().join("forms");
+    let made = Command::new(if Path::new("/usr/bin/python3").exists() {
+        "/usr/bin/python3"
+    } else {
+        "python3"
+    })
+    .arg(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/make_forms.py"
+    ))
+    .arg(&forms)
+    .status()
+    .expect("python3 runs");
+    assert!(
+        made.success(),
+        "make_forms.py needs python3-docx and python3-openpyxl"
+    );
     let uploads = Uploads::new(cat.clone(), UploadOptions::new(dir.path().join("uploads")))
         .expect("upload dir");
     let router = app(
@@ -136,6 +166,8 @@ async fn a_partner_submits_uploads_resumes_and_sees_its_verdict() {
         .env("KEPU_PASSWORD", PASSWORD)
         .env("KEPU_USER_A", "unit-a")
         .env("KEPU_USER_B", "unit-b")
+        .env("KEPU_USER_C", "coord")
+        .env("KEPU_FORM_DOCX", forms.join("wingdings.docx"))
         .env("KEPU_CLIP", &video)
         .env("KEPU_SHOTS_DIR", &shots)
         .kill_on_drop(true)

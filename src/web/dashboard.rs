@@ -54,6 +54,7 @@ static ASSETS: &[Asset] = assets![
     "js/pages/certificates.js",
     "js/pages/feedback.js",
     "js/pages/submit.js",
+    "js/pages/intake.js",
     "vendor/hls.min.js",
     "vendor/hls.js.LICENSE",
     "vendor/echarts.min.js",

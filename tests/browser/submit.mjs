@@ -2,7 +2,8 @@
 // collection form with two works and submits it, uploads a video in chunks with the page's
 // tus-js-client, pauses the upload (interrupted) and resumes it (the next PATCH starts where
 // the server stood, not at 0), and sees the 技术审核 verdict in plain Chinese; a partner of
-// another unit sees none of it and cannot reach the upload.
+// another unit sees none of it and cannot reach the upload; a coordinator previews a unit's
+// Word table field by field, confirms it, and sees every submission with its source.
 
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
@@ -47,13 +48,13 @@ async function newPage() {
   return p;
 }
 
-async function login(p, user) {
+async function login(p, user, page = 'submit') {
   await p.goto(`${BASE}/`);
   await p.waitForSelector('#login-username');
   await p.fill('#login-username', user);
   await p.fill('#login-password', PASSWORD);
   await p.click('form.login-form button[type=submit]');
-  await p.waitForSelector('#nav a[href="#/submit"]');
+  await p.waitForSelector(`#nav a[href="#/${page}"]`);
 }
 
 const row = (p, title) => p.locator('#my-submissions tr[data-testid=submission]', { hasText: title });
@@ -143,6 +144,26 @@ try {
   }, [uploadUrl, workId]);
   check(probe[0] === 404 && probe[1] === 404, `the second partner gets 404 for the upload and the work (${probe})`);
   await b.screenshot({ path: join(SHOTS, 'other-partner.png'), fullPage: true });
+
+  // A coordinator: a unit's Word table previewed field by field, confirmed, then every
+  // submission with its source.
+  const c = await newPage();
+  await login(c, env('KEPU_USER_C'), 'intake');
+  await c.goto(`${BASE}/#/intake`);
+  await c.waitForSelector('#form-file');
+  await c.setInputFiles('#form-file', env('KEPU_FORM_DOCX'));
+  await c.waitForSelector('#form-preview');
+  const fields = await c.locator('#form-preview').innerText();
+  check(fields.includes('超导之光') && fields.includes('物理所科学传播中心') && fields.includes('01:05:00'),
+    'the table is shown field by field before it is saved');
+  await c.screenshot({ path: join(SHOTS, 'intake-preview.png'), fullPage: true });
+  await c.click('#confirm-form');
+  await c.locator('#all-submissions tr', { hasText: '超导之光' }).waitFor();
+  const all = await c.locator('#all-submissions').innerText();
+  const line = (t) => all.split('\n').find((l) => l.includes(t)) ?? '';
+  check(line('超导之光').includes('信息采集表'), `the table's works show their source: ${line('超导之光')}`);
+  check(line('深海勇士').includes('在线填报'), `the online works show theirs: ${line('深海勇士')}`);
+  await c.screenshot({ path: join(SHOTS, 'intake.png'), fullPage: true });
 
   check(problems.length === 0, `no page errors (${problems.join('; ')})`);
   log('done');
