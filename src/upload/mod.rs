@@ -287,12 +287,13 @@ impl Uploads {
                 .into());
             }
         }
-        let used: Option<i64> =
-            sqlx::query_scalar("SELECT SUM(length) FROM uploads WHERE unit_id = $1")
-                .bind(work.unit_id)
-                .fetch_one(self.catalog.store().pool())
-                .await
-                .map_err(Error::from)?;
+        let used: Option<i64> = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(length), 0) AS BIGINT) FROM uploads WHERE unit_id = $1",
+        )
+        .bind(work.unit_id)
+        .fetch_one(self.catalog.store().pool())
+        .await
+        .map_err(Error::from)?;
         let used = u64::try_from(used.unwrap_or(0)).unwrap_or(0);
         let quota = self.opts.unit_quota_bytes;
         if used.saturating_add(length) > quota {
