@@ -369,3 +369,42 @@ async fn a_file_is_replaced_before_the_deadline_not_after() {
     assert_eq!(err.status(), 409);
     assert!(err.to_string().contains("2026-07-12"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_uploads_through_the_binary() {
+    let (dir, cat) = catalog_common::fresh(2026).await;
+    let acc = Accounts::new(cat.store().clone());
+    let (unit, work) = work_of(&cat, "中国科学院深海所", "深海勇士").await;
+    let token = partner(&acc, "unit-a", unit).await;
+    let server = start(&cat, &dir.path().join("uploads")).await;
+    let file = dir.path().join("片子.mp4");
+    let bytes: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&file, &bytes).expect("file");
+    let edition = concat!(env!("CARGO_MANIFEST_DIR"), "/schedules/editions/2026.toml");
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_kepu-playout"))
+        .args(["catalog", "--edition", edition, "--json", "upload"])
+        .arg(&file)
+        .args(["--server", &format!("http://{}", server.addr)])
+        .args(["--work", &work.to_string(), "--chunk-mib", "1"])
+        .env("KEPU_TOKEN", &token)
+        .output()
+        .await
+        .expect("binary runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let want: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(v["offset"], 3_000_000);
+    assert_eq!(v["record"]["sha256"], want.as_str(), "{v}");
+    assert!(
+        !kepu_playout::upload::client::state_path(&file).exists(),
+        "the resume record is removed when done"
+    );
+    server.task.abort();
+}

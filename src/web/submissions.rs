@@ -23,7 +23,7 @@ fn scope(p: &Caller) -> Option<i64> {
 
 /// 报送列表（来源、状态、技术审核结论；报送单位账号只见本单位）Every submission with its
 /// source, state and verdict in plain Chinese; a partner sees its own unit's only.
-#[utoipa::path(get, path = "/api/v1/submissions", tag = "catalog",
+#[utoipa::path(get, operation_id = "list_submissions", path = "/api/v1/submissions", tag = "catalog",
     responses((status = 200, description = "报送 Submissions", body = [crate::catalog::submissions::Submission])))]
 pub(crate) async fn list(
     State(s): State<AppState>,
@@ -33,7 +33,7 @@ pub(crate) async fn list(
 }
 
 /// 在线填报（报送单位账号以本单位名义）Submit the collection form online.
-#[utoipa::path(post, path = "/api/v1/submissions", tag = "catalog", request_body = OnlineForm,
+#[utoipa::path(post, operation_id = "submit_form", path = "/api/v1/submissions", tag = "catalog", request_body = OnlineForm,
     responses((status = 201, description = "已报送 Saved", body = FormSaved),
         (status = 400, description = "指明栏目的错误 A field is wrong (named)")))]
 pub(crate) async fn submit(
@@ -61,7 +61,7 @@ fn own_unit(p: &Caller) -> Result<i64, ApiError> {
 }
 
 /// 本单位的草稿 The unit's draft (null when none).
-#[utoipa::path(get, path = "/api/v1/submissions/draft", tag = "catalog",
+#[utoipa::path(get, operation_id = "get_submission_draft", path = "/api/v1/submissions/draft", tag = "catalog",
     responses((status = 200, description = "草稿 The draft", body = Object)))]
 pub(crate) async fn get_draft(
     State(s): State<AppState>,
@@ -77,7 +77,7 @@ pub(crate) async fn get_draft(
 }
 
 /// 保存草稿 Keep the unit's draft.
-#[utoipa::path(put, path = "/api/v1/submissions/draft", tag = "catalog", request_body = Object,
+#[utoipa::path(put, operation_id = "put_submission_draft", path = "/api/v1/submissions/draft", tag = "catalog", request_body = Object,
     responses((status = 204, description = "已保存 Kept")))]
 pub(crate) async fn put_draft(
     State(s): State<AppState>,
@@ -100,7 +100,7 @@ pub(crate) struct ReminderQuery {
 
 /// 待提交视频提醒（视频待自行制作、科普月精剪视频，无合格文件且临近或超过截止日期）Promised
 /// videos without an accepted file, due within `within_days` of `today` or overdue.
-#[utoipa::path(get, path = "/api/v1/reminders", tag = "catalog", params(ReminderQuery),
+#[utoipa::path(get, operation_id = "list_reminders", path = "/api/v1/reminders", tag = "catalog", params(ReminderQuery),
     responses((status = 200, description = "提醒 Reminders", body = [crate::catalog::submissions::Reminder])))]
 pub(crate) async fn reminders(
     State(s): State<AppState>,
@@ -119,7 +119,7 @@ pub(crate) async fn reminders(
 /// 报送表的栏目（本届类别、报送状态及截止日期、字数与文件上限、本单位）The form's choices from
 /// the edition: categories, statuses with their deadlines, the 200 字 and 4 GB limits, and the
 /// caller's unit.
-#[utoipa::path(get, path = "/api/v1/submissions/form", tag = "catalog",
+#[utoipa::path(get, operation_id = "submission_form", path = "/api/v1/submissions/form", tag = "catalog",
     responses((status = 200, description = "报送表栏目 The form's choices", body = Object)))]
 pub(crate) async fn form(State(s): State<AppState>, p: Caller) -> ApiResult<serde_json::Value> {
     use crate::catalog::model::ProductionStatus;

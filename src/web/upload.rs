@@ -60,7 +60,7 @@ fn with_headers(status: StatusCode, pairs: &[(&'static str, String)]) -> Respons
 }
 
 /// tus 服务能力（版本、扩展、单个文件上限）tus capabilities: version, extensions, `Tus-Max-Size`.
-#[utoipa::path(options, path = "/api/v1/uploads", tag = "uploads",
+#[utoipa::path(options, operation_id = "upload_options", path = "/api/v1/uploads", tag = "uploads",
     responses((status = 204, description = "Tus-Version, Tus-Extension, Tus-Max-Size")))]
 pub(crate) async fn options(State(u): State<Uploads>) -> Response {
     with_headers(
@@ -76,7 +76,7 @@ pub(crate) async fn options(State(u): State<Uploads>) -> Response {
 /// 创建上传（tus creation；超过 4G、单位配额或磁盘空间时不传数据即拒绝）Create an upload:
 /// `Upload-Length` and `Upload-Metadata` (`filename`, `work`); refused before any byte when
 /// over the edition's limit (413), the unit's quota (413) or the free disk (507).
-#[utoipa::path(post, path = "/api/v1/uploads", tag = "uploads",
+#[utoipa::path(post, operation_id = "create_upload", path = "/api/v1/uploads", tag = "uploads",
     responses((status = 201, description = "Location: the upload's URL"),
         (status = 413, description = "超过上限或配额 Over the limit or the quota"),
         (status = 507, description = "磁盘空间不足 Disk full")))]
@@ -99,7 +99,7 @@ pub(crate) async fn create(
 }
 
 /// 查询续传位置 Where the upload stands (`Upload-Offset`, `Upload-Length`).
-#[utoipa::path(head, path = "/api/v1/uploads/{id}", tag = "uploads",
+#[utoipa::path(head, operation_id = "upload_offset", path = "/api/v1/uploads/{id}", tag = "uploads",
     params(("id" = String, Path, description = "上传编号 Upload id")),
     responses((status = 200, description = "Upload-Offset, Upload-Length")))]
 pub(crate) async fn offset(
@@ -118,7 +118,7 @@ pub(crate) async fn offset(
 }
 
 /// 续传数据（application/offset+octet-stream，从 Upload-Offset 起）Append bytes at `Upload-Offset`.
-#[utoipa::path(patch, path = "/api/v1/uploads/{id}", tag = "uploads",
+#[utoipa::path(patch, operation_id = "append_upload", path = "/api/v1/uploads/{id}", tag = "uploads",
     params(("id" = String, Path, description = "上传编号 Upload id")),
     request_body(description = "文件的下一段 The next bytes", content(("application/offset+octet-stream"))),
     responses((status = 204, description = "Upload-Offset: bytes received"),
@@ -143,7 +143,7 @@ pub(crate) async fn patch(
 }
 
 /// 撤销未完成的上传（tus termination）Abandon an unfinished upload.
-#[utoipa::path(delete, path = "/api/v1/uploads/{id}", tag = "uploads",
+#[utoipa::path(delete, operation_id = "delete_upload", path = "/api/v1/uploads/{id}", tag = "uploads",
     params(("id" = String, Path, description = "上传编号 Upload id")),
     responses((status = 204, description = "已撤销 Removed")))]
 pub(crate) async fn delete(
@@ -158,7 +158,7 @@ pub(crate) async fn delete(
 }
 
 /// 上传记录（SHA-256、作品文件）The upload's record: SHA-256, the work's file once complete.
-#[utoipa::path(get, path = "/api/v1/uploads/{id}", tag = "uploads",
+#[utoipa::path(get, operation_id = "show_upload", path = "/api/v1/uploads/{id}", tag = "uploads",
     params(("id" = String, Path, description = "上传编号 Upload id")),
     responses((status = 200, description = "上传记录 The record", body = crate::upload::UploadRow)))]
 pub(crate) async fn show(
