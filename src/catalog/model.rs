@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 /// Longest summary (视频内容简介), counted in characters (Unicode scalar values), not bytes.
 pub const SUMMARY_MAX_CHARS: usize = 200;
 
-/// The nine video categories of SPEC.md; index = id − 1.
+/// The nine video categories of SPEC.md; index = id − 1. Parsing and display use the
+/// edition's names ([`crate::edition::Edition::categories`]), not this list.
 pub const CATEGORY_NAMES: [&str; 9] = [
     "全国科普月活动精剪视频",
     "科普场馆、科普教育基地探访视频",

@@ -35,7 +35,7 @@ pub struct Work {
     /// Category ids.
     pub categories: Vec<u8>,
     /// Category names (Chinese).
-    pub category_names: Vec<&'static str>,
+    pub category_names: Vec<String>,
     /// Declared duration, ms.
     pub declared_duration_ms: Option<i64>,
     /// 版权方.
@@ -68,12 +68,14 @@ pub struct Work {
     pub updated_at_ms: i64,
 }
 
-impl From<WorkRow> for Work {
-    fn from(r: WorkRow) -> Self {
+impl Work {
+    /// A stored row for people, its category names from `edition` (the names the edition's
+    /// collection form prints).
+    pub fn from_row(r: WorkRow, edition: &crate::edition::Edition) -> Self {
         let categories = categories_from_db(&r.categories);
         let category_names = categories
             .iter()
-            .filter_map(|c| CATEGORY_NAMES.get(usize::from(*c).wrapping_sub(1)).copied())
+            .filter_map(|c| edition.category(*c).map(|c| c.name.clone()))
             .collect();
         let state_label = r
             .state
@@ -483,7 +485,7 @@ impl Catalog {
 
     /// One work.
     pub async fn work(&self, id: i64) -> Result<Work> {
-        Ok(self.work_row(id).await?.into())
+        Ok(Work::from_row(self.work_row(id).await?, &self.edition))
     }
 
     /// One work as stored.
@@ -515,7 +517,10 @@ impl Catalog {
                     .await?
             }
         };
-        Ok(rows.into_iter().map(Work::from).collect())
+        Ok(rows
+            .into_iter()
+            .map(|r| Work::from_row(r, &self.edition))
+            .collect())
     }
 
     /// Attaches a file (path or URL) to a work.
