@@ -618,3 +618,45 @@ impl Catalog {
         .await?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn category_names_are_the_editions() {
+        let mut e = crate::edition::Edition::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/schedules/editions/2026.toml"
+        )))
+        .expect("edition");
+        e.categories[7].name = "慢直播科普视频（新名称）".into();
+        let row = WorkRow {
+            id: 1,
+            unit_id: 1,
+            edition_year: 2026,
+            title: "t".into(),
+            categories: "3,8".into(),
+            declared_duration_ms: None,
+            copyright_holder: None,
+            summary: None,
+            production_status: "finished".into(),
+            due_date: None,
+            ai_generated: 0,
+            has_subtitles: 0,
+            rights_confirmed_by: None,
+            rights_confirmed_at_ms: None,
+            state: "submitted".into(),
+            late: 0,
+            submitted_on: "2026-07-01".into(),
+            content_key: String::new(),
+            created_at_ms: 0,
+            updated_at_ms: 0,
+        };
+        let w = Work::from_row(row, &e);
+        assert_eq!(
+            w.category_names,
+            ["大国重器类科普视频", "慢直播科普视频（新名称）"]
+        );
+    }
+}
