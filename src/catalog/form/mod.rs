@@ -520,6 +520,51 @@ mod tests {
         assert_eq!(p.leads[0].name, "院士的实验室");
     }
 
+    /// Outside input never panics the readers: random cells made of the characters the
+    /// parsers look for (labels, boxes, marks, digits, colons, brackets) and random bytes as
+    /// a file (deterministic xorshift, no extra crate).
+    #[test]
+    fn random_input_never_panics() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let alphabet: Vec<char> =
+            "报送单位联系人视频类别内容简介线索上级主管所属类型□☑■√✓是否《》（）()：:，。12345分钟小时\n 0:年其他"
+                .chars()
+                .collect();
+        let e = edition();
+        for _ in 0..2000 {
+            let rows: Vec<Vec<String>> = (0..(next() % 8))
+                .map(|_| {
+                    (0..(next() % 5))
+                        .map(|_| {
+                            (0..(next() % 40))
+                                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                                .collect()
+                        })
+                        .collect()
+                })
+                .collect();
+            let _ = is_form_layout(&rows);
+            let p = preview_rows("f", "t", &rows, &e);
+            let _ = p.ok();
+            let bytes: Vec<u8> = (0..(next() % 300)).map(|_| next() as u8).collect();
+            let mut zipish = b"PK\x03\x04".to_vec();
+            zipish.extend_from_slice(&bytes);
+            let _ = read_rows(bytes);
+            let _ = read_rows(zipish);
+            let text: String = (0..(next() % 60))
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            let _ = docx::parse_document_xml(&text);
+            let _ = crate::upload::tus::parse_metadata(Some(&text));
+        }
+    }
+
     #[test]
     fn a_header_row_is_not_the_form() {
         let rows = vec![row(&["报送单位", "联系人", "联系电话", "作品名称"])];
