@@ -1,7 +1,7 @@
 //! 作品报送 in a real browser against the real app on a socket (`tests/browser/submit.mjs`
 //! drives Debian's Chromium through playwright-core): a partner fills the form with two works,
 //! uploads a real ffmpeg clip in chunks with the vendored tus-js-client, pauses and resumes
-//! it, and sees the verdict; a second partner sees and reaches none of it; a coordinator
+//! it, and sees the verdict; a file over 4 GB is refused before anything is sent; a second partner sees and reaches none of it; a coordinator
 //! previews a unit's Word table field by field, confirms it and sees every submission with
 //! its source. Then this side
 //! checks what was stored: the file's SHA-256 and its probe. Screenshots go to
@@ -157,6 +157,11 @@ async fn a_partner_submits_uploads_resumes_and_sees_its_verdict() {
         let _ = axum::serve(listener, router).await;
     });
     let video = clip(dir.path());
+    // 4 GiB + 1 byte, sparse: the page must refuse it from its size alone.
+    let big = dir.path().join("太大了.mp4");
+    std::fs::File::create(&big)
+        .and_then(|f| f.set_len((4u64 << 30) + 1))
+        .expect("sparse file");
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artefacts/submit");
     let script = browser_dir().join("submit.mjs");
     let out = tokio::process::Command::new("node")
@@ -169,6 +174,7 @@ async fn a_partner_submits_uploads_resumes_and_sees_its_verdict() {
         .env("KEPU_USER_C", "coord")
         .env("KEPU_FORM_DOCX", forms.join("wingdings.docx"))
         .env("KEPU_CLIP", &video)
+        .env("KEPU_BIG_FILE", &big)
         .env("KEPU_SHOTS_DIR", &shots)
         .kill_on_drop(true)
         .output();

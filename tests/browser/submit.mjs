@@ -88,6 +88,13 @@ try {
   check((await row(a, '万米之下').innerText()).includes('视频待自行制作'), 'the second work keeps its status');
   await a.screenshot({ path: join(SHOTS, 'submitted.png'), fullPage: true });
 
+  // Over the edition's 4 GB: refused in the page before a byte is sent.
+  const sentBefore = [];
+  a.on('request', (r) => { if (r.url().includes('/api/v1/uploads')) sentBefore.push(r.method()); });
+  await row(a, '万米之下').locator('input[type=file]').setInputFiles(env('KEPU_BIG_FILE'));
+  await row(a, '万米之下').locator('[data-testid=upload-state]', { hasText: '超过单个文件 4G 上限' }).waitFor();
+  check(sentBefore.length === 0, 'a file over 4 GB is refused before anything is sent');
+
   // Upload in chunks of 256 KiB; watch the PATCH requests.
   const patches = [];
   a.on('request', (r) => {
