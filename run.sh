@@ -16,6 +16,7 @@ PACKAGES=(
   libnginx-mod-stream openssl libxml2-utils ca-certificates tesseract-ocr tesseract-ocr-chi-sim
   wrk libcairo2-dev libpango1.0-dev poppler-utils chromium python3-openpyxl
   gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 python3-gi
+  python3-docx
 )
 
 install_packages() {

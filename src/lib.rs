@@ -25,4 +25,5 @@ pub mod serve;
 pub mod signal;
 pub mod store;
 pub mod timecode;
+pub mod upload;
 pub mod web;

@@ -203,6 +203,15 @@ pub async fn run_until(
         },
         monotonic: crate::air::real_monotonic(),
     })?;
+    // Resumable video uploads (tus) of partners and coordinators, behind the same guard.
+    let uploads = crate::upload::Uploads::new(
+        catalog.clone(),
+        crate::upload::UploadOptions {
+            unit_quota_bytes: config.server.unit_quota_bytes,
+            ..crate::upload::UploadOptions::new(config.server.upload_dir.clone())
+        },
+    )
+    .with_context(|| format!("upload directory {}", config.server.upload_dir.display()))?;
     let app = web::app_with(
         web::AppState {
             catalog,
@@ -215,6 +224,7 @@ pub async fn run_until(
             air: Some(air.handle()),
             preview_dir: config.server.preview_dir.clone(),
             ingest_keys,
+            uploads: Some(uploads),
         },
         config.feedback.clone(),
     );

@@ -123,6 +123,7 @@ async fn operator_and_partner_watch_the_feedback_charts_move_in_chromium() {
             air: None,
             preview_dir: Some(hls.clone()),
             ingest_keys: None,
+            uploads: None,
         },
         FeedbackOptions {
             public_hls: true,

@@ -130,6 +130,7 @@ async fn ffmpeg_readers_join_and_leave_and_the_count_follows_within_one_idle_win
             air: None,
             preview_dir: Some(hls.clone()),
             ingest_keys: None,
+            uploads: None,
         },
         FeedbackOptions {
             public_hls: true,

@@ -79,6 +79,7 @@ async fn a_poller_stores_figures_and_says_why_it_retries() {
             air: None,
             preview_dir: None,
             ingest_keys: None,
+            uploads: None,
         },
         FeedbackOptions {
             pollers: vec![PollerConfig {

@@ -1,4 +1,4 @@
-//! `kepu-playout catalog …`: import, attach, probe (and its benchmark), list, show, review,
+//! `kepu-playout catalog …`: import, forms (信息采集表 preview/confirm), attach, probe (and its benchmark), list, show, review,
 //! state. A thin edge over the `Catalog` functions the REST API also uses; every command
 //! prints JSON with `--json` for scripts, Chinese text otherwise. Errors are `anyhow` here.
 
@@ -43,6 +43,36 @@ pub enum CatalogCommand {
         /// Who imports (kept in the history).
         #[arg(long, default_value = "import")]
         actor: String,
+    },
+    /// Read units' filled 信息采集表 in the notice's own layout (.docx, .xlsx, .csv; a folder
+    /// stands for the tables in it): shows every field as read; stores only with --confirm.
+    Forms {
+        /// Files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Store the tables that read without errors (after checking the preview).
+        #[arg(long)]
+        confirm: bool,
+        /// Who imports (kept in the history).
+        #[arg(long, default_value = "import")]
+        actor: String,
+    },
+    /// Upload a video to a work on a running daemon (tus, resumable: run again to resume).
+    Upload {
+        /// The video file.
+        file: PathBuf,
+        /// The daemon's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// The work the video is for.
+        #[arg(long)]
+        work: i64,
+        /// API token (`kepu-playout user token …`).
+        #[arg(long, env = "KEPU_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// Chunk size in MiB (one PATCH each).
+        #[arg(long, default_value_t = 8)]
+        chunk_mib: usize,
     },
     /// Attach a media file (path or URL) to a work.
     Attach {
@@ -177,6 +207,45 @@ fn line(item: &BatchItem) -> String {
     )
 }
 
+/// The preview of each form, field by field, then one line per file.
+fn print_forms(reports: &[super::form::FileReport], confirm: bool) {
+    for r in reports {
+        out!("== {}", r.path);
+        if let Some(p) = &r.preview {
+            for f in &p.fields {
+                match &f.note {
+                    Some(n) => out!("  {}：{}（{n}）", f.field, f.value),
+                    None => out!("  {}：{}", f.field, f.value),
+                }
+            }
+            for w in &p.warnings {
+                out!("  请留意：{w}");
+            }
+            for e in &p.errors {
+                out!("  错误：{e}");
+            }
+        }
+        out!("  {}", r.summary());
+    }
+    let bad = reports
+        .iter()
+        .filter(|r| r.error.is_some() || r.preview.as_ref().is_some_and(|p| !p.ok()))
+        .count();
+    let saved = reports.iter().filter(|r| r.saved.is_some()).count();
+    if confirm {
+        out!(
+            "共 {} 个文件：已导入 {saved}，有误未导入 {bad}",
+            reports.len()
+        );
+    } else {
+        out!(
+            "共 {} 个文件：可导入 {}，有误 {bad}。核对以上各项无误后加 --confirm 导入",
+            reports.len(),
+            reports.len() - bad
+        );
+    }
+}
+
 /// Runs a `catalog` command.
 pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
     let edition = Arc::new(crate::serve::edition_at(args.edition.as_deref())?);
@@ -225,6 +294,47 @@ pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
             Ok(())
         };
     }
+    if let CatalogCommand::Upload {
+        file,
+        server,
+        work,
+        token,
+        chunk_mib,
+    } = &args.command
+    {
+        let job = crate::upload::client::UploadJob {
+            server: server.trim_end_matches('/').to_string(),
+            token: token.clone(),
+            work: *work,
+            file: file.clone(),
+            chunk_bytes: chunk_mib.clamp(&1, &512) << 20,
+            retries: 5,
+            stop_after: None,
+        };
+        let done = crate::upload::client::upload(&job)
+            .await
+            .with_context(|| format!("上传 {}", file.display()))?;
+        if json {
+            print_json(&done)?;
+        } else {
+            out!(
+                "{} 已上传 {} 字节{}，SHA-256 {}",
+                file.display(),
+                done.offset,
+                if done.resumed_from > 0 {
+                    format!("（从第 {} 字节续传）", done.resumed_from)
+                } else {
+                    String::new()
+                },
+                done.record
+                    .as_ref()
+                    .and_then(|r| r["sha256"].as_str())
+                    .unwrap_or("-")
+            );
+            out!("技术审核已自动开始：kepu-playout catalog show {work}");
+        }
+        return Ok(());
+    }
     let store = Store::open(&args.database).await?;
     let cat = Catalog::new(store, edition);
     match args.command {
@@ -269,6 +379,23 @@ pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
             }
             if json {
                 print_json(&reports)?;
+            }
+        }
+        // Answered above, before the database is opened.
+        CatalogCommand::Upload { .. } => {}
+        CatalogCommand::Forms {
+            paths,
+            confirm,
+            actor,
+        } => {
+            let reports = cat.forms_in(&paths, confirm, &actor).await;
+            if json {
+                print_json(&reports)?;
+            } else {
+                print_forms(&reports, confirm);
+            }
+            if reports.is_empty() {
+                bail!("没有找到信息采集表（.docx、.xlsx、.xls、.csv）");
             }
         }
         CatalogCommand::Attach { work, location } => {

@@ -99,16 +99,25 @@ pub fn parse_supervisor_type(s: &str) -> Option<SupervisorType> {
     }
 }
 
-/// Multi-select categories: full names first (some contain 、), then ids or names split on
-/// 、，,；;|/ and new lines; duplicates dropped.
-pub fn parse_categories(s: &str) -> std::result::Result<Vec<u8>, String> {
+/// Multi-select categories against the edition's `categories`: full names first (some contain
+/// 、), then ids or names split on 、，,；;|/ and new lines; duplicates dropped.
+pub fn parse_categories(
+    s: &str,
+    categories: &[crate::edition::CategoryRule],
+) -> std::result::Result<Vec<u8>, String> {
     let mut out = Vec::new();
-    // Full names first: some contain '、', which is also a separator people use.
+    // Full names first: some contain '、', which is also a separator people use. Longest
+    // first, and never the short catch-all (其他), which is read after splitting.
     let mut rest = s.to_string();
-    for (i, name) in CATEGORY_NAMES.iter().enumerate().take(8) {
-        if rest.contains(name) {
-            rest = rest.replace(name, "|");
-            out.push(u8::try_from(i + 1).unwrap_or(9));
+    let mut by_length: Vec<&crate::edition::CategoryRule> = categories
+        .iter()
+        .filter(|c| c.name.chars().count() > 3)
+        .collect();
+    by_length.sort_by_key(|c| std::cmp::Reverse(c.name.len()));
+    for c in by_length {
+        if rest.contains(&c.name) {
+            rest = rest.replace(&c.name, "|");
+            out.push(c.id);
         }
     }
     out.sort_unstable();
@@ -120,13 +129,18 @@ pub fn parse_categories(s: &str) -> std::result::Result<Vec<u8>, String> {
         if part.trim().is_empty() || year_prefix {
             continue;
         }
-        match parse_category(part) {
+        match parse_category(part, categories) {
             Some(c) if !out.contains(&c) => out.push(c),
             Some(_) => {}
             None => {
                 return Err(format!(
-                    "视频类别「{}」不在九个类别之中（可写 1–9 或类别名称）",
-                    part.trim()
+                    "视频类别「{}」不是本届的类别（可写编号或类别名称：{}）",
+                    part.trim(),
+                    categories
+                        .iter()
+                        .map(|c| format!("{} {}", c.id, c.name))
+                        .collect::<Vec<_>>()
+                        .join("、")
                 ));
             }
         }
@@ -138,22 +152,32 @@ pub fn parse_categories(s: &str) -> std::result::Result<Vec<u8>, String> {
 mod tests {
     use super::*;
 
+    fn cats() -> Vec<crate::edition::CategoryRule> {
+        crate::edition::Edition::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/schedules/editions/2026.toml"
+        )))
+        .expect("edition")
+        .categories
+    }
+
     #[test]
     fn categories_with_separators_inside_names() {
+        let c = cats();
         assert_eq!(
-            parse_categories("科普场馆、科普教育基地探访视频"),
+            parse_categories("科普场馆、科普教育基地探访视频", &c),
             Ok(vec![2])
         );
         assert_eq!(
-            parse_categories("大国重器类科普视频、国家重点实验室类科普视频"),
+            parse_categories("大国重器类科普视频、国家重点实验室类科普视频", &c),
             Ok(vec![3, 4])
         );
         assert_eq!(
-            parse_categories("2026年全国科普月活动精剪视频；其他：科普剧"),
+            parse_categories("2026年全国科普月活动精剪视频；其他：科普剧", &c),
             Ok(vec![1, 9])
         );
-        assert_eq!(parse_categories("3, 8"), Ok(vec![3, 8]));
-        assert!(parse_categories("2、纪录片").is_err_and(|e| e.contains("纪录片")));
+        assert_eq!(parse_categories("3, 8", &c), Ok(vec![3, 8]));
+        assert!(parse_categories("2、纪录片", &c).is_err_and(|e| e.contains("纪录片")));
     }
 
     #[test]

@@ -421,6 +421,7 @@ fn parse_row(
     cols: &Columns,
     row: usize,
     cells: &[String],
+    categories: &[crate::edition::CategoryRule],
 ) -> std::result::Result<ParsedRow, Vec<RowError>> {
     let mut errs = Vec::new();
     let mut err = |c: Col, reason: String| {
@@ -455,7 +456,7 @@ fn parse_row(
         contact_phone: some(Col::ContactPhone),
         contact_email: some(Col::ContactEmail),
     };
-    let categories = match parse_categories(&get(Col::Categories)) {
+    let categories = match parse_categories(&get(Col::Categories), categories) {
         Ok(c) => c,
         Err(reason) => {
             err(Col::Categories, reason);
@@ -587,6 +588,24 @@ fn match_header(header: &[String]) -> (HashMap<Col, (usize, String)>, Vec<String
     (index, ignored)
 }
 
+/// The message for a unit's 信息采集表 sent to the one-row-per-work import.
+fn form_hint(name: &str) -> String {
+    format!(
+        "{name} 是按通知样表逐项填写的信息采集表，不是每行一部作品的汇总表：请用 `catalog forms`（或 API /api/v1/forms/preview）预览并确认后导入"
+    )
+}
+
+/// Records that a work or lead came from a one-row-per-work spreadsheet (unless it already
+/// came from elsewhere): coordinators see each submission's source.
+async fn mark_source(conn: &mut sqlx::AnyConnection, table: &str, id: i64) -> Result<()> {
+    let sql = match table {
+        "works" => "UPDATE works SET source = 'spreadsheet' WHERE id = $1 AND source IS NULL",
+        _ => "UPDATE leads SET source = 'spreadsheet' WHERE id = $1 AND source IS NULL",
+    };
+    sqlx::query(sql).bind(id).execute(conn).await?;
+    Ok(())
+}
+
 impl Catalog {
     /// Imports a collection-form file; `name` is used in messages and the import log.
     pub async fn import_bytes(
@@ -595,6 +614,9 @@ impl Catalog {
         bytes: Vec<u8>,
         actor: &str,
     ) -> Result<ImportReport> {
+        if bytes.starts_with(b"PK\x03\x04") && super::form::docx::is_docx(&bytes) {
+            return Err(Error::invalid("file", form_hint(name)));
+        }
         // Hashing and parsing (XLSX unzip, GBK decoding) are CPU work: off the runtime the
         // engine's destinations share.
         let (sha, parsed) = tokio::task::spawn_blocking(move || {
@@ -618,6 +640,11 @@ impl Catalog {
         {
             return Err(Error::invalid("file", format!("{name} 是空文件")));
         }
+        // A unit's 信息采集表 (label–value rows) is not a one-row-per-work sheet.
+        let rows: Vec<Vec<String>> = table.iter().map(|(_, c)| c.clone()).collect();
+        if super::form::is_form_layout(&rows) {
+            return Err(Error::invalid("file", form_hint(name)));
+        }
         let Some(((_, header), body)) = split_at_header(&table, |h| {
             let (index, _) = match_header(h);
             index.contains_key(&Col::Unit)
@@ -639,7 +666,7 @@ impl Catalog {
                 continue;
             }
             report.rows += 1;
-            let parsed = match parse_row(&cols, *row, cells) {
+            let parsed = match parse_row(&cols, *row, cells, &self.edition.categories) {
                 Ok(p) => p,
                 Err(errs) => {
                     report.failed += 1;
@@ -708,6 +735,7 @@ impl Catalog {
                 actor,
             };
             let (work_id, o) = repo::work_upsert(&mut tx, &w, &cx).await?;
+            mark_source(&mut tx, "works", work_id).await?;
             outcomes.push(o);
             if let Some(f) = &p.file {
                 outcomes.push(repo::file_attach(&mut tx, work_id, f).await?.1);
@@ -718,7 +746,9 @@ impl Catalog {
                 unit_id,
                 ..l.clone()
             };
-            outcomes.push(repo::lead_upsert(&mut tx, &l, year, actor).await?.1);
+            let (lead_id, o) = repo::lead_upsert(&mut tx, &l, year, actor).await?;
+            mark_source(&mut tx, "leads", lead_id).await?;
+            outcomes.push(o);
         }
         tx.commit().await?;
         // The row's outcome is what happened to its work or lead; a unit update alone counts too.

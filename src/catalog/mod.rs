@@ -5,19 +5,23 @@
 //!
 //! - `model`: the vocabulary and per-value rules;
 //! - `repo`: storage;
-//! - `import`: CSV/XLSX collection forms;
+//! - `import`: CSV/XLSX collection forms, one row per work;
+//! - `form`: a unit's 信息采集表 in the notice's own key–value layout (.docx/.xlsx/.csv);
 //! - `probe` and `qc`: what a file is, and whether it meets the edition's rules;
+//! - `submissions`: every submission with its source, state and verdict; reminders;
 //! - `workflow`: 已报送 → 技术审核 → 遴选 → 已排播 → 已播出, and `schedulable`;
 //! - `cli`: `kepu-playout catalog …`.
 
 pub mod batch;
 pub mod cli;
 pub mod fields;
+pub mod form;
 pub mod import;
 pub mod model;
 pub mod probe;
 pub mod qc;
 pub mod repo;
+pub mod submissions;
 pub mod workflow;
 
 use crate::edition::Edition;

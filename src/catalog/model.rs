@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 /// Longest summary (视频内容简介), counted in characters (Unicode scalar values), not bytes.
 pub const SUMMARY_MAX_CHARS: usize = 200;
 
-/// The nine video categories of SPEC.md; index = id − 1.
+/// The nine video categories of SPEC.md; index = id − 1. Parsing and display use the
+/// edition's names ([`crate::edition::Edition::categories`]), not this list.
 pub const CATEGORY_NAMES: [&str; 9] = [
     "全国科普月活动精剪视频",
     "科普场馆、科普教育基地探访视频",
@@ -126,23 +127,12 @@ str_enum!(
     }
 );
 
-/// Parses one category written as an id ("3"), a Chinese name (also with a year prefix, as the
-/// 2026 form writes "2026年全国科普月活动精剪视频"), or "其他：…".
-pub fn parse_category(s: &str) -> Option<u8> {
+/// Parses one category written as an id ("3"), one of the edition's names (also with a year
+/// prefix, as the 2026 form writes "2026年全国科普月活动精剪视频", or a box in front), or
+/// "其他：…". `categories` are the edition's ([`crate::edition::Edition::categories`]).
+pub fn parse_category(s: &str, categories: &[crate::edition::CategoryRule]) -> Option<u8> {
     let t = s.trim().trim_start_matches(['□', '☑', '√', '■']).trim();
-    if let Ok(n) = t.parse::<u8>() {
-        return (1..=9).contains(&n).then_some(n);
-    }
-    if t.starts_with("其他") {
-        return Some(9);
-    }
-    let core = t
-        .trim_start_matches(|c: char| c.is_ascii_digit())
-        .trim_start_matches('年');
-    CATEGORY_NAMES
-        .iter()
-        .position(|n| *n == core)
-        .and_then(|i| u8::try_from(i + 1).ok())
+    super::form::layout::category_of(categories, t)
 }
 
 /// Categories stored as "1,3".
@@ -500,14 +490,29 @@ pub struct HistoryRow {
 mod tests {
     use super::*;
 
+    fn categories() -> Vec<crate::edition::CategoryRule> {
+        crate::edition::Edition::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/schedules/editions/2026.toml"
+        )))
+        .expect("edition")
+        .categories
+    }
+
     #[test]
-    fn categories_parse_from_ids_and_names() {
-        assert_eq!(parse_category("3"), Some(3));
-        assert_eq!(parse_category("2026年全国科普月活动精剪视频"), Some(1));
-        assert_eq!(parse_category("□慢直播形式科普视频"), Some(8));
-        assert_eq!(parse_category("其他：科普剧"), Some(9));
-        assert_eq!(parse_category("10"), None);
-        assert_eq!(parse_category("纪录片"), None);
+    fn categories_parse_from_ids_and_the_editions_names() {
+        let c = categories();
+        assert_eq!(parse_category("3", &c), Some(3));
+        assert_eq!(parse_category("2026年全国科普月活动精剪视频", &c), Some(1));
+        assert_eq!(parse_category("□慢直播形式科普视频", &c), Some(8));
+        assert_eq!(parse_category("其他：科普剧", &c), Some(9));
+        assert_eq!(parse_category("10", &c), None);
+        assert_eq!(parse_category("纪录片", &c), None);
+        // A name the edition renamed is read by the edition's spelling.
+        let mut renamed = c.clone();
+        renamed[7].name = "慢直播科普视频".into();
+        assert_eq!(parse_category("慢直播科普视频", &renamed), Some(8));
+        assert_eq!(parse_category("慢直播形式科普视频", &renamed), None);
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub struct Work {
     /// Category ids.
     pub categories: Vec<u8>,
     /// Category names (Chinese).
-    pub category_names: Vec<&'static str>,
+    pub category_names: Vec<String>,
     /// Declared duration, ms.
     pub declared_duration_ms: Option<i64>,
     /// 版权方.
@@ -68,12 +68,14 @@ pub struct Work {
     pub updated_at_ms: i64,
 }
 
-impl From<WorkRow> for Work {
-    fn from(r: WorkRow) -> Self {
+impl Work {
+    /// A stored row for people, its category names from `edition` (the names the edition's
+    /// collection form prints).
+    pub fn from_row(r: WorkRow, edition: &crate::edition::Edition) -> Self {
         let categories = categories_from_db(&r.categories);
         let category_names = categories
             .iter()
-            .filter_map(|c| CATEGORY_NAMES.get(usize::from(*c).wrapping_sub(1)).copied())
+            .filter_map(|c| edition.category(*c).map(|c| c.name.clone()))
             .collect();
         let state_label = r
             .state
@@ -483,7 +485,7 @@ impl Catalog {
 
     /// One work.
     pub async fn work(&self, id: i64) -> Result<Work> {
-        Ok(self.work_row(id).await?.into())
+        Ok(Work::from_row(self.work_row(id).await?, &self.edition))
     }
 
     /// One work as stored.
@@ -515,7 +517,10 @@ impl Catalog {
                     .await?
             }
         };
-        Ok(rows.into_iter().map(Work::from).collect())
+        Ok(rows
+            .into_iter()
+            .map(|r| Work::from_row(r, &self.edition))
+            .collect())
     }
 
     /// Attaches a file (path or URL) to a work.
@@ -611,5 +616,47 @@ impl Catalog {
         .bind(work_id)
         .fetch_all(self.store.pool())
         .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn category_names_are_the_editions() {
+        let mut e = crate::edition::Edition::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/schedules/editions/2026.toml"
+        )))
+        .expect("edition");
+        e.categories[7].name = "慢直播科普视频（新名称）".into();
+        let row = WorkRow {
+            id: 1,
+            unit_id: 1,
+            edition_year: 2026,
+            title: "t".into(),
+            categories: "3,8".into(),
+            declared_duration_ms: None,
+            copyright_holder: None,
+            summary: None,
+            production_status: "finished".into(),
+            due_date: None,
+            ai_generated: 0,
+            has_subtitles: 0,
+            rights_confirmed_by: None,
+            rights_confirmed_at_ms: None,
+            state: "submitted".into(),
+            late: 0,
+            submitted_on: "2026-07-01".into(),
+            content_key: String::new(),
+            created_at_ms: 0,
+            updated_at_ms: 0,
+        };
+        let w = Work::from_row(row, &e);
+        assert_eq!(
+            w.category_names,
+            ["大国重器类科普视频", "慢直播科普视频（新名称）"]
+        );
     }
 }

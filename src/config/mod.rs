@@ -114,6 +114,10 @@ struct RawServer {
     preview_dir: Option<Spanned<String>>,
     /// Write the HLS preview at all (default true).
     preview: Option<Spanned<bool>>,
+    /// Where uploaded videos are kept (default `uploads`, next to the config).
+    upload_dir: Option<Spanned<String>>,
+    /// Most bytes one unit may upload, in GiB (default 200).
+    unit_quota_gib: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -236,6 +240,10 @@ pub struct ServerConfig {
     pub edition: Option<PathBuf>,
     /// The HLS preview's directory (absolute), `None` when the preview is off.
     pub preview_dir: Option<PathBuf>,
+    /// Where uploaded videos are kept (absolute; `[server] upload_dir`, default `uploads`).
+    pub upload_dir: PathBuf,
+    /// Most bytes one unit may upload (`[server] unit_quota_gib`, default 200 GiB).
+    pub unit_quota_bytes: u64,
 }
 
 /// The on-air controller's settings.
@@ -643,11 +651,36 @@ fn parse_server(
             std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)
         }
     });
+    let upload_dir = {
+        let p = base.join(
+            raw.upload_dir
+                .as_ref()
+                .map_or("uploads", |v| v.get_ref().as_str()),
+        );
+        if p.is_absolute() {
+            p
+        } else {
+            std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)
+        }
+    };
+    let unit_quota_bytes = match &raw.unit_quota_gib {
+        Some(v) if !(1..=100_000).contains(v.get_ref()) => {
+            return Err(at(
+                v.span(),
+                "server.unit_quota_gib",
+                "must be 1–100000 (GiB)".into(),
+            ));
+        }
+        Some(v) => *v.get_ref() << 30,
+        None => 200 << 30,
+    };
     Ok(ServerConfig {
         listen,
         database,
         edition,
         preview_dir,
+        upload_dir,
+        unit_quota_bytes,
     })
 }
 

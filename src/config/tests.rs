@@ -325,3 +325,24 @@ fn a_sqlite_database_in_the_config_lives_beside_the_config_file() {
     // The environment's value is taken as given (relative to where the command runs).
     assert_eq!(at("", &[("KEPU_DATABASE_URL", "here.db")]), "here.db");
 }
+
+#[test]
+fn uploads_have_a_directory_and_a_quota() {
+    let c = parse("", &[]).expect("valid");
+    assert!(c.server.upload_dir.is_absolute() && c.server.upload_dir.ends_with("uploads"));
+    assert_eq!(c.server.unit_quota_bytes, 200 << 30);
+    let c = parse(
+        "[server]\nupload_dir = \"/srv/videos\"\nunit_quota_gib = 50\n",
+        &[],
+    )
+    .expect("valid");
+    assert_eq!(c.server.upload_dir, Path::new("/srv/videos"));
+    assert_eq!(c.server.unit_quota_bytes, 50 << 30);
+    let e = parse("[server]\nunit_quota_gib = 0\n", &[])
+        .expect_err("zero quota")
+        .to_string();
+    assert!(
+        e.starts_with("channel.toml:2: server.unit_quota_gib"),
+        "{e}"
+    );
+}

@@ -148,6 +148,19 @@ pub fn action_for(method: &Method, path: &str) -> Option<Action> {
     if path == "/api/v1/air/fault" {
         return Some(Action::ManageUsers);
     }
+    // Resumable video uploads (tus): partners upload to their own unit's works, scoped by
+    // the handlers.
+    if path == "/api/v1/uploads" || path.starts_with("/api/v1/uploads/") {
+        return Some(Action::ReadOwnWorks);
+    }
+    // 报送: a partner lists and submits its own unit's works and keeps its draft (scoped by
+    // the handlers); the reminders of due videos are for coordinators.
+    if path == "/api/v1/submissions"
+        || path == "/api/v1/submissions/draft"
+        || path == "/api/v1/submissions/form"
+    {
+        return Some(Action::ReadOwnWorks);
+    }
     if path.starts_with("/api/v1/partner") {
         // One unit's works with their slots, scoped by the handler.
         return Some(if read {

@@ -1,6 +1,6 @@
 //! The operator and partner dashboard: static files from `web/dashboard/` embedded in the
 //! binary at build time (`include_bytes!`), served at `/` (the page) and `/assets/…` (its
-//! modules, style sheet and the vendored hls.js and ECharts). The page itself is public and outside the
+//! modules, style sheet and the vendored hls.js, ECharts and tus-js-client). The page itself is public and outside the
 //! API guard; everything it shows comes from the API, which needs a login.
 //!
 //! Every answer carries a Content-Security-Policy (only this origin; `blob:` for the
@@ -54,10 +54,14 @@ static ASSETS: &[Asset] = assets![
     "js/pages/certificates.js",
     "js/pages/feedback.js",
     "js/pages/feeds.js",
+    "js/pages/submit.js",
+    "js/pages/intake.js",
     "vendor/hls.min.js",
     "vendor/hls.js.LICENSE",
     "vendor/echarts.min.js",
     "vendor/echarts.LICENSE",
+    "vendor/tus.min.js",
+    "vendor/tus-js-client.LICENSE",
 ];
 
 /// The content type of a file, from its extension.

@@ -35,6 +35,8 @@ pub mod openapi;
 pub mod partner;
 pub mod preview;
 pub mod rundown;
+pub mod submissions;
+pub mod upload;
 pub mod watch;
 
 /// Largest JSON body accepted.
@@ -213,6 +215,8 @@ pub struct Services {
     /// The ingest's keys, when this process runs the RTMP ingest: keys issued or revoked
     /// through the API take effect at once (else within the ingest's 5 s reload).
     pub ingest_keys: Option<crate::feeds::Feeds>,
+    /// Resumable video uploads ([`upload`]: `/api/v1/uploads`), when the process takes them.
+    pub uploads: Option<crate::upload::Uploads>,
 }
 
 /// The daemon's HTTP app: every `/api/v1` route behind [`auth::guard`] (401 without
@@ -312,6 +316,14 @@ pub fn app_with(
     });
     edits
         .merge(preview::routes(services.preview_dir.clone()))
+        .merge(submissions::routes(state.clone()))
+        .merge(
+            services
+                .uploads
+                .clone()
+                .map(upload::routes)
+                .unwrap_or_default(),
+        )
         .merge(router(state))
         .merge(asrun::routes(asrun_state))
         .merge(certificate::routes(certificate_state))
@@ -336,6 +348,9 @@ pub fn app_with(
 pub fn router(state: AppState) -> Router {
     let imports = Router::new()
         .route("/api/v1/imports", post(import))
+        // 信息采集表 in the notice's layout: preview, then save what a person confirmed.
+        .route("/api/v1/forms/preview", post(form_preview))
+        .route("/api/v1/forms", post(form_save))
         .layer(DefaultBodyLimit::max(IMPORT_LIMIT));
     Router::new()
         .route("/api/v1/units", get(units).post(create_unit))
@@ -634,4 +649,49 @@ async fn import(
     Ok(Json(json!(
         s.catalog.import_bytes(&name, body.to_vec(), "api").await?
     )))
+}
+
+/// 预览信息采集表（通知样表格式：.docx、.xlsx 或 .csv；不写入）Preview a unit's filled
+/// collection form in the notice's key–value layout; nothing is stored.
+#[utoipa::path(post, path = "/api/v1/forms/preview", tag = "catalog", params(ImportQuery),
+    request_body(description = "文件内容 The file's bytes", content(
+        ("application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        ("text/csv"),
+        ("application/octet-stream"),
+    )),
+    responses((status = 200, description = "逐项识别结果 Every field as read", body = crate::catalog::form::FormPreview),
+        (status = 400, description = "不是信息采集表 Not a form in the notice's layout")))]
+async fn form_preview(
+    State(s): State<AppState>,
+    Query(q): Query<ImportQuery>,
+    body: axum::body::Bytes,
+) -> ApiResult<crate::catalog::form::FormPreview> {
+    if body.is_empty() {
+        return Err(Error::invalid(
+            "body",
+            "请求体为空：请上传信息采集表（.docx、.xlsx 或 .csv）",
+        )
+        .into());
+    }
+    let name = q.name.unwrap_or_else(|| "upload".into());
+    Ok(Json(s.catalog.preview_form(&name, body.to_vec()).await?))
+}
+
+/// 保存已核对的信息采集表 Save a previewed form as a person confirmed (or corrected) it.
+#[utoipa::path(post, path = "/api/v1/forms", tag = "catalog",
+    request_body = crate::catalog::form::FormPreview,
+    responses((status = 201, description = "已保存 Saved", body = crate::catalog::form::FormSaved),
+        (status = 400, description = "仍有错误，指明栏目 A field is still wrong (named)")))]
+async fn form_save(
+    State(s): State<AppState>,
+    auth: Option<axum::Extension<crate::auth::Principal>>,
+    Body(p): Body<crate::catalog::form::FormPreview>,
+) -> Result<(StatusCode, Json<crate::catalog::form::FormSaved>), ApiError> {
+    let actor = auth.map_or_else(|| "api".to_string(), |a| a.0.username.clone());
+    let saved = s
+        .catalog
+        .save_form(&p, &actor, crate::catalog::form::Source::Table)
+        .await?;
+    Ok((StatusCode::CREATED, Json(saved)))
 }

@@ -128,7 +128,7 @@ each operation names the roles that may call it. Errors are `{\"error\": {\"code
         super::units, super::create_unit, super::unit, super::works, super::create_work,
         super::work, super::files, super::attach, super::reviews, super::review, super::rights,
         super::schedulable, super::set_state, super::history, super::file, super::probe,
-        super::leads, super::create_lead, super::playable, super::import,
+        super::leads, super::create_lead, super::playable, super::import, super::form_preview, super::form_save,
         super::rundown::build, super::rundown::feeds, super::rundown::add_feed,
         super::rundown::day, super::rundown::versions, super::rundown::diff,
         super::rundown::validate, super::rundown::lock, super::rundown::unlock,
@@ -153,12 +153,17 @@ each operation names the roles that may call it. Errors are `{\"error\": {\"code
         super::auth::me, super::auth::users, super::auth::create_user, super::auth::issue_token,
         super::feeds::keys, super::feeds::create, super::feeds::revoke,
         super::feeds::feed_list, super::feeds::feed_still,
+        super::submissions::list, super::submissions::submit, super::submissions::get_draft,
+        super::submissions::put_draft, super::submissions::reminders, super::submissions::form,
+        super::upload::options, super::upload::create, super::upload::offset,
+        super::upload::patch, super::upload::delete, super::upload::show,
         openapi_json,
     ),
     components(schemas(ErrorBody, ErrorDetail, ErrorCode, Role)),
     modifiers(&BearerScheme, &ErrorResponses, &Roles),
     security(("bearer" = [])),
     tags(
+        (name = "uploads", description = "视频上传（tus 1.0，可续传）Resumable video uploads (tus 1.0)"),
         (name = "catalog", description = "片库：报送单位、作品、文件、审核、线索、导入 Catalog: units, works, files, reviews, leads, imports"),
         (name = "rundown", description = "节目单：编排、版本、差异、锁定、恢复、校验、导出 Rundown: build, versions, diffs, locks, restore, validation, exports"),
         (name = "edits", description = "节目单编辑与撤销 Edits of a day, their history, undo"),
@@ -257,6 +262,7 @@ fn operations(item: &mut utoipa::openapi::PathItem) -> Vec<(Method, &mut Operati
         (Method::DELETE, &mut item.delete),
         (Method::PATCH, &mut item.patch),
         (Method::HEAD, &mut item.head),
+        (Method::OPTIONS, &mut item.options),
     ]
     .into_iter()
     .filter_map(|(m, op)| op.as_mut().map(|op| (m, op)))

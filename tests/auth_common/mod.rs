@@ -111,6 +111,13 @@ pub async fn world() -> World {
             air: None,
             preview_dir: None,
             ingest_keys: None,
+            uploads: Some(
+                kepu_playout::upload::Uploads::new(
+                    catalog.clone(),
+                    kepu_playout::upload::UploadOptions::new(dir.path().join("uploads")),
+                )
+                .expect("upload dir"),
+            ),
         },
     );
     let [admin, operator, partner]: [String; 3] = tokens.try_into().expect("three tokens");

@@ -14,6 +14,8 @@ import * as partnerPage from './pages/partner.js';
 import * as certsPage from './pages/certificates.js';
 import * as feedbackPage from './pages/feedback.js';
 import * as feedsPage from './pages/feeds.js';
+import * as submitPage from './pages/submit.js';
+import * as intakePage from './pages/intake.js';
 
 const ROUTES = {
   login: { page: loginPage, roles: null },
@@ -22,6 +24,8 @@ const ROUTES = {
   health: { page: healthPage, roles: ['admin', 'operator'], nav: 'nav_health' },
   feeds: { page: feedsPage, roles: ['admin', 'operator'], nav: 'nav_feeds' },
   partner: { page: partnerPage, roles: ['partner'], nav: 'nav_partner' },
+  submit: { page: submitPage, roles: ['partner'], nav: 'nav_submit' },
+  intake: { page: intakePage, roles: ['admin', 'operator'], nav: 'nav_intake' },
   feedback: { page: feedbackPage, roles: ['admin', 'operator', 'partner'], nav: 'nav_feedback' },
   certificates: { page: certsPage, roles: ['admin', 'operator', 'partner'], nav: 'nav_certs' },
 };
