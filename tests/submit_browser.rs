@@ -10,6 +10,9 @@
 //! Needs `/usr/bin/chromium`, node and `npm ci --prefix tests/browser` (`./run.sh test` does
 //! both); without them the test says so and passes, except under `CI`, where it fails.
 
+#[path = "browser_common/mod.rs"]
+mod browser_common;
+
 mod catalog_common;
 
 use kepu_playout::asrun::AsRunLog;
@@ -21,44 +24,9 @@ use kepu_playout::upload::{UploadOptions, Uploads};
 use kepu_playout::web::{AppState, Services, app};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
 const PASSWORD: &str = "correct horse battery";
-
-fn browser_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
-}
-
-fn browser_ready() -> bool {
-    let node = Command::new("node")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    let missing: Vec<&str> = [
-        (!Path::new(CHROMIUM).exists()).then_some("chromium (apt-get install chromium)"),
-        (!node).then_some("node"),
-        (!browser_dir().join("node_modules/playwright-core").exists())
-            .then_some("tests/browser/node_modules (npm ci --prefix tests/browser)"),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI: the submit browser test needs {}",
-        missing.join(", ")
-    );
-    eprintln!(
-        "SKIPPED submit browser test: missing {} (./run.sh test installs them)",
-        missing.join(", ")
-    );
-    false
-}
 
 fn clip(dir: &Path) -> PathBuf {
     let out = dir.join("深海勇士.mp4");
@@ -82,7 +50,7 @@ fn clip(dir: &Path) -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partner_submits_uploads_resumes_and_sees_its_verdict() {
-    if !browser_ready() {
+    if !browser_common::browser_ready("submit", &[]) {
         return;
     }
     let (dir, cat) = catalog_common::fresh(2026).await;
@@ -164,10 +132,10 @@ async fn a_partner_submits_uploads_resumes_and_sees_its_verdict() {
         .and_then(|f| f.set_len((4u64 << 30) + 1))
         .expect("sparse file");
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artefacts/submit");
-    let script = browser_dir().join("submit.mjs");
+    let script = browser_common::browser_dir().join("submit.mjs");
     let out = tokio::process::Command::new("node")
         .arg(&script)
-        .current_dir(browser_dir())
+        .current_dir(browser_common::browser_dir())
         .env("KEPU_BASE_URL", format!("http://{addr}"))
         .env("KEPU_PASSWORD", PASSWORD)
         .env("KEPU_USER_A", "unit-a")

@@ -9,20 +9,6 @@ use serde::{Deserialize, Serialize};
 /// Longest summary (视频内容简介), counted in characters (Unicode scalar values), not bytes.
 pub const SUMMARY_MAX_CHARS: usize = 200;
 
-/// The nine video categories of SPEC.md; index = id − 1. Parsing and display use the
-/// edition's names ([`crate::edition::Edition::categories`]), not this list.
-pub const CATEGORY_NAMES: [&str; 9] = [
-    "全国科普月活动精剪视频",
-    "科普场馆、科普教育基地探访视频",
-    "大国重器类科普视频",
-    "国家重点实验室类科普视频",
-    "院士科技报告精剪视频",
-    "科幻作品解读类科普视频",
-    "青年科技人才培养类视频",
-    "慢直播形式科普视频",
-    "其他",
-];
-
 macro_rules! str_enum {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal / $zh:literal),+ $(,)? }) => {
         $(#[$m])*
