@@ -8,6 +8,7 @@ pub mod asrun;
 pub mod auth;
 pub mod catalog;
 pub mod certificate;
+pub mod cluster;
 pub mod config;
 pub mod dayfile;
 pub mod demo;

@@ -76,8 +76,9 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
             rate.den
         );
     }
-    let accounts = Accounts::new(store.clone());
-    let asrun = AsRunLog::new(store.clone());
+    let accounts = Accounts::new(store.clone()).for_node(&config.node.name);
+    // As-run rows carry the node; on the production pair each node closes only its own.
+    let asrun = AsRunLog::new(store.clone()).for_node(&config.node.name);
     let metrics = Metrics::new().context("metrics registry")?;
     asrun
         .close_interrupted()
@@ -162,6 +163,32 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
         settings: AirSettings::from_config(&config.air),
         monotonic: crate::air::real_monotonic(),
     })?;
+    // The production pair (PostgreSQL): follow the other node's edits, hold the jobs' lease.
+    let (stop_cluster, stop_cluster_rx) = tokio::sync::watch::channel(false);
+    let mut feedback_options = config.feedback.clone();
+    let leader = if store.backend() == crate::store::Backend::Postgres {
+        tokio::spawn(crate::cluster::listen::follow(
+            db.clone(),
+            air.handle(),
+            stop_cluster_rx.clone(),
+        ));
+        let holder = if config.node.name.is_empty() {
+            format!("pid-{}", std::process::id())
+        } else {
+            config.node.name.clone()
+        };
+        let (leader, _) = crate::cluster::lease::spawn(
+            db.clone(),
+            crate::cluster::lease::LeaseSettings::new("jobs", &holder),
+            stop_cluster_rx,
+        );
+        leader
+    } else {
+        crate::cluster::Leader::always()
+    };
+    feedback_options.leader = leader.clone();
+    let health = crate::cluster::health::routes(config.node.clone(), leader, air.handle());
+    let limited = accounts.clone();
     let app = web::app_with(
         web::AppState {
             catalog,
@@ -174,13 +201,19 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
             air: Some(air.handle()),
             preview_dir: config.server.preview_dir.clone(),
         },
-        config.feedback.clone(),
-    );
+        feedback_options,
+    )
+    .merge(health);
+    // Login and certificate verification are rate-limited per client address.
+    let app = web::limits::layer(app, limited);
     println!(
         "kepu-playout serving on http://{addr} ({} destination(s), database {})",
         config.destinations.len(),
         redact(db)
     );
+    if !config.node.name.is_empty() {
+        println!("node {} ({})", config.node.name, config.node.role.as_str());
+    }
     for d in &config.destinations {
         println!("  → {} {}", d.name, playout::output::mask::mask_url(&d.url));
     }
@@ -202,11 +235,14 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
 
     let (stop_http, mut stop_rx) = tokio::sync::watch::channel(false);
     let mut server = tokio::spawn(
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stop_rx.changed().await;
-            })
-            .into_future(),
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stop_rx.changed().await;
+        })
+        .into_future(),
     );
     let served = tokio::select! {
         r = &mut server => Some(r),
@@ -226,6 +262,7 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
         },
     };
     notify_systemd(&[sd_notify::NotifyState::Stopping]);
+    let _ = stop_cluster.send(true);
     // An orderly stop is bounded; a second signal during it exits at once.
     tokio::select! {
         _ = air.stop() => {}
