@@ -15,6 +15,7 @@ pub mod demo;
 pub mod edition;
 pub mod feedback;
 pub mod feeds;
+pub mod log_sink;
 pub mod metrics;
 pub mod play;
 pub mod rundown;

@@ -29,6 +29,23 @@ use crate::rundown_db::{DbDayStore, ops};
 use crate::store::{Store, redact};
 use crate::web;
 
+/// Prints a line on stdout, ignoring a write error: a full log disk must not stop the
+/// programme (`println!` panics when the write fails).
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
+/// [`say!`] on stderr.
+macro_rules! say_err {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 /// The edition used when the config names none.
 pub const BUILTIN_EDITION: &str = include_str!("../schedules/editions/2026.toml");
 
@@ -93,7 +110,7 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
         .map(|u| u.is_empty())
         .unwrap_or(false)
     {
-        eprintln!(
+        say_err!(
             "note: no accounts yet — create the first admin with \
              `kepu-playout user add --role admin --username NAME --db {}`",
             redact(db)
@@ -128,7 +145,7 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
                 Arc::new(ring.clone()),
             )
             .await?;
-            println!(
+            say!(
                 "RTMP ingest on rtmp://{}/{}/KEY",
                 ingest.local_addr(),
                 settings.app
@@ -206,19 +223,19 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
     .merge(health);
     // Login and certificate verification are rate-limited per client address.
     let app = web::limits::layer(app, limited);
-    println!(
+    say!(
         "kepu-playout serving on http://{addr} ({} destination(s), database {})",
         config.destinations.len(),
         redact(db)
     );
     if !config.node.name.is_empty() {
-        println!("node {} ({})", config.node.name, config.node.role.as_str());
+        say!("node {} ({})", config.node.name, config.node.role.as_str());
     }
     for d in &config.destinations {
-        println!("  → {} {}", d.name, playout::output::mask::mask_url(&d.url));
+        say!("  → {} {}", d.name, playout::output::mask::mask_url(&d.url));
     }
     if config.air.clock_offset_ms != 0 {
-        println!(
+        say!(
             "rehearsal: the programme clock runs {} ms from the wall clock (now {})",
             config.air.clock_offset_ms,
             clock
@@ -248,7 +265,7 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
         r = &mut server => Some(r),
         _ = &mut first_signal => None,
     };
-    println!("stopping (signal): the programme ends in order");
+    say!("stopping (signal): the programme ends in order");
     let _ = stop_http.send(true);
     // Open connections (a dashboard's event stream) get a moment, not a veto.
     let served = match served {
@@ -267,7 +284,7 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
     tokio::select! {
         _ = air.stop() => {}
         _ = crate::signal::shutdown() => {
-            eprintln!("second signal: exiting now");
+            say_err!("second signal: exiting now");
             std::process::exit(130);
         }
     }
@@ -277,6 +294,6 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
     if let Some(i) = ingest {
         i.stop().await;
     }
-    println!("stopped");
+    say!("stopped");
     Ok(())
 }
