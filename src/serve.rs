@@ -63,6 +63,33 @@ fn notify_systemd(state: &[sd_notify::NotifyState<'_>]) {
     }
 }
 
+/// The clock-step drill: with `[air] fault_drills` and `KEPU_DRILL_CLOCK_STEP_FILE` set, the
+/// wall clock is the system clock plus the number of ms written in that file (read every
+/// 100 ms; absent or unreadable: 0). `None` otherwise.
+fn drill_clock(config: &ChannelConfig) -> Option<crate::air::clock::SteppedWallClock> {
+    if !config.air.fault_drills {
+        return None;
+    }
+    let file = std::env::var_os("KEPU_DRILL_CLOCK_STEP_FILE")?;
+    let clock = crate::air::clock::SteppedWallClock::default();
+    let stepped = clock.clone();
+    tokio::spawn(async move {
+        loop {
+            let ms = tokio::fs::read_to_string(&file)
+                .await
+                .ok()
+                .and_then(|t| t.trim().parse::<i64>().ok())
+                .unwrap_or(0);
+            if ms != stepped.step_ms() {
+                tracing::warn!(step_ms = ms, "drill: the wall clock is stepped");
+                stepped.set_step_ms(ms);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    Some(clock)
+}
+
 /// Runs the daemon until a signal.
 pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
     let db = &config.server.database;
@@ -165,7 +192,10 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
     };
     let days = DbDayStore::new(store.clone());
     // One wall clock for the engine's pacing and the controller's programme time.
-    let clock = ChannelClock::with_offset_ms(config.air.clock_offset_ms);
+    let clock = match drill_clock(&config) {
+        Some(stepped) => ChannelClock::on(Arc::new(stepped), config.air.clock_offset_ms),
+        None => ChannelClock::with_offset_ms(config.air.clock_offset_ms),
+    };
     engine_config.wall_clock = Some(clock.wall());
     let air = Air::start(AirParts {
         engine: Box::new(move || {

@@ -9,7 +9,9 @@
 //! - PostgreSQL stopped for 30 s and started again: both nodes keep playing, the as-run log
 //!   is complete with nothing doubled, and an edit after the return is on both within 1 s;
 //! - a destination down and up: the node reconnects and goes on, the other node unaffected;
-//! - the log disk full: a node whose every log write fails keeps playing and stops cleanly.
+//! - the log disk full: a node whose every log write fails keeps playing and stops cleanly;
+//! - the wall clock stepped +2 s and back (−2 s) on air (the injected clock's drill): the
+//!   output stays continuous and the programme is back on the wall-clock grid.
 
 mod cluster_common;
 mod serve_common;
@@ -482,5 +484,82 @@ fn a_full_log_disk_does_not_stop_the_programme() {
     let rows = asrun_rows(&s);
     assert_eq!(of_node(&rows, "main").len(), 3, "{rows:?}");
     report.line("recording continuous with the 3 items whole; as-run complete");
+    report.survived();
+}
+
+#[test]
+fn the_wall_clock_stepped_2_s_ahead_and_back() {
+    let mut report = Report::new("5-clock", "the wall clock stepped +2 s and back −2 s");
+    let Some(s) = setup("kepu_f_clock", 6) else {
+        return;
+    };
+    let mut rx = NginxRtmp::start().expect("nginx");
+    let offset = offset_for(t0(), Duration::from_secs(10));
+    let (cm, am) = node_config(&s.world, "main", "main", &rx.url(), offset);
+    let mut text = std::fs::read_to_string(&cm).expect("config");
+    text.push_str("fault_drills = true\n");
+    std::fs::write(&cm, text).expect("config");
+    let step_file = s.world.dir.path().join("clock-step");
+    let step_path = step_file.display().to_string();
+    let mut main = start_node_env(
+        &cm,
+        am,
+        &log_of(&s.world, "main"),
+        "kepu_playout=info,playout=info",
+        &[("KEPU_DRILL_CLOCK_STEP_FILE", step_path.as_str())],
+    );
+    sleep_until_programme(at(7500), offset);
+    std::fs::write(&step_file, "2000").expect("step");
+    report.line("t0+7.5 s: the node's wall clock stepped 2 s ahead");
+    // Programme time now runs 2 s ahead of the test's reckoning.
+    sleep_until_programme(at(14_500), offset + 2000);
+    std::fs::write(&step_file, "0").expect("step");
+    report.line("t0+14.5 s: the node's wall clock stepped 2 s back");
+    sleep_until_programme(at(31_500), offset);
+    assert!(matches!(main.child.try_wait(), Ok(None)), "the node died");
+    let log = main.log_text();
+    let st = main.terminate();
+    assert!(st.success(), "clean stop: {st}");
+    let ahead = log.contains("wall clock stepped ahead");
+    let back = log.contains("wall clock stepped back");
+    report.line(format!(
+        "the engine saw the steps: ahead {ahead}, back {back} (it drops programme frames on a step ahead and repeats frames on a step back)"
+    ));
+    assert!(ahead && back, "{log}");
+    let rec = recording(&mut rx);
+    let bad = discontinuities(&rec);
+    let (r, text) = runs(&rec);
+    report.line(format!("recording: {text}"));
+    assert!(
+        bad.is_empty(),
+        "output not continuous across the steps: {bad:?}"
+    );
+    report.line("the output stayed continuous (video frame steps exact, audio gapless)");
+    // After the steps the programme is back on the wall-clock grid: the last items whole.
+    assert_eq!(r[r.len() - 3..], whole(&CYCLE[3..]), "{text}");
+    let rows = asrun_rows(&s);
+    let m = of_node(&rows, "main");
+    report.line(format!(
+        "as-run: {}",
+        m.iter()
+            .map(|r| format!(
+                "{} {}f {}",
+                r.title,
+                r.frames.unwrap_or(-1),
+                r.end_reason.clone().unwrap_or_default()
+            ))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    assert_eq!(m.len(), 6, "{m:?}");
+    for (i, r) in m.iter().enumerate().skip(3) {
+        let planned = at(5000 * i as i64).timestamp_millis();
+        assert!(
+            (r.first_frame_ms - planned).abs() <= 40,
+            "item {i} at {} instead of {planned}",
+            r.first_frame_ms
+        );
+    }
+    report.line("items 4–6 started on their planned frames (±1 frame) and played whole: the channel is back on time");
     report.survived();
 }

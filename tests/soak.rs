@@ -132,7 +132,10 @@ fn soak_memory_descriptors_and_threads_stay_flat() {
         .min(usize::try_from(600 / every).unwrap_or(usize::MAX))
         .max(1);
     let after = &samples[warm..];
-    assert!(after.len() >= 4, "too few samples after warm-up: {samples:?}");
+    assert!(
+        after.len() >= 4,
+        "too few samples after warm-up: {samples:?}"
+    );
     let half = after.len() / 2;
     let (mid, last) = after.split_at(half);
     let rss_min = after.iter().map(|s| s.rss_kib).min().unwrap_or(0);
@@ -169,9 +172,16 @@ fn soak_memory_descriptors_and_threads_stay_flat() {
         THREAD_ALLOWANCE,
         if threads_ok { "✓" } else { "✗" },
     );
-    let _ = writeln!(md, "| t (s) | RSS (KiB) | fds | threads |\n|---:|---:|---:|---:|");
+    let _ = writeln!(
+        md,
+        "| t (s) | RSS (KiB) | fds | threads |\n|---:|---:|---:|---:|"
+    );
     for s in &samples {
-        let _ = writeln!(md, "| {} | {} | {} | {} |", s.at_s, s.rss_kib, s.fds, s.threads);
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            s.at_s, s.rss_kib, s.fds, s.threads
+        );
     }
     let out = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/soak");
     std::fs::create_dir_all(&out).expect("target/soak");

@@ -271,6 +271,17 @@ pub fn start_node(
     out: &Path,
     log_level: &str,
 ) -> crate::serve_common::Daemon {
+    start_node_env(cfg, addr, out, log_level, &[])
+}
+
+/// [`start_node`] with extra environment variables.
+pub fn start_node_env(
+    cfg: &Path,
+    addr: SocketAddr,
+    out: &Path,
+    log_level: &str,
+    env: &[(&str, &str)],
+) -> crate::serve_common::Daemon {
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -282,6 +293,7 @@ pub fn start_node(
         .arg("--config")
         .arg(cfg)
         .env("KEPU_LOG", log_level)
+        .envs(env.iter().copied())
         .stdout(Stdio::from(file))
         .stderr(Stdio::from(err))
         .spawn()
