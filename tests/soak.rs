@@ -3,7 +3,9 @@
 //! receiver, the API read at every sample. Every `KEPU_SOAK_EVERY_SECONDS` (default 10; 60 for
 //! the long run) it samples the daemon's resident memory, open file descriptors and threads
 //! from /proc. After warm-up (the first third, at most 10 minutes) the resident memory must
-//! stay flat within 5 % and descriptors and threads must not grow (the last third's highest
+//! stay flat within 5 % (runs of 30 minutes or more; the short CI run, still inside the
+//! allocator's warm-up, within 15 %: a smoke check, not the figure) and descriptors and
+//! threads must not grow (the last third's highest
 //! against the middle third's highest, with a small allowance for descriptors and threads
 //! that come and go: an HTTP client, tokio's blocking pool). The figures and the verdict go
 //! to `target/soak/report.md` (or the file named by `KEPU_SOAK_REPORT`).
@@ -144,7 +146,8 @@ fn soak_memory_descriptors_and_threads_stay_flat() {
     let max_of = |v: &[Sample], f: fn(&Sample) -> i64| v.iter().map(f).max().unwrap_or(0);
     let fd_growth = max_of(last, |s| s.fds) - max_of(mid, |s| s.fds);
     let thread_growth = max_of(last, |s| s.threads) - max_of(mid, |s| s.threads);
-    let rss_ok = rss_spread <= 5.0;
+    let rss_limit = if total >= 1800 { 5.0 } else { 15.0 };
+    let rss_ok = rss_spread <= rss_limit;
     let fds_ok = fd_growth <= FD_ALLOWANCE;
     let threads_ok = thread_growth <= THREAD_ALLOWANCE;
 
@@ -153,7 +156,7 @@ fn soak_memory_descriptors_and_threads_stay_flat() {
     let _ = writeln!(
         md,
         "Figures after warm-up ({} samples from t={} s): resident memory {}–{} KiB (spread {:.1} %, \
-         limit 5 %) {}; descriptors: last-half highest {} vs first-half {} ({:+}, allowance {}) {}; \
+         limit {rss_limit} %) {}; descriptors: last-half highest {} vs first-half {} ({:+}, allowance {}) {}; \
          threads: {} vs {} ({:+}, allowance {}) {}; API reads failed: {api_failures}.\n",
         after.len(),
         after[0].at_s,
