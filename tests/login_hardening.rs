@@ -94,8 +94,39 @@ async fn repeated_failures_lock_the_account_and_every_attempt_is_audited() {
         "no password in the audit"
     );
 
-    // An administrator unlocks: the right password works again and clears the count.
-    assert!(accounts.unlock("op").await.expect("unlock"));
+    // An administrator reads the audit and unlocks from the command line: the right
+    // password works again and clears the count.
+    let db = w.dir.path().join("catalog.db");
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kepu-playout"))
+            .arg("user")
+            .args(args)
+            .arg("--db")
+            .arg(&db)
+            .output()
+            .expect("kepu-playout user");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let logins = cli(&["logins", "--last", "3"]);
+    assert_eq!(
+        logins.lines().filter(|l| !l.is_empty()).count(),
+        3,
+        "{logins}"
+    );
+    assert!(
+        logins
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains("admin\t198.51.100.7\tok")),
+        "{logins}"
+    );
+    assert!(logins.contains("op\t203.0.113.9\tlocked"), "{logins}");
+    assert!(cli(&["unlock", "op"]).contains("已解锁"));
     let (s, v) = login(&app, "198.51.100.7", "op", PW).await;
     assert_eq!(s, StatusCode::OK, "{v}");
 }
