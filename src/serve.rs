@@ -234,6 +234,17 @@ pub async fn run(config: ChannelConfig) -> anyhow::Result<()> {
         crate::cluster::Leader::always()
     };
     feedback_options.leader = leader.clone();
+    {
+        // The lease on /metrics (kepu_node_leader), sampled every second.
+        let (leader, metrics) = (leader.clone(), metrics.clone());
+        let (name, role) = (config.node.name.clone(), config.node.role.as_str());
+        tokio::spawn(async move {
+            loop {
+                metrics.set_node_leader(&name, role, leader.is_leader());
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+    }
     let health = crate::cluster::health::routes(config.node.clone(), leader, air.handle());
     let limited = accounts.clone();
     let app = web::app_with(

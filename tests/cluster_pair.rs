@@ -161,6 +161,27 @@ fn two_nodes_on_one_postgres_play_the_same_frames_and_share_edits_within_a_secon
         .get(&format!("/api/v1/certificates?work={}", w(1).id), &op)
         .json();
     let health = main.get("/healthz", &op).json();
+    // Exactly one node holds the once-only jobs' lease.
+    let leader = |d: &Daemon, node: &str, role: &str| -> bool {
+        let m = testkit::http::request(d.addr, "GET", "/metrics", None, None)
+            .expect("scrape")
+            .body;
+        let series = format!("kepu_node_leader{{node=\"{node}\",role=\"{role}\"}} ");
+        let line = m
+            .lines()
+            .find(|l| l.starts_with(&series))
+            .unwrap_or_else(|| panic!("no {series}in\n{m}"));
+        line.ends_with(" 1")
+    };
+    let leaders = [
+        leader(&main, "main", "main"),
+        leader(&backup, "backup", "backup"),
+    ];
+    assert_eq!(
+        leaders.iter().filter(|l| **l).count(),
+        1,
+        "one leader of the pair: {leaders:?}"
+    );
     for (d, who) in [(&mut main, "main"), (&mut backup, "backup")] {
         let st = d.terminate();
         assert!(st.success(), "{who} clean stop: {st}\n{}", d.log_text());
