@@ -8,7 +8,8 @@
 //! threads must not grow (the last third's highest
 //! against the middle third's highest, with a small allowance for descriptors and threads
 //! that come and go: an HTTP client, tokio's blocking pool). The figures and the verdict go
-//! to `target/soak/report.md` (or the file named by `KEPU_SOAK_REPORT`).
+//! to `target/soak/report.md` (or the file named by `KEPU_SOAK_REPORT`). The daemon runs
+//! as deployed, with `MALLOC_ARENA_MAX=2` (set `MALLOC_ARENA_MAX` to compare).
 
 mod serve_common;
 
@@ -95,7 +96,14 @@ fn soak_memory_descriptors_and_threads_stay_flat() {
     let mut rx = NginxRtmp::start().expect("nginx");
     let offset = offset_for(t0, Duration::from_secs(8));
     let (cfg, addr) = write_config(&world, &rx.url(), offset);
-    let mut d = Daemon::start(&cfg, addr, world.dir.path().join("serve.log"));
+    // As deployed (deploy/: MALLOC_ARENA_MAX=2), unless the caller says otherwise.
+    let arenas = std::env::var("MALLOC_ARENA_MAX").unwrap_or_else(|_| "2".into());
+    let mut d = Daemon::start_with_env(
+        &cfg,
+        addr,
+        world.dir.path().join("serve.log"),
+        &[("MALLOC_ARENA_MAX", arenas.as_str())],
+    );
     let pid = d.child.id();
     sleep_until_programme(t0, offset);
     let start = Instant::now();
@@ -152,7 +160,10 @@ fn soak_memory_descriptors_and_threads_stay_flat() {
     let threads_ok = thread_growth <= THREAD_ALLOWANCE;
 
     let mut md = String::new();
-    let _ = writeln!(md, "# Soak: {total} s on air, a sample every {every} s\n");
+    let _ = writeln!(
+        md,
+        "# Soak: {total} s on air, a sample every {every} s (MALLOC_ARENA_MAX={arenas})\n"
+    );
     let _ = writeln!(
         md,
         "Figures after warm-up ({} samples from t={} s): resident memory {}–{} KiB (spread {:.1} %, \
