@@ -4,6 +4,9 @@
 #   ./run.sh test   install what is missing and run the whole test suite
 #   ./run.sh bench  install what is missing and run the engine benchmark (prints figures)
 #   ./run.sh bench-api  the API under 200 concurrent readers while on air (prints figures)
+#   ./run.sh faults the fault suite of the main/backup pair (report: target/faults/report.md)
+#   ./run.sh soak --hours N   N hours on air sampling memory, descriptors and threads
+#                   every minute (report: target/soak/report.md)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -17,6 +20,7 @@ PACKAGES=(
   wrk libcairo2-dev libpango1.0-dev poppler-utils chromium python3-openpyxl
   gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 python3-gi
   python3-docx
+  systemd python3-venv
 )
 
 install_packages() {
@@ -118,8 +122,42 @@ case "${1:-}" in
     install_packages
     exec cargo nextest run --release --test serve_bench --run-ignored only --no-capture "$@"
     ;;
+  faults)
+    shift
+    install_packages
+    start_postgres
+    mkdir -p target/faults
+    rm -f target/faults/*.md
+    status=0
+    cargo test --test cluster_faults -- --nocapture --test-threads=2 "$@" || status=$?
+    {
+      echo "# Fault report: the main/backup pair on one PostgreSQL"
+      echo
+      echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores; each fault against the real daemons,"
+      echo "a real PostgreSQL and real nginx-rtmp receivers (tests/cluster_faults.rs)."
+      echo
+      cat target/faults/[0-9]*.md 2>/dev/null || echo "(no fault ran)"
+    } > target/faults/report.md
+    echo "report: target/faults/report.md"
+    exit "$status"
+    ;;
+  soak)
+    shift
+    hours=1
+    while [ $# -gt 0 ]; do
+      case "$1" in
+        --hours) hours="${2:?--hours needs a number}"; shift 2 ;;
+        *) echo "usage: ./run.sh soak [--hours N]" >&2; exit 2 ;;
+      esac
+    done
+    install_packages
+    secs=$(awk -v h="$hours" 'BEGIN { printf "%d", h * 3600 }')
+    KEPU_SOAK_SECONDS="$secs" KEPU_SOAK_EVERY_SECONDS=60 \
+      cargo test --test soak -- --nocapture
+    echo "report: target/soak/report.md"
+    ;;
   *)
-    echo "usage: ./run.sh demo | test | bench | bench-api" >&2
+    echo "usage: ./run.sh demo | test | bench | bench-api | faults | soak [--hours N]" >&2
     exit 2
     ;;
 esac

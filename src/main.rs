@@ -65,7 +65,7 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("KEPU_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(kepu_playout::log_sink::LossyStderr)
         .init();
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()

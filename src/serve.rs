@@ -29,6 +29,23 @@ use crate::rundown_db::{DbDayStore, ops};
 use crate::store::{Store, redact};
 use crate::web;
 
+/// Prints a line on stdout, ignoring a write error: a full log disk must not stop the
+/// programme (`println!` panics when the write fails).
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
+/// [`say!`] on stderr.
+macro_rules! say_err {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 /// The edition used when the config names none.
 pub const BUILTIN_EDITION: &str = include_str!("../schedules/editions/2026.toml");
 
@@ -65,6 +82,33 @@ fn notify_systemd(state: &[sd_notify::NotifyState<'_>]) {
     if let Err(e) = sd_notify::notify(false, state) {
         tracing::debug!(error = %e, "systemd notify failed");
     }
+}
+
+/// The clock-step drill: with `[air] fault_drills` and `KEPU_DRILL_CLOCK_STEP_FILE` set, the
+/// wall clock is the system clock plus the number of ms written in that file (read every
+/// 100 ms; absent or unreadable: 0). `None` otherwise.
+fn drill_clock(config: &ChannelConfig) -> Option<crate::air::clock::SteppedWallClock> {
+    if !config.air.fault_drills {
+        return None;
+    }
+    let file = std::env::var_os("KEPU_DRILL_CLOCK_STEP_FILE")?;
+    let clock = crate::air::clock::SteppedWallClock::default();
+    let stepped = clock.clone();
+    tokio::spawn(async move {
+        loop {
+            let ms = tokio::fs::read_to_string(&file)
+                .await
+                .ok()
+                .and_then(|t| t.trim().parse::<i64>().ok())
+                .unwrap_or(0);
+            if ms != stepped.step_ms() {
+                tracing::warn!(step_ms = ms, "drill: the wall clock is stepped");
+                stepped.set_step_ms(ms);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    Some(clock)
 }
 
 /// Runs the daemon until a signal.
@@ -106,8 +150,9 @@ pub async fn run_until(
             rate.den
         );
     }
-    let accounts = Accounts::new(store.clone());
-    let asrun = AsRunLog::new(store.clone());
+    let accounts = Accounts::new(store.clone()).for_node(&config.node.name);
+    // As-run rows carry the node; on the production pair each node closes only its own.
+    let asrun = AsRunLog::new(store.clone()).for_node(&config.node.name);
     let metrics = Metrics::new().context("metrics registry")?;
     asrun
         .close_interrupted()
@@ -122,7 +167,7 @@ pub async fn run_until(
         .map(|u| u.is_empty())
         .unwrap_or(false)
     {
-        eprintln!(
+        say_err!(
             "note: no accounts yet — create the first admin with \
              `kepu-playout user add --role admin --username NAME --db {}`",
             redact(db)
@@ -157,7 +202,7 @@ pub async fn run_until(
                 Arc::new(ring.clone()),
             )
             .await?;
-            println!(
+            say!(
                 "RTMP ingest on rtmp://{}/{}/KEY",
                 ingest.local_addr(),
                 settings.app
@@ -184,7 +229,10 @@ pub async fn run_until(
     };
     let days = DbDayStore::new(store.clone());
     // One wall clock for the engine's pacing and the controller's programme time.
-    let clock = ChannelClock::with_offset_ms(config.air.clock_offset_ms);
+    let clock = match drill_clock(&config) {
+        Some(stepped) => ChannelClock::on(Arc::new(stepped), config.air.clock_offset_ms),
+        None => ChannelClock::with_offset_ms(config.air.clock_offset_ms),
+    };
     engine_config.wall_clock = Some(clock.wall());
     let air = Air::start(AirParts {
         engine: Box::new(move || {
@@ -212,6 +260,43 @@ pub async fn run_until(
         },
     )
     .with_context(|| format!("upload directory {}", config.server.upload_dir.display()))?;
+    // The production pair (PostgreSQL): follow the other node's edits, hold the jobs' lease.
+    let (stop_cluster, stop_cluster_rx) = tokio::sync::watch::channel(false);
+    let mut feedback_options = config.feedback.clone();
+    let leader = if store.backend() == crate::store::Backend::Postgres {
+        tokio::spawn(crate::cluster::listen::follow(
+            db.clone(),
+            air.handle(),
+            stop_cluster_rx.clone(),
+        ));
+        let holder = if config.node.name.is_empty() {
+            format!("pid-{}", std::process::id())
+        } else {
+            config.node.name.clone()
+        };
+        let (leader, _) = crate::cluster::lease::spawn(
+            db.clone(),
+            crate::cluster::lease::LeaseSettings::new("jobs", &holder),
+            stop_cluster_rx,
+        );
+        leader
+    } else {
+        crate::cluster::Leader::always()
+    };
+    feedback_options.leader = leader.clone();
+    {
+        // The lease on /metrics (kepu_node_leader), sampled every second.
+        let (leader, metrics) = (leader.clone(), metrics.clone());
+        let (name, role) = (config.node.name.clone(), config.node.role.as_str());
+        tokio::spawn(async move {
+            loop {
+                metrics.set_node_leader(&name, role, leader.is_leader());
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+    }
+    let health = crate::cluster::health::routes(config.node.clone(), leader, air.handle());
+    let limited = accounts.clone();
     let app = web::app_with(
         web::AppState {
             catalog,
@@ -226,18 +311,24 @@ pub async fn run_until(
             ingest_keys,
             uploads: Some(uploads),
         },
-        config.feedback.clone(),
-    );
-    println!(
+        feedback_options,
+    )
+    .merge(health);
+    // Login and certificate verification are rate-limited per client address.
+    let app = web::limits::layer(app, limited);
+    say!(
         "kepu-playout serving on http://{addr} ({} destination(s), database {})",
         config.destinations.len(),
         redact(db)
     );
+    if !config.node.name.is_empty() {
+        say!("node {} ({})", config.node.name, config.node.role.as_str());
+    }
     for d in &config.destinations {
-        println!("  → {} {}", d.name, playout::output::mask::mask_url(&d.url));
+        say!("  → {} {}", d.name, playout::output::mask::mask_url(&d.url));
     }
     if config.air.clock_offset_ms != 0 {
-        println!(
+        say!(
             "rehearsal: the programme clock runs {} ms from the wall clock (now {})",
             config.air.clock_offset_ms,
             clock
@@ -254,21 +345,24 @@ pub async fn run_until(
 
     let (stop_http, mut stop_rx) = tokio::sync::watch::channel(false);
     let mut server = tokio::spawn(
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stop_rx.changed().await;
-            })
-            .into_future(),
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stop_rx.changed().await;
+        })
+        .into_future(),
     );
     let stop = std::pin::pin!(stop);
     let served = tokio::select! {
         r = &mut server => Some(r),
         _ = &mut first_signal => {
-            println!("stopping (signal): the programme ends in order");
+            say!("stopping (signal): the programme ends in order");
             None
         }
         _ = stop => {
-            println!("stopping (time is up): the programme ends in order");
+            say!("stopping (time is up): the programme ends in order");
             None
         }
     };
@@ -285,11 +379,12 @@ pub async fn run_until(
         },
     };
     notify_systemd(&[sd_notify::NotifyState::Stopping]);
+    let _ = stop_cluster.send(true);
     // An orderly stop is bounded; a second signal during it exits at once.
     tokio::select! {
         _ = air.stop() => {}
         _ = crate::signal::shutdown() => {
-            eprintln!("second signal: exiting now");
+            say_err!("second signal: exiting now");
             std::process::exit(130);
         }
     }
@@ -299,6 +394,6 @@ pub async fn run_until(
     if let Some(i) = ingest {
         i.stop().await;
     }
-    println!("stopped");
+    say!("stopped");
     Ok(())
 }

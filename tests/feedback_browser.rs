@@ -133,6 +133,7 @@ async fn operator_and_partner_watch_the_feedback_charts_move_in_chromium() {
             },
             sample_every: Duration::from_millis(250),
             pollers: Vec::new(),
+            ..FeedbackOptions::default()
         },
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

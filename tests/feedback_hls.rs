@@ -140,6 +140,7 @@ async fn ffmpeg_readers_join_and_leave_and_the_count_follows_within_one_idle_win
             },
             sample_every: Duration::from_millis(250),
             pollers: Vec::new(),
+            ..FeedbackOptions::default()
         },
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -91,3 +91,36 @@ mod tests {
         assert!((3_599_000..=3_601_000).contains(&lag), "{lag}");
     }
 }
+
+/// The system wall clock plus a step that can be changed while on air: the clock-step drill
+/// of the fault suite (`[air] fault_drills` with `KEPU_DRILL_CLOCK_STEP_FILE`), the
+/// in-process equivalent of libfaketime. The engine sees the wall clock jump by the change
+/// of step (ahead: it drops programme frames; back: it repeats frames) and keeps its output
+/// continuous.
+#[derive(Debug, Clone, Default)]
+pub struct SteppedWallClock {
+    step_ns: Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl SteppedWallClock {
+    /// Steps the clock to `ms` from the system clock (not cumulative).
+    pub fn set_step_ms(&self, ms: i64) {
+        self.step_ns.store(
+            ms.saturating_mul(1_000_000),
+            std::sync::atomic::Ordering::SeqCst,
+        );
+    }
+
+    /// The step now, ms.
+    pub fn step_ms(&self) -> i64 {
+        self.step_ns.load(std::sync::atomic::Ordering::SeqCst) / 1_000_000
+    }
+}
+
+impl WallClock for SteppedWallClock {
+    fn unix_ns(&self) -> u64 {
+        let now = i64::try_from(SystemWallClock.unix_ns()).unwrap_or(i64::MAX);
+        u64::try_from(now.saturating_add(self.step_ns.load(std::sync::atomic::Ordering::SeqCst)))
+            .unwrap_or(0)
+    }
+}

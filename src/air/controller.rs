@@ -63,6 +63,11 @@ pub(super) struct Controller {
     stalled: Option<String>,
     monotonic: super::Monotonic,
     packets_lost_seen: u64,
+    /// The days last read (the rest of today and tomorrow): planned from while the database
+    /// is away, so the programme goes on past the engine's look-ahead.
+    loaded: Vec<(u32, Day)>,
+    /// The catalog's loudness measure of the sources in `loaded` (LUFS by source).
+    measured: HashMap<String, f64>,
 }
 
 impl Controller {
@@ -107,6 +112,8 @@ impl Controller {
             stalled: None,
             monotonic: parts.monotonic.clone(),
             packets_lost_seen: 0,
+            loaded: Vec::new(),
+            measured: HashMap::new(),
         }
     }
 
@@ -139,9 +146,12 @@ pub(super) async fn run(mut c: Controller) {
             want_read = false;
             let days = c.days.clone();
             let now = c.clock.now();
-            let until = now
+            // Today and tomorrow (and whatever the look-ahead reaches): kept once read, so a
+            // database away for hours costs nothing on air.
+            let until = (now
                 + chrono::Duration::from_std(c.settings.lookahead)
-                    .unwrap_or(chrono::Duration::minutes(10));
+                    .unwrap_or(chrono::Duration::minutes(10)))
+            .max(now + chrono::Duration::days(1));
             let timeout = c.settings.db_timeout;
             let loudness = c.settings.loudness.is_some();
             let tx = read_tx.clone();
@@ -262,16 +272,38 @@ impl Controller {
 
     /// Plans the cues from the days read and hands a changed plan to the engine.
     fn on_read(&mut self, read: Read) {
-        let (loaded, measured) = match read {
-            Ok(d) => d,
+        let error = match read {
+            Ok((days, measured)) => {
+                self.loaded = days;
+                self.measured = measured;
+                None
+            }
             Err(e) => {
-                // The engine keeps what it has: up to the look-ahead is still on air.
-                tracing::warn!(error = %e, "rundown not readable; the engine keeps its cues");
-                self.state.rundown_error = Some(e);
-                self.publish();
-                return;
+                // The engine keeps what it has, and the days read before go on being planned
+                // from: the rest of today and tomorrow stay on air while the database is away.
+                if self.state.rundown_error.is_none() {
+                    tracing::warn!(error = %e, days = self.loaded.len(), "rundown not readable; playing from the days read before");
+                }
+                Some(e)
             }
         };
+        if error.is_some() && self.loaded.is_empty() {
+            self.state.rundown_error = error;
+            self.publish();
+            return;
+        }
+        let loaded = std::mem::take(&mut self.loaded);
+        self.plan_from(&loaded);
+        self.loaded = loaded;
+        if error.is_none() && self.state.rundown_error.is_some() {
+            tracing::info!("rundown readable again");
+        }
+        self.state.rundown_error = error;
+        self.publish();
+    }
+
+    /// Plans the cues of the look-ahead from `loaded` and hands a changed plan to the engine.
+    fn plan_from(&mut self, loaded: &[(u32, Day)]) {
         let Some(engine) = self.engine.clone() else {
             return;
         };
@@ -307,7 +339,7 @@ impl Controller {
         );
         let mut planned = planned;
         if let Some(policy) = &self.settings.loudness {
-            super::loudness::apply(&mut planned, &measured, policy);
+            super::loudness::apply(&mut planned, &self.measured, policy);
         }
         let cues: Vec<Cue> = planned.iter().map(|p| p.cue.clone()).collect();
         if self.last_sent.as_ref() != Some(&cues) {
@@ -324,8 +356,6 @@ impl Controller {
         }
         self.state.plan = Arc::new(planned);
         self.state.days = loaded.iter().map(|(v, d)| (d.date, *v)).collect();
-        self.state.rundown_error = None;
-        self.publish();
     }
 
     /// Reads the engine's vital signs; raises, clears and restarts. Returns true when a new

@@ -132,6 +132,7 @@ mod tests {
                 to_ms: 1_789_921_802_000,
                 reason: "源文件读取失败".into(),
             }],
+            node: String::new(),
             rundown_day: None,
             rundown_version: None,
             air_day: "2026-09-21".into(),

@@ -76,6 +76,8 @@ pub struct Airing {
     /// Loudness correction applied on air, milli-dB (`None`: none; the item unmeasured or
     /// recorded before corrections existed).
     pub gain_mdb: Option<i64>,
+    /// The node that aired it (`[node] name`; empty for a single node).
+    pub node: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -97,6 +99,7 @@ struct Row {
     rundown_version: Option<i64>,
     air_day: String,
     gain_mdb: Option<i64>,
+    node: String,
 }
 
 impl From<Row> for Airing {
@@ -123,6 +126,7 @@ impl From<Row> for Airing {
             rundown_version: r.rundown_version,
             air_day: r.air_day,
             gain_mdb: r.gain_mdb,
+            node: r.node,
         }
     }
 }
@@ -158,19 +162,64 @@ pub fn air_day_of(ms: i64) -> String {
 /// bound as sentinels ('' and -1).
 const QUERY: &str = "SELECT id, airing_key, item_id, work_id, unit_id, title, source, \
      planned_start_ms, first_frame_ms, last_frame_ms, frames, end_reason, fallbacks_json, \
-     rundown_day, rundown_version, air_day, gain_mdb FROM asrun WHERE ($1 = '' OR air_day = $1) \
+     rundown_day, rundown_version, air_day, gain_mdb, node FROM asrun \
+     WHERE ($1 = '' OR air_day = $1) \
      AND ($2 < 0 OR work_id = $2) AND ($3 < 0 OR unit_id = $3) ORDER BY first_frame_ms, id";
+
+/// How far apart two nodes' first frames of the same airing may be and still be one airing
+/// (the pair is frame-aligned by wall time; this allows for clocks a second apart).
+pub const SAME_AIRING_MS: i64 = 1000;
+
+/// The airings of `rows` counted once: rows of *different* nodes with the same item id and
+/// first frames at most [`SAME_AIRING_MS`] apart are one airing (main and backup both on air);
+/// of those the row with the most frames stands (a node cut short keeps the other's evidence).
+/// Rows of one node are never merged. Keeps airing order.
+pub fn once_per_airing(rows: Vec<Airing>) -> Vec<Airing> {
+    let mut out: Vec<Airing> = Vec::with_capacity(rows.len());
+    for a in rows {
+        let twin = out.iter().position(|b| {
+            b.node != a.node
+                && b.item_id == a.item_id
+                && (b.first_frame_ms - a.first_frame_ms).abs() <= SAME_AIRING_MS
+        });
+        match twin {
+            Some(i) => {
+                if a.frames.unwrap_or(0) > out[i].frames.unwrap_or(0) {
+                    out[i] = a;
+                }
+            }
+            None => out.push(a),
+        }
+    }
+    out
+}
 
 /// The as-run log over the store. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct AsRunLog {
     store: Store,
+    node: std::sync::Arc<str>,
 }
 
 impl AsRunLog {
-    /// The log stored in `store`.
+    /// The log stored in `store`, written by a single node (node name empty).
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self {
+            store,
+            node: "".into(),
+        }
+    }
+
+    /// The same log written as node `name` (`[node] name`): its rows carry the name, and
+    /// completing or closing rows touches only this node's.
+    pub fn for_node(mut self, name: &str) -> Self {
+        self.node = name.into();
+        self
+    }
+
+    /// The node this log writes as.
+    pub fn node(&self) -> &str {
+        &self.node
     }
 
     /// Applies one write from the recorder; committed when it returns.
@@ -187,14 +236,16 @@ impl AsRunLog {
         }
     }
 
-    /// Inserts a new airing at its first frame; returns its row id.
+    /// Inserts a new airing at its first frame; returns its row id. Idempotent: a retry of
+    /// a write that was committed (its answer lost to a timeout) finds the row it made.
     pub async fn record_start(&self, a: &NewAiring) -> Result<i64> {
         let i = &a.info;
-        Ok(sqlx::query_scalar(
+        let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO asrun (airing_key, item_id, work_id, unit_id, title, source, \
              planned_start_ms, first_frame_ms, rundown_day, rundown_version, air_day, \
-             recorded_at_ms, gain_mdb) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+             recorded_at_ms, node, gain_mdb) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+             ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(&a.key)
         .bind(&i.item_id)
@@ -208,30 +259,48 @@ impl AsRunLog {
         .bind(i.rundown_version)
         .bind(air_day_of(a.first_frame_ms))
         .bind(now_ms())
+        .bind(&*self.node)
         .bind(i.gain_mdb.map(i64::from))
-        .fetch_one(self.store.pool())
-        .await?)
+        .fetch_optional(self.store.pool())
+        .await?;
+        match id {
+            Some(id) => Ok(id),
+            None => Ok(sqlx::query_scalar(
+                "SELECT id FROM asrun WHERE airing_key = $1 AND node = $2",
+            )
+            .bind(&a.key)
+            .bind(&*self.node)
+            .fetch_one(self.store.pool())
+            .await?),
+        }
     }
 
     /// Adds a fallback interval to an airing that is still open.
     pub async fn record_fallback(&self, key: &str, f: &Fallback) -> Result<()> {
         let mut tx = self.store.pool().begin().await?;
         let current: Option<String> = sqlx::query_scalar(
-            "SELECT fallbacks_json FROM asrun WHERE airing_key = $1 AND end_reason IS NULL",
+            "SELECT fallbacks_json FROM asrun WHERE airing_key = $1 AND node = $2 \
+             AND end_reason IS NULL",
         )
         .bind(key)
+        .bind(&*self.node)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(json) = current else {
             return Err(Error::not_found("进行中的播出记录", key));
         };
         let mut list: Vec<Fallback> = serde_json::from_str(&json).unwrap_or_default();
+        if list.contains(f) {
+            // A retry of a write that was committed: nothing to add.
+            return Ok(());
+        }
         list.push(f.clone());
         let json = serde_json::to_string(&list)
             .map_err(|e| Error::Unavailable(format!("垫片记录无法序列化：{e}")))?;
-        sqlx::query("UPDATE asrun SET fallbacks_json = $1 WHERE airing_key = $2")
+        sqlx::query("UPDATE asrun SET fallbacks_json = $1 WHERE airing_key = $2 AND node = $3")
             .bind(json)
             .bind(key)
+            .bind(&*self.node)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -248,28 +317,46 @@ impl AsRunLog {
     ) -> Result<()> {
         let done = sqlx::query(
             "UPDATE asrun SET last_frame_ms = $1, frames = $2, end_reason = $3 \
-             WHERE airing_key = $4 AND end_reason IS NULL",
+             WHERE airing_key = $4 AND node = $5 AND end_reason IS NULL",
         )
         .bind(last_frame_ms)
         .bind(frames)
         .bind(reason)
         .bind(key)
+        .bind(&*self.node)
         .execute(self.store.pool())
         .await?;
         if done.rows_affected() == 0 {
-            return Err(Error::not_found("进行中的播出记录", key));
+            // A retry of a write that was committed (its answer lost) finds the row complete
+            // with the same facts: done. Anything else is an error.
+            let same: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM asrun WHERE airing_key = $1 AND node = $2 \
+                 AND last_frame_ms = $3 AND frames = $4 AND end_reason = $5",
+            )
+            .bind(key)
+            .bind(&*self.node)
+            .bind(last_frame_ms)
+            .bind(frames)
+            .bind(reason)
+            .fetch_optional(self.store.pool())
+            .await?;
+            if same.is_none() {
+                return Err(Error::not_found("进行中的播出记录", key));
+            }
         }
         Ok(())
     }
 
-    /// At start after a crash: closes every airing left open by the previous process with
+    /// At start after a crash: closes every airing this node left open in its previous process with
     /// the reason `interrupted` (its last frame stays unknown); returns how many. Call it
     /// before the engine starts, so the resumed item gets a new row of its own.
     pub async fn close_interrupted(&self) -> Result<u64> {
-        let done =
-            sqlx::query("UPDATE asrun SET end_reason = 'interrupted' WHERE end_reason IS NULL")
-                .execute(self.store.pool())
-                .await?;
+        let done = sqlx::query(
+            "UPDATE asrun SET end_reason = 'interrupted' WHERE end_reason IS NULL AND node = $1",
+        )
+        .bind(&*self.node)
+        .execute(self.store.pool())
+        .await?;
         if done.rows_affected() > 0 {
             tracing::warn!(
                 rows = done.rows_affected(),
@@ -315,5 +402,59 @@ mod tests {
         // 2026-09-20 16:30 UTC is 2026-09-21 00:30 in Beijing.
         assert_eq!(air_day_of(1_789_921_800_000), "2026-09-21");
         assert_eq!(air_day_of(1_789_921_800_000 - 3_600_000), "2026-09-20");
+    }
+
+    fn row(node: &str, item: &str, first: i64, frames: i64) -> Airing {
+        Airing {
+            id: first,
+            airing_key: recorder::airing_key(item, first),
+            item_id: item.into(),
+            work_id: Some(1),
+            unit_id: Some(1),
+            title: item.into(),
+            source: "a.mp4".into(),
+            planned_start_ms: Some(first),
+            first_frame_ms: first,
+            last_frame_ms: None,
+            frames: Some(frames),
+            end_reason: Some("complete".into()),
+            fallbacks: Vec::new(),
+            rundown_day: None,
+            rundown_version: None,
+            air_day: air_day_of(first),
+            gain_mdb: None,
+            node: node.into(),
+        }
+    }
+
+    #[test]
+    fn an_airing_on_both_nodes_counts_once_and_the_longer_row_stands() {
+        let rows = vec![
+            row("main", "a", 1_000_000, 100),
+            row("backup", "a", 1_000_040, 125),
+            row("main", "b", 1_005_000, 125),
+            // The same item aired again later on one node (a restart): two airings.
+            row("main", "b", 1_020_000, 125),
+            // The backup's row of b, 600 ms later than the main's: the same airing.
+            row("backup", "b", 1_005_600, 125),
+            // Too far apart to be the same airing.
+            row("backup", "c", 1_030_000, 10),
+            row("main", "c", 1_031_001, 10),
+        ];
+        let once = once_per_airing(rows);
+        let got: Vec<(&str, &str, i64)> = once
+            .iter()
+            .map(|a| (a.node.as_str(), a.item_id.as_str(), a.first_frame_ms))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("backup", "a", 1_000_040),
+                ("main", "b", 1_005_000),
+                ("main", "b", 1_020_000),
+                ("backup", "c", 1_030_000),
+                ("main", "c", 1_031_001),
+            ]
+        );
     }
 }

@@ -49,6 +49,17 @@ pub enum UserCommand {
         #[arg(long, default_value = "automation")]
         name: String,
     },
+    /// Unlocks an account locked after repeated failed logins.
+    Unlock {
+        /// Login name.
+        username: String,
+    },
+    /// Shows the last login attempts (who, from where, outcome, node), newest first.
+    Logins {
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        last: i64,
+    },
 }
 
 fn read_password() -> anyhow::Result<String> {
@@ -107,6 +118,30 @@ pub async fn run(args: UserArgs) -> anyhow::Result<String> {
                 "令牌（只显示这一次，请妥善保存）：\n{}\n显示为 {}",
                 t.token, t.display
             ))
+        }
+        UserCommand::Unlock { username } => {
+            if accounts.unlock(&username).await? {
+                Ok(format!("已解锁用户 {username}"))
+            } else {
+                anyhow::bail!("未找到用户「{username}」")
+            }
+        }
+        UserCommand::Logins { last } => {
+            let mut out = String::new();
+            for a in accounts.login_audit(last).await? {
+                let at = chrono::DateTime::from_timestamp_millis(a.at_ms)
+                    .map(|t| {
+                        t.with_timezone(&chrono_tz::Asia::Shanghai)
+                            .format("%Y-%m-%d %H:%M:%S")
+                            .to_string()
+                    })
+                    .unwrap_or_default();
+                out.push_str(&format!(
+                    "{at}\t{}\t{}\t{}\t{}\n",
+                    a.username, a.client, a.outcome, a.node
+                ));
+            }
+            Ok(out)
         }
     }
 }

@@ -8,6 +8,7 @@
 //! password, a hash or a whole token.
 
 pub mod cli;
+pub mod lockout;
 pub mod secret;
 pub mod session;
 
@@ -216,6 +217,12 @@ pub enum AuthError {
         /// The caller's role.
         role: Role,
     },
+    /// Too many wrong passwords in a row: the account is locked for a while (423).
+    #[error("登录失败次数过多，账户已锁定，请 {minutes} 分钟后再试")]
+    Locked {
+        /// Minutes left.
+        minutes: i64,
+    },
 }
 
 /// The accounts over the store. Cheap to clone.
@@ -228,6 +235,8 @@ pub struct Accounts {
     recent: std::sync::Arc<
         std::sync::Mutex<std::collections::HashMap<String, (Principal, std::time::Instant)>>,
     >,
+    /// The node answering logins (`[node] name`), recorded in the login audit.
+    node: std::sync::Arc<str>,
 }
 
 /// How long an authenticated token is trusted without asking the database again.
@@ -251,7 +260,14 @@ impl Accounts {
         Self {
             store,
             recent: Default::default(),
+            node: "".into(),
         }
+    }
+
+    /// The same accounts answering as node `name` (its login audit rows name it).
+    pub fn for_node(mut self, name: &str) -> Self {
+        self.node = name.into();
+        self
     }
 
     fn forget_tokens(&self) {

@@ -62,13 +62,15 @@ impl Certificates {
     /// The current certificate of a work, issued now if its airings changed since the last
     /// one; `None` when it has not aired (or belongs to another edition). 404 for no work.
     pub async fn for_work(&self, work_id: i64) -> Result<Option<Certificate>> {
-        let airings = self
-            .asrun
-            .query(&AsRunQuery {
-                work: Some(work_id),
-                ..AsRunQuery::default()
-            })
-            .await?;
+        // Main and backup both record an airing: it counts once.
+        let airings = crate::asrun::once_per_airing(
+            self.asrun
+                .query(&AsRunQuery {
+                    work: Some(work_id),
+                    ..AsRunQuery::default()
+                })
+                .await?,
+        );
         // The work must exist even when it has no airing (a clear 404 for a wrong id).
         let work = self.catalog.work(work_id).await?;
         self.issue(work, &airings).await
@@ -81,7 +83,7 @@ impl Certificates {
 
     /// The current certificates of every work that aired, optionally of one unit, by work id.
     pub async fn for_all(&self, unit: Option<i64>) -> Result<Vec<Certificate>> {
-        let rows = self.asrun.query(&AsRunQuery::default()).await?;
+        let rows = crate::asrun::once_per_airing(self.asrun.query(&AsRunQuery::default()).await?);
         let mut by_work: BTreeMap<i64, Vec<Airing>> = BTreeMap::new();
         for a in rows.into_iter().filter(model::counts) {
             if let Some(w) = a.work_id {

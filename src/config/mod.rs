@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toml::Spanned;
 
+pub mod node;
+
 /// A config error, already phrased for the person who wrote the file.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -60,6 +62,9 @@ struct RawConfig {
     /// 数据反馈: the public stream and its viewer count.
     #[serde(default)]
     feedback: RawFeedback,
+    /// This node of the production pair.
+    #[serde(default)]
+    node: node::RawNode,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -227,6 +232,8 @@ pub struct ChannelConfig {
     pub live: playout::source::live::LiveOptions,
     /// 数据反馈: the public stream and how its viewers are counted.
     pub feedback: crate::feedback::FeedbackOptions,
+    /// This node of the production pair (`[node]`).
+    pub node: node::NodeConfig,
 }
 
 /// Where the daemon listens and keeps its data.
@@ -556,6 +563,7 @@ impl ChannelConfig {
             }
         }
         let feedback = parse_feedback(&raw.feedback, &at)?;
+        let node = node::parse_node(&raw.node, env, &at)?;
         let channel_name = env
             .get("KEPU_CHANNEL_NAME")
             .cloned()
@@ -572,6 +580,7 @@ impl ChannelConfig {
             ingest: raw.ingest,
             live,
             feedback,
+            node,
         })
     }
 

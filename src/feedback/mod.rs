@@ -49,6 +49,9 @@ pub struct FeedbackOptions {
     pub sample_every: Duration,
     /// Pollers of stats URLs.
     pub pollers: Vec<poller::PollerConfig>,
+    /// Whether this node runs the once-only jobs (the pollers) now: the lease of the
+    /// production pair (`cluster::lease`); always for a single node.
+    pub leader: crate::cluster::Leader,
 }
 
 impl Default for FeedbackOptions {
@@ -58,6 +61,7 @@ impl Default for FeedbackOptions {
             sessions: hls::SessionOptions::default(),
             sample_every: Duration::from_secs(10),
             pollers: Vec::new(),
+            leader: crate::cluster::Leader::always(),
         }
     }
 }

@@ -341,12 +341,20 @@ impl Poller {
             .metrics_poller_up(&self.config.name, result.is_ok());
     }
 
-    /// Polls until `stop` fires: the interval after a success, a doubling back-off (capped
+    /// Polls until `stop` fires (only while this node holds the jobs' lease, see
+    /// [`crate::cluster::Leader`]): the interval after a success, a doubling back-off (capped
     /// at [`MAX_BACKOFF`]) after failures; a panic inside one read counts as a failure.
     pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
         let me = Arc::new(self);
         let mut delay = me.config.every;
         loop {
+            // A once-only job: on the production pair only the lease holder reads.
+            if !me.feedback.options().leader.is_leader() {
+                tokio::select! {
+                    _ = tokio::time::sleep(me.config.every.min(Duration::from_secs(2))) => continue,
+                    _ = stop.changed() => return,
+                }
+            }
             let one = {
                 let me = me.clone();
                 tokio::spawn(async move { me.run_once().await })

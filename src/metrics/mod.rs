@@ -15,6 +15,7 @@ use prometheus::{
 #[derive(Clone)]
 pub struct Metrics {
     registry: Registry,
+    node_leader: IntGaugeVec,
     on_air_position_frames: IntGauge,
     on_air_item: IntGaugeVec,
     fallback_active: IntGauge,
@@ -261,8 +262,25 @@ impl Metrics {
                     &["poller"],
                 )?,
             )?,
+            node_leader: reg(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "kepu_node_leader",
+                        "1 while this node of the pair holds the once-only jobs' lease, else 0",
+                    ),
+                    &["node", "role"],
+                )?,
+            )?,
             registry: r,
         })
+    }
+
+    /// Sets whether this node (`[node] name`, role) holds the jobs' lease.
+    pub fn set_node_leader(&self, node: &str, role: &str, leader: bool) {
+        self.node_leader
+            .with_label_values(&[node, role])
+            .set(i64::from(leader));
     }
 
     /// The engine was restarted after a stall.

@@ -303,16 +303,22 @@ fn session_cookie(value: &str, max_age: i64, headers: &HeaderMap) -> String {
 #[utoipa::path(post, path = "/api/v1/session", tag = "accounts", security(()),
     request_body = Object,
     responses((status = 200, description = "用户与 CSRF 令牌 The user and the CSRF token", body = Object),
-              (status = 401, description = "用户名或口令错误 Wrong name or password", body = super::openapi::ErrorBody)))]
+              (status = 401, description = "用户名或口令错误 Wrong name or password", body = super::openapi::ErrorBody),
+              (status = 423, description = "多次失败后账户已锁定 Locked after repeated failures", body = super::openapi::ErrorBody),
+              (status = 429, description = "尝试过于频繁 Too many attempts from this address", body = super::openapi::ErrorBody)))]
 async fn login(
     State(a): State<Accounts>,
+    super::limits::ClientAddr(client): super::limits::ClientAddr,
     headers: HeaderMap,
     Body(l): Body<Login>,
 ) -> Result<Response, ApiError> {
-    let p = a.login(&l.username, &l.password).await?.map_err(|e| {
-        tracing::info!(user = %l.username.trim(), "login refused");
-        ApiError::Auth(e)
-    })?;
+    let p = a
+        .login_from(&l.username, &l.password, &client)
+        .await?
+        .map_err(|e| {
+            tracing::info!(user = %l.username.trim(), "login refused");
+            ApiError::Auth(e)
+        })?;
     let s = a.create_session(&p).await?;
     let body = json!({ "user": p, "csrf_token": s.csrf });
     Ok((

@@ -31,6 +31,7 @@ pub mod dashboard;
 pub mod edit;
 pub mod feedback;
 pub mod feeds;
+pub mod limits;
 pub mod openapi;
 pub mod partner;
 pub mod preview;
@@ -156,6 +157,11 @@ impl IntoResponse for ApiError {
                     crate::auth::AuthError::Forbidden { .. } => (
                         StatusCode::FORBIDDEN,
                         Json(json!({ "error": { "code": "forbidden", "message": message } })),
+                    )
+                        .into_response(),
+                    crate::auth::AuthError::Locked { .. } => (
+                        StatusCode::LOCKED,
+                        Json(json!({ "error": { "code": "locked", "message": message } })),
                     )
                         .into_response(),
                 };

@@ -1,0 +1,134 @@
+//! Rate limits on the doors open to the internet: logging in (`POST /api/v1/session`) and
+//! the public certificate check (`GET /verify/{code}`, `GET /api/v1/verify/{code}`), per
+//! client address, with the `governor` crate (GCRA). Beyond the quota the answer is 429 with
+//! `Retry-After` and a Chinese message; a refused login is audited as `limited`
+//! ([`crate::auth::lockout`]). Together with the account lock-out this makes guessing
+//! passwords or verification codes slow: [`LOGIN_PER_MINUTE`] tries a minute per address, and
+//! five wrong passwords lock the account for 15 minutes whatever the address.
+//!
+//! The client address is the TCP peer (`serve` runs the app with connect info); behind a
+//! reverse proxy every client shares the proxy's address, which only makes the limit
+//! stricter.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde_json::json;
+
+use crate::auth::Accounts;
+use crate::auth::lockout::Outcome;
+
+/// Login attempts per minute per client address (burst: all of them at once).
+pub const LOGIN_PER_MINUTE: u32 = 10;
+/// Certificate verifications per minute per client address.
+pub const VERIFY_PER_MINUTE: u32 = 60;
+/// Addresses remembered before the idle ones are forgotten.
+const FORGET_ABOVE: usize = 10_000;
+
+/// The caller's address as text (`127.0.0.1`), or `unknown` without connect info.
+pub struct ClientAddr(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or_else(|| "unknown".into(), |c| c.0.ip().to_string()),
+        ))
+    }
+}
+
+/// The limiters of the daemon.
+#[derive(Clone)]
+pub struct Limits {
+    login: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    verify: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    accounts: Accounts,
+}
+
+fn per_minute(n: u32) -> Quota {
+    Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN))
+}
+
+impl Limits {
+    /// Limits of `login_per_minute` logins and `verify_per_minute` verifications a minute
+    /// per client address; limited logins are audited through `accounts`.
+    pub fn new(accounts: Accounts, login_per_minute: u32, verify_per_minute: u32) -> Self {
+        Self {
+            login: Arc::new(RateLimiter::keyed(per_minute(login_per_minute))),
+            verify: Arc::new(RateLimiter::keyed(per_minute(verify_per_minute))),
+            accounts,
+        }
+    }
+}
+
+/// `app` behind the limits ([`LOGIN_PER_MINUTE`], [`VERIFY_PER_MINUTE`]).
+pub fn layer(app: Router, accounts: Accounts) -> Router {
+    layer_with(
+        app,
+        Limits::new(accounts, LOGIN_PER_MINUTE, VERIFY_PER_MINUTE),
+    )
+}
+
+/// `app` behind the given limits.
+pub fn layer_with(app: Router, limits: Limits) -> Router {
+    app.layer(middleware::from_fn_with_state(limits, limit))
+}
+
+async fn limit(State(l): State<Limits>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let is_login = req.method() == Method::POST && path == "/api/v1/session";
+    let is_verify = req.method() == Method::GET
+        && (path.starts_with("/verify/") || path.starts_with("/api/v1/verify/"));
+    let limiter = match (is_login, is_verify) {
+        (true, _) => &l.login,
+        (_, true) => &l.verify,
+        _ => return next.run(req).await,
+    };
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    if limiter.len() > FORGET_ABOVE {
+        limiter.retain_recent();
+    }
+    let Err(not_until) = limiter.check_key(&ip) else {
+        return next.run(req).await;
+    };
+    let wait = not_until.wait_time_from(DefaultClock::default().now());
+    let secs = wait.as_secs() + 1;
+    if is_login {
+        tracing::warn!(client = %ip, "login rate limit reached");
+        if let Err(e) = l
+            .accounts
+            .audit_login("", &ip.to_string(), Outcome::Limited)
+            .await
+        {
+            tracing::warn!(error = %e, "login audit not written");
+        }
+    }
+    let what = if is_login { "登录" } else { "证书核验" };
+    let mut r = (
+        StatusCode::TOO_MANY_REQUESTS,
+        axum::Json(json!({ "error": {
+            "code": "rate_limited",
+            "message": format!("{what}请求过于频繁，请 {secs} 秒后再试"),
+        }})),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}

@@ -1,0 +1,565 @@
+//! The fault suite (`./run.sh faults`; also part of `./run.sh test`): each fault against the
+//! real daemons of the production pair on a real PostgreSQL of the test's own, judged at real
+//! nginx-rtmp receivers by ffmpeg and in the database. Each writes its section of the report
+//! (`target/faults/NAME.md`; `./run.sh faults` joins them in `target/faults/report.md`).
+//!
+//! - kill -9 of the main mid-item: the backup's recording stays continuous and whole; the
+//!   main, restarted, joins at the right frame; its cut airing is closed, the backup's rows
+//!   are untouched;
+//! - PostgreSQL stopped for 30 s and started again: both nodes keep playing, the as-run log
+//!   is complete with nothing doubled, and an edit after the return is on both within 1 s;
+//! - a destination down and up: the node reconnects and goes on, the other node unaffected;
+//! - the log disk full: a node whose every log write fails keeps playing and stops cleanly;
+//! - the wall clock stepped +2 s and back (−2 s) on air (the injected clock's drill): the
+//!   output stays continuous and the programme is back on the wall-clock grid.
+
+mod cluster_common;
+mod serve_common;
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use cluster_common::*;
+use serde_json::json;
+use serve_common::*;
+use testkit::palette::{self, Colour};
+use testkit::{NginxRtmp, probe};
+
+const PALETTE: [Colour; 8] = palette::ALL;
+/// Item colours in turn (white is kept for inserted items).
+const CYCLE: [Colour; 6] = [
+    palette::RED,
+    palette::GREEN,
+    palette::BLUE,
+    palette::YELLOW,
+    palette::MAGENTA,
+    palette::CYAN,
+];
+
+fn ci(c: Colour) -> Option<usize> {
+    PALETTE.iter().position(|p| *p == c)
+}
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-09-01T20:00:00+08:00")
+        .expect("instant")
+        .with_timezone(&Utc)
+}
+
+fn at(ms: i64) -> DateTime<Utc> {
+    t0() + chrono::Duration::milliseconds(ms)
+}
+
+/// The world of a fault: its own PostgreSQL, works for the six colours and white (5 s each),
+/// a day of `n` items from t0 cycling the colours.
+struct Setup {
+    pg: TestPostgres,
+    world: PgWorld,
+    rt: tokio::runtime::Runtime,
+}
+
+fn setup(prefix: &str, n: usize) -> Option<Setup> {
+    let pg = TestPostgres::start()?;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut colours = CYCLE.to_vec();
+    colours.push(palette::WHITE);
+    let works: Vec<_> = colours
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let path = clip(dir.path(), *c, 400.0 + 200.0 * i as f64, 125);
+            work(&format!("{}{i}", c.name), &path, 125)
+        })
+        .collect();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let world = rt.block_on(pg_world_on(&pg.url(), dir, prefix, works));
+    let items = (0..n).map(|i| item_of(&world.works[i % 6])).collect();
+    let day = day_with("2026-09-01".parse().expect("date"), t0(), items);
+    let days = kepu_playout::rundown_db::DbDayStore::new(world.catalog.store().clone());
+    rt.block_on(days.save_async(&day, "test", "fault day", Utc::now()))
+        .expect("save day");
+    Some(Setup { pg, world, rt })
+}
+
+/// The colour runs of a recording from its first item colour on (the slate reads black).
+fn runs(rec: &std::path::Path) -> (Vec<(Option<usize>, usize)>, String) {
+    let frames = probe::frame_colours(rec).expect("colours");
+    let runs = probe::colour_runs(&frames, &PALETTE);
+    let text = probe::describe_colour_runs(&runs, &PALETTE);
+    let start = runs
+        .iter()
+        .position(|r| r.colour.is_some() && r.colour != ci(palette::BLACK))
+        .unwrap_or(runs.len());
+    let end = runs
+        .iter()
+        .rposition(|r| r.colour.is_some() && r.colour != ci(palette::BLACK))
+        .map_or(start, |e| e + 1);
+    (
+        runs[start..end.max(start)]
+            .iter()
+            .map(|r| (r.colour, r.frames))
+            .collect(),
+        text,
+    )
+}
+
+/// Continuity violations of a recording (video frame steps, audio gaps), described.
+fn discontinuities(rec: &std::path::Path) -> Vec<String> {
+    let pk = probe::packets(rec).expect("packets");
+    let mut out = Vec::new();
+    let v = pk.video_steps_exact(25, 1, Duration::from_micros(1500));
+    if !v.is_empty() {
+        out.push(format!("video: {}", probe::describe_violations(&v)));
+    }
+    let a = pk.audio_continuity(Duration::from_millis(2));
+    if !a.is_empty() {
+        out.push(format!("audio: {}", probe::describe_violations(&a)));
+    }
+    out
+}
+
+/// Items `colours` whole (125 frames each).
+fn whole(colours: &[Colour]) -> Vec<(Option<usize>, usize)> {
+    colours.iter().map(|c| (ci(*c), 125)).collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+struct Row {
+    node: String,
+    airing_key: String,
+    title: String,
+    first_frame_ms: i64,
+    frames: Option<i64>,
+    end_reason: Option<String>,
+}
+
+fn asrun_rows(s: &Setup) -> Vec<Row> {
+    s.rt.block_on(async {
+        let store = kepu_playout::store::Store::open(&s.world.url)
+            .await
+            .expect("database back");
+        sqlx::query_as::<_, Row>(
+            "SELECT node, airing_key, title, first_frame_ms, frames, end_reason FROM asrun \
+             WHERE work_id IS NOT NULL ORDER BY node, first_frame_ms, id",
+        )
+        .fetch_all(store.pool())
+        .await
+        .expect("as-run rows")
+    })
+}
+
+fn of_node<'a>(rows: &'a [Row], node: &str) -> Vec<&'a Row> {
+    rows.iter().filter(|r| r.node == node).collect()
+}
+
+fn stop_all(nodes: &mut [(&mut Daemon, &str)], report: &mut Report) {
+    for (d, who) in nodes.iter_mut() {
+        let st = d.terminate();
+        assert!(st.success(), "{who} clean stop: {st}\n{}", d.log_text());
+        report.line(format!("{who}: SIGTERM → clean exit ({st})"));
+    }
+}
+
+fn recording(rx: &mut NginxRtmp) -> std::path::PathBuf {
+    rx.wait_idle(Duration::from_secs(15))
+        .expect("receiver idle");
+    rx.stop().expect("stop nginx");
+    rx.recording_path().expect("recording")
+}
+
+#[test]
+fn kill_9_of_the_main_mid_item_leaves_the_backup_continuous() {
+    let mut report = Report::new("1-kill9", "kill -9 of the main node mid-item");
+    let Some(s) = setup("kepu_f_kill", 6) else {
+        return;
+    };
+    let mut rx_m = NginxRtmp::start().expect("nginx");
+    let mut rx_b = NginxRtmp::start().expect("nginx");
+    let offset = offset_for(t0(), Duration::from_secs(10));
+    let (cm, am) = node_config(&s.world, "main", "main", &rx_m.url(), offset);
+    let (cb, ab) = node_config(&s.world, "backup", "backup", &rx_b.url(), offset);
+    let lm = log_of(&s.world, "main");
+    let mut main = start_node(&cm, am, &lm, "kepu_playout=info,playout=warn");
+    let mut backup = start_node(
+        &cb,
+        ab,
+        &log_of(&s.world, "backup"),
+        "kepu_playout=info,playout=warn",
+    );
+    sleep_until_programme(at(7500), offset);
+    main.kill9();
+    report.line("main killed with SIGKILL at t0+7.5 s (in the middle of the 2nd item)");
+    sleep_until_programme(at(12_000), offset);
+    let mut main = start_node(&cm, am, &lm, "kepu_playout=info,playout=warn");
+    report.line("main restarted at t0+12 s");
+    sleep_until_programme(at(31_500), offset);
+    stop_all(
+        &mut [(&mut main, "main"), (&mut backup, "backup")],
+        &mut report,
+    );
+
+    let rec_b = recording(&mut rx_b);
+    let bad = discontinuities(&rec_b);
+    let (rb, tb) = runs(&rec_b);
+    report.line(format!("backup's recording: {tb}"));
+    assert!(bad.is_empty(), "backup's recording not continuous: {bad:?}");
+    assert_eq!(rb, whole(&CYCLE), "backup: {tb}");
+    report.line(
+        "backup's recording continuous (video frame steps exact, audio gapless), all 6 items whole",
+    );
+    rx_m.wait_idle(Duration::from_secs(15)).expect("idle");
+    rx_m.stop().expect("stop");
+    let recs = rx_m.recordings().expect("main's recordings");
+    report.line(format!(
+        "main's receiver: {} recording(s) (one before the kill, one after)",
+        recs.len()
+    ));
+    let last = recs.last().expect("a recording after the restart");
+    let (rm, tm) = runs(last);
+    report.line(format!("main's recording after the restart: {tm}"));
+    assert_eq!(
+        rm[0].0,
+        ci(CYCLE[2]),
+        "main rejoins during the 3rd item: {tm}"
+    );
+    assert_eq!(rm[1..], whole(&CYCLE[3..]), "main after its restart: {tm}");
+
+    let rows = asrun_rows(&s);
+    let b = of_node(&rows, "backup");
+    assert_eq!(b.len(), 6, "{b:?}");
+    assert!(
+        b.iter()
+            .all(|r| r.end_reason.as_deref() == Some("complete") && r.frames == Some(125)),
+        "the backup's rows are whole and untouched by the main's restart: {b:?}"
+    );
+    let m = of_node(&rows, "main");
+    let reasons: Vec<_> = m
+        .iter()
+        .map(|r| r.end_reason.clone().unwrap_or_default())
+        .collect();
+    report.line(format!("main's as-run: {reasons:?}"));
+    assert_eq!(
+        reasons,
+        [
+            "complete",
+            "interrupted",
+            "complete",
+            "complete",
+            "complete",
+            "complete"
+        ],
+        "{m:?}"
+    );
+    for i in 3..6 {
+        let d = (m[i].first_frame_ms - b[i].first_frame_ms).abs();
+        assert!(d <= 40, "item {i}: main and backup {d} ms apart");
+    }
+    report.line("as-run: backup 6 airings complete; main's cut airing closed `interrupted` at its restart, the resumed and later ones complete; items 4–6 on the same frames on both nodes (±1 frame)");
+    report.survived();
+}
+
+#[test]
+fn postgres_away_for_30_s_both_keep_playing_and_catch_up() {
+    let mut report = Report::new(
+        "2-postgres",
+        "PostgreSQL stopped for 30 s and started again",
+    );
+    let Some(s) = setup("kepu_f_pg", 12) else {
+        return;
+    };
+    let mut rx_m = NginxRtmp::start().expect("nginx");
+    let mut rx_b = NginxRtmp::start().expect("nginx");
+    let offset = offset_for(t0(), Duration::from_secs(10));
+    let (cm, am) = node_config(&s.world, "main", "main", &rx_m.url(), offset);
+    let (cb, ab) = node_config(&s.world, "backup", "backup", &rx_b.url(), offset);
+    let level = "kepu_playout=info,playout=warn";
+    let mut main = start_node(&cm, am, &log_of(&s.world, "main"), level);
+    let mut backup = start_node(&cb, ab, &log_of(&s.world, "backup"), level);
+    sleep_until_programme(at(4000), offset);
+    let down = Instant::now();
+    s.pg.stop();
+    report.line("PostgreSQL stopped (pg_ctl -m fast) at t0+4 s");
+    sleep_until_programme(at(20_000), offset);
+    let h = main.get("/healthz", "");
+    report.line(format!(
+        "main's /healthz during the outage: {} {}",
+        h.status, h.body
+    ));
+    assert_eq!(
+        h.status, 200,
+        "the main stays healthy (on air) without its database"
+    );
+    let hj = h.json();
+    assert!(hj["rundown_error"].is_string(), "{hj}");
+    assert!(hj["asrun_pending"].as_u64().unwrap_or(0) > 0, "{hj}");
+    let wait = Duration::from_secs(30).saturating_sub(down.elapsed());
+    std::thread::sleep(wait);
+    s.pg.start_again();
+    report.line(format!(
+        "PostgreSQL started again after {:.1} s",
+        down.elapsed().as_secs_f64()
+    ));
+    // Both nodes agree again: an edit on the backup reaches the main within a second.
+    sleep_until_programme(at(40_000), offset);
+    let op = s.world.operator.clone();
+    // Items: slate, 12 items, slate: insert white before the 11th item (t0+50 s).
+    let r = backup.post(
+        "/api/v1/rundown/days/2026-09-01/edits",
+        &op,
+        json!({"edit": {"op": "insert", "work_id": s.world.works[6].id, "before": 11}}),
+    );
+    assert_eq!(r.status, 200, "edit after the outage: {}", r.body);
+    let saved = Instant::now();
+    let latency = loop {
+        let cues = main.get("/api/v1/air/cues", &op).json();
+        if cues["cues"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["title"] == "white6"))
+        {
+            break saved.elapsed();
+        }
+        assert!(
+            saved.elapsed() < Duration::from_secs(5),
+            "no edit on the main: {cues}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    report.line(format!(
+        "after the return: an edit saved on the backup was in the main's cues {} ms later",
+        latency.as_millis()
+    ));
+    assert!(latency < Duration::from_secs(1), "{latency:?}");
+    // 12 items + the inserted one = 65 s.
+    sleep_until_programme(at(66_500), offset);
+    let pending = main.get("/healthz", "").json()["asrun_pending"].clone();
+    report.line(format!(
+        "main's as-run writes pending at the end: {pending}"
+    ));
+    stop_all(
+        &mut [(&mut main, "main"), (&mut backup, "backup")],
+        &mut report,
+    );
+    let tail = |d: &Daemon| {
+        let t = d.log_text();
+        let cut = t.len().saturating_sub(6000);
+        t.get(cut..).unwrap_or_default().to_string()
+    };
+    let logs = [tail(&main), tail(&backup)];
+
+    let mut want: Vec<Colour> = (0..12).map(|i| CYCLE[i % 6]).collect();
+    want.insert(10, palette::WHITE);
+    for (i, (rx, who)) in [(&mut rx_m, "main"), (&mut rx_b, "backup")]
+        .into_iter()
+        .enumerate()
+    {
+        let rec = recording(rx);
+        let bad = discontinuities(&rec);
+        let (r, text) = runs(&rec);
+        report.line(format!("{who}'s recording: {text}"));
+        assert!(bad.is_empty(), "{who} not continuous: {bad:?}\n{}", logs[i]);
+        assert_eq!(r, whole(&want), "{who}: {text}\n{}", logs[i]);
+    }
+    report.line("both recordings continuous, all 13 items whole, the outage invisible on air");
+    let rows = asrun_rows(&s);
+    for node in ["main", "backup"] {
+        let n = of_node(&rows, node);
+        let mut keys: Vec<_> = n.iter().map(|r| r.airing_key.clone()).collect();
+        keys.dedup();
+        assert_eq!(n.len(), 13, "{node}: {n:?}");
+        assert_eq!(keys.len(), 13, "{node}: doubled rows: {n:?}");
+        assert!(
+            n.iter()
+                .all(|r| r.end_reason.as_deref() == Some("complete") && r.frames == Some(125)),
+            "{node}: {n:?}"
+        );
+    }
+    report.line("as-run: 13 airings per node, each complete with 125 frames, none doubled (rows written during the outage caught up)");
+    report.survived();
+}
+
+#[test]
+fn a_destination_down_and_up() {
+    let mut report = Report::new("3-destination", "a destination down for 5 s and up again");
+    let Some(s) = setup("kepu_f_dest", 5) else {
+        return;
+    };
+    let mut rx_m = NginxRtmp::start().expect("nginx");
+    let mut rx_b = NginxRtmp::start().expect("nginx");
+    let offset = offset_for(t0(), Duration::from_secs(10));
+    let (cm, am) = node_config(&s.world, "main", "main", &rx_m.url(), offset);
+    let (cb, ab) = node_config(&s.world, "backup", "backup", &rx_b.url(), offset);
+    let level = "kepu_playout=info,playout=warn";
+    let mut main = start_node(&cm, am, &log_of(&s.world, "main"), level);
+    let mut backup = start_node(&cb, ab, &log_of(&s.world, "backup"), level);
+    sleep_until_programme(at(6000), offset);
+    rx_m.restart(Duration::from_secs(5))
+        .expect("receiver down and up");
+    report.line("the main's receiver stopped at t0+6 s and started again 5 s later");
+    let back = Instant::now();
+    let reconnected = loop {
+        let m = testkit::http::request(am, "GET", "/metrics", None, None)
+            .expect("metrics")
+            .body;
+        if m.contains("kepu_destination_up{destination=\"rx\"} 1") && rx_m.publish_count() >= 1 {
+            break back.elapsed();
+        }
+        assert!(
+            back.elapsed() < Duration::from_secs(10),
+            "never reconnected:\n{m}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    report.line(format!(
+        "the main published again {} ms after its receiver was back",
+        reconnected.as_millis()
+    ));
+    sleep_until_programme(at(26_500), offset);
+    stop_all(
+        &mut [(&mut main, "main"), (&mut backup, "backup")],
+        &mut report,
+    );
+    let rec_b = recording(&mut rx_b);
+    let (rb, tb) = runs(&rec_b);
+    report.line(format!("backup's recording: {tb}"));
+    assert!(discontinuities(&rec_b).is_empty(), "backup disturbed");
+    assert_eq!(rb, whole(&CYCLE[..5]), "backup: {tb}");
+    let rec_m = recording(&mut rx_m);
+    let (rm, tm) = runs(&rec_m);
+    report.line(format!(
+        "main's recording after the receiver came back: {tm}"
+    ));
+    assert!(
+        discontinuities(&rec_m).is_empty(),
+        "main after reconnecting"
+    );
+    assert_eq!(
+        rm[1..],
+        whole(&CYCLE[3..5]),
+        "main after reconnecting: {tm}"
+    );
+    let rows = asrun_rows(&s);
+    for node in ["main", "backup"] {
+        let n = of_node(&rows, node);
+        assert_eq!(n.len(), 5, "{node}: {n:?}");
+        assert!(
+            n.iter()
+                .all(|r| r.end_reason.as_deref() == Some("complete")),
+            "{n:?}"
+        );
+    }
+    report.line("the backup unaffected (continuous, whole); the main's programme went on (as-run complete on both nodes) and its destination resumed continuous");
+    report.survived();
+}
+
+#[test]
+fn a_full_log_disk_does_not_stop_the_programme() {
+    let mut report = Report::new("4-logdisk", "the log disk full");
+    let Some(s) = setup("kepu_f_disk", 3) else {
+        return;
+    };
+    let mut rx = NginxRtmp::start().expect("nginx");
+    let offset = offset_for(t0(), Duration::from_secs(10));
+    let (cm, am) = node_config(&s.world, "main", "main", &rx.url(), offset);
+    // Every write to stdout and stderr fails with ENOSPC, and the log is chatty.
+    let mut main = start_node(&cm, am, std::path::Path::new("/dev/full"), "debug");
+    report.line(
+        "main started with stdout and stderr on /dev/full (every write: ENOSPC), log level debug",
+    );
+    sleep_until_programme(at(16_500), offset);
+    assert!(matches!(main.child.try_wait(), Ok(None)), "the node died");
+    let h = main.get("/healthz", "");
+    assert_eq!(h.status, 200, "{}", h.body);
+    report.line(format!(
+        "after 16 s on air: alive, /healthz {} {}",
+        h.status, h.body
+    ));
+    let st = main.terminate();
+    assert!(st.success(), "clean stop: {st}");
+    report.line(format!("SIGTERM → clean exit ({st})"));
+    let rec = recording(&mut rx);
+    let (r, text) = runs(&rec);
+    report.line(format!("recording: {text}"));
+    assert!(discontinuities(&rec).is_empty(), "not continuous");
+    assert_eq!(r, whole(&CYCLE[..3]), "{text}");
+    let rows = asrun_rows(&s);
+    assert_eq!(of_node(&rows, "main").len(), 3, "{rows:?}");
+    report.line("recording continuous with the 3 items whole; as-run complete");
+    report.survived();
+}
+
+#[test]
+fn the_wall_clock_stepped_2_s_ahead_and_back() {
+    let mut report = Report::new("5-clock", "the wall clock stepped +2 s and back −2 s");
+    let Some(s) = setup("kepu_f_clock", 6) else {
+        return;
+    };
+    let mut rx = NginxRtmp::start().expect("nginx");
+    let offset = offset_for(t0(), Duration::from_secs(10));
+    let (cm, am) = node_config(&s.world, "main", "main", &rx.url(), offset);
+    let mut text = std::fs::read_to_string(&cm).expect("config");
+    text.push_str("fault_drills = true\n");
+    std::fs::write(&cm, text).expect("config");
+    let step_file = s.world.dir.path().join("clock-step");
+    let step_path = step_file.display().to_string();
+    let mut main = start_node_env(
+        &cm,
+        am,
+        &log_of(&s.world, "main"),
+        "kepu_playout=info,playout=info",
+        &[("KEPU_DRILL_CLOCK_STEP_FILE", step_path.as_str())],
+    );
+    sleep_until_programme(at(7500), offset);
+    std::fs::write(&step_file, "2000").expect("step");
+    report.line("t0+7.5 s: the node's wall clock stepped 2 s ahead");
+    // Programme time now runs 2 s ahead of the test's reckoning.
+    sleep_until_programme(at(14_500), offset + 2000);
+    std::fs::write(&step_file, "0").expect("step");
+    report.line("t0+14.5 s: the node's wall clock stepped 2 s back");
+    sleep_until_programme(at(31_500), offset);
+    assert!(matches!(main.child.try_wait(), Ok(None)), "the node died");
+    let log = main.log_text();
+    let st = main.terminate();
+    assert!(st.success(), "clean stop: {st}");
+    let ahead = log.contains("wall clock stepped ahead");
+    let back = log.contains("wall clock stepped back");
+    report.line(format!(
+        "the engine saw the steps: ahead {ahead}, back {back} (it drops programme frames on a step ahead and repeats frames on a step back)"
+    ));
+    assert!(ahead && back, "{log}");
+    let rec = recording(&mut rx);
+    let bad = discontinuities(&rec);
+    let (r, text) = runs(&rec);
+    report.line(format!("recording: {text}"));
+    assert!(
+        bad.is_empty(),
+        "output not continuous across the steps: {bad:?}"
+    );
+    report.line("the output stayed continuous (video frame steps exact, audio gapless)");
+    // After the steps the programme is back on the wall-clock grid: the last items whole.
+    assert_eq!(r[r.len() - 3..], whole(&CYCLE[3..]), "{text}");
+    let rows = asrun_rows(&s);
+    let m = of_node(&rows, "main");
+    report.line(format!(
+        "as-run: {}",
+        m.iter()
+            .map(|r| format!(
+                "{} {}f {}",
+                r.title,
+                r.frames.unwrap_or(-1),
+                r.end_reason.clone().unwrap_or_default()
+            ))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    assert_eq!(m.len(), 6, "{m:?}");
+    for (i, r) in m.iter().enumerate().skip(3) {
+        let planned = at(5000 * i as i64).timestamp_millis();
+        assert!(
+            (r.first_frame_ms - planned).abs() <= 40,
+            "item {i} at {} instead of {planned}",
+            r.first_frame_ms
+        );
+    }
+    report.line("items 4–6 started on their planned frames (±1 frame) and played whole: the channel is back on time");
+    report.survived();
+}

@@ -1,0 +1,198 @@
+//! Login hardening: five wrong passwords lock the account (for every address) and say so in
+//! Chinese; an administrator can unlock it; every attempt is audited with the client and the
+//! node, never the password; logins and certificate checks beyond the per-address quota get
+//! 429 with Retry-After while other addresses go on.
+
+mod auth_common;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use kepu_playout::auth::lockout::MAX_FAILURES;
+use kepu_playout::web::limits::{Limits, layer_with};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const PW: &str = "一个足够长的密码 pw";
+
+async fn send(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    from: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value, axum::http::HeaderMap) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if body.is_some() {
+        req = req.header("content-type", "application/json");
+    }
+    let mut req = req
+        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+        .expect("request");
+    let addr: SocketAddr = format!("{from}:40000").parse().expect("addr");
+    req.extensions_mut().insert(ConnectInfo(addr));
+    let resp = app.clone().oneshot(req).await.expect("infallible");
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    let v = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    (status, v, headers)
+}
+
+async fn login(app: &Router, from: &str, user: &str, pw: &str) -> (StatusCode, Value) {
+    let (s, v, _) = send(
+        app,
+        "POST",
+        "/api/v1/session",
+        from,
+        Some(json!({"username": user, "password": pw})),
+    )
+    .await;
+    (s, v)
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account_and_every_attempt_is_audited() {
+    let w = auth_common::world().await;
+    let accounts = w.accounts.clone().for_node("main-bj");
+    // The app's own Accounts audits logins; rebuild the limits around it.
+    let app = layer_with(w.app.clone(), Limits::new(accounts.clone(), 100, 100));
+    for i in 0..MAX_FAILURES {
+        let (s, v) = login(&app, "198.51.100.7", "op", "wrong password!").await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "try {i}: {v}");
+    }
+    // Now locked: even the right password, from any address, is refused with a clear reason.
+    for from in ["198.51.100.7", "203.0.113.9"] {
+        let (s, v) = login(&app, from, "op", PW).await;
+        assert_eq!(s, StatusCode::LOCKED, "{v}");
+        let msg = v["error"]["message"].as_str().unwrap_or_default();
+        assert!(msg.contains("锁定") && msg.contains("15 分钟"), "{msg}");
+    }
+    // Another account is not affected.
+    let (s, v) = login(&app, "198.51.100.7", "admin", PW).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    let audit = accounts.login_audit(100).await.expect("audit");
+    let outcomes: Vec<(&str, &str, &str)> = audit
+        .iter()
+        .rev()
+        .map(|a| (a.username.as_str(), a.client.as_str(), a.outcome.as_str()))
+        .collect();
+    let mut want = vec![("op", "198.51.100.7", "refused"); 5];
+    want.push(("op", "198.51.100.7", "locked"));
+    want.push(("op", "203.0.113.9", "locked"));
+    want.push(("admin", "198.51.100.7", "ok"));
+    assert_eq!(outcomes, want);
+    let text = format!("{audit:?}");
+    assert!(
+        !text.contains("wrong password") && !text.contains(PW),
+        "no password in the audit"
+    );
+
+    // An administrator reads the audit and unlocks from the command line: the right
+    // password works again and clears the count.
+    let db = w.dir.path().join("catalog.db");
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kepu-playout"))
+            .arg("user")
+            .args(args)
+            .arg("--db")
+            .arg(&db)
+            .output()
+            .expect("kepu-playout user");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let logins = cli(&["logins", "--last", "3"]);
+    assert_eq!(
+        logins.lines().filter(|l| !l.is_empty()).count(),
+        3,
+        "{logins}"
+    );
+    assert!(
+        logins
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains("admin\t198.51.100.7\tok")),
+        "{logins}"
+    );
+    assert!(logins.contains("op\t203.0.113.9\tlocked"), "{logins}");
+    assert!(cli(&["unlock", "op"]).contains("已解锁"));
+    let (s, v) = login(&app, "198.51.100.7", "op", PW).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+}
+
+#[tokio::test]
+async fn logins_and_certificate_checks_beyond_the_quota_get_429_per_address() {
+    let w = auth_common::world().await;
+    let accounts = w.accounts.clone().for_node("backup-sh");
+    let app = layer_with(w.app.clone(), Limits::new(accounts.clone(), 4, 3));
+    for i in 0..4 {
+        let (s, v) = login(&app, "192.0.2.1", "nobody", "x").await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "try {i}: {v}");
+    }
+    let (s, v, h) = send(
+        &app,
+        "POST",
+        "/api/v1/session",
+        "192.0.2.1",
+        Some(json!({"username": "op", "password": PW})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    assert_eq!(v["error"]["code"], "rate_limited", "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("登录请求过于频繁"),
+        "{v}"
+    );
+    let retry: u64 = h
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After");
+    assert!((1..=60).contains(&retry), "{retry}");
+    // Another address is not limited; the limited attempt did not reach the password check.
+    let (s, v) = login(&app, "192.0.2.2", "op", PW).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let audit = accounts.login_audit(10).await.expect("audit");
+    let limited: Vec<_> = audit.iter().filter(|a| a.outcome == "limited").collect();
+    assert_eq!(limited.len(), 1, "{audit:?}");
+    assert_eq!(limited[0].client, "192.0.2.1");
+    assert_eq!(limited[0].node, "backup-sh");
+
+    // Certificate verification: 3 a minute per address here.
+    for i in 0..3 {
+        let (s, v, _) = send(
+            &app,
+            "GET",
+            "/api/v1/verify/ABCDEFGHJKLMNPQR",
+            "192.0.2.3",
+            None,
+        )
+        .await;
+        assert_ne!(s, StatusCode::TOO_MANY_REQUESTS, "try {i}: {v}");
+    }
+    let (s, v, _) = send(&app, "GET", "/verify/ABCDEFGHJKLMNPQR", "192.0.2.3", None).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("证书核验"),
+        "{v}"
+    );
+    let (s, _, _) = send(&app, "GET", "/verify/ABCDEFGHJKLMNPQR", "192.0.2.4", None).await;
+    assert_ne!(s, StatusCode::TOO_MANY_REQUESTS);
+}
