@@ -4,76 +4,24 @@
 //   KEPU_DAY (the day on air), KEPU_OTHER_TITLE (another unit's work), KEPU_SHOTS_DIR.
 // Every wait is bounded; any failure exits non-zero with what was on the page.
 
-import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { env, start } from './harness.mjs';
 
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) throw new Error(`missing env ${k}`);
-  return v;
-};
-const BASE = env('KEPU_BASE_URL');
-const PASSWORD = env('KEPU_PASSWORD');
+const run = await start('dashboard', 100_000);
+const { check, log, shot } = run;
+const BASE = run.base;
+const PASSWORD = run.password;
 const DAY = env('KEPU_DAY');
 const OTHER = env('KEPU_OTHER_TITLE');
-const SHOTS = env('KEPU_SHOTS_DIR');
-mkdirSync(SHOTS, { recursive: true });
-
-const started = Date.now();
-const log = (...a) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s]`, ...a);
-const deadline = setTimeout(() => {
-  console.error('dashboard.mjs: overall time limit (100 s) reached');
-  process.exit(3);
-}, 100_000);
-
-function check(cond, what) {
-  if (!cond) throw new Error(`check failed: ${what}`);
-}
-
-const shots = [];
-async function shot(page, name) {
-  const path = join(SHOTS, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
-  shots.push(path);
-  log('screenshot', path);
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.KEPU_CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  timeout: 30_000,
-});
-const problems = [];
+const newPage = () => run.newPage({ height: 768 });
+const login = (p, user) => run.login(p, user);
 let page;
-
-async function newPage() {
-  const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
-  const p = await ctx.newPage();
-  p.setDefaultTimeout(15_000);
-  p.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  p.on('console', (m) => {
-    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) {
-      problems.push(`console: ${m.text()}`);
-    }
-  });
-  return p;
-}
-
-async function login(p, user) {
-  await p.goto(`${BASE}/`);
-  await p.waitForSelector('#login-username');
-  await p.fill('#login-username', user);
-  await p.fill('#login-password', PASSWORD);
-  await p.click('form.login-form button[type=submit]');
-}
 
 const text = (p, sel) => p.locator(sel).innerText();
 const titles = (p) => p.$$eval('#editor-items li.item .title', (els) => els.map((e) => e.firstChild.textContent));
 
-try {
+await run.main(async () => {
   page = await newPage();
+  run.page = page;
 
   // ---- login: a wrong password is refused with the server's message, then the operator
   await page.goto(`${BASE}/`);
@@ -190,6 +138,7 @@ try {
 
   // ---- partner: its own works only, no edit controls anywhere
   page = await newPage();
+  run.page = page;
   await login(page, env('KEPU_PARTNER_USER'));
   await page.waitForSelector('#partner-works');
   const navText = await text(page, '#nav');
@@ -230,23 +179,4 @@ try {
   check(!partnerApi.works.includes(OTHER), `partner's works API: ${partnerApi.works}`);
   log('partner view checked');
 
-  check(problems.length === 0, `no page errors: ${problems.join('\n')}`);
-  console.log('SCREENSHOTS');
-  for (const s of shots) console.log(s);
-  console.log('dashboard browser test: ok');
-  await browser.close();
-  clearTimeout(deadline);
-} catch (e) {
-  console.error('dashboard browser test failed:', e.stack ?? e);
-  try {
-    if (page) {
-      await page.screenshot({ path: join(SHOTS, 'failure.png'), fullPage: true });
-      console.error('failure screenshot:', join(SHOTS, 'failure.png'), '\npage text:\n', (await page.innerText('body')).slice(0, 3000));
-    }
-  } catch {
-    // The page may be gone.
-  }
-  if (problems.length) console.error('page problems:\n', problems.join('\n'));
-  await browser.close().catch(() => {});
-  process.exit(1);
-}
+});

@@ -4,71 +4,16 @@
 //   partner's channel id), KEPU_OTHER_ACCOUNT (another unit's account name), KEPU_SHOTS_DIR.
 // Every wait is bounded; any failure exits non-zero with what was on the page.
 
-import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { env, start } from './harness.mjs';
 
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) throw new Error(`missing env ${k}`);
-  return v;
-};
-const BASE = env('KEPU_BASE_URL');
-const PASSWORD = env('KEPU_PASSWORD');
+const run = await start('feedback', 80_000);
+const { check, log, shot } = run;
+const BASE = run.base;
 const OWN = Number(env('KEPU_OWN_CHANNEL'));
 const OTHER = env('KEPU_OTHER_ACCOUNT');
-const SHOTS = env('KEPU_SHOTS_DIR');
-mkdirSync(SHOTS, { recursive: true });
-
-const started = Date.now();
-const log = (...a) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s]`, ...a);
-const deadline = setTimeout(() => {
-  console.error('feedback.mjs: overall time limit (80 s) reached');
-  process.exit(3);
-}, 80_000);
-
-function check(cond, what) {
-  if (!cond) throw new Error(`check failed: ${what}`);
-}
-
-const shots = [];
-async function shot(page, name) {
-  const path = join(SHOTS, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
-  shots.push(path);
-  log('screenshot', path);
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.KEPU_CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--autoplay-policy=no-user-gesture-required'],
-  timeout: 30_000,
-});
-const problems = [];
+const newPage = () => run.newPage({ height: 900 });
+const login = (p, user) => run.login(p, user);
 let page;
-
-async function newPage() {
-  const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'zh-CN' });
-  const p = await ctx.newPage();
-  p.setDefaultTimeout(15_000);
-  p.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  p.on('console', (m) => {
-    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) {
-      problems.push(`console: ${m.text()}`);
-    }
-  });
-  return p;
-}
-
-async function login(p, user) {
-  await p.goto(`${BASE}/`);
-  await p.waitForSelector('#login-username');
-  await p.fill('#login-username', user);
-  await p.fill('#login-password', PASSWORD);
-  await p.click('form.login-form button[type=submit]');
-}
 
 /// Sends viewer figures from inside the page (the session cookie and its CSRF token).
 async function send(p, figures) {
@@ -86,9 +31,10 @@ async function send(p, figures) {
 
 const total = (p) => p.$eval('#fb-chart', (e) => Number(e.dataset.total ?? -1));
 
-try {
+await run.main(async () => {
   // ---- operator: the live chart moves as figures arrive
   page = await newPage();
+  run.page = page;
   await login(page, env('KEPU_OP_USER'));
   await page.waitForSelector('[data-testid=nav-feedback]');
   await page.click('[data-testid=nav-feedback]');
@@ -158,6 +104,7 @@ try {
 
   // ---- partner: its own channel only, its own figures only
   page = await newPage();
+  run.page = page;
   await login(page, env('KEPU_PARTNER_USER'));
   await page.waitForSelector('[data-testid=nav-feedback]');
   await page.click('[data-testid=nav-feedback]');
@@ -186,23 +133,4 @@ try {
   check(denied.chans === 403 && denied.post === 403, `partner refused elsewhere: ${JSON.stringify(denied)}`);
   await shot(page, 'feedback-partner');
 
-  check(problems.length === 0, `no page errors: ${problems.join('\n')}`);
-  console.log('SCREENSHOTS');
-  for (const s of shots) console.log(s);
-  console.log('feedback browser test: ok');
-  await browser.close();
-  clearTimeout(deadline);
-} catch (e) {
-  console.error('feedback browser test failed:', e.stack ?? e);
-  try {
-    if (page) {
-      await page.screenshot({ path: join(SHOTS, 'feedback-failure.png'), fullPage: true });
-      console.error('failure screenshot:', join(SHOTS, 'feedback-failure.png'), '\npage text:\n', (await page.innerText('body')).slice(0, 3000));
-    }
-  } catch {
-    // The page may be gone.
-  }
-  if (problems.length) console.error('page problems:\n', problems.join('\n'));
-  await browser.close().catch(() => {});
-  process.exit(1);
-}
+});

@@ -14,6 +14,7 @@ const CLOSED = env('KEPU_CLOSED_TITLE');
 
 await run.main(async () => {
   const page = await run.newPage();
+  run.page = page;
   await run.login(page, env('KEPU_OP_USER'));
   await page.waitForSelector('[data-testid=onair-panel]');
   await page.click('[data-testid=nav-feeds]');
@@ -71,6 +72,7 @@ await run.main(async () => {
 
   // A partner: no 直播源 in the navigation, and the page sends them home.
   const pp = await run.newPage();
+  run.page = pp;
   await run.login(pp, env('KEPU_PARTNER_USER'));
   await pp.waitForSelector('nav a');
   check(await pp.locator('[data-testid=nav-feeds]').count() === 0, 'no feeds link for a partner');

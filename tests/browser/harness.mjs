@@ -47,9 +47,10 @@ export async function start(name, limitMs) {
       shots.push(path);
       log('screenshot', path);
     },
-    /// A fresh context (its own cookies) in Chinese at 1366×768.
-    async newPage() {
-      const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
+    /// A fresh context (its own cookies) in Chinese, 1366 wide and `height` (768) high. Set
+    /// `run.page` to the page whose picture a failure should show.
+    async newPage({ height = 768 } = {}) {
+      const ctx = await browser.newContext({ viewport: { width: 1366, height }, locale: 'zh-CN' });
       const p = await ctx.newPage();
       p.setDefaultTimeout(15_000);
       p.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
@@ -62,7 +63,6 @@ export async function start(name, limitMs) {
           problems.push(`console: ${m.text()}`);
         }
       });
-      run.page = p;
       return p;
     },
     /// Logs `user` in through the form.
