@@ -196,3 +196,53 @@ async fn logins_and_certificate_checks_beyond_the_quota_get_429_per_address() {
     let (s, _, _) = send(&app, "GET", "/verify/ABCDEFGHJKLMNPQR", "192.0.2.4", None).await;
     assert_ne!(s, StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test]
+async fn a_flood_at_the_feedback_webhook_gets_429_per_address() {
+    let w = auth_common::world().await;
+    let app = layer_with(
+        w.app.clone(),
+        Limits::new(w.accounts.clone(), 100, 100).hooks_per_minute(5),
+    );
+    let figures =
+        json!({"figures": [{"at_ms": 1_788_000_000_000_i64, "kind": "likes", "value": 1}]});
+    // Forged tokens: refused by the webhook itself, and counted by the limit.
+    for i in 0..5 {
+        let (s, v, _) = send(
+            &app,
+            "POST",
+            "/api/v1/feedback/hook/bilibili?token=forged",
+            "192.0.2.9",
+            Some(figures.clone()),
+        )
+        .await;
+        assert_ne!(s, StatusCode::TOO_MANY_REQUESTS, "try {i}: {v}");
+    }
+    let (s, v, h) = send(
+        &app,
+        "POST",
+        "/api/v1/feedback/hook/bilibili?token=forged",
+        "192.0.2.9",
+        Some(figures.clone()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("数据推送请求过于频繁"),
+        "{v}"
+    );
+    assert!(h.get("retry-after").is_some());
+    // Another sender is not held up.
+    let (s, v, _) = send(
+        &app,
+        "POST",
+        "/api/v1/feedback/hook/bilibili?token=forged",
+        "192.0.2.10",
+        Some(figures),
+    )
+    .await;
+    assert_ne!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+}

@@ -1,6 +1,7 @@
-//! Rate limits on the doors open to the internet: logging in (`POST /api/v1/session`) and
-//! the public certificate check (`GET /verify/{code}`, `GET /api/v1/verify/{code}`), per
-//! client address, with the `governor` crate (GCRA). Beyond the quota the answer is 429 with
+//! Rate limits on the doors open to the internet: logging in (`POST /api/v1/session`), the
+//! public certificate check (`GET /verify/{code}`, `GET /api/v1/verify/{code}`) and the
+//! 数据反馈 webhook (`POST /api/v1/feedback/hook/{platform}`, token per channel), per client
+//! address, with the `governor` crate (GCRA). Beyond the quota the answer is 429 with
 //! `Retry-After` and a Chinese message; a refused login is audited as `limited`
 //! ([`crate::auth::lockout`]). Together with the account lock-out this makes guessing
 //! passwords or verification codes slow: [`LOGIN_PER_MINUTE`] tries a minute per address, and
@@ -31,6 +32,9 @@ use crate::auth::lockout::Outcome;
 pub const LOGIN_PER_MINUTE: u32 = 10;
 /// Certificate verifications per minute per client address.
 pub const VERIFY_PER_MINUTE: u32 = 60;
+/// Webhook deliveries per minute per client address (a platform pushing a batch every
+/// second stays well inside; a flood of forged tokens does not).
+pub const HOOK_PER_MINUTE: u32 = 600;
 /// Addresses remembered before the idle ones are forgotten.
 const FORGET_ABOVE: usize = 10_000;
 
@@ -54,6 +58,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
 pub struct Limits {
     login: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     verify: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    hook: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     accounts: Accounts,
 }
 
@@ -68,8 +73,17 @@ impl Limits {
         Self {
             login: Arc::new(RateLimiter::keyed(per_minute(login_per_minute))),
             verify: Arc::new(RateLimiter::keyed(per_minute(verify_per_minute))),
+            hook: Arc::new(RateLimiter::keyed(per_minute(HOOK_PER_MINUTE))),
             accounts,
         }
+    }
+
+    /// The same limits with `n` webhook deliveries a minute per address (default
+    /// [`HOOK_PER_MINUTE`]).
+    #[must_use]
+    pub fn hooks_per_minute(mut self, n: u32) -> Self {
+        self.hook = Arc::new(RateLimiter::keyed(per_minute(n)));
+        self
     }
 }
 
@@ -91,9 +105,11 @@ async fn limit(State(l): State<Limits>, req: Request, next: Next) -> Response {
     let is_login = req.method() == Method::POST && path == "/api/v1/session";
     let is_verify = req.method() == Method::GET
         && (path.starts_with("/verify/") || path.starts_with("/api/v1/verify/"));
-    let limiter = match (is_login, is_verify) {
-        (true, _) => &l.login,
-        (_, true) => &l.verify,
+    let is_hook = req.method() == Method::POST && path.starts_with("/api/v1/feedback/hook/");
+    let limiter = match (is_login, is_verify, is_hook) {
+        (true, _, _) => &l.login,
+        (_, true, _) => &l.verify,
+        (_, _, true) => &l.hook,
         _ => return next.run(req).await,
     };
     let ip = req
@@ -118,7 +134,14 @@ async fn limit(State(l): State<Limits>, req: Request, next: Next) -> Response {
             tracing::warn!(error = %e, "login audit not written");
         }
     }
-    let what = if is_login { "登录" } else { "证书核验" };
+    if is_hook {
+        tracing::warn!(client = %ip, "webhook rate limit reached");
+    }
+    let what = match (is_login, is_hook) {
+        (true, _) => "登录",
+        (_, true) => "数据推送",
+        _ => "证书核验",
+    };
     let mut r = (
         StatusCode::TOO_MANY_REQUESTS,
         axum::Json(json!({ "error": {
