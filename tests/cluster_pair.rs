@@ -11,9 +11,10 @@ mod serve_common;
 
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use cluster_common::*;
 use serde_json::{Value, json};
+use serve_common::rundown_common::t;
 use serve_common::*;
 use testkit::palette::{self, Colour};
 use testkit::{NginxRtmp, probe};
@@ -22,12 +23,6 @@ const PALETTE: [Colour; 8] = palette::ALL;
 
 fn colour_index(c: Colour) -> Option<usize> {
     PALETTE.iter().position(|p| *p == c)
-}
-
-fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .expect("instant")
-        .with_timezone(&Utc)
 }
 
 /// The colour runs of a recording from its first item colour on (the slate reads as black
@@ -44,22 +39,6 @@ fn runs(rec: &std::path::Path) -> (Vec<(Option<usize>, usize)>, String) {
         runs[start..].iter().map(|r| (r.colour, r.frames)).collect(),
         text,
     )
-}
-
-fn assert_continuous(rec: &std::path::Path, who: &str) {
-    let pk = probe::packets(rec).expect("packets");
-    let bad = pk.video_steps_exact(25, 1, Duration::from_micros(1500));
-    assert!(
-        bad.is_empty(),
-        "{who} video: {}",
-        probe::describe_violations(&bad)
-    );
-    let bad = pk.audio_continuity(Duration::from_millis(2));
-    assert!(
-        bad.is_empty(),
-        "{who} audio: {}",
-        probe::describe_violations(&bad)
-    );
 }
 
 fn airings(v: &Value) -> Vec<Value> {
@@ -192,7 +171,9 @@ fn two_nodes_on_one_postgres_play_the_same_frames_and_share_edits_within_a_secon
             .expect("receiver idle");
         rx.stop().expect("stop nginx");
         let rec = rx.recording_path().expect("recording");
-        assert_continuous(&rec, who);
+        probe::packets(&rec)
+            .expect("packets")
+            .assert_house_continuous(who);
         recs.push(rec);
     }
 

@@ -19,19 +19,13 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use serve_common::rundown_common::t;
 use serve_common::*;
 use testkit::palette::{self, Colour};
 use testkit::{NginxRtmp, probe};
 
 const PASSWORD: &str = "correct horse battery";
 const OTHER_TITLE: &str = "他山之石";
-
-fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .expect("instant")
-        .with_timezone(&Utc)
-}
 
 fn header<'a>(r: &'a testkit::http::Response, name: &str) -> &'a str {
     r.header(name).unwrap_or_default()

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use catalog_common::fresh;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use http_body_util::BodyExt;
 use kepu_playout::catalog::Catalog;
 use kepu_playout::catalog::probe::ProbeOptions;
@@ -24,7 +24,7 @@ use kepu_playout::rundown::{FrameRate, ItemKind, demo};
 use kepu_playout::rundown_db::{DbDayStore, ops};
 use kepu_playout::store::Error;
 use kepu_playout::web::{AppState, router};
-use rundown_common::{seed, seed_feeds};
+use rundown_common::{seed, seed_feeds, t};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -32,12 +32,6 @@ const DAY: u64 = 2_160_000;
 
 fn d(day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 9, day).expect("valid date")
-}
-
-fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .expect("test instant")
-        .with_timezone(&Utc)
 }
 
 /// What the database holds for each day: (current version, canonical JSON).

@@ -9,18 +9,12 @@ mod rundown_common;
 use std::sync::Arc;
 
 use catalog_common::fresh_pg;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use kepu_playout::rundown::demo;
 use kepu_playout::rundown::store::Lock;
 use kepu_playout::rundown_db::{DbDayStore, ops};
 use kepu_playout::store::Error;
-use rundown_common::{seed, seed_feeds};
-
-fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .expect("test instant")
-        .with_timezone(&Utc)
-}
+use rundown_common::{seed, seed_feeds, t};
 
 fn d(day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 9, day).expect("valid date")

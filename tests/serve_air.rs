@@ -6,8 +6,9 @@ mod serve_common;
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde_json::{Value, json};
+use serve_common::rundown_common::t;
 use serve_common::*;
 use testkit::palette::{self, Colour};
 use testkit::{NginxRtmp, probe};
@@ -16,12 +17,6 @@ const PALETTE: [Colour; 8] = palette::ALL;
 
 fn colour_index(c: Colour) -> Option<usize> {
     PALETTE.iter().position(|p| *p == c)
-}
-
-fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .expect("instant")
-        .with_timezone(&Utc)
 }
 
 /// Runs (colour, frames) from the first run of `first` on, up to the first run not in
@@ -39,22 +34,6 @@ fn runs_from(rec: &std::path::Path, first: Colour) -> (Vec<(Option<usize>, usize
         runs[start..].iter().map(|r| (r.colour, r.frames)).collect(),
         text,
     )
-}
-
-fn assert_continuous(rec: &std::path::Path) {
-    let pk = probe::packets(rec).expect("packets");
-    let bad = pk.video_steps_exact(25, 1, Duration::from_micros(1500));
-    assert!(
-        bad.is_empty(),
-        "video: {}",
-        probe::describe_violations(&bad)
-    );
-    let bad = pk.audio_continuity(Duration::from_millis(2));
-    assert!(
-        bad.is_empty(),
-        "audio: {}",
-        probe::describe_violations(&bad)
-    );
 }
 
 #[test]
@@ -212,7 +191,9 @@ fn edits_through_the_api_land_on_the_right_frames_at_the_receiver() {
         .expect("receiver idle");
     rx.stop().expect("stop nginx");
     let rec = rx.recording_path().expect("recording");
-    assert_continuous(&rec);
+    probe::packets(&rec)
+        .expect("packets")
+        .assert_house_continuous("receiver");
     let (runs, text) = runs_from(&rec, palette::RED);
     let want = [
         (palette::RED, 125),
@@ -309,7 +290,9 @@ fn a_day_boundary_is_crossed_on_air_without_a_seam() {
     rx.wait_idle(Duration::from_secs(15)).expect("idle");
     rx.stop().expect("stop");
     let rec = rx.recording_path().expect("recording");
-    assert_continuous(&rec);
+    probe::packets(&rec)
+        .expect("packets")
+        .assert_house_continuous("receiver");
     let (runs, text) = runs_from(&rec, palette::RED);
     for (i, c) in [palette::RED, palette::GREEN, palette::BLUE, palette::YELLOW]
         .iter()
@@ -424,7 +407,9 @@ fn after_kill_9_the_restart_resumes_the_item_at_the_right_offset_and_the_log_kee
     );
     let last_grey = frames.iter().rev().find(|f| grey(f)).expect("grey");
     assert_eq!(second_of(last_grey.rgb), 19, "played to its end");
-    assert_continuous(&recs[1]);
+    probe::packets(&recs[1])
+        .expect("packets")
+        .assert_house_continuous("receiver after the restart");
     let runs = probe::colour_runs(&frames, &[palette::RED]);
     assert!(
         runs.iter().any(|r| r.colour == Some(0) && r.frames == 125),

@@ -10,18 +10,12 @@ mod serve_common;
 
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use kepu_playout::rundown::{DayItem, ItemKind};
 use serde_json::{Value, json};
+use serve_common::rundown_common::t;
 use serve_common::*;
 use testkit::palette::{self, Colour};
 use testkit::{FfmpegSender, NginxRtmp, probe};
-
-fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .expect("instant")
-        .with_timezone(&Utc)
-}
 
 /// Polls `GET /api/v1/feeds` until `ok` holds for the feed `id` (at most `within`).
 fn wait_feed(

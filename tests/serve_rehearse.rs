@@ -8,14 +8,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use serve_common::rundown_common::t;
 use serve_common::*;
 use testkit::{NginxRtmp, palette};
-
-fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .expect("instant")
-        .with_timezone(&Utc)
-}
 
 #[test]
 fn rehearse_and_serve_cue_the_same_stored_day_identically() {

@@ -12,14 +12,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use serve_common::rundown_common::t;
 use serve_common::*;
 use testkit::{NginxRtmp, palette, probe};
-
-fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .expect("instant")
-        .with_timezone(&Utc)
-}
 
 fn with_air_settings(cfg: &std::path::Path, extra: &str) {
     // `[air]` is the config's last table: its keys can be appended.

@@ -1,5 +1,6 @@
 //! Shared helpers of the rundown database tests: a catalog seeded through the catalog's own
-//! functions (units, works, files with probe results, reviews, rights) and slow-live feeds.
+//! functions (units, works, files with probe results, reviews, rights), slow-live feeds, and
+//! instants written as RFC 3339 ([`t`]).
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -144,4 +145,11 @@ pub async fn seed_feeds(c: &Catalog) {
         .await
         .expect("feed");
     }
+}
+
+/// An RFC 3339 instant (`2026-09-01T20:00:00+08:00`) in UTC.
+pub fn t(s: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .expect("instant")
+        .with_timezone(&chrono::Utc)
 }

@@ -212,6 +212,15 @@ impl Packets {
         out
     }
 
+    /// Panics, naming `who`, unless the recording is continuous at the house format: every
+    /// video step exactly one 25 fps frame (±1.5 ms) and no audio gap or overlap over 2 ms.
+    pub fn assert_house_continuous(&self, who: &str) {
+        let bad = self.video_steps_exact(25, 1, Duration::from_micros(1500));
+        assert!(bad.is_empty(), "{who} video: {}", describe_violations(&bad));
+        let bad = self.audio_continuity(Duration::from_millis(2));
+        assert!(bad.is_empty(), "{who} audio: {}", describe_violations(&bad));
+    }
+
     /// Every audio packet whose start differs from the previous packet's end
     /// (`pts[i] − pts[i−1] − dur[i−1]`) by more than `tolerance`, in PTS order.
     pub fn audio_continuity(&self, tolerance: Duration) -> Vec<Violation> {
