@@ -2,7 +2,7 @@
 //! ffmpeg SRT caller into our SRT listener, our SRT caller into `srt-live-transmit`, an HLS
 //! stream of ffmpeg-made segments served by a plain HTTP server, and HTTP-FLV served by
 //! `ffmpeg -listen 1`. Each is pre-rolled and on air in its slot; the next item is on its
-//! frame.
+//! frame. The SRT caller's MPEG-TS PTS crosses 2^33 ticks (26.5 h) in its slot.
 
 mod common;
 
@@ -124,14 +124,16 @@ async fn srt_hls_and_http_flv_pulls_are_on_air_in_their_slots() {
             cue("after", &green, 25),
         ])
         .expect("cued");
-    // An ffmpeg SRT caller into our listener, once it listens.
+    // An ffmpeg SRT caller into our listener, once it listens. Its clock starts ~4 s below
+    // 2^33 ticks of 90 kHz (26.5 h): the MPEG-TS PTS wraps on air, as after a day of a
+    // slow-live camera.
     wait_for("our SRT listener", || udp_bound(srt_in));
     let _caller = FfmpegSender::start(
         palette::RED,
         60,
         "mpegts",
         &format!("srt://127.0.0.1:{srt_in}?mode=caller"),
-        &[],
+        &["-output_ts_offset", "95439.2"],
     )
     .expect("srt ffmpeg");
     let mut kinds = Vec::new();
