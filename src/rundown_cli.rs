@@ -709,6 +709,9 @@ fn cmd_rehearse(a: RehearseArgs, json: bool) -> Result<()> {
         }));
     }
     let rate = days[0].rate;
+    // Category names from the edition (its file or the built-in one); numbers alone when it
+    // cannot be read.
+    let edition = crate::serve::edition_at(a.days.edition.as_deref()).ok();
     let mut s = String::new();
     for d in &r.days {
         s.push_str(&format!(
@@ -726,6 +729,16 @@ fn cmd_rehearse(a: RehearseArgs, json: bool) -> Result<()> {
         ));
         for (k, v) in &d.by_section {
             s.push_str(&format!("    {k} {}\n", fmt_frames_short(rate, *v)));
+        }
+        for (c, v) in &d.by_category {
+            let name = edition
+                .as_ref()
+                .and_then(|e| e.category(*c))
+                .map_or("未知类别", |r| r.name.as_str());
+            s.push_str(&format!(
+                "    类别 {c} {name} {}\n",
+                fmt_frames_short(rate, *v)
+            ));
         }
         for x in d
             .gaps

@@ -57,6 +57,19 @@ fn rehearse_and_serve_cue_the_same_stored_day_identically() {
         String::from_utf8_lossy(&out.stderr)
     );
     let rehearsed: Value = serde_json::from_slice(&out.stdout).expect("json");
+    // The text report names each category's airtime with the edition's own name.
+    let text = std::process::Command::new(env!("CARGO_BIN_EXE_kepu-playout"))
+        .args(["rundown", "rehearse", "--probe", "trust"])
+        .args(["--from", "2026-09-14", "--to", "2026-09-14", "--db"])
+        .arg(&world.db)
+        .output()
+        .expect("rehearse");
+    let text = String::from_utf8_lossy(&text.stdout);
+    let categories: Vec<&str> = text.lines().filter(|l| l.contains("类别 ")).collect();
+    assert!(
+        !categories.is_empty() && categories.iter().all(|l| !l.contains("未知类别")),
+        "airtime by category, named by the edition: {text}"
+    );
 
     let served = served["cues"].as_array().cloned().unwrap_or_default();
     let rehearsed = rehearsed["cues"].as_array().cloned().unwrap_or_default();

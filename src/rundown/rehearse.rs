@@ -100,8 +100,9 @@ pub struct RehearsalDay {
     pub slate_frames: u64,
     /// Programme airtime by section, frames.
     pub by_section: BTreeMap<String, u64>,
-    /// Programme airtime by category (`3 大国重器`), frames.
-    pub by_category: BTreeMap<String, u64>,
+    /// Programme airtime by category number (1–9 as on the collection form; the edition
+    /// names them), frames.
+    pub by_category: BTreeMap<u8, u64>,
     /// Programme airtime by unit, frames.
     pub by_unit: BTreeMap<String, u64>,
 }
@@ -123,27 +124,6 @@ pub struct Rehearsal {
     pub days: Vec<RehearsalDay>,
 }
 
-/// Short names of categories 1–9.
-pub const CATEGORY_NAMES: [&str; 10] = [
-    "",
-    "活动精剪",
-    "场馆探访",
-    "大国重器",
-    "重点实验室",
-    "院士报告",
-    "科幻解读",
-    "青年人才",
-    "慢直播",
-    "其他",
-];
-
-fn category_label(c: u8) -> String {
-    format!(
-        "{c} {}",
-        CATEGORY_NAMES.get(c as usize).copied().unwrap_or("未知")
-    )
-}
-
 /// Adds `frames` of `it` that aired to the day's airtime (filler, slate, or by section,
 /// category and unit).
 pub fn account(r: &mut RehearsalDay, it: &DayItem, frames: u64) {
@@ -153,7 +133,7 @@ pub fn account(r: &mut RehearsalDay, it: &DayItem, frames: u64) {
         _ => {
             *r.by_section.entry(it.section.clone()).or_default() += frames;
             if let Some(&c) = it.categories.first() {
-                *r.by_category.entry(category_label(c)).or_default() += frames;
+                *r.by_category.entry(c).or_default() += frames;
             }
             let unit = if it.unit.is_empty() {
                 "（未注明）".to_string()
