@@ -144,6 +144,7 @@ async fn a_viewer_plays_through_a_restart_of_the_daemon_in_chromium() {
                 "KEPU_PLAYER_URL",
                 format!("http://127.0.0.1:{port}/player.html"),
             )
+            .env("KEPU_SHOTS_DIR", browser_common::shots_dir("hls_restart"))
             .stdout(Stdio::from(out.try_clone().expect("log")))
             .stderr(Stdio::from(out))
             .spawn()

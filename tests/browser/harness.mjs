@@ -14,8 +14,9 @@ export const env = (k) => {
   return v;
 };
 
-/// Starts a run named `name` with an overall limit of `limitMs`; returns its tools.
-export async function start(name, limitMs) {
+/// Starts a run named `name` with an overall limit of `limitMs`; returns its tools. `args`:
+/// more Chromium switches (an autoplaying player needs `--autoplay-policy=…`).
+export async function start(name, limitMs, { args = [] } = {}) {
   const shotsDir = env('KEPU_SHOTS_DIR');
   mkdirSync(shotsDir, { recursive: true });
   const started = Date.now();
@@ -27,14 +28,16 @@ export async function start(name, limitMs) {
   const browser = await chromium.launch({
     executablePath: process.env.KEPU_CHROMIUM ?? '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync', ...args],
     timeout: 30_000,
   });
   const problems = [];
   const shots = [];
   const run = {
-    base: env('KEPU_BASE_URL'),
-    password: env('KEPU_PASSWORD'),
+    // The daemon's address and the accounts' password (read when used: a player page
+    // needs neither).
+    get base() { return env('KEPU_BASE_URL'); },
+    get password() { return env('KEPU_PASSWORD'); },
     log,
     problems,
     page: null,

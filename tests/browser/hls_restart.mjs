@@ -1,29 +1,18 @@
-// hls.js in Debian's Chromium (playwright-core) watching the engine's HLS rendition while the
-// daemon restarts. Started by tests/hls_browser.rs, which passes KEPU_PLAYER_URL (a page
-// beside the playlist that plays live.m3u8 with the vendored hls.js). Prints `playing` once
-// the picture moves, then one JSON line per sample ({t, colour, fatal}); exits 0 once the
-// picture has been red, then green for 3 s of playback (the second run, across the join),
-// non-zero on a fatal player error or after 90 s.
+// hls.js in Debian's Chromium watching the engine's HLS rendition while the daemon restarts.
+// Started by tests/hls_browser.rs, which passes KEPU_PLAYER_URL (a page beside the playlist
+// that plays live.m3u8 with the vendored hls.js). Prints `playing` once the picture moves,
+// then one JSON line per sample ({t, colour, fatal}); ends ok once the picture has been red,
+// then green for 3 s of playback (the second run, across the join) — with a screenshot of
+// it — and fails on a fatal player error or after 90 s.
 
-import { chromium } from 'playwright-core';
+import { env, start } from './harness.mjs';
 
-const URL = process.env.KEPU_PLAYER_URL;
-if (!URL) {
-  console.error('missing env KEPU_PLAYER_URL');
-  process.exit(2);
-}
-const deadline = setTimeout(() => {
-  console.error('hls_restart.mjs: overall time limit (90 s) reached');
-  process.exit(3);
-}, 90_000);
+const URL = env('KEPU_PLAYER_URL');
+const run = await start('hls_restart', 90_000, { args: ['--autoplay-policy=no-user-gesture-required'] });
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--autoplay-policy=no-user-gesture-required', '--no-sandbox'],
-});
-let code = 1;
-try {
-  const page = await browser.newPage();
+await run.main(async () => {
+  const page = await run.newPage();
+  run.page = page;
   page.on('console', (m) => console.log('page:', m.text()));
   await page.goto(URL);
   let announced = false;
@@ -33,7 +22,7 @@ try {
   while (Date.now() < until) {
     const s = await page.evaluate(() => window.sample());
     console.log(JSON.stringify(s));
-    if (s.fatal) throw new Error(`fatal player error: ${s.fatal}`);
+    run.check(!s.fatal, `no fatal player error (${s.fatal})`);
     if (!announced && s.t > 0.5) {
       console.log('playing');
       announced = true;
@@ -42,17 +31,10 @@ try {
     if (s.colour === 'green' && redSeen && greenFrom === null) greenFrom = s.t;
     if (greenFrom !== null && s.t - greenFrom >= 3) {
       console.log(`through the join: red, then green from t=${greenFrom.toFixed(2)} to ${s.t.toFixed(2)}`);
-      code = 0;
-      break;
+      await run.shot(page, 'after-the-join');
+      return;
     }
     await page.waitForTimeout(250);
   }
-  if (code !== 0) console.error('did not play through the join in time');
-} catch (e) {
-  console.error(e);
-  code = 1;
-} finally {
-  clearTimeout(deadline);
-  await browser.close();
-}
-process.exit(code);
+  throw new Error('did not play through the join in time');
+});

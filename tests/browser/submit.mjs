@@ -5,61 +5,27 @@
 // another unit sees none of it and cannot reach the upload; a coordinator previews a unit's
 // Word table field by field, confirms it, and sees every submission with its source.
 
-import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { env, start } from './harness.mjs';
 
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) throw new Error(`missing env ${k}`);
-  return v;
-};
-const BASE = env('KEPU_BASE_URL');
-const PASSWORD = env('KEPU_PASSWORD');
 const CLIP = env('KEPU_CLIP');
-const SHOTS = env('KEPU_SHOTS_DIR');
-mkdirSync(SHOTS, { recursive: true });
-
-const started = Date.now();
-const log = (...a) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s]`, ...a);
-const deadline = setTimeout(() => {
-  console.error('submit.mjs: overall time limit (150 s) reached');
-  process.exit(3);
-}, 150_000);
-
-function check(cond, what) {
-  if (!cond) throw new Error(`check failed: ${what}`);
-  log('ok:', what);
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.KEPU_CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  timeout: 30_000,
-});
-const problems = [];
+const run = await start('submit', 150_000);
+const { base: BASE, check } = run;
 
 async function newPage() {
-  const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'zh-CN' });
-  const p = await ctx.newPage();
+  const p = await run.newPage({ height: 900 });
   p.setDefaultTimeout(20_000);
-  p.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  run.page = p;
   return p;
 }
 
 async function login(p, user, page = 'submit') {
-  await p.goto(`${BASE}/`);
-  await p.waitForSelector('#login-username');
-  await p.fill('#login-username', user);
-  await p.fill('#login-password', PASSWORD);
-  await p.click('form.login-form button[type=submit]');
+  await run.login(p, user);
   await p.waitForSelector(`#nav a[href="#/${page}"]`);
 }
 
 const row = (p, title) => p.locator('#my-submissions tr[data-testid=submission]', { hasText: title });
 
-try {
+await run.main(async () => {
   const a = await newPage();
   await login(a, env('KEPU_USER_A'));
   await a.goto(`${BASE}/#/submit`);
@@ -86,7 +52,7 @@ try {
   await row(a, '万米之下').waitFor();
   check((await row(a, '深海勇士').innerText()).includes('在线填报'), 'the submission shows its source');
   check((await row(a, '万米之下').innerText()).includes('视频待自行制作'), 'the second work keeps its status');
-  await a.screenshot({ path: join(SHOTS, 'submitted.png'), fullPage: true });
+  await run.shot(a, 'submitted');
 
   // Over the edition's 4 GB: refused in the page before a byte is sent.
   const sentBefore = [];
@@ -114,7 +80,7 @@ try {
   check(pausedAt > 0 && Number(await deep.locator('progress').getAttribute('value')) < 100, `interrupted at ${pausedAt} bytes`);
   await a.waitForTimeout(500);
   check(patches.length === patchesBefore, 'nothing is sent while paused');
-  await a.screenshot({ path: join(SHOTS, 'paused.png'), fullPage: true });
+  await run.shot(a, 'paused');
   await deep.getByRole('button', { name: '继续' }).click();
   await deep.locator('[data-testid=upload-state]', { hasText: '上传完成' }).waitFor({ timeout: 60_000 });
   const resumed = patches.slice(patchesBefore);
@@ -134,7 +100,7 @@ try {
     await a.waitForTimeout(1000);
   }
   check(/通过|警告|不通过/.test(verdict), `the unit sees its verdict: ${verdict.replace(/\s+/g, ' ')}`);
-  await a.screenshot({ path: join(SHOTS, 'verdict.png'), fullPage: true });
+  await run.shot(a, 'verdict');
   const workId = await row(a, '深海勇士').getAttribute('data-work-id');
 
   // Another unit's partner: sees none of it, cannot reach the work or the upload.
@@ -150,7 +116,7 @@ try {
     return [head.status, work.status];
   }, [uploadUrl, workId]);
   check(probe[0] === 404 && probe[1] === 404, `the second partner gets 404 for the upload and the work (${probe})`);
-  await b.screenshot({ path: join(SHOTS, 'other-partner.png'), fullPage: true });
+  await run.shot(b, 'other-partner');
 
   // A coordinator: a unit's Word table previewed field by field, confirmed, then every
   // submission with its source.
@@ -163,21 +129,12 @@ try {
   const fields = await c.locator('#form-preview').innerText();
   check(fields.includes('超导之光') && fields.includes('物理所科学传播中心') && fields.includes('01:05:00'),
     'the table is shown field by field before it is saved');
-  await c.screenshot({ path: join(SHOTS, 'intake-preview.png'), fullPage: true });
+  await run.shot(c, 'intake-preview');
   await c.click('#confirm-form');
   await c.locator('#all-submissions tr', { hasText: '超导之光' }).waitFor();
   const all = await c.locator('#all-submissions').innerText();
   const line = (t) => all.split('\n').find((l) => l.includes(t)) ?? '';
   check(line('超导之光').includes('信息采集表'), `the table's works show their source: ${line('超导之光')}`);
   check(line('深海勇士').includes('在线填报'), `the online works show theirs: ${line('深海勇士')}`);
-  await c.screenshot({ path: join(SHOTS, 'intake.png'), fullPage: true });
-
-  check(problems.length === 0, `no page errors (${problems.join('; ')})`);
-  log('done');
-} catch (e) {
-  console.error(e);
-  process.exitCode = 1;
-} finally {
-  clearTimeout(deadline);
-  await browser.close();
-}
+  await run.shot(c, 'intake');
+});
