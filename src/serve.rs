@@ -314,8 +314,13 @@ pub async fn run_until(
         feedback_options,
     )
     .merge(health);
-    // Login and certificate verification are rate-limited per client address.
-    let app = web::limits::layer(app, limited);
+    // Login, certificate verification and the webhook are rate-limited per client address
+    // (the client a trusted reverse proxy names, else the TCP peer).
+    let app = web::limits::layer(
+        app,
+        limited,
+        web::limits::TrustedProxies::new(config.server.trusted_proxies.clone()),
+    );
     say!(
         "kepu-playout serving on http://{addr} ({} destination(s), database {})",
         config.destinations.len(),

@@ -246,3 +246,74 @@ async fn a_flood_at_the_feedback_webhook_gets_429_per_address() {
     .await;
     assert_ne!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
 }
+
+/// Behind a trusted reverse proxy the limits count the client it names in X-Forwarded-For
+/// (and the audit records it); a client that is not a trusted proxy cannot escape its quota
+/// by forging the header.
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_quota_and_a_forged_header_changes_nothing()
+{
+    use kepu_playout::web::limits::TrustedProxies;
+    let w = auth_common::world().await;
+    let proxies = TrustedProxies::new(vec!["10.0.0.0/8".parse().expect("net")]);
+    let app = layer_with(
+        w.app.clone(),
+        Limits::new(w.accounts.clone(), 2, 100).trusting(proxies),
+    );
+    let attempt = |from: &'static str, xff: &'static str| {
+        let app = app.clone();
+        async move {
+            let req = Request::builder()
+                .method("POST")
+                .uri("/api/v1/session")
+                .header("content-type", "application/json")
+                .header("x-forwarded-for", xff)
+                .body(Body::from(
+                    json!({"username": "op", "password": "wrong password!"}).to_string(),
+                ))
+                .expect("request");
+            let mut req = req;
+            let addr: SocketAddr = format!("{from}:40000").parse().expect("addr");
+            req.extensions_mut().insert(ConnectInfo(addr));
+            app.oneshot(req).await.expect("infallible").status()
+        }
+    };
+    // Through the proxy (10.1.2.3): two clients, each with its own two tries a minute. The
+    // proxy appends the peer it saw; a client's own forged entry on the left is not believed.
+    for _ in 0..2 {
+        assert_eq!(
+            attempt("10.1.2.3", "203.0.113.5").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        attempt("10.1.2.3", "198.18.0.1, 203.0.113.5").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the third try of 203.0.113.5, whatever it wrote in front"
+    );
+    assert_eq!(
+        attempt("10.1.2.3", "203.0.113.6").await,
+        StatusCode::UNAUTHORIZED,
+        "another client behind the same proxy is not limited"
+    );
+    // A direct client is not a proxy: its header is ignored, its quota is its own address's.
+    for xff in ["192.0.2.1", "192.0.2.2"] {
+        assert_eq!(attempt("198.51.100.7", xff).await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        attempt("198.51.100.7", "192.0.2.3").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "a forged X-Forwarded-For does not escape the limit"
+    );
+    // The audit names the clients as the limits saw them.
+    let audit = w.accounts.login_audit(100).await.expect("audit");
+    let clients: Vec<&str> = audit.iter().map(|a| a.client.as_str()).collect();
+    assert!(
+        clients.contains(&"203.0.113.5")
+            && clients.contains(&"203.0.113.6")
+            && clients.contains(&"198.51.100.7")
+            && !clients.contains(&"10.1.2.3")
+            && !clients.contains(&"192.0.2.1"),
+        "{clients:?}"
+    );
+}

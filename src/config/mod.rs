@@ -123,6 +123,8 @@ struct RawServer {
     upload_dir: Option<Spanned<String>>,
     /// Most bytes one unit may upload, in GiB (default 200).
     unit_quota_gib: Option<Spanned<u64>>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (addresses or CIDR networks).
+    trusted_proxies: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -251,6 +253,10 @@ pub struct ServerConfig {
     pub upload_dir: PathBuf,
     /// Most bytes one unit may upload (`[server] unit_quota_gib`, default 200 GiB).
     pub unit_quota_bytes: u64,
+    /// Reverse proxies whose `X-Forwarded-For` names the client for the rate limits and the
+    /// login audit (`[server] trusted_proxies = ["127.0.0.1", "10.0.0.0/8"]`; default none:
+    /// the TCP peer is the client).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// The on-air controller's settings.
@@ -683,6 +689,26 @@ fn parse_server(
         Some(v) => *v.get_ref() << 30,
         None => 200 << 30,
     };
+    let mut trusted_proxies = Vec::new();
+    if let Some(v) = &raw.trusted_proxies {
+        for entry in v.get_ref() {
+            let net = entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+            match net {
+                Ok(n) => trusted_proxies.push(n),
+                Err(_) => {
+                    return Err(at(
+                        v.span(),
+                        "server.trusted_proxies",
+                        format!(
+                            "`{entry}` is not an address or a network (e.g. 127.0.0.1 or 10.0.0.0/8)"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
     Ok(ServerConfig {
         listen,
         database,
@@ -690,6 +716,7 @@ fn parse_server(
         preview_dir,
         upload_dir,
         unit_quota_bytes,
+        trusted_proxies,
     })
 }
 

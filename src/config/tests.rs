@@ -346,3 +346,36 @@ fn uploads_have_a_directory_and_a_quota() {
         "{e}"
     );
 }
+
+#[test]
+fn trusted_proxies_are_addresses_or_networks_and_a_bad_one_is_named() {
+    assert!(
+        parse("", &[])
+            .expect("valid")
+            .server
+            .trusted_proxies
+            .is_empty()
+    );
+    let c = parse(
+        "[server]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"::1\"]\n",
+        &[],
+    )
+    .expect("valid");
+    let nets: Vec<String> = c
+        .server
+        .trusted_proxies
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(nets, ["127.0.0.1/32", "10.0.0.0/8", "::1/128"]);
+    let e = parse(
+        "[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"nginx\"]\n",
+        &[],
+    )
+    .expect_err("a name is not an address")
+    .to_string();
+    assert!(
+        e.starts_with("channel.toml:2: server.trusted_proxies") && e.contains("`nginx`"),
+        "{e}"
+    );
+}

@@ -7,9 +7,12 @@
 //! passwords or verification codes slow: [`LOGIN_PER_MINUTE`] tries a minute per address, and
 //! five wrong passwords lock the account for 15 minutes whatever the address.
 //!
-//! The client address is the TCP peer (`serve` runs the app with connect info); behind a
-//! reverse proxy every client shares the proxy's address, which only makes the limit
-//! stricter.
+//! The client address is the TCP peer (`serve` runs the app with connect info). Behind a
+//! reverse proxy every client would share the proxy's address; the proxies named in
+//! `[server] trusted_proxies` are believed about the client instead ([`TrustedProxies`]:
+//! `X-Forwarded-For` read from the right, the first address that is not a trusted proxy),
+//! so the limits and the login audit count real clients. A peer that is not a trusted proxy
+//! is never believed: a client cannot escape its quota by forging the header.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroU32;
@@ -18,11 +21,12 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use ipnet::IpNet;
 use serde_json::json;
 
 use crate::auth::Accounts;
@@ -38,19 +42,92 @@ pub const HOOK_PER_MINUTE: u32 = 600;
 /// Addresses remembered before the idle ones are forgotten.
 const FORGET_ABOVE: usize = 10_000;
 
-/// The caller's address as text (`127.0.0.1`), or `unknown` without connect info.
+/// The caller's address as text (`127.0.0.1`): the client a trusted proxy names, else the
+/// TCP peer; `unknown` without connect info.
 pub struct ClientAddr(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or_else(|| "unknown".into(), |c| c.0.ip().to_string()),
+            client_ip(&parts.extensions).map_or_else(|| "unknown".into(), |ip| ip.to_string()),
         ))
     }
+}
+
+/// The client's address as resolved by the limits' layer (through trusted proxies).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
+/// The resolved client address, else the TCP peer's, else `None`.
+fn client_ip(ext: &axum::http::Extensions) -> Option<IpAddr> {
+    ext.get::<ClientIp>()
+        .map(|c| c.0)
+        .or_else(|| ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()))
+}
+
+/// The reverse proxies (addresses or networks, `[server] trusted_proxies`) whose
+/// `X-Forwarded-For` is believed. Empty: the TCP peer is the client.
+#[derive(Clone, Debug, Default)]
+pub struct TrustedProxies(Arc<Vec<IpNet>>);
+
+impl TrustedProxies {
+    /// Proxies at these addresses or networks (`127.0.0.1/32`, `10.0.0.0/8`, `::1/128`).
+    pub fn new(nets: Vec<IpNet>) -> Self {
+        Self(Arc::new(nets))
+    }
+
+    fn trusts(&self, ip: IpAddr) -> bool {
+        // An IPv4 client reaching a dual-stack socket shows as ::ffff:a.b.c.d.
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        self.0.iter().any(|n| n.contains(&ip))
+    }
+
+    /// The client of a request from `peer` carrying `headers`: `peer` unless it is a trusted
+    /// proxy; else the `X-Forwarded-For` chain (all its headers, in order) walked from the
+    /// right past trusted proxies to the first address that is not one. An entry that is
+    /// not an address stops the walk at the last believed hop (what it says cannot be
+    /// trusted); a chain of trusted proxies only gives its leftmost entry.
+    pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        if !self.trusts(peer) {
+            return peer;
+        }
+        let chain: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        let mut client = peer;
+        for hop in chain.iter().rev() {
+            let Ok(ip) = hop.parse::<IpAddr>() else {
+                return client;
+            };
+            client = ip;
+            if !self.trusts(ip) {
+                return ip;
+            }
+        }
+        client
+    }
+}
+
+/// Puts the [`ClientIp`] of each request in its extensions.
+async fn resolve_client(State(t): State<TrustedProxies>, mut req: Request, next: Next) -> Response {
+    if let Some(peer) = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+    {
+        let ip = t.client(peer, req.headers());
+        req.extensions_mut().insert(ClientIp(ip));
+    }
+    next.run(req).await
 }
 
 /// The limiters of the daemon.
@@ -60,6 +137,7 @@ pub struct Limits {
     verify: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     hook: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     accounts: Accounts,
+    trusted: TrustedProxies,
 }
 
 fn per_minute(n: u32) -> Quota {
@@ -75,7 +153,15 @@ impl Limits {
             verify: Arc::new(RateLimiter::keyed(per_minute(verify_per_minute))),
             hook: Arc::new(RateLimiter::keyed(per_minute(HOOK_PER_MINUTE))),
             accounts,
+            trusted: TrustedProxies::default(),
         }
+    }
+
+    /// The same limits, believing `proxies` about the client's address.
+    #[must_use]
+    pub fn trusting(mut self, proxies: TrustedProxies) -> Self {
+        self.trusted = proxies;
+        self
     }
 
     /// The same limits with `n` webhook deliveries a minute per address (default
@@ -87,17 +173,21 @@ impl Limits {
     }
 }
 
-/// `app` behind the limits ([`LOGIN_PER_MINUTE`], [`VERIFY_PER_MINUTE`]).
-pub fn layer(app: Router, accounts: Accounts) -> Router {
+/// `app` behind the limits ([`LOGIN_PER_MINUTE`], [`VERIFY_PER_MINUTE`]), believing
+/// `proxies` about the client's address.
+pub fn layer(app: Router, accounts: Accounts, proxies: TrustedProxies) -> Router {
     layer_with(
         app,
-        Limits::new(accounts, LOGIN_PER_MINUTE, VERIFY_PER_MINUTE),
+        Limits::new(accounts, LOGIN_PER_MINUTE, VERIFY_PER_MINUTE).trusting(proxies),
     )
 }
 
-/// `app` behind the given limits.
+/// `app` behind the given limits (the client's address resolved first, through the
+/// limits' trusted proxies).
 pub fn layer_with(app: Router, limits: Limits) -> Router {
+    let trusted = limits.trusted.clone();
     app.layer(middleware::from_fn_with_state(limits, limit))
+        .layer(middleware::from_fn_with_state(trusted, resolve_client))
 }
 
 async fn limit(State(l): State<Limits>, req: Request, next: Next) -> Response {
@@ -112,10 +202,7 @@ async fn limit(State(l): State<Limits>, req: Request, next: Next) -> Response {
         (_, _, true) => &l.hook,
         _ => return next.run(req).await,
     };
-    let ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    let ip = client_ip(req.extensions()).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     if limiter.len() > FORGET_ABOVE {
         limiter.retain_recent();
     }
