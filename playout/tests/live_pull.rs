@@ -2,7 +2,8 @@
 //! ffmpeg SRT caller into our SRT listener, our SRT caller into `srt-live-transmit`, an HLS
 //! stream of ffmpeg-made segments served by a plain HTTP server, and HTTP-FLV served by
 //! `ffmpeg -listen 1`. Each is pre-rolled and on air in its slot; the next item is on its
-//! frame. The SRT caller's MPEG-TS PTS crosses 2^33 ticks (26.5 h) in its slot.
+//! frame. The SRT caller's MPEG-TS PTS crosses 2^33 ticks (26.5 h) in its slot. A feed split
+//! into two items (a window past midnight) stays on air across the cut on one connection.
 
 mod common;
 
@@ -196,4 +197,65 @@ async fn srt_hls_and_http_flv_pulls_are_on_air_in_their_slots() {
     }
     let g = runs.iter().find(|r| r.colour == Some(4)).expect(&desc);
     assert_eq!(g.first_pts_ns, (first + 400) as i64 * FRAME_NS, "{desc}");
+}
+
+/// A slow-live window that runs past midnight airs as two items of the same feed (one per
+/// day's rundown). The feed must stay on air across the cut: no second connection fighting
+/// the first for the listener's port, no slate at 00:00.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_split_into_two_items_stays_on_air_across_the_cut() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let srt_in = free_udp_port().expect("port");
+    let green = clip(Clip::new(palette::GREEN, 1000.0).frames(25), dir.path());
+    let mut ff = FfmpegRtmpListener::start().expect("receiver");
+    let mut run = start(destinations(&[("ffmpeg", ff.url())]), 0);
+    let first = run.frame_in(Duration::from_millis(3000));
+    let url = format!("srt://:{srt_in}?mode=listener");
+    run.engine
+        .cue(vec![
+            playout::Cue::follow("before-midnight", url.clone())
+                .with_length(100)
+                .at(first),
+            playout::Cue::follow("after-midnight", url).with_length(100),
+            cue("after", &green, 25),
+        ])
+        .expect("cued");
+    wait_for("our SRT listener", || udp_bound(srt_in));
+    let _caller = FfmpegSender::start(
+        palette::RED,
+        60,
+        "mpegts",
+        &format!("srt://127.0.0.1:{srt_in}?mode=caller"),
+        &[],
+    )
+    .expect("srt ffmpeg");
+    let done = run
+        .until(
+            Duration::from_secs(40),
+            |e| matches!(e, Event::ItemEnded { id, .. } if id == "after"),
+        )
+        .await;
+    assert!(done.is_some(), "{:?}", run.seen);
+    run.until(Duration::from_millis(600), |_| false).await;
+    run.engine.stop().await;
+    ff.wait_finished(Duration::from_secs(10)).expect("finished");
+    ff.stop().expect("stop");
+    let path = ff.recording_path().expect("recording");
+    assert_continuous("ffmpeg", &path);
+    let pal = [palette::RED, palette::GREEN];
+    let colours = probe::frame_colours(&path).expect("colours");
+    let desc = probe::describe_colour_runs(&probe::colour_runs(&colours, &pal), &pal);
+    // The second item (frames first+100 … first+199) is the feed throughout: not one
+    // frame of slate or hold at the cut.
+    let not_red: Vec<u64> = colours
+        .iter()
+        .map(|c| ((c.pts_ns() / FRAME_NS) as u64, probe::classify(c.rgb, &pal)))
+        .filter(|(f, c)| *f >= first + 100 && *f < first + 200 && *c != Some(0))
+        .map(|(f, _)| f - first)
+        .collect();
+    assert!(
+        not_red.is_empty(),
+        "frames of the second item not from the feed (item frame numbers): {not_red:?}\n{desc}\n{:?}",
+        run.seen
+    );
 }

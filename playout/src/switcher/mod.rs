@@ -2,7 +2,9 @@
 //!
 //! Owns: the queue of cued items, the item on air, pre-rolling the next items, cuts on the
 //! exact frame, fallback (hold the last frame briefly, then the slate, with silence),
-//! retries of a failed source, and joining an item late at the right offset. Does not own:
+//! retries of a failed source, joining an item late at the right offset, and handing a live
+//! feed's connection on to the next item of the same feed (a slow-live window split at
+//! midnight stays on air: one connection, no slate at the cut). Does not own:
 //! time (the caller passes the frame number — the real loop in `engine`, or a test with a
 //! simulated clock), encoding, or destinations.
 //!
@@ -95,6 +97,21 @@ struct OnAir {
     trailing: bool,
 }
 
+/// A live item's connection passed on to the next item of the same feed: the source, its
+/// automatic gain (so the level does not jump at the cut) and its last frame (to hold).
+struct Handover {
+    cue: Cue,
+    source: Box<dyn Source>,
+    level: Leveller,
+    last_frame: Option<gst::Buffer>,
+}
+
+/// Whether `next` is the same live feed as `prev` (one connection serves both).
+fn same_live_feed(prev: &Cue, next: &Cue) -> bool {
+    let uri = prev.uri();
+    uri == next.uri() && crate::source::live::classify(&uri).is_some()
+}
+
 impl OnAir {
     fn remaining_length(&self) -> Option<u64> {
         self.cue.length.map(|l| l.saturating_sub(self.offset))
@@ -110,6 +127,8 @@ pub struct Switcher {
     current: Option<OnAir>,
     events: Vec<Event>,
     retired: Vec<Box<dyn Source>>,
+    /// The connection of a live item just ended, for the next item of the same feed.
+    handover: Option<Handover>,
     /// The last frame number ticked.
     frame: u64,
     pub repeated: u64,
@@ -133,6 +152,7 @@ impl Switcher {
             current: None,
             events: Vec::new(),
             retired: Vec::new(),
+            handover: None,
             frame: first_frame,
             repeated: 0,
             fallback_on: false,
@@ -293,12 +313,45 @@ impl Switcher {
                 self.start(q, n, wall_ns);
             }
         }
+        // A connection no item took over (the next item starts later, or is another source).
+        if let Some(h) = self.handover.take() {
+            self.retired.push(h.source);
+        }
+    }
+
+    /// Whether queued item `i` continues the live feed of the item before it (the one on
+    /// air for the first): it takes that connection over instead of opening its own.
+    fn continues_live(&self, i: usize) -> bool {
+        let prev = match i {
+            0 => self.current.as_ref().map(|c| &c.cue),
+            _ => self.queue.get(i - 1).map(|q| &q.cue),
+        };
+        match (prev, self.queue.get(i)) {
+            (Some(p), Some(q)) => q.source.is_none() && same_live_feed(p, &q.cue),
+            _ => false,
+        }
     }
 
     fn start(&mut self, q: Queued, n: u64, wall_ns: u64) {
-        let source = match q.source {
-            Some(s) => s,
-            None => self.open_cue(&q.cue, q.cue.in_point_ns),
+        let handed = self.handover.take();
+        let (source, carried) = match (q.source, handed) {
+            (None, Some(h)) if same_live_feed(&h.cue, &q.cue) => {
+                // The same gain only when the item asks for the same correction.
+                let level = (h.cue.live_target_mlufs == q.cue.live_target_mlufs
+                    && h.cue.ceiling_mdb == q.cue.ceiling_mdb)
+                    .then_some(h.level);
+                (h.source, Some((level, h.last_frame)))
+            }
+            (source, h) => {
+                if let Some(h) = h {
+                    self.retired.push(h.source);
+                }
+                let s = match source {
+                    Some(s) => s,
+                    None => self.open_cue(&q.cue, q.cue.in_point_ns),
+                };
+                (s, None)
+            }
         };
         let live_hold = source.live_hold().map(|d| {
             self.profile
@@ -312,8 +365,10 @@ impl Switcher {
             wall_ns,
             offset_frames: q.offset,
         });
-        let level = match (live_hold, q.cue.live_target_mlufs) {
-            (Some(_), Some(target)) => Leveller::live(
+        let (carried_level, last_frame) = carried.unwrap_or((None, None));
+        let level = match (carried_level, live_hold, q.cue.live_target_mlufs) {
+            (Some(level), _, _) => level,
+            (None, Some(_), Some(target)) => Leveller::live(
                 target,
                 q.cue.ceiling_mdb,
                 self.profile.sample_rate,
@@ -335,7 +390,7 @@ impl Switcher {
             played: 0,
             source: Some(source),
             source_pos: 0,
-            last_frame: None,
+            last_frame,
             misses: 0,
             fallback: None,
             retry_at: None,
@@ -359,7 +414,21 @@ impl Switcher {
                 reason,
             });
             if let Some(s) = cur.source {
-                self.retired.push(s);
+                let continued = s.live_hold().is_some()
+                    && self
+                        .queue
+                        .front()
+                        .is_some_and(|q| q.source.is_none() && same_live_feed(&cur.cue, &q.cue));
+                if continued {
+                    self.handover = Some(Handover {
+                        cue: cur.cue,
+                        source: s,
+                        level: cur.level,
+                        last_frame: cur.last_frame,
+                    });
+                } else {
+                    self.retired.push(s);
+                }
             }
         }
     }
@@ -383,7 +452,7 @@ impl Switcher {
             if !due_soon {
                 break;
             }
-            if self.queue[i].source.is_none() {
+            if self.queue[i].source.is_none() && !self.continues_live(i) {
                 let src = self.open_cue(&self.queue[i].cue, self.queue[i].cue.in_point_ns);
                 self.queue[i].source = Some(src);
             }
@@ -407,6 +476,7 @@ impl Switcher {
                     && q.cue.start.is_some_and(|s| s <= live_horizon)
                     && crate::source::live::classify(&q.cue.uri()).is_some()
             })
+            .filter(|(i, _)| !self.continues_live(*i))
             .map(|(i, _)| i)
             .collect();
         for i in due {
@@ -569,6 +639,9 @@ impl Switcher {
             if let Some(s) = q.source {
                 self.retired.push(s);
             }
+        }
+        if let Some(h) = self.handover.take() {
+            self.retired.push(h.source);
         }
     }
 }

@@ -493,3 +493,69 @@ fn a_live_window_is_opened_two_minutes_before_it_starts() {
     let at = opened_at(&mut sw, 6000, 0).expect("the camera is opened before its window");
     assert_eq!(at, 6000 - live_preroll, "opened exactly 2 min ahead");
 }
+
+#[test]
+fn a_live_feed_split_into_two_items_keeps_its_one_connection_across_the_cut() {
+    gst::init().expect("gstreamer init");
+    let profile = OutputProfile::small();
+    let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let opened = Opened::default();
+    let mut settings = SwitcherSettings::for_profile(&profile);
+    settings.pull_wait = Duration::ZERO;
+    let mut sw = Switcher::new(
+        profile,
+        settings,
+        Box::new(LiveOpener {
+            up: up.clone(),
+            opened: opened.clone(),
+        }),
+        gst::Buffer::from_slice(vec![SLATE]),
+        0,
+    );
+    // 23:59:56–24:00 on one day's rundown, 00:00–00:00:04 on the next; then another camera.
+    sw.cue(
+        Cue::follow("cam-day1", "rtsp://cam/1")
+            .with_length(100)
+            .at(0),
+        0,
+    );
+    sw.cue(
+        Cue::follow("cam-day2", "rtsp://cam/1")
+            .with_length(100)
+            .at(100),
+        0,
+    );
+    sw.cue(
+        Cue::follow("other", "rtsp://cam/2").with_length(50).at(200),
+        0,
+    );
+    let out = run(&mut sw, 0, 250);
+    // One run of the feed's frames across the cut (frame n of the connection at output
+    // frame n: nothing reopened, nothing skipped), then the other camera from its start.
+    for (n, f) in out[..200].iter().enumerate() {
+        assert_eq!(*f, (0x11, n as u32), "frame {n}");
+    }
+    assert_eq!(
+        out[200],
+        (0x11, 0),
+        "the other camera is its own connection"
+    );
+    let uris: Vec<String> = opened
+        .0
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|(u, _)| u.clone())
+        .collect();
+    assert_eq!(uris, ["rtsp://cam/1", "rtsp://cam/2"], "opened once each");
+    let ev = sw.take_events();
+    assert!(
+        !ev.iter().any(|e| matches!(e, Event::FallbackOn { .. })),
+        "{ev:?}"
+    );
+    assert!(
+        ev.iter().any(|e| matches!(e, Event::ItemEnded { id, reason: EndReason::Complete, .. } if id == "cam-day1"))
+            && ev.iter().any(|e| matches!(e, Event::ItemStarted { id, frame: 100, .. } if id == "cam-day2")),
+        "each day's item has its own as-run: {ev:?}"
+    );
+}
