@@ -123,6 +123,9 @@ struct RawServer {
     upload_dir: Option<Spanned<String>>,
     /// Most bytes one unit may upload, in GiB (default 200).
     unit_quota_gib: Option<Spanned<u64>>,
+    /// The node's own state (the as-run journal, the rundown last read; default `state`,
+    /// next to the config).
+    state_dir: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -251,6 +254,9 @@ pub struct ServerConfig {
     pub upload_dir: PathBuf,
     /// Most bytes one unit may upload (`[server] unit_quota_gib`, default 200 GiB).
     pub unit_quota_bytes: u64,
+    /// The node's own state, kept across restarts and database outages (absolute;
+    /// `[server] state_dir`, default `state`): the as-run journal and the rundown last read.
+    pub state_dir: PathBuf,
 }
 
 /// The on-air controller's settings.
@@ -672,6 +678,18 @@ fn parse_server(
             std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)
         }
     };
+    let state_dir = {
+        let p = base.join(
+            raw.state_dir
+                .as_ref()
+                .map_or("state", |v| v.get_ref().as_str()),
+        );
+        if p.is_absolute() {
+            p
+        } else {
+            std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)
+        }
+    };
     let unit_quota_bytes = match &raw.unit_quota_gib {
         Some(v) if !(1..=100_000).contains(v.get_ref()) => {
             return Err(at(
@@ -690,6 +708,7 @@ fn parse_server(
         preview_dir,
         upload_dir,
         unit_quota_bytes,
+        state_dir,
     })
 }
 
