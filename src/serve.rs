@@ -294,6 +294,13 @@ pub async fn run_until(
     // The production pair (PostgreSQL): follow the other node's edits, hold the jobs' lease.
     let (stop_cluster, stop_cluster_rx) = tokio::sync::watch::channel(false);
     let mut feedback_options = config.feedback.clone();
+    // The once-only jobs' drill: hold a write in flight (tests pause the node meanwhile).
+    let drill_hold = std::env::var("KEPU_DRILL_JOB_HOLD_MS")
+        .ok()
+        .filter(|_| config.air.fault_drills)
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(Duration::ZERO, Duration::from_millis);
+    feedback_options.drill_hold = drill_hold;
     let leader = if store.backend() == crate::store::Backend::Postgres {
         tokio::spawn(crate::cluster::listen::follow(
             db.clone(),
@@ -308,8 +315,15 @@ pub async fn run_until(
         let (leader, _) = crate::cluster::lease::spawn(
             db.clone(),
             crate::cluster::lease::LeaseSettings::new("jobs", &holder),
-            stop_cluster_rx,
+            stop_cluster_rx.clone(),
         );
+        // Certificates issued by the lease holder as airings end, fenced by its epoch.
+        tokio::spawn(crate::certificate::job::run(
+            crate::certificate::Certificates::new(catalog.clone(), asrun.clone()),
+            leader.clone(),
+            drill_hold,
+            stop_cluster_rx,
+        ));
         leader
     } else {
         crate::cluster::Leader::always()

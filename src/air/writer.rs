@@ -155,7 +155,10 @@ async fn run(
                 false
             }
             Err(_) => {
-                tracing::warn!(pending = lock(&journal).len(), "as-run write timed out; will retry");
+                tracing::warn!(
+                    pending = lock(&journal).len(),
+                    "as-run write timed out; will retry"
+                );
                 false
             }
         };

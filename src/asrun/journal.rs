@@ -289,7 +289,11 @@ impl Journal {
             self.bytes = self.bytes.saturating_sub(freed);
             let n = (before - self.entries.len()) as u64;
             self.dropped += n;
-            tracing::error!(airing = key.as_deref().unwrap_or(""), entries = n, "as-run journal over its limit: the oldest airing's writes dropped");
+            tracing::error!(
+                airing = key.as_deref().unwrap_or(""),
+                entries = n,
+                "as-run journal over its limit: the oldest airing's writes dropped"
+            );
         }
     }
 
