@@ -124,7 +124,7 @@ struct RawServer {
     /// Most bytes one unit may upload, in GiB (default 200).
     unit_quota_gib: Option<Spanned<u64>>,
     /// The node's own state (the as-run journal, the rundown last read; default `state`,
-    /// next to the config).
+    /// next to the config, or in systemd's `$STATE_DIRECTORY`).
     state_dir: Option<Spanned<String>>,
 }
 
@@ -255,7 +255,8 @@ pub struct ServerConfig {
     /// Most bytes one unit may upload (`[server] unit_quota_gib`, default 200 GiB).
     pub unit_quota_bytes: u64,
     /// The node's own state, kept across restarts and database outages (absolute;
-    /// `[server] state_dir`, default `state`): the as-run journal and the rundown last read.
+    /// `[server] state_dir`, default `state` next to the config or in systemd's
+    /// `$STATE_DIRECTORY`): the as-run journal and the rundown last read.
     pub state_dir: PathBuf,
 }
 
@@ -311,7 +312,7 @@ impl ChannelConfig {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigError(format!("{}: cannot read the config: {e}", path.display())))?;
         let env: BTreeMap<String, String> = std::env::vars()
-            .filter(|(k, _)| k.starts_with("KEPU_"))
+            .filter(|(k, _)| k.starts_with("KEPU_") || k == "STATE_DIRECTORY")
             .collect();
         Self::parse(path, &text, &env)
     }
@@ -679,11 +680,17 @@ fn parse_server(
         }
     };
     let state_dir = {
-        let p = base.join(
-            raw.state_dir
-                .as_ref()
-                .map_or("state", |v| v.get_ref().as_str()),
-        );
+        // Under systemd (`StateDirectory=`) the default is inside the unit's state directory:
+        // the config's own directory is read-only there.
+        let default = env
+            .get("STATE_DIRECTORY")
+            .and_then(|d| d.split(':').next())
+            .filter(|d| !d.is_empty())
+            .map_or_else(|| base.join("state"), |d| Path::new(d).join("state"));
+        let p = match &raw.state_dir {
+            Some(v) => base.join(v.get_ref()),
+            None => default,
+        };
         if p.is_absolute() {
             p
         } else {

@@ -346,3 +346,18 @@ fn uploads_have_a_directory_and_a_quota() {
         "{e}"
     );
 }
+
+#[test]
+fn the_state_directory_is_next_to_the_config_in_systemds_or_set() {
+    let c = parse("", &[]).expect("valid");
+    assert!(c.server.state_dir.is_absolute() && c.server.state_dir.ends_with("state"));
+    // Under systemd's StateDirectory= (the config's directory is read-only there).
+    let c = parse("", &[("STATE_DIRECTORY", "/var/lib/kepu-playout")]).expect("valid");
+    assert_eq!(c.server.state_dir, Path::new("/var/lib/kepu-playout/state"));
+    let c = parse(
+        "[server]\nstate_dir = \"/srv/kepu/state\"\n",
+        &[("STATE_DIRECTORY", "/var/lib/kepu-playout")],
+    )
+    .expect("valid");
+    assert_eq!(c.server.state_dir, Path::new("/srv/kepu/state"));
+}
