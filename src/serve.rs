@@ -1,8 +1,10 @@
 //! `kepu-playout serve --config CHANNEL.toml`: the daemon. One process with the store, the
 //! engine, the on-air controller and the HTTP API.
 //!
-//! Start-up order: open (and migrate) the database — the embedded SQLite file by default —
-//! and the edition; close as-run airings a previous process left open (a crash or kill -9);
+//! Start-up order: open (and migrate) the database — the embedded SQLite file by default;
+//! PostgreSQL may be away, it is used when it answers — and the edition; open the as-run
+//! journal in the state directory (the writes a previous process left are replayed first,
+//! then the airings it left open — a crash or kill -9 — are closed);
 //! bind the HTTP port (a port in use fails before anything goes on air); start the engine and
 //! the controller, which cues the item that should be on air at its right offset; serve; tell
 //! systemd `READY=1`. The first SIGTERM/SIGINT stops in order (HTTP stops accepting, the
@@ -123,7 +125,8 @@ pub async fn run_until(
     stop: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let db = &config.server.database;
-    let store = tokio::time::timeout(Duration::from_secs(30), Store::open(db))
+    // A node restarted while PostgreSQL is away goes on air from its state directory.
+    let store = tokio::time::timeout(Duration::from_secs(30), Store::open_or_wait(db))
         .await
         .map_err(|_| anyhow::anyhow!("打开数据库 {} 超时（30 秒）", redact(db)))?
         .with_context(|| format!("无法打开数据库 {}", redact(db)))?;
@@ -154,24 +157,50 @@ pub async fn run_until(
     // As-run rows carry the node; on the production pair each node closes only its own.
     let asrun = AsRunLog::new(store.clone()).for_node(&config.node.name);
     let metrics = Metrics::new().context("metrics registry")?;
-    asrun
-        .close_interrupted()
-        .await
-        .context("无法整理上次未关闭的播出记录")?;
-    if let Ok(n) = asrun.count().await {
-        metrics.set_asrun_rows(u64::try_from(n).unwrap_or(0));
-    }
-    if accounts
-        .users()
-        .await
-        .map(|u| u.is_empty())
-        .unwrap_or(false)
-    {
+    // The as-run journal: writes a previous process left are replayed first, then the
+    // marker that closes the airings it left open (kill -9, a crash), then this process's.
+    let journal_path = config
+        .server
+        .state_dir
+        .join(crate::asrun::journal::FILE_NAME);
+    let (mut journal, recovered) =
+        crate::asrun::journal::Journal::open(&journal_path, Default::default())
+            .with_context(|| format!("无法打开播出记录日志 {}", journal_path.display()))?;
+    if recovered.entries > 0 {
         say_err!(
-            "note: no accounts yet — create the first admin with \
-             `kepu-playout user add --role admin --username NAME --db {}`",
-            redact(db)
+            "as-run journal: {} write(s) of the previous run to replay",
+            recovered.entries
         );
+    }
+    journal
+        .push(crate::asrun::journal::Entry::CloseInterrupted {
+            before_ms: crate::air::clock::ChannelClock::with_offset_ms(config.air.clock_offset_ms)
+                .now()
+                .timestamp_millis(),
+        })
+        .with_context(|| format!("无法写入播出记录日志 {}", journal_path.display()))?;
+    {
+        // Looked up beside the start: the database may be away (the node goes on air).
+        let (asrun, accounts, metrics, db) =
+            (asrun.clone(), accounts.clone(), metrics.clone(), db.clone());
+        tokio::spawn(async move {
+            let quick = Duration::from_secs(5);
+            if let Ok(Ok(n)) = tokio::time::timeout(quick, asrun.count()).await {
+                metrics.set_asrun_rows(u64::try_from(n).unwrap_or(0));
+            }
+            if tokio::time::timeout(quick, accounts.users())
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .is_some_and(|u| u.is_empty())
+            {
+                say_err!(
+                    "note: no accounts yet — create the first admin with \
+                     `kepu-playout user add --role admin --username NAME --db {}`",
+                    redact(&db)
+                );
+            }
+        });
     }
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
@@ -250,6 +279,8 @@ pub async fn run_until(
             ..AirSettings::from_config(&config.air)
         },
         monotonic: crate::air::real_monotonic(),
+        journal,
+        state_dir: Some(config.server.state_dir.clone()),
     })?;
     // Resumable video uploads (tus) of partners and coordinators, behind the same guard.
     let uploads = crate::upload::Uploads::new(
@@ -263,6 +294,13 @@ pub async fn run_until(
     // The production pair (PostgreSQL): follow the other node's edits, hold the jobs' lease.
     let (stop_cluster, stop_cluster_rx) = tokio::sync::watch::channel(false);
     let mut feedback_options = config.feedback.clone();
+    // The once-only jobs' drill: hold a write in flight (tests pause the node meanwhile).
+    let drill_hold = std::env::var("KEPU_DRILL_JOB_HOLD_MS")
+        .ok()
+        .filter(|_| config.air.fault_drills)
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(Duration::ZERO, Duration::from_millis);
+    feedback_options.drill_hold = drill_hold;
     let leader = if store.backend() == crate::store::Backend::Postgres {
         tokio::spawn(crate::cluster::listen::follow(
             db.clone(),
@@ -277,8 +315,15 @@ pub async fn run_until(
         let (leader, _) = crate::cluster::lease::spawn(
             db.clone(),
             crate::cluster::lease::LeaseSettings::new("jobs", &holder),
-            stop_cluster_rx,
+            stop_cluster_rx.clone(),
         );
+        // Certificates issued by the lease holder as airings end, fenced by its epoch.
+        tokio::spawn(crate::certificate::job::run(
+            crate::certificate::Certificates::new(catalog.clone(), asrun.clone()),
+            leader.clone(),
+            drill_hold,
+            stop_cluster_rx,
+        ));
         leader
     } else {
         crate::cluster::Leader::always()

@@ -12,6 +12,10 @@
 //! - the log disk full: a node whose every log write fails keeps playing and stops cleanly;
 //! - the wall clock stepped +2 s and back (−2 s) on air (the injected clock's drill): the
 //!   output stays continuous and the programme is back on the wall-clock grid.
+//! - kill -9 during a database outage, restarted while the database is still away: the
+//!   node goes on air from its state directory (the days it read), its as-run journal
+//!   replays the rows of the outage when the database is back — each airing exactly once,
+//!   the one cut by the kill closed `interrupted`.
 
 mod cluster_common;
 mod serve_common;
@@ -561,5 +565,122 @@ fn the_wall_clock_stepped_2_s_ahead_and_back() {
         );
     }
     report.line("items 4–6 started on their planned frames (±1 frame) and played whole: the channel is back on time");
+    report.survived();
+}
+
+#[test]
+fn kill_9_while_postgres_is_away_loses_no_as_run_row() {
+    let mut report = Report::new(
+        "6-journal",
+        "kill -9 during a PostgreSQL outage, restarted while it is still away",
+    );
+    let Some(s) = setup("kepu_f_journal", 6) else {
+        return;
+    };
+    let mut rx = NginxRtmp::start().expect("nginx");
+    let offset = offset_for(t0(), Duration::from_secs(10));
+    let (cm, am) = node_config(&s.world, "main", "main", &rx.url(), offset);
+    let level = "kepu_playout=info,playout=warn";
+    let lm = log_of(&s.world, "main");
+    let mut main = start_node(&cm, am, &lm, level);
+    sleep_until_programme(at(2000), offset);
+    s.pg.stop();
+    report.line("PostgreSQL stopped at t0+2 s (during the 1st item, its start already stored)");
+    sleep_until_programme(at(11_000), offset);
+    let h = main.get("/healthz", "").json();
+    let pending = h["asrun_pending"].as_u64().unwrap_or(0);
+    report.line(format!(
+        "t0+11 s (3rd item on air): as-run writes in the journal: {pending}"
+    ));
+    // The 1st item ended, the 2nd started and ended, the 3rd started: 4 writes.
+    assert!(pending >= 4, "{h}");
+    main.kill9();
+    report.line("main killed with SIGKILL at t0+11 s (1 s into the 3rd item)");
+    let mut main = start_node(&cm, am, &lm, level);
+    let h = main.get("/healthz", "").json();
+    report.line(format!(
+        "restarted with the database still away: /healthz {h}"
+    ));
+    assert!(h["asrun_pending"].as_u64().unwrap_or(0) >= pending, "{h}");
+    sleep_until_programme(at(22_000), offset);
+    let h = main.get("/healthz", "").json();
+    assert!(h["rundown_error"].is_string(), "the database is away: {h}");
+    s.pg.start_again();
+    report.line(format!(
+        "PostgreSQL started again at t0+22 s; the node had {} as-run write(s) waiting",
+        h["asrun_pending"]
+    ));
+    let back = Instant::now();
+    let caught_up = loop {
+        let h = main.get("/healthz", "").json();
+        if h["asrun_pending"].as_u64() == Some(0) {
+            break back.elapsed();
+        }
+        assert!(
+            back.elapsed() < Duration::from_secs(20),
+            "the journal did not drain: {h}\n{}",
+            main.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    report.line(format!(
+        "the journal drained {} ms after the database was back",
+        caught_up.as_millis()
+    ));
+    sleep_until_programme(at(31_500), offset);
+    stop_all(&mut [(&mut main, "main")], &mut report);
+    rx.wait_idle(Duration::from_secs(15)).expect("idle");
+    rx.stop().expect("stop");
+    let recs = rx.recordings().expect("recordings");
+    let last = recs.last().expect("a recording after the restart");
+    let (r, text) = runs(last);
+    report.line(format!("recording after the restart: {text}"));
+    assert!(
+        r.ends_with(&whole(&CYCLE[3..])),
+        "the restarted node played the days it had read: {text}"
+    );
+    let rows = asrun_rows(&s);
+    let m = of_node(&rows, "main");
+    let got: Vec<(String, String, Option<i64>)> = m
+        .iter()
+        .map(|r| {
+            (
+                r.title.clone(),
+                r.end_reason.clone().unwrap_or_default(),
+                r.frames,
+            )
+        })
+        .collect();
+    report.line(format!("as-run: {got:?}"));
+    let mut keys: Vec<_> = m.iter().map(|r| r.airing_key.clone()).collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), m.len(), "doubled rows: {m:?}");
+    let full = |title: &str| (title.to_string(), "complete".to_string(), Some(125));
+    assert_eq!(got[..2], [full("red0"), full("green1")], "{got:?}");
+    assert_eq!(
+        (got[2].0.as_str(), got[2].1.as_str(), got[2].2),
+        ("blue2", "interrupted", None),
+        "the airing cut by kill -9 is closed as interrupted: {got:?}"
+    );
+    // The rest of the 3rd item when the restarted node joined in time, then 4–6 whole.
+    let rest = if got.len() == 7 {
+        assert_eq!(
+            (got[3].0.as_str(), got[3].1.as_str()),
+            ("blue2", "complete"),
+            "{got:?}"
+        );
+        &got[4..]
+    } else {
+        &got[3..]
+    };
+    assert_eq!(
+        rest,
+        [full("yellow3"), full("magenta4"), full("cyan5")],
+        "{got:?}"
+    );
+    report.line(
+        "as-run: every airing of the outage exactly once (no key twice), the two items aired before the kill complete with 125 frames, the one cut by the kill closed `interrupted`, the ones after the restart complete",
+    );
     report.survived();
 }

@@ -24,6 +24,9 @@ pub enum AlarmKind {
     EngineStalled,
     /// The engine's events are read too slowly: as-run evidence is waiting in memory.
     EventsBacklog,
+    /// The as-run journal went over its limit while the database was away: the oldest
+    /// airings' writes were dropped.
+    AsrunJournalFull,
 }
 
 /// One alarm.

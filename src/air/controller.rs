@@ -68,6 +68,58 @@ pub(super) struct Controller {
     loaded: Vec<(u32, Day)>,
     /// The catalog's loudness measure of the sources in `loaded` (LUFS by source).
     measured: HashMap<String, f64>,
+    /// Where `loaded` and `measured` are kept for the next process (the state directory).
+    cache: Option<std::path::PathBuf>,
+}
+
+/// What the rundown cache file holds.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Cached {
+    days: Vec<(u32, Day)>,
+    measured: HashMap<String, f64>,
+}
+
+/// The days a previous process read (empty when there is no cache or it is unreadable).
+fn read_cache(path: &std::path::Path) -> (Vec<(u32, Day)>, HashMap<String, f64>) {
+    let text = match std::fs::read(path) {
+        Ok(t) => t,
+        Err(e) => {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(path = %path.display(), error = %e, "rundown cache not readable");
+            }
+            return Default::default();
+        }
+    };
+    match serde_json::from_slice::<Cached>(&text) {
+        Ok(c) => {
+            tracing::info!(path = %path.display(), days = c.days.len(), "rundown cache read: planning from it until the database answers");
+            (c.days, c.measured)
+        }
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "rundown cache unreadable: ignored");
+            Default::default()
+        }
+    }
+}
+
+/// Keeps the days read for the next process: a temporary file, fsync, rename.
+fn write_cache(
+    path: &std::path::Path,
+    days: &[(u32, Day)],
+    measured: &HashMap<String, f64>,
+) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let json = serde_json::to_vec(&Cached {
+        days: days.to_vec(),
+        measured: measured.clone(),
+    })
+    .map_err(std::io::Error::other)?;
+    let tmp = path.with_extension("json.tmp");
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(&json)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)
 }
 
 impl Controller {
@@ -84,9 +136,12 @@ impl Controller {
     ) -> Self {
         let (writer, writer_task) = AsRunWriter::spawn(
             parts.asrun,
+            parts.journal,
             parts.metrics.clone(),
             parts.settings.db_timeout,
         );
+        let cache = parts.state_dir.map(|d| d.join(super::RUNDOWN_CACHE));
+        let (loaded, measured) = cache.as_deref().map(read_cache).unwrap_or_default();
         let recorder = AsRunRecorder::new(engine.timeline().rate);
         Self {
             clock: parts.clock,
@@ -112,8 +167,9 @@ impl Controller {
             stalled: None,
             monotonic: parts.monotonic.clone(),
             packets_lost_seen: 0,
-            loaded: Vec::new(),
-            measured: HashMap::new(),
+            loaded,
+            measured,
+            cache,
         }
     }
 
@@ -140,6 +196,14 @@ pub(super) async fn run(mut c: Controller) {
     let mut reading = false;
     let mut want_read = true;
     c.detector = StallDetector::new(c.mono_ns());
+    if !c.loaded.is_empty() {
+        // The days a previous process kept: on air at once, before the first read answers
+        // (it may wait out its timeout with the database away).
+        let loaded = std::mem::take(&mut c.loaded);
+        c.plan_from(&loaded);
+        c.loaded = loaded;
+        c.publish();
+    }
     loop {
         if want_read && !reading {
             reading = true;
@@ -274,6 +338,12 @@ impl Controller {
     fn on_read(&mut self, read: Read) {
         let error = match read {
             Ok((days, measured)) => {
+                if let Some(path) = &self.cache
+                    && (days != self.loaded || measured != self.measured)
+                    && let Err(e) = write_cache(path, &days, &measured)
+                {
+                    tracing::warn!(path = %path.display(), error = %e, "rundown cache not written");
+                }
                 self.loaded = days;
                 self.measured = measured;
                 None
@@ -375,6 +445,17 @@ impl Controller {
         self.state.asrun_pending = self.writer.pending();
         self.metrics.set_backlogs(backlog, self.state.asrun_pending);
         let now = self.clock.now();
+        let dropped = self.writer.dropped();
+        if dropped > self.state.asrun_dropped {
+            self.state.asrun_dropped = dropped;
+            self.state.alarms.raise(
+                AlarmKind::AsrunJournalFull,
+                "",
+                format!("数据库长时间不可用，本地播出记录日志已满：最早的 {dropped} 条播出记录写入已丢弃"),
+                now,
+            );
+            self.publish();
+        }
         if backlog > EVENTS_BACKLOG_ALARM {
             self.state.alarms.raise(
                 AlarmKind::EventsBacklog,
@@ -488,6 +569,7 @@ impl Controller {
             writer_task,
             ..
         } = self;
+        writer.close();
         drop(writer);
         if tokio::time::timeout(Duration::from_secs(15), writer_task)
             .await

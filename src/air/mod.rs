@@ -155,8 +155,10 @@ pub struct AirSnapshot {
     pub engine: Option<Status>,
     /// Why the rundown could not be read last time, if it could not.
     pub rundown_error: Option<String>,
-    /// As-run writes waiting for the database.
+    /// As-run writes waiting for the database (the journal's entries).
     pub asrun_pending: usize,
+    /// As-run writes the journal dropped over its limit (the database away too long).
+    pub asrun_dropped: u64,
     /// Alarms active or not yet acknowledged.
     pub alarms_open: usize,
     /// Changes whenever the alarm board changes.
@@ -174,6 +176,7 @@ struct Published {
     engine: Option<Status>,
     rundown_error: Option<String>,
     asrun_pending: usize,
+    asrun_dropped: u64,
     timeline: playout::Timeline,
     engine_restarts: u64,
     /// The engine's live sources (status and stills).
@@ -191,6 +194,7 @@ impl Published {
             engine: None,
             rundown_error: None,
             asrun_pending: 0,
+            asrun_dropped: 0,
             timeline: engine.timeline(),
             engine_restarts: 0,
             live: engine.live_sources(),
@@ -323,6 +327,7 @@ impl AirHandle {
             engine: p.engine.clone(),
             rundown_error: p.rundown_error.clone(),
             asrun_pending: p.asrun_pending,
+            asrun_dropped: p.asrun_dropped,
             alarms_open: p.alarms.open(),
             alarms_version: p.alarms.version(),
             engine_restarts: p.engine_restarts,
@@ -455,7 +460,17 @@ pub struct AirParts {
     pub settings: AirSettings,
     /// Elapsed time for supervision ([`real_monotonic`] on air; simulated in rehearsals).
     pub monotonic: Monotonic,
+    /// The queue of as-run writes ([`crate::asrun::journal`]): on the daemon a file in the
+    /// node's state directory, replayed first; in memory in rehearsals.
+    pub journal: crate::asrun::journal::Journal,
+    /// The node's state directory: the days last read are kept there
+    /// ([`RUNDOWN_CACHE`]) so a node restarted while the database is away plays them.
+    /// `None`: nothing kept (rehearsals).
+    pub state_dir: Option<std::path::PathBuf>,
 }
+
+/// The file in the state directory holding the days last read (JSON; written atomically).
+pub const RUNDOWN_CACHE: &str = "rundown-cache.json";
 
 impl Air {
     /// Starts the engine and the controller. The first cue happens at once.

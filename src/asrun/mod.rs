@@ -9,6 +9,7 @@
 //! committed statement before the call returns.
 
 pub mod csv;
+pub mod journal;
 pub mod recorder;
 
 use crate::store::{Error, Result, Store, now_ms};
@@ -28,7 +29,7 @@ pub struct Fallback {
 }
 
 /// The start of an airing.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewAiring {
     /// Stable key (item id @ first-frame ms).
     pub key: String,
@@ -366,6 +367,28 @@ impl AsRunLog {
         Ok(done.rows_affected())
     }
 
+    /// [`AsRunLog::close_interrupted`] limited to the airings whose first frame is before
+    /// `before_ms` (UTC ms): the journal's start marker ([`journal::Entry::CloseInterrupted`]),
+    /// applied in order behind the writes a dead process left, so it closes that process's
+    /// airings and never one the new process opened (idempotent: a replay closes nothing new).
+    pub async fn close_interrupted_before(&self, before_ms: i64) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE asrun SET end_reason = 'interrupted' \
+             WHERE end_reason IS NULL AND node = $1 AND first_frame_ms < $2",
+        )
+        .bind(&*self.node)
+        .bind(before_ms)
+        .execute(self.store.pool())
+        .await?;
+        if done.rows_affected() > 0 {
+            tracing::warn!(
+                rows = done.rows_affected(),
+                "as-run airings left open by the previous run closed as interrupted"
+            );
+        }
+        Ok(done.rows_affected())
+    }
+
     /// Airings matching `q`, in airing order.
     pub async fn query(&self, q: &AsRunQuery) -> Result<Vec<Airing>> {
         if let Some(d) = &q.day
@@ -383,6 +406,15 @@ impl AsRunLog {
             .fetch_all(self.store.pool())
             .await?;
         Ok(rows.into_iter().map(Airing::from).collect())
+    }
+
+    /// Number of rows that have ended (complete or not): it moves whenever an airing ends.
+    pub async fn count_ended(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM asrun WHERE end_reason IS NOT NULL")
+                .fetch_one(self.store.pool())
+                .await?,
+        )
     }
 
     /// Number of rows in the log.

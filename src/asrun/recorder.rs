@@ -11,7 +11,7 @@ use playout::{EndReason, Event, Rate};
 use std::collections::HashMap;
 
 /// What the daemon knows about a cued item (the engine only knows its id).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ItemInfo {
     /// The engine's item id.
     pub item_id: String,
@@ -33,8 +33,10 @@ pub struct ItemInfo {
     pub gain_mdb: Option<i32>,
 }
 
-/// One write to the as-run log, to be applied in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One write to the as-run log, to be applied in order (serialized as one record of the
+/// local journal, [`super::journal`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Write {
     /// A new airing: its first frame left the switcher.
     Start(NewAiring),

@@ -9,11 +9,14 @@
 //!
 //! [`Certificates`] issues: a work with at least one ended airing that is not `missed` gets
 //! a certificate; when a new airing changes what it attests, the next request issues a new
-//! one with a new code, and the old codes stay valid. Reads the catalog and the as-run log,
+//! one with a new code, and the old codes stay valid. On the daemon the lease holder also
+//! issues them as airings complete ([`job`], fenced by the lease's epoch, so once across the
+//! pair). Reads the catalog and the as-run log,
 //! never changes them. Knows nothing of HTTP or roles (that is `web::certificate`).
 
 pub mod code;
 pub mod html;
+pub mod job;
 pub mod model;
 pub mod pdf;
 pub mod store;
@@ -83,6 +86,51 @@ impl Certificates {
 
     /// The current certificates of every work that aired, optionally of one unit, by work id.
     pub async fn for_all(&self, unit: Option<i64>) -> Result<Vec<Certificate>> {
+        let mut out = Vec::new();
+        for (work, airings) in self.aired(unit).await? {
+            out.extend(self.issue(work, &airings).await?);
+        }
+        Ok(out)
+    }
+
+    /// The issuing job's pass ([`job`]): every work that aired gets its current certificate,
+    /// each written under `fence` (refused with `Conflict` once another node holds the
+    /// lease). `hold` (a fault drill; zero otherwise) waits between reading and writing.
+    /// Returns how many certificates were newly stored.
+    pub async fn issue_all_fenced(
+        &self,
+        fence: &crate::cluster::fence::Fence,
+        hold: std::time::Duration,
+    ) -> Result<usize> {
+        let secret = self.secret().await?;
+        let mut fresh = Vec::new();
+        for (work, airings) in self.aired(None).await? {
+            if let Some(c) = self.draft(work, &airings, &secret).await?
+                && store::by_code(self.catalog.store(), &c.code, &secret)
+                    .await?
+                    .is_none()
+            {
+                fresh.push(c);
+            }
+        }
+        if fresh.is_empty() {
+            return Ok(0);
+        }
+        if !hold.is_zero() {
+            tracing::warn!(epoch = ?fence.epoch(), certificates = fresh.len(), hold_ms = hold.as_millis() as u64, "drill: the certificate job holds its certificates before writing");
+            tokio::time::sleep(hold).await;
+        }
+        for c in &fresh {
+            store::save_fenced(self.catalog.store(), c, &secret, fence).await?;
+        }
+        Ok(fresh.len())
+    }
+
+    /// The works that aired (optionally of one unit) with their airings counted once.
+    async fn aired(
+        &self,
+        unit: Option<i64>,
+    ) -> Result<Vec<(crate::catalog::repo::Work, Vec<Airing>)>> {
         let rows = crate::asrun::once_per_airing(self.asrun.query(&AsRunQuery::default()).await?);
         let mut by_work: BTreeMap<i64, Vec<Airing>> = BTreeMap::new();
         for a in rows.into_iter().filter(model::counts) {
@@ -101,7 +149,7 @@ impl Certificates {
             if unit.is_some_and(|u| u != work.unit_id) {
                 continue;
             }
-            out.extend(self.issue(work, &airings).await?);
+            out.push((work, airings));
         }
         Ok(out)
     }
@@ -111,22 +159,8 @@ impl Certificates {
         work: crate::catalog::repo::Work,
         airings: &[Airing],
     ) -> Result<Option<Certificate>> {
-        if work.edition_year != i64::from(self.catalog.edition().edition.year)
-            || !airings.iter().any(model::counts)
-        {
-            return Ok(None);
-        }
-        let unit = self.catalog.unit(work.unit_id).await?;
         let secret = self.secret().await?;
-        let draft = Draft {
-            work_id: work.id,
-            unit_id: work.unit_id,
-            title: work.title,
-            unit_name: unit.name,
-            copyright_holder: work.copyright_holder,
-            edition: self.edition_name(),
-        };
-        let Some(fresh) = Certificate::issue(draft, airings, &secret, now_ms()) else {
+        let Some(fresh) = self.draft(work, airings, &secret).await? else {
             return Ok(None);
         };
         // Same facts as an issued certificate: that one (its code and issue date) stands.
@@ -136,6 +170,30 @@ impl Certificates {
         store::save(self.catalog.store(), &fresh, &secret)
             .await
             .map(Some)
+    }
+
+    /// The certificate `work` earns by `airings` now (not stored); `None` when none.
+    async fn draft(
+        &self,
+        work: crate::catalog::repo::Work,
+        airings: &[Airing],
+        secret: &[u8; SECRET_LEN],
+    ) -> Result<Option<Certificate>> {
+        if work.edition_year != i64::from(self.catalog.edition().edition.year)
+            || !airings.iter().any(model::counts)
+        {
+            return Ok(None);
+        }
+        let unit = self.catalog.unit(work.unit_id).await?;
+        let draft = Draft {
+            work_id: work.id,
+            unit_id: work.unit_id,
+            title: work.title,
+            unit_name: unit.name,
+            copyright_holder: work.copyright_holder,
+            edition: self.edition_name(),
+        };
+        Ok(Certificate::issue(draft, airings, secret, now_ms()))
     }
 
     /// The certificate with this code, if it was issued and still checks out (lookup and

@@ -5,6 +5,7 @@
 
 use super::code::{self, SECRET_LEN};
 use super::model::Certificate;
+use crate::cluster::fence::Fence;
 use crate::store::{Error, Result, Store, now_ms};
 use rand_core::{OsRng, RngCore};
 
@@ -78,18 +79,34 @@ pub async fn save(
     c: &Certificate,
     secret: &[u8; SECRET_LEN],
 ) -> Result<Certificate> {
+    save_fenced(store, c, secret, &Fence::none()).await
+}
+
+/// [`save`] for the issuing job of the lease holder: in one transaction, the lease epoch is
+/// checked first ([`Fence::check`]; `Conflict` and nothing stored when another node holds
+/// the lease now) and kept on the row (`lease_epoch`).
+pub async fn save_fenced(
+    store: &Store,
+    c: &Certificate,
+    secret: &[u8; SECRET_LEN],
+    fence: &Fence,
+) -> Result<Certificate> {
     let json =
         serde_json::to_string(c).map_err(|e| Error::Unavailable(format!("证明无法序列化：{e}")))?;
+    let mut tx = store.pool().begin().await?;
+    fence.check(&mut tx).await?;
     sqlx::query(
-        "INSERT INTO certificates (code, work_id, payload_json, issued_at_ms) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT (code) DO NOTHING",
+        "INSERT INTO certificates (code, work_id, payload_json, issued_at_ms, lease_epoch) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (code) DO NOTHING",
     )
     .bind(&c.code)
     .bind(c.work_id)
     .bind(json)
     .bind(c.issued_at_ms)
-    .execute(store.pool())
+    .bind(fence.epoch())
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     by_code(store, &c.code, secret)
         .await?
         .ok_or_else(|| Error::Conflict("证明编号与已存证明冲突，未能签发".into()))

@@ -29,8 +29,12 @@ pub struct Health {
     /// Why the rundown could not be read last time (database away), if so; the node keeps
     /// playing its cues meanwhile.
     pub rundown_error: Option<String>,
-    /// As-run writes waiting for the database.
+    /// As-run writes waiting for the database: the entries of the node's as-run journal
+    /// (on disk; replayed by the next process if this one dies).
     pub asrun_pending: usize,
+    /// As-run writes the journal dropped over its limit (0 unless the database was away
+    /// for very long; an alarm says so).
+    pub asrun_dropped: u64,
 }
 
 #[derive(Clone)]
@@ -58,6 +62,7 @@ async fn healthz(State(s): State<HealthState>) -> (StatusCode, Json<Health>) {
         engine,
         rundown_error: snap.rundown_error,
         asrun_pending: snap.asrun_pending,
+        asrun_dropped: snap.asrun_dropped,
     };
     let code = if engine {
         StatusCode::OK

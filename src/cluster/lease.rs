@@ -1,7 +1,8 @@
 //! The lease of the once-only jobs: at most one node of the pair acts as leader.
 //!
-//! A node becomes leader when it holds the PostgreSQL session advisory lock of the job (on a
-//! connection of its own) **and** has taken the `node_leases` row: either the row is free
+//! A node becomes leader when it has taken the `node_leases` row (normally while holding the
+//! PostgreSQL session advisory lock of the job on a connection of its own; without the lock
+//! only once the row has expired, since a paused holder keeps its lock): either the row is free
 //! (its lease expired by the database's clock) and the node takes it with the next epoch, or
 //! the node already holds it with its epoch and renews it. The holder renews every third of
 //! the lease's length; it counts itself leader only until `renewed + ttl - margin` by its own
@@ -61,7 +62,7 @@ pub struct Held {
 
 /// Whether this node may run the once-only jobs now. Cheap to clone.
 #[derive(Clone, Debug)]
-pub struct Leader(Option<watch::Receiver<Option<Held>>>);
+pub struct Leader(Option<(Arc<str>, watch::Receiver<Option<Held>>)>);
 
 impl Leader {
     /// Always leader: a single node (SQLite, or no pair configured).
@@ -69,9 +70,9 @@ impl Leader {
         Self(None)
     }
 
-    /// Leader while the lease behind `rx` is held and valid.
-    pub fn from_watch(rx: watch::Receiver<Option<Held>>) -> Self {
-        Self(Some(rx))
+    /// Leader while the lease of `job` behind `rx` is held and valid.
+    pub fn from_watch(job: &str, rx: watch::Receiver<Option<Held>>) -> Self {
+        Self(Some((job.into(), rx)))
     }
 
     /// True while this node holds a valid lease (checked against the monotonic clock now,
@@ -79,7 +80,7 @@ impl Leader {
     pub fn is_leader(&self) -> bool {
         match &self.0 {
             None => true,
-            Some(rx) => rx.borrow().is_some_and(|h| Instant::now() < h.until),
+            Some((_, rx)) => rx.borrow().is_some_and(|h| Instant::now() < h.until),
         }
     }
 
@@ -87,10 +88,20 @@ impl Leader {
     pub fn epoch(&self) -> Option<i64> {
         match &self.0 {
             None => None,
-            Some(rx) => rx
+            Some((_, rx)) => rx
                 .borrow()
                 .filter(|h| Instant::now() < h.until)
                 .map(|h| h.epoch),
+        }
+    }
+
+    /// The fence a once-only write must carry, if this node may run the jobs now: the
+    /// epoch held (checked again by the database at the write, [`super::fence`]), or no
+    /// fence for a single node. `None` when not leader.
+    pub fn fence(&self) -> Option<super::fence::Fence> {
+        match &self.0 {
+            None => Some(super::fence::Fence::none()),
+            Some((job, _)) => self.epoch().map(|e| super::fence::Fence::at(job, e)),
         }
     }
 }
@@ -117,8 +128,9 @@ pub fn spawn(
     stop: watch::Receiver<bool>,
 ) -> (Leader, tokio::task::JoinHandle<()>) {
     let (tx, rx) = watch::channel(None);
+    let job = settings.job.clone();
     let task = tokio::spawn(run(url, settings, Arc::new(tx), stop));
-    (Leader::from_watch(rx), task)
+    (Leader::from_watch(&job, rx), task)
 }
 
 async fn run(
@@ -217,8 +229,22 @@ async fn step(
             .bind(format!("kepu-lease:{}", s.job))
             .fetch_one(&mut *c)
             .await?;
-        if !*locked {
-            return Ok(None);
+        // Without the lock a node still takes the row once it has expired: a holder whose
+        // process is paused (SIGSTOP) keeps its lock — its connection stays open — and must
+        // not keep the pair without a leader. The row (its expiry and epoch, changed
+        // atomically) decides; the lock only keeps a live holder's rival off it, and the
+        // epoch fence (`super::fence`) refuses the late writes of a holder that lost it.
+        if !*locked && held.is_none() {
+            let expired: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT COALESCE((SELECT expires_at_ms < {DB_NOW_MS} FROM node_leases \
+                 WHERE job = $1), TRUE)"
+            )))
+            .bind(&s.job)
+            .fetch_one(&mut *c)
+            .await?;
+            if !expired {
+                return Ok(None);
+            }
         }
     }
     let ttl_ms = i64::try_from(s.ttl.as_millis()).unwrap_or(i64::MAX);

@@ -12,12 +12,15 @@
 //!   lease — a session advisory lock plus a `node_leases` row with an epoch that grows with
 //!   each change of holder; the holder renews it by epoch and stops acting as leader when it
 //!   cannot (cut off from the database) before another node may take over;
+//! - [`fence`]: the writes of those jobs carry the lease's epoch and the database refuses
+//!   them once another node holds it (a node paused past its lease cannot write late);
 //! - [`health`]: `GET /healthz` for probes (Kubernetes, compose, load balancers).
 //!
 //! As-run rows carry the node (`asrun::AsRunLog::for_node`); certificates count an airing of
 //! both nodes once (`asrun::once_per_airing`). Does not own: playing (`air`), storage
 //! (`store`, `asrun`), the config (`config::node`).
 
+pub mod fence;
 pub mod health;
 pub mod lease;
 pub mod listen;

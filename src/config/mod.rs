@@ -125,6 +125,9 @@ struct RawServer {
     unit_quota_gib: Option<Spanned<u64>>,
     /// Reverse proxies whose `X-Forwarded-For` is believed (addresses or CIDR networks).
     trusted_proxies: Option<Spanned<Vec<String>>>,
+    /// The node's own state (the as-run journal, the rundown last read; default `state`,
+    /// next to the config, or in systemd's `$STATE_DIRECTORY`).
+    state_dir: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -257,6 +260,10 @@ pub struct ServerConfig {
     /// login audit (`[server] trusted_proxies = ["127.0.0.1", "10.0.0.0/8"]`; default none:
     /// the TCP peer is the client).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The node's own state, kept across restarts and database outages (absolute;
+    /// `[server] state_dir`, default `state` next to the config or in systemd's
+    /// `$STATE_DIRECTORY`): the as-run journal and the rundown last read.
+    pub state_dir: PathBuf,
 }
 
 /// The on-air controller's settings.
@@ -311,7 +318,7 @@ impl ChannelConfig {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigError(format!("{}: cannot read the config: {e}", path.display())))?;
         let env: BTreeMap<String, String> = std::env::vars()
-            .filter(|(k, _)| k.starts_with("KEPU_"))
+            .filter(|(k, _)| k.starts_with("KEPU_") || k == "STATE_DIRECTORY")
             .collect();
         Self::parse(path, &text, &env)
     }
@@ -678,6 +685,24 @@ fn parse_server(
             std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)
         }
     };
+    let state_dir = {
+        // Under systemd (`StateDirectory=`) the default is inside the unit's state directory:
+        // the config's own directory is read-only there.
+        let default = env
+            .get("STATE_DIRECTORY")
+            .and_then(|d| d.split(':').next())
+            .filter(|d| !d.is_empty())
+            .map_or_else(|| base.join("state"), |d| Path::new(d).join("state"));
+        let p = match &raw.state_dir {
+            Some(v) => base.join(v.get_ref()),
+            None => default,
+        };
+        if p.is_absolute() {
+            p
+        } else {
+            std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)
+        }
+    };
     let unit_quota_bytes = match &raw.unit_quota_gib {
         Some(v) if !(1..=100_000).contains(v.get_ref()) => {
             return Err(at(
@@ -717,6 +742,7 @@ fn parse_server(
         upload_dir,
         unit_quota_bytes,
         trusted_proxies,
+        state_dir,
     })
 }
 

@@ -52,6 +52,10 @@ pub struct FeedbackOptions {
     /// Whether this node runs the once-only jobs (the pollers) now: the lease of the
     /// production pair (`cluster::lease`); always for a single node.
     pub leader: crate::cluster::Leader,
+    /// Fault drill only (`[air] fault_drills` with `KEPU_DRILL_JOB_HOLD_MS`): a once-only
+    /// job waits this long between taking its lease epoch and writing, so a test can pause
+    /// the node with a write in flight. Zero otherwise.
+    pub drill_hold: Duration,
 }
 
 impl Default for FeedbackOptions {
@@ -62,6 +66,7 @@ impl Default for FeedbackOptions {
             sample_every: Duration::from_secs(10),
             pollers: Vec::new(),
             leader: crate::cluster::Leader::always(),
+            drill_hold: Duration::ZERO,
         }
     }
 }
@@ -140,7 +145,20 @@ impl Feedback {
         figures: &[Figure],
         channels: &HashMap<i64, Channel>,
     ) -> Result<IngestReport> {
-        let report = self.store.ingest(figures).await?;
+        self.ingest_fenced(figures, channels, &crate::cluster::fence::Fence::none())
+            .await
+    }
+
+    /// [`Feedback::ingest`] for a once-only job (the pollers): refused (`Conflict`, nothing
+    /// stored) when `fence`'s lease epoch is no longer the current one
+    /// ([`crate::cluster::fence`]); the rows keep the epoch.
+    pub async fn ingest_fenced(
+        &self,
+        figures: &[Figure],
+        channels: &HashMap<i64, Channel>,
+        fence: &crate::cluster::fence::Fence,
+    ) -> Result<IngestReport> {
+        let report = self.store.ingest_fenced(figures, fence).await?;
         let stored = report.inserted + report.corrected;
         if stored > 0 {
             self.changes.send_modify(|v| *v = v.wrapping_add(1));

@@ -277,7 +277,7 @@ impl Poller {
     }
 
     /// Reads once and stores what it found; returns how many figures were new or corrected.
-    pub async fn run_once(&self) -> Result<usize, PollError> {
+    pub async fn run_once(&self, fence: &crate::cluster::fence::Fence) -> Result<usize, PollError> {
         let body = fetch(&self.config.url, self.tls.clone()).await?;
         let json: serde_json::Value = serde_json::from_slice(&body)
             .map_err(|e| PollError::Answer(format!("不是 JSON：{e}")))?;
@@ -305,9 +305,15 @@ impl Poller {
             .await
             .map_err(|e| PollError::Store(e.to_string()))?;
         let chans = std::collections::HashMap::from([(channel.id, channel)]);
+        let hold = self.feedback.options().drill_hold;
+        if !hold.is_zero() {
+            tracing::warn!(poller = %self.config.name, epoch = ?fence.epoch(), hold_ms = hold.as_millis() as u64, "drill: the poller holds its figures before writing");
+            tokio::time::sleep(hold).await;
+        }
+        // Fenced: a node that lost the lease meanwhile (paused, cut off) writes nothing.
         let r = tokio::time::timeout(
-            Duration::from_secs(5),
-            self.feedback.ingest(&figures, &chans),
+            Duration::from_secs(5) + hold,
+            self.feedback.ingest_fenced(&figures, &chans, fence),
         )
         .await
         .map_err(|_| PollError::Store("数据库 5 秒内未应答".into()))?
@@ -349,15 +355,15 @@ impl Poller {
         let mut delay = me.config.every;
         loop {
             // A once-only job: on the production pair only the lease holder reads.
-            if !me.feedback.options().leader.is_leader() {
+            let Some(fence) = me.feedback.options().leader.fence() else {
                 tokio::select! {
                     _ = tokio::time::sleep(me.config.every.min(Duration::from_secs(2))) => continue,
                     _ = stop.changed() => return,
                 }
-            }
+            };
             let one = {
                 let me = me.clone();
-                tokio::spawn(async move { me.run_once().await })
+                tokio::spawn(async move { me.run_once(&fence).await })
             };
             let result = tokio::select! {
                 r = one => r.unwrap_or_else(|e| Err(PollError::Unreachable(format!("读取任务异常退出：{e}")))),

@@ -354,6 +354,18 @@ impl FeedbackStore {
     /// replaces it (a correction). The minute buckets of every touched minute are
     /// recomputed from the raw events in the same transaction.
     pub async fn ingest(&self, figures: &[Figure]) -> Result<IngestReport> {
+        self.ingest_fenced(figures, &crate::cluster::fence::Fence::none())
+            .await
+    }
+
+    /// [`FeedbackStore::ingest`] under a once-only job's lease epoch: the transaction
+    /// first checks the epoch ([`crate::cluster::fence::Fence::check`]) and stores nothing
+    /// when it is no longer current; the rows written keep it (`lease_epoch`).
+    pub async fn ingest_fenced(
+        &self,
+        figures: &[Figure],
+        fence: &crate::cluster::fence::Fence,
+    ) -> Result<IngestReport> {
         let mut report = IngestReport {
             received: figures.len(),
             ..IngestReport::default()
@@ -361,10 +373,12 @@ impl FeedbackStore {
         let received_at = now_ms();
         let mut touched: BTreeSet<(i64, Kind, i64)> = BTreeSet::new();
         let mut tx = self.store.pool().begin().await?;
+        fence.check(&mut tx).await?;
         for f in figures {
             let inserted = sqlx::query(
                 "INSERT INTO feedback_events (channel_id, at_ms, kind, value, cumulative, \
-                 source, as_of_ms, received_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 source, as_of_ms, received_at_ms, lease_epoch) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
                  ON CONFLICT (channel_id, at_ms, kind) DO NOTHING",
             )
             .bind(f.channel_id)
@@ -375,6 +389,7 @@ impl FeedbackStore {
             .bind(f.source.as_str())
             .bind(f.as_of_ms)
             .bind(received_at)
+            .bind(fence.epoch())
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -385,8 +400,8 @@ impl FeedbackStore {
             }
             let corrected = sqlx::query(
                 "UPDATE feedback_events SET value = $1, cumulative = $2, source = $3, \
-                 as_of_ms = $4, received_at_ms = $5 WHERE channel_id = $6 AND at_ms = $7 \
-                 AND kind = $8 AND (value <> $1 OR cumulative <> $2)",
+                 as_of_ms = $4, received_at_ms = $5, lease_epoch = $9 WHERE channel_id = $6 \
+                 AND at_ms = $7 AND kind = $8 AND (value <> $1 OR cumulative <> $2)",
             )
             .bind(f.value)
             .bind(i64::from(f.cumulative))
@@ -396,6 +411,7 @@ impl FeedbackStore {
             .bind(f.channel_id)
             .bind(f.at_ms)
             .bind(f.kind.as_str())
+            .bind(fence.epoch())
             .execute(&mut *tx)
             .await?
             .rows_affected();

@@ -78,6 +78,65 @@ impl Store {
         Ok(Self { pool, backend })
     }
 
+    /// [`Store::open`], except that a PostgreSQL server that cannot be reached is not
+    /// fatal: the pool connects when first used and the migrations run in the background as
+    /// soon as the server answers (retried every 2 s). For `serve` on the production pair:
+    /// a node restarted while its database is away goes on air from its state directory
+    /// (the rundown it read, the as-run journal) and catches up when the server is back.
+    /// A SQLite file, or migrations that fail on a server that answers, fail as
+    /// [`Store::open`] does.
+    pub async fn open_or_wait(url_or_path: &str) -> Result<Self> {
+        let (url, backend) = normalize_url(url_or_path);
+        if backend != Backend::Postgres {
+            return Store::open(url_or_path).await;
+        }
+        install_default_drivers();
+        let pool = AnyPoolOptions::new()
+            .max_connections(10)
+            .acquire_timeout(std::time::Duration::from_secs(10))
+            .connect_lazy(&url)
+            .map_err(|e| Error::Unavailable(format!("数据库地址无效（{}）：{e}", redact(&url))))?;
+        // A server that answers migrates now (errors are fatal, as in `open`); one that does
+        // not answer within 3 s (refused connections are retried meanwhile) is migrated in
+        // the background once it does.
+        let first = tokio::time::timeout(
+            std::time::Duration::from_secs(3),
+            POSTGRES_MIGRATIONS.run(&pool),
+        )
+        .await;
+        match first {
+            Ok(r) => r?,
+            Err(_) => {
+                tracing::warn!(db = %redact(&url), "database unreachable at start: going on air from the state directory; it is used when it answers");
+                let migrating = pool.clone();
+                tokio::spawn(async move {
+                    loop {
+                        match tokio::time::timeout(
+                            std::time::Duration::from_secs(30),
+                            POSTGRES_MIGRATIONS.run(&migrating),
+                        )
+                        .await
+                        {
+                            Ok(Ok(())) => {
+                                tracing::info!(db = %redact(&url), "database reachable: migrations checked");
+                                return;
+                            }
+                            Ok(Err(e)) => {
+                                tracing::warn!(error = %e, "migrations at reconnect failed; retrying")
+                            }
+                            Err(_) => tracing::debug!("migrations: database not yet reachable"),
+                        }
+                        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                    }
+                });
+            }
+        }
+        Ok(Self {
+            pool,
+            backend: Backend::Postgres,
+        })
+    }
+
     /// The pool, for the catalog's queries.
     pub fn pool(&self) -> &AnyPool {
         &self.pool

@@ -83,6 +83,8 @@ impl Simulation {
             clock: ChannelClock::on(clock.clone() as Arc<dyn WallClock>, 0),
             settings,
             monotonic: Arc::new(move || mono.mono_ns()),
+            journal: crate::asrun::journal::Journal::in_memory(Default::default()),
+            state_dir: None,
         };
         let published = Published::new(engine.as_ref());
         let (state_tx, _state) = watch::channel(Arc::new(published.clone()));
