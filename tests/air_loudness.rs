@@ -164,11 +164,10 @@ async fn each_file_airs_for_its_pictures_length_from_the_catalog_to_the_receiver
     (a.reject_below_bps, a.warn_below_bps) = (0, 0);
     a.containers.extend(["mkv".to_string(), "ts".to_string()]);
     let db_dir = tempfile::tempdir().expect("tempdir");
-    let store = kepu_playout::store::Store::open(
-        db_dir.path().join("catalog.db").to_str().expect("utf-8"),
-    )
-    .await
-    .expect("store");
+    let store =
+        kepu_playout::store::Store::open(db_dir.path().join("catalog.db").to_str().expect("utf-8"))
+            .await
+            .expect("store");
     let c = kepu_playout::catalog::Catalog::new(store, std::sync::Arc::new(edition));
     let ids = serve_common::rundown_common::seed(&c, &works, "2026-07-01").await;
     // Probed for real: the catalog's length is the picture's.

@@ -320,10 +320,12 @@ pub fn install_movie_duration_fix(
                 };
                 let size = buf.size() as u64;
                 let field_end = fix.offset + u64::from(fix.width);
-                if at != u64::MAX && at < field_end && at.saturating_add(size) > fix.offset {
-                    if let Ok(mut map) = buf.make_mut().map_writable() {
-                        fix.patch(at, map.as_mut_slice());
-                    }
+                if at != u64::MAX
+                    && at < field_end
+                    && at.saturating_add(size) > fix.offset
+                    && let Ok(mut map) = buf.make_mut().map_writable()
+                {
+                    fix.patch(at, map.as_mut_slice());
                 }
             }
             gstreamer::PadProbeReturn::Ok
