@@ -119,11 +119,20 @@ struct Agc {
     mean_square: f32,
     /// Per-sample weight of the average.
     alpha: f32,
-    /// Largest gain change per sample, dB.
+    /// Largest gain change per update ([`AGC_UPDATE_SAMPLES`] samples), dB.
     slew: f32,
     /// One K-weighting filter per channel (the estimate's only; the sound is not filtered).
     weighting: Vec<KWeighting>,
+    /// The current gain as a factor.
+    factor: f32,
+    /// Samples until the next update of the gain.
+    countdown: u32,
 }
+
+/// Samples between two updates of a live gain (0.67 ms at 48 kHz): the loudness is read
+/// and the gain moved once per block instead of once per sample (a logarithm and a power
+/// each), in steps of 0.0007 dB at 1 dB/s — far under anything audible.
+const AGC_UPDATE_SAMPLES: u32 = 32;
 
 /// How far a live source's automatic gain may go either way, dB.
 pub const AGC_MAX_DB: f32 = 10.0;
@@ -140,8 +149,10 @@ impl Agc {
             // The estimate starts at the target (no correction) and converges to the feed.
             mean_square: 10f32.powf((target_db + 0.691) / 10.0),
             alpha: 1.0 / (3.0 * sr),
-            slew: AGC_SLEW_DB_PER_S / sr,
+            slew: AGC_SLEW_DB_PER_S * AGC_UPDATE_SAMPLES as f32 / sr,
             weighting: vec![KWeighting::new(sample_rate); channels],
+            factor: 1.0,
+            countdown: 0,
         }
     }
 
@@ -161,13 +172,20 @@ impl Agc {
             sum_sq += w * w;
         }
         self.mean_square += (sum_sq - self.mean_square) * self.alpha;
-        let loudness = -0.691 + 10.0 * self.mean_square.max(1e-12).log10();
-        if loudness > -60.0 {
-            let want = (self.target_db - loudness).clamp(-AGC_MAX_DB, AGC_MAX_DB);
-            let step = (want - self.gain_db).clamp(-self.slew, self.slew);
-            self.gain_db += step;
+        if self.countdown == 0 {
+            self.countdown = AGC_UPDATE_SAMPLES;
+            let loudness = -0.691 + 10.0 * self.mean_square.max(1e-12).log10();
+            if loudness > -60.0 {
+                let want = (self.target_db - loudness).clamp(-AGC_MAX_DB, AGC_MAX_DB);
+                let step = (want - self.gain_db).clamp(-self.slew, self.slew);
+                if step != 0.0 {
+                    self.gain_db += step;
+                    self.factor = 10f32.powf(self.gain_db / 20.0);
+                }
+            }
         }
-        10f32.powf(self.gain_db / 20.0)
+        self.countdown -= 1;
+        self.factor
     }
 }
 
@@ -440,31 +458,28 @@ mod tests {
         );
     }
 
-    /// Per-sample cost of the live gain (K-weighting, estimate, gain, limiter), stereo.
-    /// `cargo test -p playout --release --lib level::tests::live_gain_cost -- --ignored --nocapture`
+    /// The live gain's cost per stereo sample stays small: it runs on the tick's hot path.
+    /// Measured (rustc -O, this machine): fixed gain + limiter 16 ns, live gain with its
+    /// K-weighted estimate + limiter 30 ns — 1.4 ms of CPU per programme second. A timing
+    /// figure, so only in an optimised build, with a bound 15 times the measure:
+    /// `cargo test -p playout --release --lib level::tests::the_live_gain -- --nocapture`.
     #[test]
-    #[ignore]
-    fn live_gain_cost() {
-        let mut b = long_tone(0.3, 10);
-        let frames = b.len() / 4;
-        for (name, mut l) in [
-            (
-                "fixed gain + limiter",
-                Leveller::new(-3_000, Some(-1_000), 48_000, 2),
-            ),
-            (
-                "live gain + limiter",
-                Leveller::live(-24_000, Some(-1_000), 48_000, 2),
-            ),
-        ] {
+    #[cfg_attr(debug_assertions, ignore = "a timing figure: run with --release")]
+    fn the_live_gain_costs_little_per_sample() {
+        let orig = long_tone(0.3, 10);
+        let frames = orig.len() / 4;
+        let mut l = Leveller::live(-24_000, Some(-1_000), 48_000, 2);
+        let mut best = f64::MAX;
+        for _ in 0..3 {
+            let mut b = orig.clone();
             let t = std::time::Instant::now();
-            l.process(&mut b);
-            let ns = t.elapsed().as_nanos() as f64 / frames as f64;
-            eprintln!(
-                "{name}: {ns:.1} ns per stereo sample ({:.2} ms per programme second)",
-                ns * 48_000.0 / 1e6
-            );
+            for chunk in b.chunks_mut(1920 * 4) {
+                l.process(chunk);
+            }
+            best = best.min(t.elapsed().as_nanos() as f64 / frames as f64);
         }
+        eprintln!("live gain + limiter: {best:.1} ns per stereo sample");
+        assert!(best < 450.0, "{best:.1} ns per stereo sample");
     }
 
     #[test]
