@@ -1,8 +1,10 @@
 //! What a media file is: probed in-process with GStreamer's Discoverer (container, every
 //! stream: picture size, orientation, bit depth, chroma subsampling, scan and field order;
 //! every audio stream with its channels and layout; whether this machine's GStreamer can
-//! decode each one; duration) and, when it has sound, decoded once through an
-//! appsink to measure integrated loudness and true peak (EBU R128 / BS.1770 via `ebur128`).
+//! decode each one; duration), then one pass over the file that demuxes the picture (never
+//! decoding it) to read its length as the engine airs it and, when it has sound, decodes it
+//! through an appsink to measure integrated loudness and true peak (EBU R128 / BS.1770 via
+//! `ebur128`).
 //! Every step is time-boxed; a file that is missing, empty, not media, truncated or
 //! unreadable yields a report with `error` set, never a panic or a hang. Judging the report
 //! against an edition is `qc`'s job, not this module's.
@@ -125,8 +127,15 @@ pub struct ProbeReport {
     pub size_bytes: Option<u64>,
     /// Container: mp4, mov, avi, wmv, mkv, ts, flv, or the raw media type.
     pub container: Option<String>,
-    /// Duration, ms.
+    /// Duration, ms, as the container says (its longest stream, edit lists included).
     pub duration_ms: Option<i64>,
+    /// The picture's length, ms: from the demuxer's segment start to the end of the last
+    /// picture, read from the demuxed (not decoded) stream with the container's edit list
+    /// applied — what the engine airs (`playout::source::file` drops the segment's stop and
+    /// ends the item with its last picture). `None` when there is no picture or it was not
+    /// read; see [`ProbeReport::airtime_ms`].
+    #[serde(default)]
+    pub picture_ms: Option<i64>,
     /// The (first) video stream.
     pub video: Option<VideoStream>,
     /// The first audio stream (the one measured).
@@ -150,6 +159,14 @@ pub struct ProbeReport {
 }
 
 impl ProbeReport {
+    /// How long the file airs, ms: its picture's length when it has a picture that was read
+    /// ([`ProbeReport::picture_ms`]), else the container's duration. Audio longer than the
+    /// picture is cut at the last picture, shorter audio is padded with silence, so this is
+    /// the length the air plan schedules (issue 13).
+    pub fn airtime_ms(&self) -> Option<i64> {
+        self.picture_ms.or(self.duration_ms)
+    }
+
     /// Every stream in words, for the work view: `视频 H.264 1920×1080 25 fps 8 bit 4:2:0
     /// 逐行；音轨 1 AAC 2 声道 stereo 48 kHz`, with rotation, mirroring, field order and
     /// what cannot be decoded here. `None` when the file had no stream.
@@ -368,13 +385,30 @@ pub fn probe_blocking(location: &str, opts: &ProbeOptions) -> ProbeReport {
             Err(e) => tracing::debug!(location, "decoded picture not read: {e}"),
         }
     }
+    let media_ms = u64::try_from(r.duration_ms.unwrap_or(0)).unwrap_or(0);
+    let limit = opts.loudness_timeout_base + Duration::from_millis(media_ms / 20);
     if opts.loudness && r.audio.is_some() {
-        let media_ms = u64::try_from(r.duration_ms.unwrap_or(0)).unwrap_or(0);
-        let limit = opts.loudness_timeout_base + Duration::from_millis(media_ms / 20);
-        match measure_loudness(location, limit) {
-            Ok(l) => r.loudness = Some(l),
+        // One pass reads the sound's loudness and the picture's length together.
+        match demux_pass(location, limit, true) {
+            Ok(p) => {
+                r.loudness = p.loudness;
+                r.picture_ms = p.picture_ms;
+            }
             Err(e) => r.decode_error = Some(e),
         }
+    }
+    if r.picture_ms.is_none() && r.video.is_some() {
+        match demux_pass(location, limit, false) {
+            Ok(p) => r.picture_ms = p.picture_ms,
+            Err(e) => tracing::debug!(location, "picture length not read: {e}"),
+        }
+    }
+    // A container that does not say its duration (a short MPEG-TS): the bit rate over the
+    // picture's length.
+    if r.bit_rate_bps.is_none()
+        && let (Some(size), Some(ms)) = (r.size_bytes, r.picture_ms.filter(|d| *d > 0))
+    {
+        r.bit_rate_bps = u64::try_from(ms).ok().map(|ms| size * 8 * 1000 / ms);
     }
     r.elapsed_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     r
@@ -682,8 +716,102 @@ struct Meter {
 
 /// Decodes the first audio stream and measures it. Video is demuxed but not decoded.
 pub fn measure_loudness(location: &str, limit: Duration) -> Result<Loudness, String> {
+    demux_pass(location, limit, true)?
+        .loudness
+        .ok_or_else(|| "没有解码出音频".to_string())
+}
+
+/// What one pass over a file read.
+struct Pass {
+    /// The first audio stream's loudness (when asked for).
+    loudness: Option<Loudness>,
+    /// The first picture's length, ms ([`ProbeReport::picture_ms`]).
+    picture_ms: Option<i64>,
+}
+
+/// Where the demuxed picture ends, in running time (the demuxer's segment applied: an edit
+/// list's start and stop, a stream's offset).
+#[derive(Debug, Default)]
+struct PictureSpan {
+    /// Largest running time of a picture's end (pts + duration, clipped to the segment).
+    end_ns: Option<u64>,
+    /// Largest running time of a picture's start whose duration is not known.
+    last_start_ns: Option<u64>,
+    /// The frame's duration from the caps' frame rate, or the smallest step between
+    /// pictures seen, for pictures that carry no duration (MPEG-TS).
+    step_ns: Option<u64>,
+    prev_pts: Option<u64>,
+}
+
+impl PictureSpan {
+    fn add(&mut self, seg: &gst::FormattedSegment<gst::ClockTime>, pts: u64, dur: Option<u64>) {
+        if let Some(prev) = self.prev_pts
+            && prev != pts
+        {
+            let step = prev.abs_diff(pts);
+            self.step_ns = Some(self.step_ns.map_or(step, |s| s.min(step)));
+        }
+        self.prev_pts = Some(pts);
+        let clip = |t: u64| {
+            let t = gst::ClockTime::from_nseconds(t);
+            let t = seg.stop().map_or(t, |stop| t.min(stop));
+            seg.to_running_time(t).map(gst::ClockTime::nseconds)
+        };
+        match dur {
+            Some(d) => {
+                if let Some(end) = clip(pts.saturating_add(d)) {
+                    self.end_ns = self.end_ns.max(Some(end));
+                }
+            }
+            None => {
+                if let Some(start) = clip(pts) {
+                    self.last_start_ns = self.last_start_ns.max(Some(start));
+                }
+            }
+        }
+    }
+
+    /// The picture's length, ms; `None` when no picture was seen.
+    fn length_ms(&self) -> Option<i64> {
+        let open_end = self
+            .last_start_ns
+            .map(|s| s.saturating_add(self.step_ns.unwrap_or(0)));
+        let end = self.end_ns.max(open_end)?;
+        i64::try_from(end / 1_000_000).ok().filter(|ms| *ms > 0)
+    }
+}
+
+/// Counts the pictures of a demuxed video pad into `span`.
+fn watch_picture(pad: &gst::Pad, span: Arc<Mutex<PictureSpan>>) {
+    let frame_ns = |caps: Option<gst::Caps>| {
+        let f = caps?.structure(0)?.get::<gst::Fraction>("framerate").ok()?;
+        (f.numer() > 0 && f.denom() > 0).then(|| {
+            u64::try_from(1_000_000_000i64 * i64::from(f.denom()) / i64::from(f.numer()))
+                .unwrap_or(0)
+        })
+    };
+    pad.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
+        if let Some(buf) = info.buffer()
+            && let Some(pts) = buf.pts()
+            && let Some(seg) = pad.sticky_event::<gst::event::Segment>(0)
+            && let Some(seg) = seg.segment().downcast_ref::<gst::ClockTime>()
+            && let Ok(mut s) = span.lock()
+        {
+            let dur = buf
+                .duration()
+                .map(gst::ClockTime::nseconds)
+                .or_else(|| frame_ns(pad.current_caps()));
+            s.add(seg, pts.nseconds(), dur);
+        }
+        gst::PadProbeReturn::Ok
+    });
+}
+
+/// One pass over a file: the picture demuxed (not decoded) and its length read; with
+/// `loudness`, the first audio stream decoded and measured. Time-boxed by `limit`.
+fn demux_pass(location: &str, limit: Duration, loudness: bool) -> Result<Pass, String> {
     init()?;
-    let (uri, _) = uri_of(location)?;
+    let (uri, path) = uri_of(location)?;
     let started = Instant::now();
     let make = |f: &str| {
         gst::ElementFactory::make(f)
@@ -695,19 +823,30 @@ pub fn measure_loudness(location: &str, limit: Duration) -> Result<Loudness, Str
         .property("uri", &uri)
         .build()
         .map_err(|e| format!("缺少 GStreamer 元件 uridecodebin：{e}"))?;
+    // Read the file as the engine plays it: an MP4 whose edit list shifts a track gets its
+    // last packets (playout's qtdemux movie-duration fix).
+    if let Some(p) = &path {
+        playout::source::conform::install_movie_duration_fix(&src, p);
+    }
     let conv = make("audioconvert")?;
     let caps = gstreamer_audio::AudioCapsBuilder::new_interleaved()
         .format(gstreamer_audio::AUDIO_FORMAT_F32)
         .build();
     let sink = gst_app::AppSink::builder().caps(&caps).sync(false).build();
     pipeline
-        .add_many([&src, &conv, sink.upcast_ref()])
+        .add(&src)
         .map_err(|e| format!("无法组建解码管线：{e}"))?;
-    conv.link(&sink)
-        .map_err(|e| format!("无法组建解码管线：{e}"))?;
+    if loudness {
+        pipeline
+            .add_many([&conv, sink.upcast_ref()])
+            .map_err(|e| format!("无法组建解码管线：{e}"))?;
+        conv.link(&sink)
+            .map_err(|e| format!("无法组建解码管线：{e}"))?;
+    }
 
-    // Stop decodebin at elementary video so that only audio is decoded.
-    src.connect("autoplug-continue", false, |args| {
+    // Stop decodebin at elementary video (and, without `loudness`, audio) so that only
+    // what is measured is decoded.
+    src.connect("autoplug-continue", false, move |args| {
         let go = args
             .get(2)
             .and_then(|v| v.get::<gst::Caps>().ok())
@@ -716,20 +855,34 @@ pub fn measure_loudness(location: &str, limit: Duration) -> Result<Loudness, Str
                     .structure(0)
                     .map(|s| s.name().to_string())
                     .unwrap_or_default();
-                !(name.starts_with("video/") || name.starts_with("image/")) || is_container(&c)
+                let elementary = name.starts_with("video/")
+                    || name.starts_with("image/")
+                    || (!loudness && name.starts_with("audio/"));
+                !elementary || is_container(&c)
             });
         Some(go.to_value())
     });
+    let span = Arc::new(Mutex::new(PictureSpan::default()));
+    let picture_watched = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let conv_weak = conv.downgrade();
     let pipe_weak = pipeline.downgrade();
+    let span2 = span.clone();
     src.connect_pad_added(move |_, pad| {
         let (Some(conv), Some(pipe)) = (conv_weak.upgrade(), pipe_weak.upgrade()) else {
             return;
         };
         let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
-        let is_audio = caps
+        let name = caps
             .structure(0)
-            .is_some_and(|s| s.name().starts_with("audio/x-raw"));
+            .map(|s| s.name().to_string())
+            .unwrap_or_default();
+        // The first picture is the one the engine airs.
+        if name.starts_with("video/")
+            && !picture_watched.swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            watch_picture(pad, span2.clone());
+        }
+        let is_audio = loudness && name.starts_with("audio/x-raw");
         let sinkpad = conv.static_pad("sink");
         if is_audio && let Some(sp) = sinkpad.filter(|p| !p.is_linked()) {
             let _ = pad.link(&sp);
@@ -804,6 +957,13 @@ pub fn measure_loudness(location: &str, limit: Duration) -> Result<Loudness, Str
     let result = run_until_eos(&pipeline, started, limit);
     let _ = pipeline.set_state(gst::State::Null);
     result?;
+    let picture_ms = span.lock().ok().and_then(|s| s.length_ms());
+    if !loudness {
+        return Ok(Pass {
+            loudness: None,
+            picture_ms,
+        });
+    }
     let m = meter.lock().map_err(|_| "响度测量内部错误".to_string())?;
     if let Some(e) = &m.error {
         return Err(format!("响度测量失败：{e}"));
@@ -818,10 +978,13 @@ pub fn measure_loudness(location: &str, limit: Duration) -> Result<Loudness, Str
         .fold(0.0_f64, f64::max);
     let true_peak_dbtp = (peak > 0.0).then(|| 20.0 * peak.log10());
     let decoded_ms = i64::try_from(m.frames * 1000 / u64::from(m.rate.max(1))).unwrap_or(i64::MAX);
-    Ok(Loudness {
-        integrated_lufs,
-        true_peak_dbtp,
-        decoded_ms,
+    Ok(Pass {
+        loudness: Some(Loudness {
+            integrated_lufs,
+            true_peak_dbtp,
+            decoded_ms,
+        }),
+        picture_ms,
     })
 }
 

@@ -22,6 +22,11 @@ fn mbit(bps: u64) -> String {
 
 pub use crate::timecode::hms;
 
+/// How much longer than its picture a file's container may run before the acceptance says
+/// the sound beyond the picture will not air (an MPEG-TS or an AAC tail runs a frame or two
+/// past the picture: nothing a viewer would miss).
+pub const SOUND_BEYOND_PICTURE_MS: i64 = 1000;
+
 /// Judges one probed file.
 pub fn judge(r: &ProbeReport, a: &Acceptance, min_duration_ms: Option<i64>) -> QcResult {
     let mut fail = Vec::new();
@@ -114,10 +119,20 @@ pub fn judge(r: &ProbeReport, a: &Acceptance, min_duration_ms: Option<i64>) -> Q
             undecodable.first().copied().unwrap_or_default()
         ));
     }
-    if let (Some(min), Some(d)) = (min_duration_ms, r.duration_ms)
+    if let (Some(min), Some(d)) = (min_duration_ms, r.airtime_ms())
         && d < min
     {
         fail.push(format!("时长 {} 短于该类别最低要求 {}", hms(d), hms(min)));
+    }
+    // The item airs for its picture's length: sound that runs on is not aired.
+    if let (Some(p), Some(d)) = (r.picture_ms, r.duration_ms)
+        && d - p >= SOUND_BEYOND_PICTURE_MS
+    {
+        warn.push(format!(
+            "文件时长 {} 长于画面 {}：按画面时长播出，画面结束后的声音不播出",
+            crate::timecode::hms_millis(d),
+            crate::timecode::hms_millis(p)
+        ));
     }
     if let Some(e) = &r.decode_error {
         fail.push(format!("音频无法完整解码（文件可能不完整或损坏）：{e}"));
@@ -292,6 +307,31 @@ mod tests {
         };
         let q = judge(&r, &a, None);
         assert!(q.reasons[0].contains("仍达不到目标"), "{q:?}");
+    }
+
+    #[test]
+    fn the_length_is_the_pictures_and_sound_beyond_it_is_named() {
+        let a = acceptance();
+        // An MPEG-TS a frame longer than its picture: nothing to say.
+        let ts = ProbeReport {
+            picture_ms: Some(59_960),
+            ..good()
+        };
+        assert_eq!(judge(&ts, &a, None).verdict, Verdict::Pass);
+        // Sound 2 s past the picture: aired for the picture's length, and said so.
+        let long = ProbeReport {
+            picture_ms: Some(58_000),
+            ..good()
+        };
+        let q = judge(&long, &a, None);
+        assert_eq!(q.verdict, Verdict::Warn, "{q:?}");
+        assert!(
+            q.reasons[0].contains("长于画面 00:00:58.000：按画面时长播出"),
+            "{q:?}"
+        );
+        // The category minimum is judged on what airs.
+        let q = judge(&long, &a, Some(59_000));
+        assert_eq!(q.verdict, Verdict::Fail, "{q:?}");
     }
 
     #[test]

@@ -87,7 +87,7 @@ impl Catalog {
         let mut qc = judge(report, &self.edition.acceptance, min);
         // The published 节目单 shows the declared length: say when the file disagrees.
         let declared = self.work_row(f.work_id).await?.declared_duration_ms;
-        if let (Some(d), Some(real)) = (declared, report.duration_ms)
+        if let (Some(d), Some(real)) = (declared, report.airtime_ms())
             && (d - real).abs() > (d / 20).max(10_000)
         {
             qc.reasons
@@ -113,7 +113,9 @@ impl Catalog {
         .bind(v.map(|v| i64::from(v.display_height)))
         .bind(report.bit_rate_bps.and_then(|b| i64::try_from(b).ok()))
         .bind(report.size_bytes.and_then(|b| i64::try_from(b).ok()))
-        .bind(report.duration_ms)
+        // What the rundown schedules: the picture's length (the engine ends the item with
+        // its last picture), the container's only when there is no picture.
+        .bind(report.airtime_ms())
         .bind(i64::from(report.audio.is_some()))
         .bind(report.loudness.as_ref().and_then(|l| l.integrated_lufs))
         .bind(report.loudness.as_ref().and_then(|l| l.true_peak_dbtp))

@@ -378,6 +378,9 @@ fn trusted_proxies_are_addresses_or_networks_and_a_bad_one_is_named() {
         e.starts_with("channel.toml:2: server.trusted_proxies") && e.contains("`nginx`"),
         "{e}"
     );
+}
+
+#[test]
 fn the_state_directory_is_next_to_the_config_in_systemds_or_set() {
     let c = parse("", &[]).expect("valid");
     assert!(c.server.state_dir.is_absolute() && c.server.state_dir.ends_with("state"));

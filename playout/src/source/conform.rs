@@ -6,8 +6,12 @@
 //! a QuickTime/MP4 track header asks for (rotations and mirrors). Does not own: the
 //! pipeline those decisions go into (`file`).
 //!
-//! Everything here is pure except [`orientation_of_file`], which reads a few box headers
-//! of a local file (never the media data).
+//! Also owns the MP4 movie-duration fix that lets `qtdemux` deliver a track's last packets
+//! when an edit list shifts it ([`movie_duration_fix`]).
+//!
+//! Everything here is pure except [`orientation_of_file`] and [`movie_duration_fix`], which
+//! read a few box headers of a local file (never the media data), and
+//! [`install_movie_duration_fix`], which patches the header as a pipeline reads it.
 
 use gstreamer_audio::AudioChannelPosition as Pos;
 use serde::{Deserialize, Serialize};
@@ -209,6 +213,189 @@ pub fn orientation_of_file(path: &Path) -> Option<Orientation> {
     None
 }
 
+/// Where a QuickTime/MP4 file's movie duration (`moov/mvhd`) must be raised for GStreamer's
+/// `qtdemux` to deliver every packet its edit lists keep, and to what.
+///
+/// `qtdemux` (1.22) ends a stream once a packet's *media* time reaches the movie's duration,
+/// while an edit list that starts a track at media time `m > 0` keeps that track's packets
+/// up to `m` past the movie's end: the AAC encoder's priming (ffmpeg writes `m` = 1024
+/// samples) thus costs the last AAC packet, up to 21 ms of sound before every cut. Raising
+/// the duration to the latest edit's end plus its media start lets those packets through;
+/// each stream is still cut exactly at its own edit's end (the demuxer's segment stop,
+/// which the decoders clip to).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MovieDurationFix {
+    /// File offset of the `mvhd` duration field.
+    pub offset: u64,
+    /// Its width in bytes (4 for a version 0 `mvhd`, 8 for version 1).
+    pub width: u8,
+    /// The duration it should say, in the movie's time scale.
+    pub duration: u64,
+}
+
+impl MovieDurationFix {
+    /// Rewrites the duration field where `data`, read from file offset `at`, holds any of
+    /// its bytes. Returns whether it changed anything.
+    pub fn patch(&self, at: u64, data: &mut [u8]) -> bool {
+        let bytes = self.duration.to_be_bytes();
+        let field = &bytes[8 - self.width as usize..];
+        let mut changed = false;
+        for (i, b) in field.iter().enumerate() {
+            let pos = self.offset + i as u64;
+            if let Some(k) = pos.checked_sub(at).and_then(|k| usize::try_from(k).ok())
+                && let Some(slot) = data.get_mut(k)
+            {
+                changed |= *slot != *b;
+                *slot = *b;
+            }
+        }
+        changed
+    }
+}
+
+/// The [`MovieDurationFix`] a local QuickTime/MP4-family file needs, or `None` when none
+/// of its tracks' edits outruns the movie's duration (no edit list, edits from media time
+/// 0, not that family, unreadable).
+pub fn movie_duration_fix(path: &Path) -> Option<MovieDurationFix> {
+    let mut f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    let mut budget = MAX_BOXES;
+    let moov = find_box(&mut f, 0, len, *b"moov", &mut budget)?;
+    let (mvhd, mvhd_end) = find_box(&mut f, moov.0, moov.1, *b"mvhd", &mut budget)?;
+    let version = read_be(&mut f, mvhd, 1)?;
+    let (scale_at, dur_at, width) = if version == 1 {
+        (mvhd + 20, mvhd + 24, 8u8)
+    } else {
+        (mvhd + 12, mvhd + 16, 4u8)
+    };
+    if dur_at + u64::from(width) > mvhd_end {
+        return None;
+    }
+    let movie_scale = read_be(&mut f, scale_at, 4)?;
+    let duration = read_be(&mut f, dur_at, width)?;
+    if movie_scale == 0 {
+        return None;
+    }
+    let mut needed = duration;
+    let mut at = moov.0;
+    while at < moov.1 {
+        let (kind, start, end) = read_header(&mut f, at, moov.1)?;
+        budget = budget.checked_sub(1)?;
+        if &kind == b"trak"
+            && let Some(e) = track_edits_end(&mut f, start, end, movie_scale, &mut budget)
+        {
+            needed = needed.max(e);
+        }
+        at = end;
+    }
+    (needed > duration).then_some(MovieDurationFix {
+        offset: dur_at,
+        width,
+        duration: if width == 4 {
+            needed.min(u64::from(u32::MAX))
+        } else {
+            needed
+        },
+    })
+}
+
+/// Installs the [`MovieDurationFix`] local file `path` needs on `uridecodebin` (or any bin
+/// with a `source-setup` signal): its source's bytes are patched as the demuxer reads them,
+/// the file itself is never written. Returns the fix, or `None` when none was needed.
+pub fn install_movie_duration_fix(
+    uridecodebin: &gstreamer::Element,
+    path: &Path,
+) -> Option<MovieDurationFix> {
+    use gstreamer::prelude::*;
+    let fix = movie_duration_fix(path)?;
+    uridecodebin.connect("source-setup", false, move |args| {
+        let source = args.get(1)?.get::<gstreamer::Element>().ok()?;
+        let pad = source.static_pad("src")?;
+        pad.add_probe(gstreamer::PadProbeType::BUFFER, move |_, info| {
+            let requested = info.offset;
+            if let Some(gstreamer::PadProbeData::Buffer(buf)) = info.data.as_mut() {
+                let at = match buf.offset() {
+                    u64::MAX => requested,
+                    o => o,
+                };
+                let size = buf.size() as u64;
+                let field_end = fix.offset + u64::from(fix.width);
+                if at != u64::MAX
+                    && at < field_end
+                    && at.saturating_add(size) > fix.offset
+                    && let Ok(mut map) = buf.make_mut().map_writable()
+                {
+                    fix.patch(at, map.as_mut_slice());
+                }
+            }
+            gstreamer::PadProbeReturn::Ok
+        });
+        None
+    });
+    Some(fix)
+}
+
+/// A big-endian unsigned number of `width` bytes (1, 4 or 8) at `at`.
+fn read_be<F: Read + Seek>(f: &mut F, at: u64, width: u8) -> Option<u64> {
+    f.seek(SeekFrom::Start(at)).ok()?;
+    let mut b = [0u8; 8];
+    let w = usize::from(width).min(8);
+    f.read_exact(&mut b[8 - w..]).ok()?;
+    Some(u64::from_be_bytes(b))
+}
+
+/// The latest movie time (movie time scale) a track's edits need the movie to run to for
+/// `qtdemux` to deliver all they keep: each edit's end plus its media start. `None` for a
+/// track without an edit list.
+fn track_edits_end<F: Read + Seek>(
+    f: &mut F,
+    start: u64,
+    end: u64,
+    movie_scale: u64,
+    budget: &mut usize,
+) -> Option<u64> {
+    let edts = find_box(f, start, end, *b"edts", budget)?;
+    let (elst, elst_end) = find_box(f, edts.0, edts.1, *b"elst", budget)?;
+    let mdia = find_box(f, start, end, *b"mdia", budget)?;
+    let (mdhd, _) = find_box(f, mdia.0, mdia.1, *b"mdhd", budget)?;
+    let media_scale = if read_be(f, mdhd, 1)? == 1 {
+        read_be(f, mdhd + 20, 4)?
+    } else {
+        read_be(f, mdhd + 12, 4)?
+    };
+    if media_scale == 0 {
+        return None;
+    }
+    let version = read_be(f, elst, 1)?;
+    let count = read_be(f, elst + 4, 4)?;
+    let (entry, width) = if version == 1 { (20, 8u8) } else { (12, 4u8) };
+    let mut time = 0u64;
+    let mut latest = None;
+    for i in 0..count.min(1024) {
+        let at = elst + 8 + i * entry;
+        if at + entry > elst_end {
+            break;
+        }
+        let dur = read_be(f, at, width)?;
+        let raw = read_be(f, at + u64::from(width), width)?;
+        // media_time is signed: −1 marks an empty edit (a gap in the track).
+        let media_time = if width == 4 {
+            i64::from(raw as u32 as i32)
+        } else {
+            raw as i64
+        };
+        if media_time > 0 {
+            // The media start in movie units, rounded up.
+            let shift =
+                (media_time as u128 * u128::from(movie_scale)).div_ceil(u128::from(media_scale));
+            let e = u128::from(time) + u128::from(dur) + shift;
+            latest = latest.max(Some(u64::try_from(e).unwrap_or(u64::MAX)));
+        }
+        time = time.saturating_add(dur);
+    }
+    latest
+}
+
 /// A box header at `at`: its type, where its payload starts and where it ends.
 fn read_header<F: Read + Seek>(f: &mut F, at: u64, limit: u64) -> Option<([u8; 4], u64, u64)> {
     f.seek(SeekFrom::Start(at)).ok()?;
@@ -371,6 +558,81 @@ mod tests {
             Some(Orientation::FlipHorizontal)
         );
         assert_eq!(Orientation::from_matrix(U / 2, 0, 0, U), None);
+    }
+
+    fn boxed(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+        let mut b = ((payload.len() + 8) as u32).to_be_bytes().to_vec();
+        b.extend_from_slice(kind);
+        b.extend_from_slice(payload);
+        b
+    }
+
+    /// A `moov` with a 1000/1000 s movie and one track at `media_scale` whose edit starts at
+    /// `media_time` (none when `None`).
+    fn movie(media_scale: u32, media_time: Option<i32>) -> Vec<u8> {
+        let mut mvhd = vec![0u8; 4 + 4 + 4];
+        mvhd.extend_from_slice(&1000u32.to_be_bytes());
+        mvhd.extend_from_slice(&1000u32.to_be_bytes());
+        mvhd.extend_from_slice(&[0u8; 80]);
+        let mut mdhd = vec![0u8; 12];
+        mdhd.extend_from_slice(&media_scale.to_be_bytes());
+        mdhd.extend_from_slice(&49_024u32.to_be_bytes());
+        mdhd.extend_from_slice(&[0u8; 4]);
+        let mut trak = Vec::new();
+        if let Some(m) = media_time {
+            let mut elst = vec![0u8; 4];
+            elst.extend_from_slice(&1u32.to_be_bytes());
+            elst.extend_from_slice(&1000u32.to_be_bytes());
+            elst.extend_from_slice(&m.to_be_bytes());
+            elst.extend_from_slice(&0x0001_0000u32.to_be_bytes());
+            trak.extend(boxed(b"edts", &boxed(b"elst", &elst)));
+        }
+        trak.extend(boxed(b"mdia", &boxed(b"mdhd", &mdhd)));
+        let mut moov = boxed(b"mvhd", &mvhd);
+        moov.extend(boxed(b"trak", &trak));
+        let mut file = boxed(b"ftyp", b"isom\0\0\0\0");
+        file.extend(boxed(b"moov", &moov));
+        file
+    }
+
+    fn fix_of(bytes: &[u8]) -> Option<MovieDurationFix> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("m.mp4");
+        std::fs::write(&p, bytes).expect("written");
+        movie_duration_fix(&p)
+    }
+
+    #[test]
+    fn a_shifted_edit_raises_the_movie_duration_by_its_media_start() {
+        // AAC priming: 1024 samples at 48 kHz = 21.33 ms, rounded up to 22 movie units.
+        let file = movie(48_000, Some(1024));
+        let fix = fix_of(&file).expect("a fix");
+        assert_eq!(fix.duration, 1022);
+        assert_eq!(fix.width, 4);
+        let at = fix.offset as usize;
+        assert_eq!(
+            &file[at..at + 4],
+            &1000u32.to_be_bytes(),
+            "points at the duration"
+        );
+        // Patched as read, whatever the read's bounds.
+        let mut whole = file.clone();
+        assert!(fix.patch(0, &mut whole));
+        assert_eq!(&whole[at..at + 4], &1022u32.to_be_bytes());
+        let mut tail = file[at + 2..].to_vec();
+        assert!(fix.patch(at as u64 + 2, &mut tail));
+        assert_eq!(&tail[..2], &1022u32.to_be_bytes()[2..]);
+        let mut before = file[..at].to_vec();
+        assert!(
+            !fix.patch(0, &mut before),
+            "bytes before the field are left alone"
+        );
+        // No edit list, an edit from media time 0, an empty edit: nothing to fix.
+        assert_eq!(fix_of(&movie(48_000, None)), None);
+        assert_eq!(fix_of(&movie(48_000, Some(0))), None);
+        assert_eq!(fix_of(&movie(48_000, Some(-1))), None);
+        // Not a movie at all.
+        assert_eq!(fix_of(b"not a movie"), None);
     }
 
     #[test]

@@ -140,6 +140,14 @@ fn build(uri: &str, profile: &OutputProfile, shared: &Arc<Shared>) -> Result<Bui
         .build()
         .map_err(|_| "GStreamer element uridecodebin is not installed".to_string())?;
 
+    // An MP4 whose edit list shifts a track (AAC priming): the demuxer is told the movie
+    // runs long enough to deliver the track's last packets (`conform::movie_duration_fix`).
+    if let Ok((path, _)) = gst::glib::filename_from_uri(uri)
+        && let Some(fix) = conform::install_movie_duration_fix(&dec, &path)
+    {
+        tracing::debug!(?fix, uri, "movie duration raised to the edits' end");
+    }
+
     let vcaps = crate::gst_util::raw_video_caps(profile);
     let acaps = crate::gst_util::raw_audio_caps(profile);
 
