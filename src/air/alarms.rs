@@ -171,7 +171,9 @@ impl Alarms {
         now: DateTime<Utc>,
     ) {
         match ev {
-            Event::FallbackOn { id, reason, .. } => match id.as_deref() {
+            Event::FallbackOn {
+                id, reason, fill, ..
+            } => match id.as_deref() {
                 Some(id) => {
                     let v = item(id);
                     let title = v.as_ref().map_or(id.to_string(), |v| v.title.clone());
@@ -179,7 +181,14 @@ impl Alarms {
                         self.raise(
                             AlarmKind::LiveNotDelivering,
                             id,
-                            format!("慢直播「{title}」信号中断，等待画面在播：{reason}"),
+                            match fill {
+                                playout::Fill::Backup => {
+                                    format!("慢直播「{title}」信号中断，备播素材在播：{reason}")
+                                }
+                                playout::Fill::Slate => {
+                                    format!("慢直播「{title}」信号中断，等待画面在播：{reason}")
+                                }
+                            },
                             now,
                         );
                     } else {
@@ -256,6 +265,7 @@ mod tests {
                 id: Some("f1".into()),
                 frame: 10,
                 reason: playout::FallbackReason::Stalled,
+                fill: playout::Fill::Slate,
             },
             live,
             t(2),
@@ -293,6 +303,7 @@ mod tests {
             id: None,
             frame: 0,
             reason: playout::FallbackReason::NothingScheduled,
+            fill: playout::Fill::Slate,
         };
         // Start-up: the first frames precede the first cue, which starts an item at once.
         a.on_event(&idle, none, t(0));
