@@ -46,7 +46,7 @@ pub struct BackupView {
 /// The accepted file of a work (pass before warn, then the most recently probed).
 const WORK_FILE_SQL: &str = "SELECT location FROM media_files WHERE work_id = $1 \
      AND verdict IN ('pass', 'warn') AND duration_ms IS NOT NULL \
-     ORDER BY CASE WHEN verdict = 'pass' THEN 0 ELSE 1 END, probed_at_ms DESC LIMIT 1";
+     ORDER BY CASE WHEN verdict = 'pass' THEN 0 ELSE 1 END, COALESCE(probed_at_ms, 0) DESC LIMIT 1";
 
 impl FeedBackup {
     /// Checks the backup, naming the field: exactly one of the two; the work exists and has
@@ -146,7 +146,7 @@ pub async fn backups(store: &Store) -> Result<HashMap<i64, BackupView>> {
         "SELECT f.id, f.backup_work_id, w.title, f.backup_path, \
          (SELECT m.location FROM media_files m WHERE m.work_id = f.backup_work_id \
           AND m.verdict IN ('pass', 'warn') AND m.duration_ms IS NOT NULL \
-          ORDER BY CASE WHEN m.verdict = 'pass' THEN 0 ELSE 1 END, m.probed_at_ms DESC \
+          ORDER BY CASE WHEN m.verdict = 'pass' THEN 0 ELSE 1 END, COALESCE(m.probed_at_ms, 0) DESC \
           LIMIT 1) \
          FROM live_feeds f LEFT JOIN works w ON w.id = f.backup_work_id \
          WHERE f.backup_work_id IS NOT NULL OR f.backup_path IS NOT NULL",
