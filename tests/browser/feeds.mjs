@@ -57,6 +57,7 @@ await run.main(async () => {
   await page.fill('#backup-value', BACKUP);
   await page.click('#backup-set');
   await closed.locator('[data-testid=feed-backup]', { hasText: BACKUP }).waitFor({ timeout: 10_000 });
+  await shot(page, 'feeds-backup');
   log('backup clip set from the page');
 
   // A key, shown once.
