@@ -516,6 +516,14 @@ impl Opener for MixedOpener {
 fn live_switcher(
     files: &[(&str, u8, u64, Option<u64>)],
 ) -> (Switcher, Arc<std::sync::atomic::AtomicBool>, Opened) {
+    live_switcher_with_opening(files, 0)
+}
+
+/// Like `live_switcher`, every file reporting Opening `opening` times before it is ready.
+fn live_switcher_with_opening(
+    files: &[(&str, u8, u64, Option<u64>)],
+    opening: u32,
+) -> (Switcher, Arc<std::sync::atomic::AtomicBool>, Opened) {
     gst::init().expect("gstreamer init");
     let profile = OutputProfile::small();
     let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
@@ -530,7 +538,7 @@ fn live_switcher(
         files: FakeOpener {
             media: files
                 .iter()
-                .map(|(u, t, f, fail)| (u.to_string(), (*t, *f, *fail, 0)))
+                .map(|(u, t, f, fail)| (u.to_string(), (*t, *f, *fail, opening)))
                 .collect(),
             opened: opened.clone(),
         },
@@ -724,4 +732,51 @@ fn a_backup_that_breaks_mid_outage_gives_way_to_the_slate_and_says_so() {
         })
         .collect();
     assert_eq!(fallbacks, vec![(35, Fill::Backup), (65, Fill::Slate)]);
+}
+
+#[test]
+fn a_backup_pass_not_ready_at_the_loop_repeats_the_clips_last_frame_counted() {
+    // Every pass of the 10-frame clip says "opening" for its first 3 looks.
+    let (mut sw, up, _) = live_switcher_with_opening(&[("bk", BACKUP, 10, None)], 3);
+    sw.cue(
+        Cue::follow("cam", "rtsp://cam/1")
+            .with_length(300)
+            .at(0)
+            .with_backup("bk"),
+        0,
+    );
+    let mut out = run(&mut sw, 0, 10);
+    up.store(false, std::sync::atomic::Ordering::SeqCst);
+    out.extend(run(&mut sw, 10, 80));
+    // Hold 10..35; the clip still opening: the slate for 3 frames; then its 10 frames.
+    assert!(
+        out[35..38].iter().all(|f| f.0 == SLATE),
+        "{:?}",
+        &out[30..50]
+    );
+    for (k, f) in out[38..48].iter().enumerate() {
+        assert_eq!(*f, (BACKUP, k as u32), "pass 1 frame {k}");
+    }
+    // The next pass (opened as the first went on air) still opening at the join: the
+    // clip's last frame is repeated, never the slate, then the clip from its start.
+    assert!(
+        out[48..51].iter().all(|f| *f == (BACKUP, 9)),
+        "{:?}",
+        &out[45..60]
+    );
+    for (k, f) in out[51..61].iter().enumerate() {
+        assert_eq!(*f, (BACKUP, k as u32), "pass 2 frame {k}");
+    }
+    assert!(out[38..80].iter().all(|f| f.0 == BACKUP));
+    // Repeated: the 25-frame hold and 3 frames at each of the three late joins (48, 61, 74).
+    assert_eq!(sw.repeated, 25 + 3 * 3);
+    let ev = sw.take_events();
+    let fallbacks: Vec<(u64, Fill)> = ev
+        .iter()
+        .filter_map(|e| match e {
+            Event::FallbackOn { frame, fill, .. } => Some((*frame, *fill)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(fallbacks, vec![(35, Fill::Slate), (38, Fill::Backup)]);
 }
