@@ -245,6 +245,48 @@ mod tests {
     }
 
     #[test]
+    fn a_live_feed_down_on_its_backup_is_an_alarm_that_says_so_until_it_is_back() {
+        let mut a = Alarms::default();
+        let live = |_: &str| {
+            Some(ItemView {
+                title: "星空望远镜".into(),
+                live: true,
+            })
+        };
+        a.on_event(
+            &Event::FallbackOn {
+                id: Some("f3".into()),
+                frame: 10,
+                reason: playout::FallbackReason::Stalled,
+                fill: playout::Fill::Backup,
+            },
+            live,
+            t(0),
+        );
+        let list = a.list();
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0].kind, AlarmKind::LiveNotDelivering);
+        assert!(
+            list[0].message.contains("「星空望远镜」") && list[0].message.contains("备播素材在播"),
+            "{}",
+            list[0].message
+        );
+        a.on_event(
+            &Event::FallbackOff {
+                id: Some("f3".into()),
+                frame: 60,
+            },
+            live,
+            t(2),
+        );
+        assert_eq!(
+            a.list()[0].cleared_at,
+            Some(t(2)),
+            "over once the feed is back"
+        );
+    }
+
+    #[test]
     fn alarms_raise_once_clear_and_stay_until_acknowledged() {
         let mut a = Alarms::default();
         let live = |id: &str| {
