@@ -259,8 +259,14 @@ fn print_event(e: &Event, titles: &std::collections::HashMap<String, String>) {
             shanghai(*wall_ns),
             title(id)
         ),
-        Event::FallbackOn { id, reason, .. } => println!(
-            "  ⚠ slate on air{}: {reason}",
+        Event::FallbackOn {
+            id, reason, fill, ..
+        } => println!(
+            "  ⚠ {} on air{}: {reason}",
+            match fill {
+                playout::Fill::Slate => "slate",
+                playout::Fill::Backup => "backup clip",
+            },
             id.as_deref()
                 .map(|i| format!(" for {}", title(i)))
                 .unwrap_or_default()

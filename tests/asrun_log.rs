@@ -43,6 +43,7 @@ fn events() -> Vec<Event> {
             id: Some("a".into()),
             frame: 50,
             reason: playout::FallbackReason::Failed("源文件读取失败".into()),
+            fill: playout::Fill::Slate,
         },
         Event::FallbackOff {
             id: Some("a".into()),
@@ -249,7 +250,7 @@ async fn asrun_over_http_is_scoped_and_exports_csv() {
     );
     assert_eq!(
         lines[1],
-        "深海探秘,中国科学院深海科学与工程研究所,2026-09-20 23:59:50,2026-09-21 00:00:09,00:00:20,/media/a.mp4,正常结束,23:59:52–23:59:54 source failed: 源文件读取失败"
+        "深海探秘,中国科学院深海科学与工程研究所,2026-09-20 23:59:50,2026-09-21 00:00:09,00:00:20,/media/a.mp4,正常结束,23:59:52–23:59:54 垫片：source failed: 源文件读取失败"
     );
     assert_eq!(lines.len(), 2);
 }

@@ -87,3 +87,57 @@ async fn days_with_versions_on_postgres() {
         Err(Error::NotFound { .. })
     ));
 }
+
+/// A feed's backup on PostgreSQL (migration 12001): a work resolves to its accepted file (the
+/// most recently probed: a re-probed file added later wins), a path to itself, and a cleared
+/// backup is gone — as the air plan's loader reads them.
+#[tokio::test]
+async fn a_feeds_backup_on_postgres() {
+    use kepu_playout::rundown_db::backup::{FeedBackup, set_backup};
+    let Some(cat) = fresh_pg("kepu_backup").await else {
+        return;
+    };
+    seed(&cat, &demo::catalog(9, 60), "2026-07-01").await;
+    seed_feeds(&cat).await;
+    let feed = kepu_playout::rundown_db::source::feeds(&cat)
+        .await
+        .expect("feeds")[0]
+        .id;
+    let work = cat.works(None).await.expect("works")[0].id;
+    sqlx::query(
+        "INSERT INTO media_files (work_id, location, verdict, duration_ms, probed_at_ms, \
+         created_at_ms) VALUES ($1, $2, 'pass', 90000, 4000000000000, 1)",
+    )
+    .bind(work)
+    .bind("/srv/kepu/备播-pg.mp4")
+    .execute(cat.store().pool())
+    .await
+    .expect("file row");
+    let days = DbDayStore::new(cat.store().clone());
+    let as_work = FeedBackup {
+        work_id: Some(work),
+        path: None,
+    };
+    set_backup(cat.store(), feed, Some(&as_work))
+        .await
+        .expect("set as a work");
+    let read = days.feed_backups_async().await.expect("backups");
+    assert_eq!(
+        read.get(&feed).map(String::as_str),
+        Some("/srv/kepu/备播-pg.mp4")
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clip = dir.path().join("clip.mp4");
+    std::fs::write(&clip, b"x").expect("file");
+    let as_path = FeedBackup {
+        work_id: None,
+        path: Some(clip.display().to_string()),
+    };
+    set_backup(cat.store(), feed, Some(&as_path))
+        .await
+        .expect("set as a path");
+    let read = days.feed_backups_async().await.expect("backups");
+    assert_eq!(read.get(&feed), as_path.path.as_ref());
+    set_backup(cat.store(), feed, None).await.expect("cleared");
+    assert!(days.feed_backups_async().await.expect("backups").is_empty());
+}

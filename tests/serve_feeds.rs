@@ -177,6 +177,7 @@ fn an_ingest_feed_goes_on_air_and_operators_see_it_live_with_its_picture() {
                 ("KEPU_PASSWORD", "correct horse battery".into()),
                 ("KEPU_FEED_TITLE", "望远镜直播".into()),
                 ("KEPU_CLOSED_TITLE", "湿地摄像头".into()),
+                ("KEPU_BACKUP_PATH", after.display().to_string()),
                 (
                     "KEPU_SHOTS_DIR",
                     browser_common::shots_dir("feeds").display().to_string(),
@@ -187,6 +188,15 @@ fn an_ingest_feed_goes_on_air_and_operators_see_it_live_with_its_picture() {
             || d.log_text(),
         );
         assert!(out.contains("feeds browser test: ok"), "{out}");
+        // The backup the page set is the feed's (and what the air plan reads).
+        let closed = wait_feed(&d, &op, closed_id, Duration::from_secs(1), |f| {
+            f.is_object()
+        });
+        assert_eq!(
+            closed["backup"]["location"].as_str(),
+            Some(after.display().to_string().as_str()),
+            "{closed}"
+        );
     }
     // Partners see neither feeds nor keys.
     assert_eq!(d.get("/api/v1/feeds", &world.partner).status, 403);

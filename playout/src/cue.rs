@@ -40,6 +40,16 @@ pub struct Cue {
     /// its slow automatic gain (see [`crate::level::Leveller::live`]). `None`: no such gain.
     #[serde(default)]
     pub live_target_mlufs: Option<i32>,
+    /// A recorded clip (path or file URI) that fills the item's fallbacks instead of the
+    /// slate: opened when the item is pre-rolled, played from its start once the held last
+    /// frame has run out, looped frame-exactly with its sound, and left on the source's
+    /// first frame when it delivers again. A backup that cannot be opened gives the slate.
+    #[serde(default)]
+    pub backup: Option<String>,
+    /// Loudness correction of the backup's sound, milli-dB (like `gain_mdb`, from the air
+    /// plan's measure of the clip; 0: as it is). Limited under `ceiling_mdb` too.
+    #[serde(default)]
+    pub backup_gain_mdb: i32,
 }
 
 impl Cue {
@@ -56,7 +66,16 @@ impl Cue {
             gain_mdb: 0,
             ceiling_mdb: None,
             live_target_mlufs: None,
+            backup: None,
+            backup_gain_mdb: 0,
         }
+    }
+
+    /// Names the clip that fills this item's fallbacks instead of the slate (see
+    /// [`Cue::backup`]).
+    pub fn with_backup(mut self, source: impl Into<String>) -> Cue {
+        self.backup = Some(source.into());
+        self
     }
 
     pub fn with_length(mut self, frames: u64) -> Cue {

@@ -48,6 +48,28 @@ pub enum FallbackReason {
     EndedEarly,
 }
 
+/// What fills the air during a fallback, once the held last frame has run out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fill {
+    /// The engine's slate, with silence.
+    #[default]
+    Slate,
+    /// The cue's backup clip (see [`crate::Cue::with_backup`]), looped, with its sound.
+    Backup,
+}
+
+impl Fill {
+    /// The operators' word for it, as the as-run log and alarms say it: 垫片 (the slate) or
+    /// 备播素材 (the backup clip).
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Fill::Slate => "垫片",
+            Fill::Backup => "备播素材",
+        }
+    }
+}
+
 impl std::fmt::Display for FallbackReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -83,11 +105,15 @@ pub enum Event {
         frames: u64,
         reason: EndReason,
     },
-    /// The slate (or the held last frame) went on air instead of the item.
+    /// The slate or the item's backup clip went on air instead of the item (after its
+    /// last frame was held for the hold). Sent again, with the new `fill`, when the fill
+    /// changes during one fallback (a backup that breaks gives way to the slate).
     FallbackOn {
         id: Option<String>,
         frame: u64,
         reason: FallbackReason,
+        /// What is on air instead.
+        fill: Fill,
     },
     FallbackOff {
         id: Option<String>,

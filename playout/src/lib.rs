@@ -30,7 +30,7 @@ pub mod ticker;
 
 pub use cue::Cue;
 pub use engine::{Engine, EngineConfig, EngineError, SlateSource, Timeline};
-pub use event::{DestinationState, EndReason, Event, EventStream, FallbackReason, Status};
+pub use event::{DestinationState, EndReason, Event, EventStream, FallbackReason, Fill, Status};
 pub use format::{OutputProfile, Preset, Rate};
 pub use health::{Fault, HealthSnapshot};
 pub use output::{DestinationConfig, RetryPolicy};

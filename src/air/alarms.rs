@@ -174,7 +174,9 @@ impl Alarms {
         now: DateTime<Utc>,
     ) {
         match ev {
-            Event::FallbackOn { id, reason, .. } => match id.as_deref() {
+            Event::FallbackOn {
+                id, reason, fill, ..
+            } => match id.as_deref() {
                 Some(id) => {
                     let v = item(id);
                     let title = v.as_ref().map_or(id.to_string(), |v| v.title.clone());
@@ -182,7 +184,14 @@ impl Alarms {
                         self.raise(
                             AlarmKind::LiveNotDelivering,
                             id,
-                            format!("慢直播「{title}」信号中断，等待画面在播：{reason}"),
+                            match fill {
+                                playout::Fill::Backup => {
+                                    format!("慢直播「{title}」信号中断，备播素材在播：{reason}")
+                                }
+                                playout::Fill::Slate => {
+                                    format!("慢直播「{title}」信号中断，等待画面在播：{reason}")
+                                }
+                            },
                             now,
                         );
                     } else {
@@ -239,6 +248,48 @@ mod tests {
     }
 
     #[test]
+    fn a_live_feed_down_on_its_backup_is_an_alarm_that_says_so_until_it_is_back() {
+        let mut a = Alarms::default();
+        let live = |_: &str| {
+            Some(ItemView {
+                title: "星空望远镜".into(),
+                live: true,
+            })
+        };
+        a.on_event(
+            &Event::FallbackOn {
+                id: Some("f3".into()),
+                frame: 10,
+                reason: playout::FallbackReason::Stalled,
+                fill: playout::Fill::Backup,
+            },
+            live,
+            t(0),
+        );
+        let list = a.list();
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0].kind, AlarmKind::LiveNotDelivering);
+        assert!(
+            list[0].message.contains("「星空望远镜」") && list[0].message.contains("备播素材在播"),
+            "{}",
+            list[0].message
+        );
+        a.on_event(
+            &Event::FallbackOff {
+                id: Some("f3".into()),
+                frame: 60,
+            },
+            live,
+            t(2),
+        );
+        assert_eq!(
+            a.list()[0].cleared_at,
+            Some(t(2)),
+            "over once the feed is back"
+        );
+    }
+
+    #[test]
     fn alarms_raise_once_clear_and_stay_until_acknowledged() {
         let mut a = Alarms::default();
         let live = |id: &str| {
@@ -259,6 +310,7 @@ mod tests {
                 id: Some("f1".into()),
                 frame: 10,
                 reason: playout::FallbackReason::Stalled,
+                fill: playout::Fill::Slate,
             },
             live,
             t(2),
@@ -296,6 +348,7 @@ mod tests {
             id: None,
             frame: 0,
             reason: playout::FallbackReason::NothingScheduled,
+            fill: playout::Fill::Slate,
         };
         // Start-up: the first frames precede the first cue, which starts an item at once.
         a.on_event(&idle, none, t(0));

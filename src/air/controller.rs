@@ -36,7 +36,9 @@ const EVENTS_BACKLOG_ALARM: usize = 1000;
 
 /// Days read for one cue pass: `(version, day)` and the catalog's loudness measure of the
 /// sources they play, or why they could not be read.
-type Read = Result<(Vec<(u32, Day)>, HashMap<String, f64>), String>;
+/// The days in view, the loudness measured of their sources (and of the feeds' backups), and
+/// each feed's backup file by feed id.
+type Read = Result<(Vec<(u32, Day)>, HashMap<String, f64>, HashMap<i64, String>), String>;
 
 /// The actor's state.
 pub(super) struct Controller {
@@ -70,6 +72,8 @@ pub(super) struct Controller {
     measured: HashMap<String, f64>,
     /// Where `loaded` and `measured` are kept for the next process (the state directory).
     cache: Option<std::path::PathBuf>,
+    /// Each live feed's backup clip (the file), by feed id.
+    backups: HashMap<i64, String>,
 }
 
 /// What the rundown cache file holds.
@@ -170,6 +174,7 @@ impl Controller {
             loaded,
             measured,
             cache,
+            backups: HashMap::new(),
         }
     }
 
@@ -337,7 +342,7 @@ impl Controller {
     /// Plans the cues from the days read and hands a changed plan to the engine.
     fn on_read(&mut self, read: Read) {
         let error = match read {
-            Ok((days, measured)) => {
+            Ok((days, measured, backups)) => {
                 if let Some(path) = &self.cache
                     && (days != self.loaded || measured != self.measured)
                     && let Err(e) = write_cache(path, &days, &measured)
@@ -346,6 +351,7 @@ impl Controller {
                 }
                 self.loaded = days;
                 self.measured = measured;
+                self.backups = backups;
                 None
             }
             Err(e) => {
@@ -408,6 +414,7 @@ impl Controller {
             horizon,
         );
         let mut planned = planned;
+        super::backup::apply(&mut planned, loaded, &self.backups);
         if let Some(policy) = &self.settings.loudness {
             super::loudness::apply(&mut planned, &self.measured, policy);
         }
@@ -597,7 +604,7 @@ async fn days_in_view(
     now: DateTime<Utc>,
     until: DateTime<Utc>,
     loudness: bool,
-) -> Result<(Vec<(u32, Day)>, HashMap<String, f64>), String> {
+) -> Read {
     let tz = chrono_tz::Asia::Shanghai;
     let mut date = now.with_timezone(&tz).date_naive();
     let last = until.with_timezone(&tz).date_naive();
@@ -611,6 +618,8 @@ async fn days_in_view(
         let Some(next) = date.succ_opt() else { break };
         date = next;
     }
+    // A feed's backup is a file like any other: planned (and measured) from here.
+    let backups = days.feed_backups_async().await.map_err(|e| e.to_string())?;
     let measured = if loudness {
         let mut sources: Vec<String> = out
             .iter()
@@ -621,6 +630,7 @@ async fn days_in_view(
             })
             .map(|(_, i)| i)
             .map(|i| i.source.clone())
+            .chain(backups.values().cloned())
             .collect();
         sources.sort();
         sources.dedup();
@@ -630,7 +640,7 @@ async fn days_in_view(
     } else {
         HashMap::new()
     };
-    Ok((out, measured))
+    Ok((out, measured, backups))
 }
 
 /// Moves an event's wall instants onto programme time (a rehearsal's offset).

@@ -66,6 +66,10 @@ pub fn apply(planned: &mut [Planned], measured: &HashMap<String, f64>, policy: &
             continue;
         }
         p.cue.ceiling_mdb = Some(policy.ceiling_mdbtp);
+        // A backup clip is a file: brought to the target like one.
+        if let Some(b) = &p.cue.backup {
+            p.cue.backup_gain_mdb = policy.gain_mdb(measured.get(b).copied());
+        }
         if p.live {
             // A live feed is never measured before air: the engine's slow, bounded gain.
             p.cue.live_target_mlufs = Some(policy.target_mlufs);
@@ -133,6 +137,19 @@ mod tests {
         assert_eq!(p[1].info.gain_mdb, None);
         // The slate is the engine's own card.
         assert_eq!(p[2].cue.ceiling_mdb, None);
+    }
+
+    #[test]
+    fn a_live_items_backup_clip_is_brought_to_the_target_like_a_file() {
+        let mut cam = planned("rtsp://cam/telescope");
+        cam.live = true;
+        cam.cue = cam.cue.with_backup("/media/星空延时.mp4");
+        let mut p = vec![cam];
+        let measured = HashMap::from([("/media/星空延时.mp4".to_string(), -30.0)]);
+        apply(&mut p, &measured, &GYT);
+        assert_eq!(p[0].cue.backup_gain_mdb, 6_000);
+        assert_eq!(p[0].cue.live_target_mlufs, Some(-24_000));
+        assert_eq!(p[0].cue.ceiling_mdb, Some(-1_000));
     }
 
     #[test]

@@ -18,6 +18,7 @@
 //! instants, the engine's timeline turns those into frames.
 
 pub mod alarms;
+pub mod backup;
 pub mod clock;
 mod controller;
 pub mod loudness;

@@ -75,6 +75,12 @@ pub struct AsRunRecorder {
     on_air: Option<OnAir>,
 }
 
+/// A fallback interval's reason as the as-run log says it: what filled the air — 「垫片」
+/// (the slate) or 「备播素材」 (the feed's backup clip) — then why, as the engine reported it.
+pub fn fallback_reason(fill: playout::Fill, reason: &playout::FallbackReason) -> String {
+    format!("{}：{reason}", fill.label_zh())
+}
+
 /// The stable key of an airing: item id and first-frame instant.
 pub fn airing_key(item_id: &str, first_frame_ms: i64) -> String {
     format!("{item_id}@{first_frame_ms}")
@@ -233,14 +239,34 @@ impl AsRunRecorder {
                 });
                 self.cued.remove(id);
             }
-            Event::FallbackOn { id, frame, reason } => {
+            Event::FallbackOn {
+                id,
+                frame,
+                reason,
+                fill,
+            } => {
                 if let Some(o) = &self.on_air
                     && id.as_ref().is_none_or(|i| i == &o.item_id)
-                    && o.fallback.is_none()
                 {
-                    let from = self.frame_ms(o, *frame);
+                    let at = self.frame_ms(o, *frame);
+                    let why = fallback_reason(*fill, reason);
+                    // What fills the air changed (a backup clip gave way to the slate, or
+                    // came ready after it): the interval so far is closed, a new one opens.
+                    if let Some((from_ms, open_why)) = &o.fallback {
+                        if *open_why == why {
+                            return out;
+                        }
+                        out.push(Write::Fallback {
+                            key: o.key.clone(),
+                            interval: Fallback {
+                                from_ms: *from_ms,
+                                to_ms: at,
+                                reason: open_why.clone(),
+                            },
+                        });
+                    }
                     if let Some(o) = self.on_air.as_mut() {
-                        o.fallback = Some((from, reason.to_string()));
+                        o.fallback = Some((at, why));
                     }
                 }
             }
@@ -309,7 +335,8 @@ mod tests {
             r.on_event(&Event::FallbackOn {
                 id: Some("a".into()),
                 frame: 125,
-                reason: playout::FallbackReason::Failed("源文件读取失败".into())
+                reason: playout::FallbackReason::Failed("源文件读取失败".into()),
+                fill: playout::Fill::Slate,
             })
             .is_empty()
         );
@@ -324,7 +351,7 @@ mod tests {
                 interval: Fallback {
                     from_ms: 1_790_000_001_000,
                     to_ms: 1_790_000_002_000,
-                    reason: "source failed: 源文件读取失败".into()
+                    reason: "垫片：source failed: 源文件读取失败".into()
                 }
             }]
         );
@@ -361,6 +388,7 @@ mod tests {
             id: None,
             frame: 25,
             reason: playout::FallbackReason::NothingScheduled,
+            fill: playout::Fill::Slate,
         });
         let w = r.on_event(&Event::ItemEnded {
             id: "x".into(),
@@ -374,6 +402,54 @@ mod tests {
             matches!(&w[0], Write::Fallback { interval, .. } if interval.to_ms == 1_790_000_002_000)
         );
         assert!(matches!(&w[1], Write::End { reason, .. } if reason == "failed"));
+    }
+
+    #[test]
+    fn a_backup_that_gives_way_to_the_slate_is_two_intervals_that_say_which() {
+        let mut r = AsRunRecorder::new(Rate::PAL);
+        r.cue(info("cam"));
+        r.on_event(&Event::ItemStarted {
+            id: "cam".into(),
+            frame: 0,
+            wall_ns: T0,
+            offset_frames: 0,
+        });
+        let on = |frame, fill| Event::FallbackOn {
+            id: Some("cam".into()),
+            frame,
+            reason: playout::FallbackReason::Stalled,
+            fill,
+        };
+        assert!(r.on_event(&on(50, playout::Fill::Backup)).is_empty());
+        // The same fill announced again changes nothing.
+        assert!(r.on_event(&on(60, playout::Fill::Backup)).is_empty());
+        let key = airing_key("cam", 1_790_000_000_000);
+        assert_eq!(
+            r.on_event(&on(100, playout::Fill::Slate)),
+            vec![Write::Fallback {
+                key: key.clone(),
+                interval: Fallback {
+                    from_ms: 1_790_000_002_000,
+                    to_ms: 1_790_000_004_000,
+                    reason: "备播素材：source stalled".into()
+                }
+            }]
+        );
+        let w = r.on_event(&Event::FallbackOff {
+            id: Some("cam".into()),
+            frame: 125,
+        });
+        assert_eq!(
+            w,
+            vec![Write::Fallback {
+                key,
+                interval: Fallback {
+                    from_ms: 1_790_000_004_000,
+                    to_ms: 1_790_000_005_000,
+                    reason: "垫片：source stalled".into()
+                }
+            }]
+        );
     }
 
     #[test]

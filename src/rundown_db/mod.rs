@@ -12,6 +12,7 @@
 //! methods here are the real implementation and the trait blocks on them. Blocking needs a
 //! multi-thread Tokio runtime or a thread outside any runtime (e.g. `spawn_blocking`).
 
+pub mod backup;
 pub mod cli;
 pub mod editing;
 pub mod edits;

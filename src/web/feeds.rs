@@ -8,6 +8,8 @@
 //!   reconnects, last error, masked) and the address of its still picture.
 //! - `GET /api/v1/feeds/{id}/still.jpg?w=480`: the feed's latest picture (renewed every
 //!   second by the engine), 404 with the reason when it is not open or has shown nothing.
+//! - `PUT /api/v1/feeds/{id}/backup`: the feed's backup clip (a catalog work or a file
+//!   path), looped on air instead of the slate while the feed is down; `null` clears it.
 //! - `/api/v1/feeds/keys`: a new key is in the answer once and never again; lists carry only
 //!   a hint. The running ingest picks keys up within 5 s (it reloads them from the table).
 
@@ -16,10 +18,11 @@ use crate::air::AirHandle;
 use crate::catalog::Catalog;
 use crate::feeds::{Feeds, IngestKey, IssuedKey};
 use crate::rundown::FeedWindow;
+use crate::rundown_db::backup::{BackupView, FeedBackup};
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, put};
 use axum::{Json, Router};
 use playout::source::live::{LiveStatus, status_url};
 use serde::{Deserialize, Serialize};
@@ -58,6 +61,9 @@ pub struct FeedView {
     pub status: Option<LiveStatus>,
     /// 画面截图地址（信号打开时）The still's address, while open.
     pub still: Option<String>,
+    /// 备播素材：信号中断时循环播出，代替垫片；未设置时为空 The backup clip, looped on air
+    /// instead of the slate while the feed is down; `None`: the slate.
+    pub backup: Option<BackupView>,
 }
 
 /// `?w=` of the still.
@@ -89,8 +95,14 @@ pub fn routes(state: FeedsState) -> Router {
     Router::new()
         .route("/api/v1/feeds", get(feed_list))
         .route("/api/v1/feeds/{id}/still.jpg", get(feed_still))
-        .with_state(state)
+        .with_state(state.clone())
         .merge(keys_routes)
+        .merge(
+            Router::new()
+                .route("/api/v1/feeds/{id}/backup", put(feed_backup))
+                .layer(DefaultBodyLimit::max(JSON_LIMIT))
+                .with_state(state),
+        )
 }
 
 /// The engine's status of `url` among `live`, matched masked.
@@ -104,6 +116,7 @@ fn status_of<'a>(live: &'a [LiveStatus], url: &str) -> Option<&'a LiveStatus> {
     responses((status = 200, description = "信号 Feeds", body = [FeedView])))]
 pub(crate) async fn feed_list(State(s): State<FeedsState>) -> ApiResult<Vec<FeedView>> {
     let feeds = crate::rundown_db::source::feeds(&s.catalog).await?;
+    let mut backups = crate::rundown_db::backup::backups(s.catalog.store()).await?;
     let live = s
         .air
         .as_ref()
@@ -128,10 +141,44 @@ pub(crate) async fn feed_list(State(s): State<FeedsState>) -> ApiResult<Vec<Feed
                     kind,
                     window: f.window,
                     status,
+                    backup: backups.remove(&f.id),
                 }
             })
             .collect(),
     ))
+}
+
+/// 设置或清除备播素材（作品或文件路径；`null` 清除）Set or clear the feed's backup clip
+/// (a catalog work or a file path; `null` clears it). Answers the feed as listed.
+#[utoipa::path(put, path = "/api/v1/feeds/{id}/backup", tag = "feeds",
+    params(super::openapi::IdPath), request_body = Option<FeedBackup>,
+    responses((status = 200, description = "信号 The feed", body = FeedView)))]
+pub(crate) async fn feed_backup(
+    State(s): State<FeedsState>,
+    Id(id): Id,
+    Body(backup): Body<Option<FeedBackup>>,
+) -> ApiResult<FeedView> {
+    let in_edition = crate::rundown_db::source::feeds(&s.catalog)
+        .await?
+        .iter()
+        .any(|f| f.id == id);
+    if !in_edition {
+        return Err(ApiError::Rejected(
+            StatusCode::NOT_FOUND,
+            format!("没有编号为 {id} 的慢直播信号"),
+        ));
+    }
+    crate::rundown_db::backup::set_backup(s.catalog.store(), id, backup.as_ref()).await?;
+    let Json(list) = feed_list(State(s)).await?;
+    list.into_iter()
+        .find(|f| f.id == id)
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::Rejected(
+                StatusCode::NOT_FOUND,
+                format!("没有编号为 {id} 的慢直播信号"),
+            )
+        })
 }
 
 /// 信号画面截图（JPEG，每秒更新）The feed's latest picture (JPEG, renewed every second).

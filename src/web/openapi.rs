@@ -153,6 +153,7 @@ each operation names the roles that may call it. Errors are `{\"error\": {\"code
         super::auth::me, super::auth::users, super::auth::create_user, super::auth::issue_token,
         super::feeds::keys, super::feeds::create, super::feeds::revoke,
         super::feeds::feed_list, super::feeds::feed_still,
+        super::feeds::feed_backup,
         super::submissions::list, super::submissions::submit, super::submissions::get_draft,
         super::submissions::put_draft, super::submissions::reminders, super::submissions::form,
         super::upload::options, super::upload::create, super::upload::offset,

@@ -264,6 +264,67 @@ impl Clip {
     }
 }
 
+/// Writes an MP4 whose picture is `first` then `then` (their colours, sizes and rates must
+/// match; `first`'s size and rate are used) with `first`'s tone under both, lasting exactly
+/// `first.frames + then.frames` frames: a clip whose start a judge can see, so a loop of it
+/// shows as the first colour coming back.
+pub fn two_colour_clip(first: &Clip, then: &Clip, out: &Path) -> Result<()> {
+    if first.frames == 0 || then.frames == 0 {
+        bail!("empty part: {first:?} / {then:?}");
+    }
+    let all = Clip {
+        frames: first.frames + then.frames,
+        ..first.clone()
+    };
+    let part = |c: &Clip| {
+        format!(
+            "color=c={}:s={}x{}:r={},trim=end_frame={}",
+            c.colour.ffmpeg_hex(),
+            first.width,
+            first.height,
+            first.fps,
+            c.frames
+        )
+    };
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args([
+        "-hide_banner",
+        "-nostdin",
+        "-nostats",
+        "-loglevel",
+        "error",
+        "-y",
+    ])
+    .args(["-f", "lavfi", "-i"])
+    .arg(part(first))
+    .args(["-f", "lavfi", "-i"])
+    .arg(part(then))
+    .args(["-f", "lavfi", "-i"])
+    .arg(format!(
+        "sine=frequency={}:sample_rate={},atrim=end_sample={}",
+        first.tone_hz,
+        first.audio_rate,
+        all.audio_samples()
+    ))
+    .args([
+        "-filter_complex",
+        "[0:v][1:v]concat=n=2:v=1:a=0[v]",
+        "-map",
+        "[v]",
+        "-map",
+        "2:a",
+    ])
+    .args(Container::Mp4.video_args())
+    .args(["-g", "25"])
+    .args(Container::Mp4.audio_args())
+    .args(["-ac", &first.channels.to_string()])
+    .args(["-ar", &first.audio_rate.to_string()])
+    .args(["-f", "mp4"])
+    .arg(out);
+    output_within(cmd, GENERATE_TIMEOUT).context("two-colour clip generation")?;
+    Ok(())
+}
+
 /// Writes an MP4 cut off in the middle (its `moov` index, written last, is missing):
 /// a file that looks like media but cannot be played.
 pub fn corrupt_file(path: &Path) -> Result<()> {

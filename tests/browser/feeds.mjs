@@ -2,8 +2,9 @@
 // in a real daemon. Started by tests/serve_feeds.rs, which passes:
 //   KEPU_BASE_URL, KEPU_OP_USER, KEPU_PARTNER_USER, KEPU_PASSWORD, KEPU_FEED_TITLE (the live
 //   feed), KEPU_CLOSED_TITLE (a feed outside its window), KEPU_SHOTS_DIR.
-// The operator sees the feed live with its picture, the closed one without; issues a key that
-// is shown once and never again; revokes it. A partner has no such page.
+// The operator sees the feed live with its picture, the closed one without; sets the closed
+// one's backup clip (KEPU_BACKUP_PATH; a relative path is refused); issues a key that is shown
+// once and never again; revokes it. A partner has no such page.
 
 import { env, start } from './harness.mjs';
 
@@ -45,6 +46,19 @@ await run.main(async () => {
   check(!closedText.includes('wetland-secret'), `password masked: ${closedText}`);
   check(await closed.locator('img').count() === 0, 'no picture for a closed feed');
   await shot(page, 'feeds');
+
+  // The closed camera's backup clip, set in the form (a file path), shown on its card.
+  const BACKUP = env('KEPU_BACKUP_PATH');
+  await page.selectOption('#backup-feed', { label: await page.locator('#backup-feed option', { hasText: CLOSED }).innerText() });
+  await page.selectOption('#backup-kind', 'path');
+  await page.fill('#backup-value', 'relative.mp4');
+  await page.click('#backup-set');
+  await page.waitForSelector('.toast >> text=绝对路径');
+  await page.fill('#backup-value', BACKUP);
+  await page.click('#backup-set');
+  await closed.locator('[data-testid=feed-backup]', { hasText: BACKUP }).waitFor({ timeout: 10_000 });
+  await shot(page, 'feeds-backup');
+  log('backup clip set from the page');
 
   // A key, shown once.
   await page.fill('#key-feed', 'river-2');

@@ -1,22 +1,26 @@
 //! The switcher: decides, for every output frame, who owns it and takes that frame.
 //!
 //! Owns: the queue of cued items, the item on air, pre-rolling the next items, cuts on the
-//! exact frame, fallback (hold the last frame briefly, then the slate, with silence),
-//! retries of a failed source, joining an item late at the right offset, and handing a live
-//! feed's connection on to the next item of the same feed (a slow-live window split at
-//! midnight stays on air: one connection, no slate at the cut). Does not own:
+//! exact frame, fallback (hold the last frame briefly, then the item's backup clip looped
+//! with its sound — `backup` — or the slate with silence), retries of a failed source,
+//! joining an item late at the right offset, and handing a live feed's connection on to the
+//! next item of the same feed (a slow-live window split at midnight stays on air: one
+//! connection, no slate at the cut). Does not own:
 //! time (the caller passes the frame number — the real loop in `engine`, or a test with a
 //! simulated clock), encoding, or destinations.
 //!
 //! `tick(n)` never blocks longer than the wait it is given per pull, so the output clock
 //! never stops whatever a source does.
 
+mod backup;
+
 use crate::cue::Cue;
-use crate::event::{EndReason, Event, FallbackReason, OnAirStatus};
+use crate::event::{EndReason, Event, FallbackReason, Fill, OnAirStatus};
 use crate::format::OutputProfile;
 use crate::level::Leveller;
 use crate::source::still::StillSource;
 use crate::source::{Opener, Source, SourceState, VideoPull};
+use backup::{Backup, BackupPull};
 use gstreamer as gst;
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -69,6 +73,8 @@ struct Queued {
     /// Frames skipped into the item because it joined late.
     offset: u64,
     source: Option<Box<dyn Source>>,
+    /// The cue's backup clip, opened with its source.
+    backup: Option<Box<dyn Source>>,
 }
 
 struct OnAir {
@@ -95,6 +101,8 @@ struct OnAir {
     /// The source ended at most [`END_SLACK_FRAMES`] before the item's length: its last
     /// frame is repeated (and counted) to the cut, without a fallback.
     trailing: bool,
+    /// The cue's backup clip, which fills a fallback instead of the slate.
+    backup: Option<Backup>,
 }
 
 /// A live item's connection passed on to the next item of the same feed: the source, its
@@ -132,7 +140,8 @@ pub struct Switcher {
     /// The last frame number ticked.
     frame: u64,
     pub repeated: u64,
-    fallback_on: bool,
+    /// What fills the air while a fallback is announced (`None`: no fallback announced).
+    fallback_on: Option<Fill>,
 }
 
 impl Switcher {
@@ -155,7 +164,7 @@ impl Switcher {
             handover: None,
             frame: first_frame,
             repeated: 0,
-            fallback_on: false,
+            fallback_on: None,
         }
     }
 
@@ -182,9 +191,13 @@ impl Switcher {
     /// of queueing it again — that is how an edit trims or ends the item on air.
     pub fn replace(&mut self, cues: Vec<Cue>, now: u64) {
         let mut opened: Vec<((String, u64), Box<dyn Source>)> = Vec::new();
+        let mut backups: Vec<(String, Box<dyn Source>)> = Vec::new();
         for q in self.queue.drain(..) {
             if let Some(s) = q.source {
                 opened.push(((q.cue.source.clone(), q.cue.in_point_ns), s));
+            }
+            if let (Some(b), Some(uri)) = (q.backup, q.cue.backup) {
+                backups.push((uri, b));
             }
         }
         for c in cues {
@@ -201,10 +214,16 @@ impl Switcher {
             let key = (q.cue.source.clone(), q.cue.in_point_ns);
             if let Some(i) = opened.iter().position(|(k, _)| *k == key) {
                 q.source = Some(opened.swap_remove(i).1);
+                if let Some(uri) = &q.cue.backup
+                    && let Some(j) = backups.iter().position(|(u, _)| u == uri)
+                {
+                    q.backup = Some(backups.swap_remove(j).1);
+                }
             }
             self.queue.push_back(q);
         }
         self.retired.extend(opened.into_iter().map(|(_, s)| s));
+        self.retired.extend(backups.into_iter().map(|(_, s)| s));
     }
 
     /// Opens the source of `cue` at `in_point_ns` (the slate cue plays the slate picture).
@@ -213,6 +232,12 @@ impl Switcher {
             return Box::new(StillSource::new(self.slate.clone()));
         }
         self.opener.open(&cue.uri(), in_point_ns, &self.profile)
+    }
+
+    /// Opens the backup clip of `cue` at its start, when it names one.
+    fn open_backup(&self, cue: &Cue) -> Option<Box<dyn Source>> {
+        let uri = crate::cue::to_uri(cue.backup.as_deref()?);
+        Some(self.opener.open(&uri, 0, &self.profile))
     }
 
     /// Ends the item on air at the next frame; the next item starts there.
@@ -254,6 +279,7 @@ impl Switcher {
             cue,
             offset,
             source: None,
+            backup: None,
         })
     }
 
@@ -290,9 +316,8 @@ impl Switcher {
                             frames: 0,
                             reason: EndReason::Missed,
                         });
-                        if let Some(s) = q.source {
-                            self.retired.push(s);
-                        }
+                        self.retired.extend(q.source);
+                        self.retired.extend(q.backup);
                     }
                 }
                 _ => break,
@@ -353,6 +378,16 @@ impl Switcher {
                 (s, None)
             }
         };
+        let backup = q.cue.backup.as_deref().map(|b| {
+            let pre = q.backup.or_else(|| self.open_backup(&q.cue));
+            let level = Leveller::new(
+                q.cue.backup_gain_mdb,
+                q.cue.ceiling_mdb,
+                self.profile.sample_rate,
+                self.profile.channels,
+            );
+            Backup::new(crate::cue::to_uri(b), pre, level)
+        });
         let live_hold = source.live_hold().map(|d| {
             self.profile
                 .rate
@@ -396,6 +431,7 @@ impl Switcher {
             retry_at: None,
             exhausted: false,
             live_hold,
+            backup,
         });
     }
 
@@ -430,6 +466,9 @@ impl Switcher {
                     self.retired.push(s);
                 }
             }
+            if let Some(b) = cur.backup {
+                self.retired.extend(b.into_sources());
+            }
         }
     }
 
@@ -455,6 +494,7 @@ impl Switcher {
             if self.queue[i].source.is_none() && !self.continues_live(i) {
                 let src = self.open_cue(&self.queue[i].cue, self.queue[i].cue.in_point_ns);
                 self.queue[i].source = Some(src);
+                self.queue[i].backup = self.open_backup(&self.queue[i].cue);
             }
             predicted = match (start, self.queue[i].cue.length) {
                 (Some(s), Some(l)) if s != u64::MAX => {
@@ -482,6 +522,7 @@ impl Switcher {
         for i in due {
             let src = self.open_cue(&self.queue[i].cue, self.queue[i].cue.in_point_ns);
             self.queue[i].source = Some(src);
+            self.queue[i].backup = self.open_backup(&self.queue[i].cue);
         }
     }
 
@@ -516,7 +557,10 @@ impl Switcher {
                             frame: n,
                         });
                     }
-                    self.fallback_on = false;
+                    if let Some(b) = cur.backup.as_mut() {
+                        b.rewind(&mut self.retired);
+                    }
+                    self.fallback_on = None;
                     return (v, a);
                 }
                 Pulled::Ended => {
@@ -576,7 +620,8 @@ impl Switcher {
         }
     }
 
-    /// The held last frame for a moment, then the slate; silence either way.
+    /// The held last frame with silence for a moment, then the item's backup clip with its
+    /// sound when it has a playable one, else the slate with silence.
     fn fill(&mut self, n: u64, why: FallbackReason, bytes: usize) -> (gst::Buffer, Vec<u8>) {
         let Some(cur) = self.current.as_mut() else {
             return self.slate_frame(n, None, why, bytes);
@@ -593,6 +638,24 @@ impl Switcher {
             self.repeated += 1;
             return (last, vec![0; bytes]);
         }
+        if let Some(b) = cur.backup.as_mut() {
+            let repeated = b.repeated;
+            let pulled = b.pull(
+                self.settings.pull_wait,
+                bytes,
+                &*self.opener,
+                &self.profile,
+                &mut self.retired,
+            );
+            self.repeated += b.repeated - repeated;
+            match pulled {
+                BackupPull::Frame(v, a) => {
+                    self.announce(n, id, why, Fill::Backup);
+                    return (v, a);
+                }
+                BackupPull::NotReady | BackupPull::Broken => {}
+            }
+        }
         self.slate_frame(n, id, why, bytes)
     }
 
@@ -603,15 +666,21 @@ impl Switcher {
         why: FallbackReason,
         bytes: usize,
     ) -> (gst::Buffer, Vec<u8>) {
-        if !self.fallback_on {
-            self.fallback_on = true;
+        self.announce(n, id, why, Fill::Slate);
+        (self.slate.clone(), vec![0; bytes])
+    }
+
+    /// Sends `FallbackOn` when a fallback starts or what fills it changes.
+    fn announce(&mut self, n: u64, id: Option<String>, why: FallbackReason, fill: Fill) {
+        if self.fallback_on != Some(fill) {
+            self.fallback_on = Some(fill);
             self.events.push(Event::FallbackOn {
                 id,
                 frame: n,
                 reason: why,
+                fill,
             });
         }
-        (self.slate.clone(), vec![0; bytes])
     }
 
     /// A snapshot of the item on air.
@@ -636,9 +705,8 @@ impl Switcher {
             self.end_current(n, EndReason::Shutdown);
         }
         for q in self.queue.drain(..) {
-            if let Some(s) = q.source {
-                self.retired.push(s);
-            }
+            self.retired.extend(q.source);
+            self.retired.extend(q.backup);
         }
         if let Some(h) = self.handover.take() {
             self.retired.push(h.source);
@@ -720,10 +788,7 @@ fn pull(
     }
     match src.pull_video(settings.pull_wait) {
         VideoPull::Frame(v) => {
-            let mut audio = Vec::with_capacity(bytes);
-            src.pull_audio(&mut audio, bytes, settings.pull_wait);
-            audio.resize(bytes, 0);
-            cur.level.process(&mut audio);
+            let audio = pull_frame_audio(&mut **src, bytes, settings.pull_wait, &mut cur.level);
             cur.source_pos += 1;
             cur.misses = 0;
             cur.last_frame = Some(v.clone());
@@ -732,6 +797,21 @@ fn pull(
         VideoPull::NotYet => Pulled::Missing(FallbackReason::Stalled),
         VideoPull::Eos => Pulled::Ended,
     }
+}
+
+/// One frame's worth of a source's sound (`bytes`), padded with silence where it has less,
+/// through the item's leveller.
+fn pull_frame_audio(
+    src: &mut dyn Source,
+    bytes: usize,
+    wait: Duration,
+    level: &mut Leveller,
+) -> Vec<u8> {
+    let mut audio = Vec::with_capacity(bytes);
+    src.pull_audio(&mut audio, bytes, wait);
+    audio.resize(bytes, 0);
+    level.process(&mut audio);
+    audio
 }
 
 #[cfg(test)]

@@ -494,6 +494,293 @@ fn a_live_window_is_opened_two_minutes_before_it_starts() {
     assert_eq!(at, 6000 - live_preroll, "opened exactly 2 min ahead");
 }
 
+/// Opens `rtsp://` locators as a [`FakeLive`] and everything else from `files` like
+/// [`FakeOpener`] (keyed by the last path segment).
+struct MixedOpener {
+    live: LiveOpener,
+    files: FakeOpener,
+}
+
+impl Opener for MixedOpener {
+    fn open(&self, uri: &str, in_point_ns: u64, profile: &OutputProfile) -> Box<dyn Source> {
+        if uri.starts_with("rtsp://") {
+            self.live.open(uri, in_point_ns, profile)
+        } else {
+            self.files.open(uri, in_point_ns, profile)
+        }
+    }
+}
+
+/// A switcher whose `rtsp://` cues are one fake camera (up while `up`), with `files` for
+/// everything else; `opened` lists every open, live or file.
+fn live_switcher(
+    files: &[(&str, u8, u64, Option<u64>)],
+) -> (Switcher, Arc<std::sync::atomic::AtomicBool>, Opened) {
+    live_switcher_with_opening(files, 0)
+}
+
+/// Like `live_switcher`, every file reporting Opening `opening` times before it is ready.
+fn live_switcher_with_opening(
+    files: &[(&str, u8, u64, Option<u64>)],
+    opening: u32,
+) -> (Switcher, Arc<std::sync::atomic::AtomicBool>, Opened) {
+    gst::init().expect("gstreamer init");
+    let profile = OutputProfile::small();
+    let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let opened = Opened::default();
+    let mut settings = SwitcherSettings::for_profile(&profile);
+    settings.pull_wait = Duration::ZERO;
+    let opener = MixedOpener {
+        live: LiveOpener {
+            up: up.clone(),
+            opened: opened.clone(),
+        },
+        files: FakeOpener {
+            media: files
+                .iter()
+                .map(|(u, t, f, fail)| (u.to_string(), (*t, *f, *fail, opening)))
+                .collect(),
+            opened: opened.clone(),
+        },
+    };
+    let sw = Switcher::new(
+        profile,
+        settings,
+        Box::new(opener),
+        gst::Buffer::from_slice(vec![SLATE]),
+        0,
+    );
+    (sw, up, opened)
+}
+
+/// Like `run`, with the first byte of each frame's sound (the fakes' sound is their tag;
+/// silence is 0).
+fn run_with_sound(sw: &mut Switcher, from: u64, to: u64) -> Vec<((u8, u32), u8)> {
+    (from..to)
+        .map(|n| {
+            let out = sw.tick(n, 0);
+            let map = out.video.map_readable().expect("readable");
+            let b = map.as_slice();
+            let sound = out.audio[0];
+            assert!(
+                out.audio.iter().all(|s| *s == sound),
+                "one sound per frame at {n}"
+            );
+            if b[0] == SLATE {
+                ((SLATE, 0), sound)
+            } else {
+                ((b[0], u32::from_be_bytes([b[1], b[2], b[3], b[4]])), sound)
+            }
+        })
+        .collect()
+}
+
+const BACKUP: u8 = 5;
+
+#[test]
+fn a_stalled_live_feed_with_a_backup_loops_the_clip_frame_exactly_and_returns_on_its_frame() {
+    // A 10-frame backup clip, shorter than the outage.
+    let (mut sw, up, opened) = live_switcher(&[("bk", BACKUP, 10, None)]);
+    sw.cue(
+        Cue::follow("cam", "rtsp://cam/1")
+            .with_length(400)
+            .at(20)
+            .with_backup("bk"),
+        0,
+    );
+    let mut out = run_with_sound(&mut sw, 0, 10);
+    // Pre-rolled with the camera, before the window: the switch will cost no frame.
+    let names = |o: &Opened| -> Vec<String> {
+        o.0.lock()
+            .expect("lock")
+            .iter()
+            .map(|(u, _)| u.clone())
+            .collect()
+    };
+    assert_eq!(names(&opened), vec!["rtsp://cam/1", "bk"]);
+    out.extend(run_with_sound(&mut sw, 10, 70));
+    up.store(false, std::sync::atomic::Ordering::SeqCst);
+    out.extend(run_with_sound(&mut sw, 70, 170));
+    up.store(true, std::sync::atomic::Ordering::SeqCst);
+    out.extend(run_with_sound(&mut sw, 170, 200));
+    // A second outage plays the clip from its start again.
+    up.store(false, std::sync::atomic::Ordering::SeqCst);
+    out.extend(run_with_sound(&mut sw, 200, 260));
+    up.store(true, std::sync::atomic::Ordering::SeqCst);
+    out.extend(run_with_sound(&mut sw, 260, 300));
+
+    // Live 20..70 with its (silent) sound; the last frame held 1 s (25 frames), silent.
+    assert!(out[20..70].iter().all(|(f, _)| f.0 == 0x11));
+    assert!(out[70..95].iter().all(|f| *f == ((0x11, 49), 0)));
+    // Then the backup from its first frame, looped with no frame lost or repeated at the
+    // joins (75 frames = 7.5 passes), its sound with it.
+    for (k, f) in out[95..170].iter().enumerate() {
+        assert_eq!(*f, ((BACKUP, (k % 10) as u32), BACKUP), "backup frame {k}");
+    }
+    // The camera back on the first frame it delivers.
+    assert_eq!(out[170].0, (0x11, 50));
+    assert!(out[170..200].iter().all(|(f, _)| f.0 == 0x11));
+    // Second outage: hold, then the clip from its start.
+    assert!(out[200..225].iter().all(|(f, _)| *f == (0x11, 79)));
+    for (k, f) in out[225..260].iter().enumerate() {
+        assert_eq!(
+            *f,
+            ((BACKUP, (k % 10) as u32), BACKUP),
+            "2nd outage frame {k}"
+        );
+    }
+    assert_eq!(out[260].0, (0x11, 80));
+    assert!(
+        out[20..300].iter().all(|(f, _)| f.0 != SLATE),
+        "never the slate"
+    );
+    // Only the holds were repeated frames.
+    assert_eq!(sw.repeated, 50);
+    let ev = sw.take_events();
+    let fallbacks: Vec<(u64, Fill)> = ev
+        .iter()
+        .filter_map(|e| match e {
+            Event::FallbackOn { frame, fill, .. } => Some((*frame, *fill)),
+            _ => None,
+        })
+        .collect();
+    // (The slate before the window is "nothing scheduled".)
+    assert_eq!(
+        fallbacks,
+        vec![(0, Fill::Slate), (95, Fill::Backup), (225, Fill::Backup)]
+    );
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e, Event::FallbackOff { frame: 170, .. })),
+        "{ev:?}"
+    );
+    // The camera was never reopened; each pass of the clip after the pre-rolled one was
+    // opened while the one before it played.
+    let o = names(&opened);
+    assert_eq!(o.iter().filter(|u| u.starts_with("rtsp:")).count(), 1);
+    assert!(o.iter().filter(|u| *u == "bk").count() >= 10, "{o:?}");
+}
+
+#[test]
+fn a_live_feed_whose_backup_is_missing_gets_the_slate_as_before() {
+    let (mut sw, up, _) = live_switcher(&[]);
+    sw.cue(
+        Cue::follow("cam", "rtsp://cam/1")
+            .with_length(300)
+            .at(0)
+            .with_backup("gone.mp4"),
+        0,
+    );
+    let mut out = run(&mut sw, 0, 50);
+    up.store(false, std::sync::atomic::Ordering::SeqCst);
+    out.extend(run(&mut sw, 50, 150));
+    up.store(true, std::sync::atomic::Ordering::SeqCst);
+    out.extend(run(&mut sw, 150, 200));
+    assert!(out[50..75].iter().all(|f| *f == (0x11, 49)));
+    assert!(out[75..150].iter().all(|f| f.0 == SLATE));
+    assert_eq!(out[150], (0x11, 50));
+    let ev = sw.take_events();
+    assert!(
+        ev.iter().any(|e| matches!(
+            e,
+            Event::FallbackOn {
+                frame: 75,
+                fill: Fill::Slate,
+                ..
+            }
+        )),
+        "{ev:?}"
+    );
+    assert!(
+        !ev.iter().any(|e| matches!(
+            e,
+            Event::FallbackOn {
+                fill: Fill::Backup,
+                ..
+            }
+        )),
+        "{ev:?}"
+    );
+}
+
+#[test]
+fn a_backup_that_breaks_mid_outage_gives_way_to_the_slate_and_says_so() {
+    // The clip fails after 30 frames (a truncated file).
+    let (mut sw, up, _) = live_switcher(&[("bk", BACKUP, 1000, Some(30))]);
+    sw.cue(
+        Cue::follow("cam", "rtsp://cam/1")
+            .with_length(300)
+            .at(0)
+            .with_backup("bk"),
+        0,
+    );
+    let mut out = run(&mut sw, 0, 10);
+    up.store(false, std::sync::atomic::Ordering::SeqCst);
+    out.extend(run(&mut sw, 10, 120));
+    assert!(out[35..65].iter().all(|f| f.0 == BACKUP));
+    assert!(
+        out[65..120].iter().all(|f| f.0 == SLATE),
+        "{:?}",
+        &out[60..70]
+    );
+    let ev = sw.take_events();
+    let fallbacks: Vec<(u64, Fill)> = ev
+        .iter()
+        .filter_map(|e| match e {
+            Event::FallbackOn { frame, fill, .. } => Some((*frame, *fill)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(fallbacks, vec![(35, Fill::Backup), (65, Fill::Slate)]);
+}
+
+#[test]
+fn a_backup_pass_not_ready_at_the_loop_repeats_the_clips_last_frame_counted() {
+    // Every pass of the 10-frame clip says "opening" for its first 3 looks.
+    let (mut sw, up, _) = live_switcher_with_opening(&[("bk", BACKUP, 10, None)], 3);
+    sw.cue(
+        Cue::follow("cam", "rtsp://cam/1")
+            .with_length(300)
+            .at(0)
+            .with_backup("bk"),
+        0,
+    );
+    let mut out = run(&mut sw, 0, 10);
+    up.store(false, std::sync::atomic::Ordering::SeqCst);
+    out.extend(run(&mut sw, 10, 80));
+    // Hold 10..35; the clip still opening: the slate for 3 frames; then its 10 frames.
+    assert!(
+        out[35..38].iter().all(|f| f.0 == SLATE),
+        "{:?}",
+        &out[30..50]
+    );
+    for (k, f) in out[38..48].iter().enumerate() {
+        assert_eq!(*f, (BACKUP, k as u32), "pass 1 frame {k}");
+    }
+    // The next pass (opened as the first went on air) still opening at the join: the
+    // clip's last frame is repeated, never the slate, then the clip from its start.
+    assert!(
+        out[48..51].iter().all(|f| *f == (BACKUP, 9)),
+        "{:?}",
+        &out[45..60]
+    );
+    for (k, f) in out[51..61].iter().enumerate() {
+        assert_eq!(*f, (BACKUP, k as u32), "pass 2 frame {k}");
+    }
+    assert!(out[38..80].iter().all(|f| f.0 == BACKUP));
+    // Repeated: the 25-frame hold and 3 frames at each of the three late joins (48, 61, 74).
+    assert_eq!(sw.repeated, 25 + 3 * 3);
+    let ev = sw.take_events();
+    let fallbacks: Vec<(u64, Fill)> = ev
+        .iter()
+        .filter_map(|e| match e {
+            Event::FallbackOn { frame, fill, .. } => Some((*frame, *fill)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(fallbacks, vec![(35, Fill::Slate), (38, Fill::Backup)]);
+}
+
 #[test]
 fn a_live_feed_split_into_two_items_keeps_its_one_connection_across_the_cut() {
     gst::init().expect("gstreamer init");

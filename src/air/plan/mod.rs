@@ -107,6 +107,8 @@ pub fn plan(
                 gain_mdb: 0,
                 ceiling_mdb: None,
                 live_target_mlufs: None,
+                backup: None,
+                backup_gain_mdb: 0,
             };
             let info = ItemInfo {
                 item_id: id,

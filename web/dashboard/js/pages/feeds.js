@@ -1,7 +1,9 @@
 // 直播源 Feeds: every slow-live feed of the edition with its window and, while the engine has
 // it open (its window and the pre-roll before it), its live status and a still picture renewed
-// every few seconds; and the RTMP ingest's stream keys (issue — shown once —, list, revoke).
-// Locators and keys arrive masked; a new key is shown once, in this page only.
+// every few seconds; each feed's backup clip (shown on its card, set or cleared in the form
+// below the list: a catalog work or a file path); and the RTMP ingest's stream keys (issue —
+// shown once —, list, revoke). Locators and keys arrive masked; a new key is shown once, in
+// this page only.
 
 import { t } from '../i18n.js';
 import { api, isOperator } from '../api.js';
@@ -15,6 +17,12 @@ function windowText(w) {
   if (w.start !== undefined) return `${t('feeds_daily')} ${w.start}–${w.end}`;
   if (w.cron !== undefined) return `${w.cron} · ${w.duration}`;
   return JSON.stringify(w);
+}
+
+function backupText(b) {
+  if (!b) return t('feeds_backup_none');
+  const what = b.work_id != null ? t('feeds_backup_work', { id: b.work_id, title: b.work_title ?? '' }) : b.path;
+  return b.location ? what : `${what} ${t('feeds_backup_no_file')}`;
 }
 
 function stateOf(st) {
@@ -31,10 +39,25 @@ export function render(root) {
     h('label', { for: 'key-feed' }, t('feeds_key_feed')), feedName,
     h('label', { for: 'key-note' }, t('feeds_key_note')), note,
     h('button', { type: 'submit', class: 'btn primary', id: 'key-issue' }, t('feeds_key_issue')));
+  const backupFeed = h('select', { id: 'backup-feed', required: true });
+  const backupKind = h('select', { id: 'backup-kind' },
+    h('option', { value: 'work' }, t('feeds_backup_kind_work')),
+    h('option', { value: 'path' }, t('feeds_backup_kind_path')));
+  const backupValue = h('input', { id: 'backup-value', placeholder: '12 / /srv/kepu/backup/星空.mp4' });
+  const backupClear = h('button', { type: 'button', class: 'btn warn', id: 'backup-clear' }, t('feeds_backup_clear'));
+  const backupForm = h('form', { class: 'inline-form', id: 'backup-form' },
+    h('label', { for: 'backup-feed' }, t('feeds_backup_feed')), backupFeed,
+    h('label', { for: 'backup-kind' }, t('feeds_backup_kind')), backupKind,
+    h('label', { for: 'backup-value' }, t('feeds_backup_value')), backupValue,
+    h('button', { type: 'submit', class: 'btn primary', id: 'backup-set' }, t('feeds_backup_set')),
+    backupClear);
   root.append(
     h('h1', { class: 'visually-hidden' }, t('feeds_title')),
     h('section', { class: 'card', 'aria-labelledby': 'feeds-heading' },
       h('h2', { id: 'feeds-heading' }, t('feeds_title')), list),
+    isOperator() ? h('section', { class: 'card', 'aria-labelledby': 'backup-heading' },
+      h('h2', { id: 'backup-heading' }, t('feeds_backup_title')),
+      h('p', { class: 'muted' }, t('feeds_backup_intro')), backupForm) : null,
     h('section', { class: 'card', 'aria-labelledby': 'keys-heading' },
       h('h2', { id: 'keys-heading' }, t('feeds_keys_title')),
       h('p', { class: 'muted' }, t('feeds_keys_intro')),
@@ -44,7 +67,20 @@ export function render(root) {
   let stopped = false;
   let timer = null;
 
+  /// The form's feed choices, renewed only when the feeds change (a choice survives the
+  /// list's refresh).
+  let feedKeys = '';
+  function drawChoices(feeds) {
+    const keysNow = feeds.map((f) => `${f.id}:${f.title}`).join('|');
+    if (keysNow === feedKeys) return;
+    feedKeys = keysNow;
+    const chosen = backupFeed.value;
+    clear(backupFeed).append(...feeds.map((f) => h('option', { value: String(f.id) }, `${f.id} · ${f.title}`)));
+    if (chosen) backupFeed.value = chosen;
+  }
+
   function drawFeeds(feeds) {
+    drawChoices(feeds);
     clear(list);
     if (!feeds.length) {
       list.append(h('p', { class: 'muted' }, t('feeds_none')));
@@ -64,6 +100,7 @@ export function render(root) {
           h('dt', {}, t('feeds_unit')), h('dd', {}, f.unit || '—'),
           h('dt', {}, t('feeds_window')), h('dd', {}, windowText(f.window)),
           h('dt', {}, t('col_url')), h('dd', { class: 'url' }, `${f.kind ? `[${f.kind}] ` : ''}${f.url}`),
+          h('dt', {}, t('feeds_backup')), h('dd', { 'data-testid': 'feed-backup' }, backupText(f.backup)),
           h('dt', {}, t('col_state')), h('dd', {}, h('span', { class: `badge state-${state}`, 'data-testid': 'feed-state' }, t(`feeds_state_${state}`))),
           ...(s ? [
             h('dt', {}, t('col_bitrate')), h('dd', { class: 'num' }, `${(s.bitrate / 1000).toFixed(0)} kbit/s · ${fps} fps`),
@@ -143,6 +180,28 @@ export function render(root) {
       toast(t('error', { message: e.message }), 'error');
     }
   });
+
+  async function saveBackup(body, done) {
+    const id = backupFeed.value;
+    if (!id) return;
+    try {
+      await api('PUT', `/api/v1/feeds/${id}/backup`, body);
+      toast(done, 'ok');
+      backupValue.value = '';
+      clearTimeout(timer);
+      loadFeeds();
+    } catch (e) {
+      toast(t('error', { message: e.message }), 'error');
+    }
+  }
+
+  backupForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const v = backupValue.value.trim();
+    const body = backupKind.value === 'work' ? { work_id: Number(v) } : { path: v };
+    saveBackup(body, t('feeds_backup_saved'));
+  });
+  backupClear.addEventListener('click', () => saveBackup(null, t('feeds_backup_cleared')));
 
   loadFeeds();
   loadKeys();
