@@ -227,6 +227,38 @@ pub async fn run_until(
         Some((i, f)) => (Some(i), Some(f)),
         None => (None, None),
     };
+    // Live windows recorded as they air (`[recording]`): the engine asks where, the janitor
+    // keeps the directory under its quota (every minute, oldest finished windows first).
+    let recordings = match &config.recording {
+        Some(rc) => {
+            std::fs::create_dir_all(&rc.dir)
+                .with_context(|| format!("录像目录 {} 无法创建", rc.dir.display()))?;
+            let rec = crate::recording::Recordings::new(rc.clone());
+            if let Err(e) = rec.reload_feeds(&catalog).await {
+                tracing::warn!(error = %e, "feeds for recording names not loaded");
+            }
+            engine_config.live.recorder = Some(Arc::new(rec.clone()));
+            let (janitor, cat) = (rec.clone(), catalog.clone());
+            tokio::spawn(async move {
+                loop {
+                    if let Err(e) = janitor.reload_feeds(&cat).await {
+                        tracing::warn!(error = %e, "feeds for recording names not reloaded");
+                    }
+                    let j = janitor.clone();
+                    let _ = tokio::task::spawn_blocking(move || j.sweep()).await;
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                }
+            });
+            say!(
+                "recording live windows into {} (quota {} bytes, segments of {} s)",
+                rc.dir.display(),
+                rc.quota_bytes,
+                rc.segment.as_secs()
+            );
+            Some(rec)
+        }
+        None => None,
+    };
     let days = DbDayStore::new(store.clone());
     // One wall clock for the engine's pacing and the controller's programme time.
     let clock = match drill_clock(&config) {
@@ -297,6 +329,17 @@ pub async fn run_until(
     }
     let health = crate::cluster::health::routes(config.node.clone(), leader, air.handle());
     let limited = accounts.clone();
+    let recording_routes = recordings
+        .map(|r| {
+            web::recordings::guarded(
+                web::recordings::RecordingsState {
+                    recordings: r,
+                    catalog: catalog.clone(),
+                },
+                accounts.clone(),
+            )
+        })
+        .unwrap_or_default();
     let app = web::app_with(
         web::AppState {
             catalog,
@@ -313,7 +356,8 @@ pub async fn run_until(
         },
         feedback_options,
     )
-    .merge(health);
+    .merge(health)
+    .merge(recording_routes);
     // Login and certificate verification are rate-limited per client address.
     let app = web::limits::layer(app, limited);
     say!(
