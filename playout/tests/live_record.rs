@@ -275,3 +275,103 @@ async fn an_srt_push_is_recorded_as_its_own_h264_and_aac() {
     let diff = recorded.abs_diff(Duration::from_millis(window * 40));
     assert!(diff <= Duration::from_secs(1), "recorded {recorded:?}");
 }
+
+/// Records into `root/window-N` where the second segment is `/dev/full` (a disk that fills
+/// up mid-window).
+#[derive(Debug)]
+struct FullDisk(Arc<Planner>);
+
+impl RecordPlanner for FullDisk {
+    fn plan(&self, locator: &str, at: SystemTime) -> Option<RecordPlan> {
+        let plan = self.0.plan(locator, at)?;
+        std::fs::create_dir_all(&plan.dir).expect("dir");
+        std::os::unix::fs::symlink("/dev/full", plan.dir.join("seg-00001.ts")).expect("symlink");
+        Some(RecordPlan {
+            segment: Duration::from_secs(2),
+            ..plan
+        })
+    }
+    fn ended(&self, dir: &Path, manifest: &Manifest) {
+        self.0.ended(dir, manifest)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_stops_the_recording_not_the_air() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cam = RtspCamera::start(CameraOptions {
+        tone_hz: Some(1000),
+        fps: 25,
+        ..CameraOptions::new(CameraCodec::H264, palette::MAGENTA)
+    })
+    .expect("camera");
+    let plan = planner(&dir.path().join("rec"));
+    let live = LiveOptions {
+        recorder: Some(Arc::new(FullDisk(plan.clone()))),
+        ..LiveOptions::default()
+    };
+    let green = clip(Clip::new(palette::GREEN, 1000.0).frames(25), dir.path());
+    let mut ff = FfmpegRtmpListener::start().expect("receiver");
+    let mut run = start_live(destinations(&[("ffmpeg", ff.url())]), 0, live);
+    let first = run.frame_in(Duration::from_millis(3000));
+    run.engine
+        .cue(vec![
+            playout::Cue::follow("cam", cam.url())
+                .with_length(250)
+                .at(first),
+            cue("after", &green, 25),
+        ])
+        .expect("cued");
+    // The recording stops on the write error while the camera is still on air.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (rec_dir, m) = loop {
+        if let Some(e) = plan.ended.lock().expect("lock").first().cloned() {
+            break e;
+        }
+        assert!(Instant::now() < deadline, "the full disk was never noticed");
+        run.until(Duration::from_millis(100), |_| false).await;
+    };
+    assert!(!run.ended("cam"), "noticed while the camera was on air");
+    // The source's status says so (the daemon raises an alarm from it).
+    let st = run.engine.status().await.expect("status");
+    assert!(
+        st.live.iter().any(|l| l
+            .recording
+            .as_ref()
+            .is_some_and(|r| r.error.is_some() && r.dir == rec_dir.display().to_string())),
+        "{:?}",
+        st.live
+    );
+    let why = m.error.clone().unwrap_or_default();
+    assert!(!why.is_empty(), "{m:?}");
+    eprintln!("recording stopped: {why}");
+    assert!(
+        run.until(
+            Duration::from_secs(20),
+            |e| matches!(e, Event::ItemEnded { id, .. } if id == "after")
+        )
+        .await
+        .is_some(),
+        "{:?}",
+        run.seen
+    );
+    run.engine.stop().await;
+    ff.wait_finished(Duration::from_secs(10)).expect("finished");
+    ff.stop().expect("stop");
+    // The air never noticed: the camera all its window (no fallback), then the file, every
+    // frame on its time.
+    assert!(
+        !run.seen
+            .iter()
+            .any(|(_, e)| matches!(e, Event::FallbackOn { id: Some(i), .. } if i == "cam")),
+        "{:?}",
+        run.seen
+    );
+    assert_continuous("ffmpeg", &ff.recording_path().expect("recording"));
+    // What was written before the disk filled is readable.
+    let seg0 = rec_dir.join("seg-00000.ts");
+    assert!(seg0.is_file(), "{m:?}");
+    let (codecs, _) = streams(&seg0);
+    assert!(codecs.contains(&"h264".to_string()), "{codecs:?}");
+    cam.stop().ok();
+}

@@ -24,6 +24,9 @@ pub enum AlarmKind {
     EngineStalled,
     /// The engine's events are read too slowly: as-run evidence is waiting in memory.
     EventsBacklog,
+    /// A live window's recording stopped (a full disk, a write error); the programme is not
+    /// affected.
+    RecordingFailed,
 }
 
 /// One alarm.

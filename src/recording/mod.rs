@@ -73,7 +73,7 @@ pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
         other => return Err(format!("容量单位「{other}」不认识（用 MiB、GiB、TiB）")),
     };
     let v = n * mult;
-    if !(v.is_finite() && v >= 1.0 && v < 1.8e19) {
+    if !(v.is_finite() && (1.0..1.8e19).contains(&v)) {
         return Err(format!("「{s}」不是有效容量"));
     }
     Ok(v as u64)

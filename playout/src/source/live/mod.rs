@@ -29,7 +29,7 @@ pub use pull::PullKind;
 pub use record::{Manifest, RecordPlan, RecordPlanner};
 pub use settings::{LiveSettings, RtspSettings, RtspTransport};
 pub use source::LiveSource;
-pub use status::{LiveRegistry, LiveState, LiveStatus};
+pub use status::{LiveRegistry, LiveState, LiveStatus, RecordingStatus};
 
 use crate::format::OutputProfile;
 use crate::source::{DecodebinOpener, Opener, Source, SourceState, VideoPull};
@@ -209,11 +209,9 @@ impl LiveOpener {
             Ok(c) => c,
             Err(e) => return Box::new(Broken::new(cell, e)),
         };
-        let recording = self
-            .options
-            .recorder
-            .as_ref()
-            .map(|p| record::Recording::new(p.clone(), original, &cell.snapshot().url));
+        let recording = self.options.recorder.as_ref().map(|p| {
+            record::Recording::new(p.clone(), cell.clone(), original, &cell.snapshot().url)
+        });
         let shared = supervisor::Shared::new(cell.clone(), recording);
         let src = LiveSource::new(
             shared.clone(),

@@ -20,6 +20,7 @@
 //! * Timestamps in the segments are the connection's own, from 0 at the first recorded key
 //!   frame; every connection's segments start at 0 (ffmpeg's concat demuxer joins them).
 
+use super::status::{RecordingStatus, StatusCell};
 use crate::gst_util::describe_error;
 use gstreamer as gst;
 use gstreamer::prelude::*;
@@ -123,6 +124,8 @@ enum Phase {
 #[derive(Debug)]
 pub(crate) struct Recording {
     planner: Arc<dyn RecordPlanner>,
+    /// Where the recording's state is shown (the source's status).
+    status: Arc<StatusCell>,
     /// The locator as cued (what the planner is asked about).
     locator: String,
     /// The locator masked (for the manifest and logs).
@@ -136,9 +139,15 @@ pub(crate) struct Recording {
 }
 
 impl Recording {
-    pub fn new(planner: Arc<dyn RecordPlanner>, locator: &str, masked: &str) -> Arc<Recording> {
+    pub fn new(
+        planner: Arc<dyn RecordPlanner>,
+        status: Arc<StatusCell>,
+        locator: &str,
+        masked: &str,
+    ) -> Arc<Recording> {
         Arc::new(Recording {
             planner,
+            status,
             locator: locator.to_string(),
             masked: masked.to_string(),
             on_air: AtomicBool::new(false),
@@ -178,6 +187,7 @@ impl Recording {
                     Ok(()) => {
                         tracing::info!(source = %self.masked, dir = %plan.dir.display(),
                             "recording the live window");
+                        self.publish(&plan.dir, &manifest);
                         Phase::Active { plan, manifest }
                     }
                     Err(e) => {
@@ -186,12 +196,21 @@ impl Recording {
                         let mut m = manifest;
                         m.ended_unix_ms = Some(unix_ms(now));
                         m.error = Some(e);
+                        self.publish(&plan.dir, &m);
                         self.planner.ended(&plan.dir, &m);
                         Phase::Done
                     }
                 }
             }
         };
+    }
+
+    fn publish(&self, dir: &Path, m: &Manifest) {
+        self.status.set_recording(RecordingStatus {
+            dir: dir.display().to_string(),
+            segments: m.segments.len() as u32,
+            error: m.error.clone(),
+        });
     }
 
     fn is_active(&self) -> bool {
@@ -223,6 +242,7 @@ impl Recording {
             if let Err(e) = manifest.write(&plan.dir) {
                 tracing::warn!(reason = %e, "recording manifest not updated");
             }
+            self.publish(&plan.dir, manifest);
         }
     }
 
@@ -237,6 +257,7 @@ impl Recording {
             let _ = manifest.write(&plan.dir);
             tracing::error!(source = %self.masked, dir = %plan.dir.display(), reason = %why,
                 "recording of the live window stopped (the programme is not affected)");
+            self.publish(&plan.dir, manifest);
             self.planner.ended(&plan.dir, manifest);
             *p = Phase::Done;
         }
@@ -381,7 +402,7 @@ impl Tap {
             let active = self.rec.is_active();
             // Not on air yet: keep the current group of pictures. On air (waiting for the
             // sound to show up): keep everything from the first key frame.
-            if key && !(active && !i.pre.is_empty()) {
+            if key && (!active || i.pre.is_empty()) {
                 i.pre.clear();
                 i.pre_bytes = 0;
             }
