@@ -1,7 +1,9 @@
 // 直播源 Feeds: every slow-live feed of the edition with its window and, while the engine has
 // it open (its window and the pre-roll before it), its live status and a still picture renewed
 // every few seconds; and the RTMP ingest's stream keys (issue — shown once —, list, revoke).
-// Locators and keys arrive masked; a new key is shown once, in this page only.
+// Locators and keys arrive masked; a new key is shown once, in this page only. The recorded
+// windows (回放) are listed below the feeds when `[recording]` is configured; an operator
+// registers a finished one as a catalog work.
 
 import { t } from '../i18n.js';
 import { api, isOperator } from '../api.js';
@@ -31,10 +33,14 @@ export function render(root) {
     h('label', { for: 'key-feed' }, t('feeds_key_feed')), feedName,
     h('label', { for: 'key-note' }, t('feeds_key_note')), note,
     h('button', { type: 'submit', class: 'btn primary', id: 'key-issue' }, t('feeds_key_issue')));
+  const recs = h('div', { id: 'feeds-recordings' }, h('p', { class: 'muted' }, t('loading')));
   root.append(
     h('h1', { class: 'visually-hidden' }, t('feeds_title')),
     h('section', { class: 'card', 'aria-labelledby': 'feeds-heading' },
       h('h2', { id: 'feeds-heading' }, t('feeds_title')), list),
+    h('section', { class: 'card', 'aria-labelledby': 'recs-heading' },
+      h('h2', { id: 'recs-heading' }, t('feeds_recs_title')),
+      h('p', { class: 'muted' }, t('feeds_recs_intro')), recs),
     h('section', { class: 'card', 'aria-labelledby': 'keys-heading' },
       h('h2', { id: 'keys-heading' }, t('feeds_keys_title')),
       h('p', { class: 'muted' }, t('feeds_keys_intro')),
@@ -70,6 +76,12 @@ export function render(root) {
             h('dt', {}, t('feeds_last_frame')), h('dd', { class: 'num' }, s.last_frame_age_ms == null ? '—' : `${s.last_frame_age_ms} ms`),
             h('dt', {}, t('col_reconnects')), h('dd', { class: 'num' }, String(s.reconnects)),
             h('dt', {}, t('col_last_error')), h('dd', { class: 'err-text' }, s.last_error ?? '—'),
+            ...(s.recording ? [
+              h('dt', {}, t('feeds_recording')),
+              h('dd', { class: s.recording.error ? 'err-text' : '', 'data-testid': 'feed-recording' }, s.recording.error
+                ? t('feeds_rec_failed', { why: s.recording.error })
+                : t('feeds_rec_on', { n: s.recording.segments })),
+            ] : []),
           ] : [])));
     })));
   }
@@ -117,6 +129,46 @@ export function render(root) {
     if (!stopped) timer = setTimeout(loadFeeds, REFRESH_MS);
   }
 
+  function drawRecordings(rows) {
+    clear(recs);
+    if (!rows.length) {
+      recs.append(h('p', { class: 'muted' }, t('feeds_recs_none')));
+      return;
+    }
+    const mib = (b) => `${(b / 1048576).toFixed(1)} MiB`;
+    recs.append(h('table', { class: 'table', id: 'rec-table' },
+      h('thead', {}, h('tr', {}, ['feeds_rec_window', 'feeds_rec_start', 'feeds_rec_end', 'feeds_rec_size', 'col_state', '']
+        .map((k) => h('th', { scope: 'col' }, k ? t(k) : '')))),
+      h('tbody', {}, rows.map((r) => h('tr', { 'data-recording': r.name, 'data-testid': 'recording' },
+        h('th', { scope: 'row', class: 'url' }, r.name),
+        h('td', { class: 'nowrap' }, wallDateTime(Date.parse(r.start))),
+        h('td', { class: 'nowrap' }, r.end ? wallDateTime(Date.parse(r.end)) : '—'),
+        h('td', { class: 'num' }, `${mib(r.size)} · ${r.segments}`),
+        h('td', {}, h('span', { class: `badge ${r.complete ? 'ok' : ''}`, title: r.error ?? '' },
+          t(r.recording ? 'feeds_rec_recording' : r.complete ? 'feeds_rec_complete' : 'feeds_rec_incomplete'))),
+        h('td', {}, r.complete && r.feed != null && isOperator()
+          ? h('button', {
+            type: 'button', class: 'btn small', 'data-testid': 'rec-register',
+            onclick: async () => {
+              try {
+                const w = await api('POST', `/api/v1/recordings/${encodeURIComponent(r.name)}/register`, {});
+                toast(t('feeds_rec_registered', { id: w.work_id, title: w.title }), 'ok');
+              } catch (e) {
+                toast(t('error', { message: e.message }), 'error');
+              }
+            },
+          }, t('feeds_rec_register'))
+          : ''))))));
+  }
+
+  async function loadRecordings() {
+    try {
+      drawRecordings(await api('GET', '/api/v1/recordings'));
+    } catch (e) {
+      clear(recs).append(h('p', { class: 'muted' }, e.status === 404 ? t('feeds_recs_off') : t('error', { message: e.message })));
+    }
+  }
+
   async function loadKeys() {
     try {
       drawKeys(await api('GET', '/api/v1/feeds/keys'));
@@ -146,6 +198,7 @@ export function render(root) {
 
   loadFeeds();
   loadKeys();
+  loadRecordings();
   return () => {
     stopped = true;
     clearTimeout(timer);
