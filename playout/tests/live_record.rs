@@ -9,6 +9,7 @@ mod common;
 
 use common::*;
 use playout::Event;
+use playout::source::live::ingest::{FeedId, Ingest, IngestSettings, KeyCheck};
 use playout::source::live::{LiveOptions, Manifest, RecordPlan, RecordPlanner};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -374,4 +375,82 @@ async fn a_full_disk_stops_the_recording_not_the_air() {
     let (codecs, _) = streams(&seg0);
     assert!(codecs.contains(&"h264".to_string()), "{codecs:?}");
     cam.stop().ok();
+}
+
+/// The one key of the ingest test.
+struct Keys;
+impl KeyCheck for Keys {
+    fn check(&self, _app: &str, key: &str) -> Option<FeedId> {
+        (key == "partner-key-5e1f0a77").then(|| "partner".into())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_rtmp_push_into_the_ingest_is_recorded_as_its_own_h264_and_aac() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ingest = Ingest::start(
+        IngestSettings {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            ..IngestSettings::default()
+        },
+        Arc::new(Keys),
+    )
+    .await
+    .expect("ingest");
+    let url = format!(
+        "rtmp://127.0.0.1:{}/live/partner-key-5e1f0a77",
+        ingest.local_addr().port()
+    );
+    let plan = planner(&dir.path().join("rec"));
+    let live = LiveOptions {
+        ingest: Some(ingest.hub()),
+        recorder: Some(plan.clone()),
+        ..LiveOptions::default()
+    };
+    let green = clip(Clip::new(palette::GREEN, 1000.0).frames(25), dir.path());
+    let mut ff = FfmpegRtmpListener::start().expect("receiver");
+    let mut run = start_live(destinations(&[("ffmpeg", ff.url())]), 0, live);
+    let _partner = FfmpegSender::start(palette::MAGENTA, 60, "flv", &url, &[]).expect("partner");
+    let first = run.frame_in(Duration::from_millis(4000));
+    let window: u64 = 250;
+    run.engine
+        .cue(vec![
+            playout::Cue::follow("partner", "ingest://partner")
+                .with_length(window)
+                .at(first),
+            cue("after", &green, 25),
+        ])
+        .expect("cued");
+    assert!(
+        run.until(
+            Duration::from_secs(30),
+            |e| matches!(e, Event::ItemEnded { id, .. } if id == "after")
+        )
+        .await
+        .is_some(),
+        "{:?}",
+        run.seen
+    );
+    let fallback = run
+        .seen
+        .iter()
+        .any(|(_, e)| matches!(e, Event::FallbackOn { id: Some(i), .. } if i == "partner"));
+    let (rec_dir, m) = ended(&plan).await;
+    run.engine.stop().await;
+    let _ = ff.stop();
+    assert!(m.error.is_none(), "{m:?}");
+    assert_eq!(m.connections, 1, "{m:?}");
+    let recorded = judge_segments(&rec_dir, &m, "h264");
+    eprintln!(
+        "rtmp push: recorded {recorded:?} in {} segments, window {} ms",
+        m.segments.len(),
+        window * 40
+    );
+    assert!(
+        !fallback,
+        "the push was on air all its window: {:?}",
+        run.seen
+    );
+    let diff = recorded.abs_diff(Duration::from_millis(window * 40));
+    assert!(diff <= Duration::from_secs(1), "recorded {recorded:?}");
 }

@@ -12,6 +12,9 @@
 //! Rules:
 //! * Recording starts when the switcher first asks the source for its state as the current
 //!   item (the item is on air) and stops when the source is dropped (the item left the air).
+//!   The first recorded picture is the key frame nearest the moment on air (the last one
+//!   before it, kept, or the next one): the recording's length is the window's within half
+//!   a group of pictures.
 //! * A reconnect within the window continues the same recording: the new connection writes
 //!   the next segment numbers into the same directory.
 //! * The recorder runs in a pipeline of its own, fed by copies of buffer references: a full
@@ -327,6 +330,11 @@ struct TapInner {
     base: Option<u64>,
     /// Nothing more from this connection (finished or failed).
     closed: bool,
+    /// The stream time of the first buffer seen on air.
+    on_air_at: Option<u64>,
+    /// The recording's first key frame is chosen (the one before going on air, or the
+    /// next, whichever is nearer).
+    chosen: bool,
 }
 
 /// The tap of one connection: what its compressed pads carry, into a recorder pipeline.
@@ -400,11 +408,32 @@ impl Tap {
         let key = kind == Stream::Video && !buf.flags().contains(gst::BufferFlags::DELTA_UNIT);
         if i.pipe.is_none() {
             let active = self.rec.is_active();
-            // Not on air yet: keep the current group of pictures. On air (waiting for the
-            // sound to show up): keep everything from the first key frame.
-            if key && (!active || i.pre.is_empty()) {
-                i.pre.clear();
-                i.pre_bytes = 0;
+            // The stream time this connection was (first seen) on air at.
+            let on_air_at = match (active, i.on_air_at) {
+                (true, None) => {
+                    i.on_air_at = Some(rt);
+                    Some(rt)
+                }
+                (_, t) => t,
+            };
+            // Not on air yet: keep the current group of pictures. On air: the recording
+            // starts at the key frame nearest the moment it went on air — the one kept, or
+            // the next one if that is nearer — and then keeps everything (while waiting for
+            // the sound to show up).
+            if key {
+                let kept = i.pre.first().map(|(_, k, _)| *k);
+                let restart = match (on_air_at, kept) {
+                    (_, None) | (None, _) => true,
+                    (Some(at), Some(k)) if !i.chosen => {
+                        i.chosen = true;
+                        k < at && rt.saturating_sub(at) < at - k
+                    }
+                    _ => false,
+                };
+                if restart {
+                    i.pre.clear();
+                    i.pre_bytes = 0;
+                }
             }
             if kind == Stream::Audio && i.pre.is_empty() {
                 return;
@@ -420,6 +449,15 @@ impl Tap {
             i.pre_bytes += buf.size();
             i.pre.push((kind, rt, buf.clone()));
             if !active {
+                return;
+            }
+            // The key frame kept precedes the moment on air: wait for the next one to see
+            // which is nearer.
+            if !i.chosen
+                && i.pre
+                    .first()
+                    .is_some_and(|(_, k, _)| on_air_at.is_some_and(|a| *k < a))
+            {
                 return;
             }
             // A connection's sound is linked a moment after its picture: wait for it up to
