@@ -233,20 +233,26 @@ pub async fn run_until(
         Some(rc) => {
             std::fs::create_dir_all(&rc.dir)
                 .with_context(|| format!("录像目录 {} 无法创建", rc.dir.display()))?;
-            let rec = crate::recording::Recordings::new(rc.clone());
+            let rec = crate::recording::Recordings::new(rc.clone())
+                .with_offset_ms(config.air.clock_offset_ms);
             if let Err(e) = rec.reload_feeds(&catalog).await {
                 tracing::warn!(error = %e, "feeds for recording names not loaded");
             }
             engine_config.live.recorder = Some(Arc::new(rec.clone()));
             let (janitor, cat) = (rec.clone(), catalog.clone());
             tokio::spawn(async move {
+                // Feeds (for the names) every 5 s: a feed added now is named by its window.
+                let mut round: u64 = 0;
                 loop {
                     if let Err(e) = janitor.reload_feeds(&cat).await {
                         tracing::warn!(error = %e, "feeds for recording names not reloaded");
                     }
-                    let j = janitor.clone();
-                    let _ = tokio::task::spawn_blocking(move || j.sweep()).await;
-                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    if round % 12 == 0 {
+                        let j = janitor.clone();
+                        let _ = tokio::task::spawn_blocking(move || j.sweep()).await;
+                    }
+                    round += 1;
+                    tokio::time::sleep(Duration::from_secs(5)).await;
                 }
             });
             say!(

@@ -141,6 +141,9 @@ struct PlannerState {
 #[derive(Clone, Debug)]
 pub struct Recordings {
     config: RecordingConfig,
+    /// The programme clock's offset from the wall clock (`[air] clock_offset_ms`, a
+    /// rehearsal): names and listed times are programme time.
+    offset_ms: i64,
     state: Arc<RwLock<PlannerState>>,
     /// Recordings that stopped on an error, for the operator (newest last, bounded).
     failures: Arc<Mutex<Vec<(String, String)>>>,
@@ -194,9 +197,16 @@ impl Recordings {
     pub fn new(config: RecordingConfig) -> Self {
         Recordings {
             config,
+            offset_ms: 0,
             state: Arc::default(),
             failures: Arc::default(),
         }
+    }
+
+    /// Names and lists windows on a programme clock `ms` from the wall clock (a rehearsal).
+    pub fn with_offset_ms(mut self, ms: i64) -> Self {
+        self.offset_ms = ms;
+        self
     }
 
     /// The settings.
@@ -233,7 +243,13 @@ impl Recordings {
 
     /// Every window under the directory, newest first.
     pub fn list(&self) -> Vec<RecordingView> {
-        list(&self.config.dir, &self.active())
+        let shift = chrono::Duration::milliseconds(self.offset_ms);
+        let mut l = list(&self.config.dir, &self.active());
+        for r in &mut l {
+            r.start += shift;
+            r.end = r.end.map(|e| e + shift);
+        }
+        l
     }
 
     /// One window by its directory name.
@@ -252,7 +268,8 @@ impl Recordings {
 
 impl RecordPlanner for Recordings {
     fn plan(&self, locator: &str, at: SystemTime) -> Option<RecordPlan> {
-        let at: DateTime<Utc> = at.into();
+        let at: DateTime<Utc> =
+            DateTime::<Utc>::from(at) + chrono::Duration::milliseconds(self.offset_ms);
         let Ok(mut s) = self.state.write() else {
             return None;
         };
