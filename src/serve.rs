@@ -247,7 +247,7 @@ pub async fn run_until(
                     if let Err(e) = janitor.reload_feeds(&cat).await {
                         tracing::warn!(error = %e, "feeds for recording names not reloaded");
                     }
-                    if round % 12 == 0 {
+                    if round.is_multiple_of(12) {
                         let j = janitor.clone();
                         let _ = tokio::task::spawn_blocking(move || j.sweep()).await;
                     }

@@ -251,6 +251,10 @@ fn an_ingest_feed_goes_on_air_and_operators_see_it_live_with_its_picture() {
     let file = r.json()["file"].as_str().expect("file").to_string();
     let packets = probe::packets(std::path::Path::new(&file)).expect("the joined MP4 probes");
     let secs = packets.duration().as_secs_f64();
+    eprintln!(
+        "recorded window {name}: {secs:.3} s of 60 s, {} segments",
+        window["segments"]
+    );
     assert!(
         (secs - 60.0).abs() <= 1.0,
         "recorded {secs} s of a 60 s window"
