@@ -20,6 +20,7 @@ pub mod log_sink;
 pub mod metrics;
 pub mod pdf_text;
 pub mod play;
+pub mod recording;
 pub mod rundown;
 pub mod rundown_cli;
 pub mod rundown_db;

@@ -42,6 +42,8 @@ enum Command {
     User(kepu_playout::auth::cli::UserArgs),
     /// Stream keys of the RTMP ingest: issue (shown once), list, revoke.
     Feed(kepu_playout::feeds::cli::FeedArgs),
+    /// Recorded live windows (回放): list, register one as a catalog work.
+    Recording(kepu_playout::recording::cli::RecordingArgs),
     /// The 30-day rundown: build, validate, show, diff, lock, export, rehearse.
     Rundown(kepu_playout::rundown_cli::RundownArgs),
     /// Editions: write next year's from this year's (`new 2027 --from 2026`), check one.
@@ -102,6 +104,10 @@ fn main() -> ExitCode {
             }
             Command::Feed(args) => {
                 println!("{}", kepu_playout::feeds::cli::run(args).await?);
+                Ok(())
+            }
+            Command::Recording(args) => {
+                println!("{}", kepu_playout::recording::cli::run(args).await?);
                 Ok(())
             }
             Command::Rundown(args) => {

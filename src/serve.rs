@@ -256,6 +256,44 @@ pub async fn run_until(
         Some((i, f)) => (Some(i), Some(f)),
         None => (None, None),
     };
+    // Live windows recorded as they air (`[recording]`): the engine asks where, the janitor
+    // keeps the directory under its quota (every minute, oldest finished windows first).
+    let recordings = match &config.recording {
+        Some(rc) => {
+            std::fs::create_dir_all(&rc.dir)
+                .with_context(|| format!("录像目录 {} 无法创建", rc.dir.display()))?;
+            let rec = crate::recording::Recordings::new(rc.clone())
+                .with_offset_ms(config.air.clock_offset_ms);
+            if let Err(e) = rec.reload_feeds(&catalog).await {
+                tracing::warn!(error = %e, "feeds for recording names not loaded");
+            }
+            engine_config.live.recorder = Some(Arc::new(rec.clone()));
+            let (janitor, cat) = (rec.clone(), catalog.clone());
+            tokio::spawn(async move {
+                // Feeds (for the names) every 5 s: a feed added now is named by its window.
+                let mut round: u64 = 0;
+                loop {
+                    if let Err(e) = janitor.reload_feeds(&cat).await {
+                        tracing::warn!(error = %e, "feeds for recording names not reloaded");
+                    }
+                    if round.is_multiple_of(12) {
+                        let j = janitor.clone();
+                        let _ = tokio::task::spawn_blocking(move || j.sweep()).await;
+                    }
+                    round += 1;
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
+            });
+            say!(
+                "recording live windows into {} (quota {} bytes, segments of {} s)",
+                rc.dir.display(),
+                rc.quota_bytes,
+                rc.segment.as_secs()
+            );
+            Some(rec)
+        }
+        None => None,
+    };
     let days = DbDayStore::new(store.clone());
     // One wall clock for the engine's pacing and the controller's programme time.
     let clock = match drill_clock(&config) {
@@ -342,6 +380,17 @@ pub async fn run_until(
     }
     let health = crate::cluster::health::routes(config.node.clone(), leader, air.handle());
     let limited = accounts.clone();
+    let recording_routes = recordings
+        .map(|r| {
+            web::recordings::guarded(
+                web::recordings::RecordingsState {
+                    recordings: r,
+                    catalog: catalog.clone(),
+                },
+                accounts.clone(),
+            )
+        })
+        .unwrap_or_default();
     let app = web::app_with(
         web::AppState {
             catalog,
@@ -358,7 +407,8 @@ pub async fn run_until(
         },
         feedback_options,
     )
-    .merge(health);
+    .merge(health)
+    .merge(recording_routes);
     // Login, certificate verification and the webhook are rate-limited per client address
     // (the client a trusted reverse proxy names, else the TCP peer).
     let app = web::limits::layer(

@@ -45,6 +45,7 @@ fn status(dropped: u64, reconnects: u64) -> Status {
             last_frame_age_ms: Some(40),
             reconnects,
             last_error: None,
+            recording: None,
         }],
     }
 }

@@ -231,7 +231,21 @@ async fn every_route_the_app_registers_is_described() {
 
 #[tokio::test]
 async fn the_routes_read_from_the_source_are_the_apps() {
-    let w = world().await;
+    let mut w = world().await;
+    // `serve` merges the recording routes beside the app when `[recording]` is configured.
+    w.app = w.app.clone().merge(kepu_playout::web::recordings::guarded(
+        kepu_playout::web::recordings::RecordingsState {
+            recordings: kepu_playout::recording::Recordings::new(
+                kepu_playout::recording::RecordingConfig {
+                    dir: w.dir.path().join("recordings"),
+                    quota_bytes: 1 << 30,
+                    segment: std::time::Duration::from_secs(600),
+                },
+            ),
+            catalog: w.catalog.clone(),
+        },
+        w.accounts.clone(),
+    ));
     let source = source_routes();
     let paths: BTreeSet<&str> = source.iter().map(|(_, p)| p.as_str()).collect();
     // tus uploads need PATCH: TRACE is the method no route has.
@@ -244,6 +258,7 @@ async fn the_routes_read_from_the_source_are_the_apps() {
             .replace("{date}", "2026-09-01")
             .replace("{file}", "export.json")
             .replace("{id}", "1")
+            .replace("{name}", "feed1-20260901T120000Z")
             .replace("{platform}", "bilibili")
             .replace("{version}", "1");
         let (s, body, headers) = call(&w.app, "TRACE", &uri, Some(&w.admin), None).await;

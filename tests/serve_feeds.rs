@@ -63,6 +63,8 @@ fn an_ingest_feed_goes_on_air_and_operators_see_it_live_with_its_picture() {
     text.push_str(&format!(
         "\n[ingest]\nlisten = \"127.0.0.1:{ingest_port}\"\n"
     ));
+    // The window is recorded (回放).
+    text.push_str("\n[recording]\ndir = \"recordings\"\nsegment = 20\n");
     std::fs::write(&cfg, text).expect("config");
     let mut d = Daemon::start(&cfg, addr, world.dir.path().join("serve.log"));
     let op = world.operator.clone();
@@ -204,6 +206,69 @@ fn an_ingest_feed_goes_on_air_and_operators_see_it_live_with_its_picture() {
 
     // The window on air, then the clip after it.
     sleep_until_programme(t0 + chrono::Duration::seconds(62), offset);
+    // The window was recorded: listed complete, named by the feed and its start, about its
+    // length (60 s in 20 s segments); registered as a 回放 work of the feed's unit.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let window = loop {
+        let r = d.get("/api/v1/recordings", &op);
+        assert_eq!(r.status, 200, "{}", r.body);
+        let list: Value = r.json();
+        if let Some(w) = list
+            .as_array()
+            .and_then(|l| l.iter().find(|w| w["complete"] == true))
+        {
+            break w.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no complete recording: {list}\n{}",
+            d.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let name = window["name"].as_str().expect("name").to_string();
+    assert!(
+        name.starts_with(&format!("feed{feed_id}-20260901T")),
+        "{window}"
+    );
+    assert_eq!(window["feed"], feed_id);
+    let start = chrono::DateTime::parse_from_rfc3339(window["start"].as_str().expect("start"))
+        .expect("start");
+    let end =
+        chrono::DateTime::parse_from_rfc3339(window["end"].as_str().expect("end")).expect("end");
+    assert!(
+        (start.with_timezone(&chrono::Utc) - t0)
+            .num_milliseconds()
+            .abs()
+            < 2000,
+        "{window}"
+    );
+    assert!(
+        ((end - start).num_milliseconds() - 60_000).abs() < 2000,
+        "{window}"
+    );
+    assert!(
+        window["segments"].as_u64().is_some_and(|n| n >= 3),
+        "{window}"
+    );
+    assert_eq!(d.get("/api/v1/recordings", &world.partner).status, 403);
+    let r = d.post(
+        &format!("/api/v1/recordings/{name}/register"),
+        &op,
+        json!({"categories": [3]}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let file = r.json()["file"].as_str().expect("file").to_string();
+    let packets = probe::packets(std::path::Path::new(&file)).expect("the joined MP4 probes");
+    let secs = packets.duration().as_secs_f64();
+    eprintln!(
+        "recorded window {name}: {secs:.3} s of 60 s, {} segments",
+        window["segments"]
+    );
+    assert!(
+        (secs - 60.0).abs() <= 1.0,
+        "recorded {secs} s of a 60 s window"
+    );
     let st = d.terminate();
     assert!(st.success(), "serve exit: {st:?}\n{}", d.log_text());
     publisher.stop().expect("stop publisher");

@@ -27,6 +27,9 @@ pub enum AlarmKind {
     /// The as-run journal went over its limit while the database was away: the oldest
     /// airings' writes were dropped.
     AsrunJournalFull,
+    /// A live window's recording stopped (a full disk, a write error); the programme is not
+    /// affected.
+    RecordingFailed,
 }
 
 /// One alarm.

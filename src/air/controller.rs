@@ -295,6 +295,33 @@ impl Controller {
                     .clear(&[AlarmKind::LiveNotDelivering], Some(&id), now);
             }
         }
+        // A live window's recording that stopped (the air goes on): the operator must
+        // know the 回放 and the evidence are missing from here on.
+        // It lasts as long as the window (the source is open).
+        let mut failing = Vec::new();
+        for l in &st.live {
+            if let Some(r) = &l.recording
+                && let Some(why) = &r.error
+            {
+                self.state.alarms.raise(
+                    AlarmKind::RecordingFailed,
+                    &r.dir,
+                    format!("直播「{}」的录像已中断（播出不受影响）：{why}", l.url),
+                    now,
+                );
+                failing.push(r.dir.clone());
+            }
+        }
+        for a in self.state.alarms.list() {
+            if a.kind == AlarmKind::RecordingFailed
+                && a.cleared_at.is_none()
+                && !failing.contains(&a.subject)
+            {
+                self.state
+                    .alarms
+                    .clear(&[AlarmKind::RecordingFailed], Some(&a.subject), now);
+            }
+        }
         self.state.engine = Some(st);
         self.state.alarms.tick(now);
         self.publish();

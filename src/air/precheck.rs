@@ -110,6 +110,7 @@ mod tests {
             last_frame_age_ms: None,
             reconnects: 0,
             last_error: None,
+            recording: None,
         }
     }
 

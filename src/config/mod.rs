@@ -65,6 +65,21 @@ struct RawConfig {
     /// This node of the production pair.
     #[serde(default)]
     node: node::RawNode,
+    /// Recording of live windows (回放); absent: not recorded.
+    #[serde(default)]
+    recording: Option<RawRecording>,
+}
+
+/// `[recording]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRecording {
+    /// Directory of the recordings (relative to the config file).
+    dir: Spanned<String>,
+    /// Most disk the recordings may use: bytes, or "200 GiB" (default 200 GiB).
+    quota: Option<Spanned<toml::Value>>,
+    /// Segment length: seconds, or "10 min" (default 10 min; 10 s to 1 h).
+    segment: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -239,6 +254,8 @@ pub struct ChannelConfig {
     pub feedback: crate::feedback::FeedbackOptions,
     /// This node of the production pair (`[node]`).
     pub node: node::NodeConfig,
+    /// Recording of live windows (`[recording]`), when configured.
+    pub recording: Option<crate::recording::RecordingConfig>,
 }
 
 /// Where the daemon listens and keeps its data.
@@ -577,6 +594,10 @@ impl ChannelConfig {
         }
         let feedback = parse_feedback(&raw.feedback, &at)?;
         let node = node::parse_node(&raw.node, env, &at)?;
+        let recording = match &raw.recording {
+            Some(r) => Some(parse_recording(r, base, &at)?),
+            None => None,
+        };
         let channel_name = env
             .get("KEPU_CHANNEL_NAME")
             .cloned()
@@ -594,6 +615,7 @@ impl ChannelConfig {
             live,
             feedback,
             node,
+            recording,
         })
     }
 
@@ -789,6 +811,56 @@ fn parse_air(raw: &RawAir, at: &At<'_>) -> Result<AirConfig, ConfigError> {
         c.fault_drills = v;
     }
     Ok(c)
+}
+
+fn parse_recording(
+    raw: &RawRecording,
+    base: &Path,
+    at: &At<'_>,
+) -> Result<crate::recording::RecordingConfig, ConfigError> {
+    let dir_text = raw.dir.get_ref().trim();
+    if dir_text.is_empty() {
+        return Err(at(
+            raw.dir.span(),
+            "recording.dir",
+            "must not be empty".into(),
+        ));
+    }
+    let p = base.join(dir_text);
+    let dir = if p.is_absolute() {
+        p
+    } else {
+        std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)
+    };
+    let text = |v: &toml::Value| match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let quota_bytes = match &raw.quota {
+        Some(v) => crate::recording::parse_size(&text(v.get_ref()))
+            .map_err(|e| at(v.span(), "recording.quota", e))?,
+        None => crate::recording::DEFAULT_QUOTA,
+    };
+    let segment = match &raw.segment {
+        Some(v) => {
+            let d = crate::recording::parse_duration(&text(v.get_ref()))
+                .map_err(|e| at(v.span(), "recording.segment", e))?;
+            if !(Duration::from_secs(10)..=Duration::from_secs(3600)).contains(&d) {
+                return Err(at(
+                    v.span(),
+                    "recording.segment",
+                    "must be between 10 s and 1 h".into(),
+                ));
+            }
+            d
+        }
+        None => crate::recording::DEFAULT_SEGMENT,
+    };
+    Ok(crate::recording::RecordingConfig {
+        dir,
+        quota_bytes,
+        segment,
+    })
 }
 
 fn parse_feedback(

@@ -394,3 +394,31 @@ fn the_state_directory_is_next_to_the_config_in_systemds_or_set() {
     .expect("valid");
     assert_eq!(c.server.state_dir, Path::new("/srv/kepu/state"));
 }
+
+#[test]
+fn recording_has_a_directory_a_quota_and_a_segment_length() {
+    let c = parse("", &[]).expect("valid");
+    assert!(c.recording.is_none(), "not recorded unless configured");
+    let c = parse("[recording]\ndir = \"/srv/rec\"\n", &[]).expect("valid");
+    let r = c.recording.expect("recording");
+    assert_eq!(r.dir, Path::new("/srv/rec"));
+    assert_eq!(r.quota_bytes, 200 << 30);
+    assert_eq!(r.segment, Duration::from_secs(600));
+    let c = parse(
+        "[recording]\ndir = \"rec\"\nquota = \"2 TiB\"\nsegment = \"5 min\"\n",
+        &[],
+    )
+    .expect("valid");
+    let r = c.recording.expect("recording");
+    assert!(r.dir.is_absolute() && r.dir.ends_with("rec"), "{:?}", r.dir);
+    assert_eq!(r.quota_bytes, 2 << 40);
+    assert_eq!(r.segment, Duration::from_secs(300));
+    let e = parse("[recording]\ndir = \"rec\"\nquota = \"lots\"\n", &[])
+        .expect_err("bad quota")
+        .to_string();
+    assert!(e.starts_with("channel.toml:3: recording.quota"), "{e}");
+    let e = parse("[recording]\ndir = \"rec\"\nsegment = 2\n", &[])
+        .expect_err("short segment")
+        .to_string();
+    assert!(e.starts_with("channel.toml:3: recording.segment"), "{e}");
+}

@@ -35,6 +35,7 @@ pub mod limits;
 pub mod openapi;
 pub mod partner;
 pub mod preview;
+pub mod recordings;
 pub mod rundown;
 pub mod submissions;
 pub mod upload;

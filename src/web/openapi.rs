@@ -158,6 +158,7 @@ each operation names the roles that may call it. Errors are `{\"error\": {\"code
         super::submissions::put_draft, super::submissions::reminders, super::submissions::form,
         super::upload::options, super::upload::create, super::upload::offset,
         super::upload::patch, super::upload::delete, super::upload::show,
+        super::recordings::list, super::recordings::register,
         openapi_json,
     ),
     components(schemas(ErrorBody, ErrorDetail, ErrorCode, Role)),

@@ -18,6 +18,7 @@
 pub mod ingest;
 mod pipeline;
 pub mod pull;
+pub mod record;
 mod rtsp;
 pub mod settings;
 mod source;
@@ -25,9 +26,10 @@ pub mod status;
 mod supervisor;
 
 pub use pull::PullKind;
+pub use record::{Manifest, RecordPlan, RecordPlanner};
 pub use settings::{LiveSettings, RtspSettings, RtspTransport};
 pub use source::LiveSource;
-pub use status::{LiveRegistry, LiveState, LiveStatus};
+pub use status::{LiveRegistry, LiveState, LiveStatus, RecordingStatus};
 
 use crate::format::OutputProfile;
 use crate::source::{DecodebinOpener, Opener, Source, SourceState, VideoPull};
@@ -129,6 +131,8 @@ pub struct LiveOptions {
     pub feeds: HashMap<String, LiveSettings>,
     /// The RTMP ingest whose feeds `ingest://FEED` names.
     pub ingest: Option<ingest::IngestHub>,
+    /// Records live sources while they are on air (see [`record`]), when set.
+    pub recorder: Option<Arc<dyn RecordPlanner>>,
 }
 
 /// Opens live locators as live sources and everything else as decoded files.
@@ -205,7 +209,10 @@ impl LiveOpener {
             Ok(c) => c,
             Err(e) => return Box::new(Broken::new(cell, e)),
         };
-        let shared = supervisor::Shared::new(cell.clone());
+        let recording = self.options.recorder.as_ref().map(|p| {
+            record::Recording::new(p.clone(), cell.clone(), original, &cell.snapshot().url)
+        });
+        let shared = supervisor::Shared::new(cell.clone(), recording);
         let src = LiveSource::new(
             shared.clone(),
             settings.clone(),

@@ -11,6 +11,7 @@
 //! before its slot keeps only its latest frames, and the queue behind the programme never
 //! grows beyond the jitter buffer.
 
+use super::record::{Stream, Tap};
 use super::status::StatusCell;
 use crate::format::OutputProfile;
 use crate::gst_util::describe_error;
@@ -51,6 +52,8 @@ pub(crate) struct Branch {
     last_frame_ns: Arc<AtomicU64>,
     /// Numbered per source: tells the consumer a new connection started.
     pub generation: u64,
+    /// The recording tap of this connection, when the source is recorded.
+    tap: Option<Arc<Tap>>,
 }
 
 impl Branch {
@@ -76,6 +79,16 @@ impl Branch {
             }
         }
         None
+    }
+}
+
+impl Branch {
+    /// Finishes this connection's part of the recording (its last segment), if any.
+    /// Blocks up to a couple of seconds: call it from the connection thread.
+    pub fn finish_recording(&self) {
+        if let Some(t) = &self.tap {
+            t.finish();
+        }
     }
 }
 
@@ -114,6 +127,7 @@ pub(crate) fn build(
     jitter: Duration,
     status: &Arc<StatusCell>,
     generation: u64,
+    tap: Option<Arc<Tap>>,
 ) -> Result<Branch, String> {
     let pipeline = gst::Pipeline::with_name("live-source");
     let has_audio = Arc::new(AtomicBool::new(false));
@@ -270,47 +284,26 @@ pub(crate) fn build(
         });
     }
 
+    let links = Links {
+        vq: vq.downgrade(),
+        aq: aq.downgrade(),
+        pipeline: pipeline.downgrade(),
+        has_audio: has_audio.clone(),
+        tap: tap.clone(),
+    };
     for dec in &decs {
-        let vq_weak = vq.downgrade();
-        let aq_weak = aq.downgrade();
-        let pipe_weak = pipeline.downgrade();
-        let ha = has_audio.clone();
-        dec.connect_pad_added(move |_, pad| {
-            let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
-            let Some(name) = caps.structure(0).map(|s| s.name().to_string()) else {
-                return;
-            };
-            let target = if name.starts_with("video/x-raw") {
-                vq_weak.upgrade()
-            } else if name.starts_with("audio/x-raw") {
-                aq_weak.upgrade()
-            } else {
-                None
-            };
-            let linked = target
-                .and_then(|q| q.static_pad("sink"))
-                .filter(|s| !s.is_linked())
-                .and_then(|sink| pad.link(&sink).ok());
-            if linked.is_some() {
-                if name.starts_with("audio/") {
-                    ha.store(true, Ordering::SeqCst);
-                }
-                return;
-            }
-            // A second stream, subtitles, data: drained so it never blocks the demuxer.
-            if let Some(p) = pipe_weak.upgrade()
-                && let Ok(fake) = gst::ElementFactory::make("fakesink")
-                    .property("sync", false)
-                    .property("async", false)
-                    .build()
-                && p.add(&fake).is_ok()
-            {
-                let _ = fake.sync_state_with_parent();
-                if let Some(s) = fake.static_pad("sink") {
-                    let _ = pad.link(&s);
-                }
-            }
-        });
+        if tap.is_some() {
+            // Stop at the parsed compressed streams: they are tapped for the recording,
+            // then decoded by a decodebin of their own.
+            dec.connect("autoplug-continue", false, |args| {
+                let stop = args
+                    .get(2)
+                    .and_then(|v| v.get::<gst::Caps>().ok())
+                    .is_some_and(|c| super::record::is_tap_point(&c).is_some());
+                Some((!stop).to_value())
+            });
+        }
+        links.connect(dec);
     }
     let branch = Branch {
         pipeline,
@@ -323,6 +316,7 @@ pub(crate) fn build(
         created,
         last_frame_ns,
         generation,
+        tap,
     };
     branch
         .pipeline
@@ -333,4 +327,82 @@ pub(crate) fn build(
                 .unwrap_or_else(|| "the live pipeline cannot start".into())
         })?;
     Ok(branch)
+}
+
+/// Where a decodebin's pads go: raw video and audio into the conform branches, parsed
+/// compressed streams (when recorded) into the tap and a decodebin of their own, anything
+/// else drained.
+#[derive(Clone)]
+struct Links {
+    vq: gst::glib::WeakRef<gst::Element>,
+    aq: gst::glib::WeakRef<gst::Element>,
+    pipeline: gst::glib::WeakRef<gst::Pipeline>,
+    has_audio: Arc<AtomicBool>,
+    tap: Option<Arc<Tap>>,
+}
+
+impl Links {
+    fn connect(&self, dec: &gst::Element) {
+        let links = self.clone();
+        dec.connect_pad_added(move |_, pad| links.pad_added(pad));
+    }
+
+    fn pad_added(&self, pad: &gst::Pad) {
+        let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
+        let Some(name) = caps.structure(0).map(|s| s.name().to_string()) else {
+            return;
+        };
+        if let Some(tap) = &self.tap
+            && let Some(kind) = super::record::is_tap_point(&caps)
+            && self.decode_tapped(pad, tap, kind).is_ok()
+        {
+            return;
+        }
+        let target = if name.starts_with("video/x-raw") {
+            self.vq.upgrade()
+        } else if name.starts_with("audio/x-raw") {
+            self.aq.upgrade()
+        } else {
+            None
+        };
+        let linked = target
+            .and_then(|q| q.static_pad("sink"))
+            .filter(|s| !s.is_linked())
+            .and_then(|sink| pad.link(&sink).ok());
+        if linked.is_some() {
+            if name.starts_with("audio/") {
+                self.has_audio.store(true, Ordering::SeqCst);
+            }
+            return;
+        }
+        // A second stream, subtitles, data: drained so it never blocks the demuxer.
+        if let Some(p) = self.pipeline.upgrade()
+            && let Ok(fake) = gst::ElementFactory::make("fakesink")
+                .property("sync", false)
+                .property("async", false)
+                .build()
+            && p.add(&fake).is_ok()
+        {
+            let _ = fake.sync_state_with_parent();
+            if let Some(s) = fake.static_pad("sink") {
+                let _ = pad.link(&s);
+            }
+        }
+    }
+
+    /// A parsed compressed stream: tapped for the recording, then decoded.
+    fn decode_tapped(&self, pad: &gst::Pad, tap: &Arc<Tap>, kind: Stream) -> Result<(), ()> {
+        let pipeline = self.pipeline.upgrade().ok_or(())?;
+        let dec = gst::ElementFactory::make("decodebin")
+            .build()
+            .map_err(|_| ())?;
+        no_corrupt_output(&dec);
+        pipeline.add(&dec).map_err(|_| ())?;
+        self.connect(&dec);
+        dec.sync_state_with_parent().map_err(|_| ())?;
+        let sink = dec.static_pad("sink").ok_or(())?;
+        tap.attach(pad, kind);
+        pad.link(&sink).map_err(|_| ())?;
+        Ok(())
+    }
 }

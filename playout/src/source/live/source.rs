@@ -155,6 +155,10 @@ impl LiveSource {
 
 impl Source for LiveSource {
     fn state(&self) -> SourceState {
+        // Asked as the current item: on air (the recording starts).
+        if let Some(r) = &self.shared.recording {
+            r.on_air();
+        }
         match self.shared.current() {
             Some(b)
                 if b.first_frame
@@ -244,6 +248,9 @@ impl Source for LiveSource {
 
 impl Drop for LiveSource {
     fn drop(&mut self) {
+        if let Some(r) = &self.shared.recording {
+            r.off_air();
+        }
         self.shared.stop.store(true, Ordering::SeqCst);
     }
 }

@@ -50,6 +50,21 @@ pub struct LiveStatus {
     pub reconnects: u64,
     /// The last failure, masked.
     pub last_error: Option<String>,
+    /// The recording of the window on air, when the source is recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recording: Option<RecordingStatus>,
+}
+
+/// A live source's recording while on air (see `record`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RecordingStatus {
+    /// The window's directory.
+    pub dir: String,
+    /// Segments opened so far.
+    pub segments: u32,
+    /// Why the recording stopped early (a full disk, a write error); the programme is not
+    /// affected.
+    pub error: Option<String>,
 }
 
 #[derive(Debug)]
@@ -85,6 +100,8 @@ pub struct StatusCell {
     inner: Mutex<Inner>,
     /// The latest picture kept for the dashboard's still (at most one a second), and when.
     still: Mutex<Option<(Instant, gst::Buffer)>>,
+    /// The recording of the window on air, when there is one.
+    recording: Mutex<Option<RecordingStatus>>,
 }
 
 /// How often a live source's still picture is renewed.
@@ -99,6 +116,7 @@ impl StatusCell {
             kind,
             stall_after,
             still: Mutex::new(None),
+            recording: Mutex::new(None),
             inner: Mutex::new(Inner {
                 state: LiveState::Connecting,
                 retry_until: None,
@@ -210,6 +228,13 @@ impl StatusCell {
             .map(|(t, b)| (b.clone(), t.elapsed()))
     }
 
+    /// Publishes the state of the source's recording.
+    pub(crate) fn set_recording(&self, r: RecordingStatus) {
+        if let Ok(mut g) = self.recording.lock() {
+            *g = Some(r);
+        }
+    }
+
     /// The status now.
     pub fn snapshot(&self) -> LiveStatus {
         let now = Instant::now();
@@ -242,6 +267,7 @@ impl StatusCell {
                     last_frame_age_ms: age.map(|a| a.as_millis() as u64),
                     reconnects: i.reconnects,
                     last_error: i.last_error.clone(),
+                    recording: None,
                 }
             })
             .unwrap_or_else(|| LiveStatus {
@@ -253,7 +279,9 @@ impl StatusCell {
                 last_frame_age_ms: None,
                 reconnects: 0,
                 last_error: Some("status lock poisoned".into()),
+                recording: None,
             });
+        st.recording = self.recording.lock().ok().and_then(|r| r.clone());
         if let Some(e) = st.last_error.take() {
             st.last_error = Some(crate::output::mask::scrub(&e, &self.secrets));
         }

@@ -8,6 +8,7 @@
 //! not own: how a connection is made (`rtsp`, `pull`, `ingest`).
 
 use super::pipeline::{Branch, Front};
+use super::record::{Recording, Tap};
 use super::settings::LiveSettings;
 use super::status::StatusCell;
 use crate::format::OutputProfile;
@@ -22,16 +23,19 @@ pub(crate) struct Shared {
     pub branch: Mutex<Option<Arc<Branch>>>,
     pub stop: AtomicBool,
     generation: AtomicU64,
+    /// The recording of this source while on air, when it is recorded.
+    pub recording: Option<Arc<Recording>>,
 }
 
 impl Shared {
     /// Fresh state around `status`: no connection yet, not stopping.
-    pub fn new(status: Arc<StatusCell>) -> Arc<Shared> {
+    pub fn new(status: Arc<StatusCell>, recording: Option<Arc<Recording>>) -> Arc<Shared> {
         Arc::new(Shared {
             status,
             branch: Mutex::new(None),
             stop: AtomicBool::new(false),
             generation: AtomicU64::new(0),
+            recording,
         })
     }
 
@@ -71,6 +75,7 @@ impl Ctx {
             self.settings.jitter(),
             &self.shared.status,
             generation,
+            self.shared.recording.clone().map(Tap::new),
         )?);
         self.shared.set(Some(b.clone()));
         Ok(b)
@@ -120,6 +125,9 @@ pub(crate) fn spawn(
             run(&shared, &settings, &profile, &mut *connector);
             connector.close();
             shared.set(None);
+            if let Some(r) = &shared.recording {
+                r.close();
+            }
             shared.status.stopped();
         })
         .map(|_| ())
@@ -148,6 +156,11 @@ fn run(
         let result =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.run_once(&mut ctx)))
                 .unwrap_or_else(|_| Err("the connection code panicked".into()));
+        // The connection's last recorded segment is finished before the next connection
+        // (which continues the recording with the next segment).
+        if let Some(b) = shared.current() {
+            b.finish_recording();
+        }
         shared.set(None);
         if shared.stop.load(Ordering::SeqCst) {
             break;

@@ -3,7 +3,8 @@
 // every few seconds; each feed's backup clip (shown on its card, set or cleared in the form
 // below the list: a catalog work or a file path); and the RTMP ingest's stream keys (issue —
 // shown once —, list, revoke). Locators and keys arrive masked; a new key is shown once, in
-// this page only.
+// this page only. The recorded windows (回放) are listed below the feeds when `[recording]`
+// is configured; an operator registers a finished one as a catalog work.
 
 import { t } from '../i18n.js';
 import { api, isOperator } from '../api.js';
@@ -51,6 +52,7 @@ export function render(root) {
     h('label', { for: 'backup-value' }, t('feeds_backup_value')), backupValue,
     h('button', { type: 'submit', class: 'btn primary', id: 'backup-set' }, t('feeds_backup_set')),
     backupClear);
+  const recs = h('div', { id: 'feeds-recordings' }, h('p', { class: 'muted' }, t('loading')));
   root.append(
     h('h1', { class: 'visually-hidden' }, t('feeds_title')),
     h('section', { class: 'card', 'aria-labelledby': 'feeds-heading' },
@@ -58,6 +60,9 @@ export function render(root) {
     isOperator() ? h('section', { class: 'card', 'aria-labelledby': 'backup-heading' },
       h('h2', { id: 'backup-heading' }, t('feeds_backup_title')),
       h('p', { class: 'muted' }, t('feeds_backup_intro')), backupForm) : null,
+    h('section', { class: 'card', 'aria-labelledby': 'recs-heading' },
+      h('h2', { id: 'recs-heading' }, t('feeds_recs_title')),
+      h('p', { class: 'muted' }, t('feeds_recs_intro')), recs),
     h('section', { class: 'card', 'aria-labelledby': 'keys-heading' },
       h('h2', { id: 'keys-heading' }, t('feeds_keys_title')),
       h('p', { class: 'muted' }, t('feeds_keys_intro')),
@@ -107,6 +112,12 @@ export function render(root) {
             h('dt', {}, t('feeds_last_frame')), h('dd', { class: 'num' }, s.last_frame_age_ms == null ? '—' : `${s.last_frame_age_ms} ms`),
             h('dt', {}, t('col_reconnects')), h('dd', { class: 'num' }, String(s.reconnects)),
             h('dt', {}, t('col_last_error')), h('dd', { class: 'err-text' }, s.last_error ?? '—'),
+            ...(s.recording ? [
+              h('dt', {}, t('feeds_recording')),
+              h('dd', { class: s.recording.error ? 'err-text' : '', 'data-testid': 'feed-recording' }, s.recording.error
+                ? t('feeds_rec_failed', { why: s.recording.error })
+                : t('feeds_rec_on', { n: s.recording.segments })),
+            ] : []),
           ] : [])));
     })));
   }
@@ -152,6 +163,46 @@ export function render(root) {
       clear(list).append(h('p', { class: 'error' }, t('error', { message: e.message })));
     }
     if (!stopped) timer = setTimeout(loadFeeds, REFRESH_MS);
+  }
+
+  function drawRecordings(rows) {
+    clear(recs);
+    if (!rows.length) {
+      recs.append(h('p', { class: 'muted' }, t('feeds_recs_none')));
+      return;
+    }
+    const mib = (b) => `${(b / 1048576).toFixed(1)} MiB`;
+    recs.append(h('table', { class: 'table', id: 'rec-table' },
+      h('thead', {}, h('tr', {}, ['feeds_rec_window', 'feeds_rec_start', 'feeds_rec_end', 'feeds_rec_size', 'col_state', '']
+        .map((k) => h('th', { scope: 'col' }, k ? t(k) : '')))),
+      h('tbody', {}, rows.map((r) => h('tr', { 'data-recording': r.name, 'data-testid': 'recording' },
+        h('th', { scope: 'row', class: 'url' }, r.name),
+        h('td', { class: 'nowrap' }, wallDateTime(Date.parse(r.start))),
+        h('td', { class: 'nowrap' }, r.end ? wallDateTime(Date.parse(r.end)) : '—'),
+        h('td', { class: 'num' }, `${mib(r.size)} · ${r.segments}`),
+        h('td', {}, h('span', { class: `badge ${r.complete ? 'ok' : ''}`, title: r.error ?? '' },
+          t(r.recording ? 'feeds_rec_recording' : r.complete ? 'feeds_rec_complete' : 'feeds_rec_incomplete'))),
+        h('td', {}, r.complete && r.feed != null && isOperator()
+          ? h('button', {
+            type: 'button', class: 'btn small', 'data-testid': 'rec-register',
+            onclick: async () => {
+              try {
+                const w = await api('POST', `/api/v1/recordings/${encodeURIComponent(r.name)}/register`, {});
+                toast(t('feeds_rec_registered', { id: w.work_id, title: w.title }), 'ok');
+              } catch (e) {
+                toast(t('error', { message: e.message }), 'error');
+              }
+            },
+          }, t('feeds_rec_register'))
+          : ''))))));
+  }
+
+  async function loadRecordings() {
+    try {
+      drawRecordings(await api('GET', '/api/v1/recordings'));
+    } catch (e) {
+      clear(recs).append(h('p', { class: 'muted' }, e.status === 404 ? t('feeds_recs_off') : t('error', { message: e.message })));
+    }
   }
 
   async function loadKeys() {
@@ -205,6 +256,7 @@ export function render(root) {
 
   loadFeeds();
   loadKeys();
+  loadRecordings();
   return () => {
     stopped = true;
     clearTimeout(timer);
