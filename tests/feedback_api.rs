@@ -930,3 +930,144 @@ async fn the_live_curve_follows_new_figures_per_platform() {
     );
     assert!(pl["curve"]["platforms"].get("douyin").is_none(), "{pl}");
 }
+
+/// Records one completed airing of `work` (unit `unit`) over `[start, end)`.
+async fn aired(w: &World, key: &str, work: i64, unit: i64, start: i64, end: i64) {
+    w.asrun
+        .record_start(&NewAiring {
+            key: key.into(),
+            info: ItemInfo {
+                item_id: key.into(),
+                work_id: Some(work),
+                unit_id: Some(unit),
+                title: if work == w.works[0] {
+                    "作品0"
+                } else {
+                    "作品1"
+                }
+                .into(),
+                source: "file.mp4".into(),
+                planned_start_ms: Some(start),
+                rundown_day: None,
+                rundown_version: None,
+                gain_mdb: None,
+            },
+            first_frame_ms: start,
+        })
+        .await
+        .expect("start");
+    w.asrun
+        .record_end(key, end, (end - start) / 40, "completed")
+        .await
+        .expect("end");
+}
+
+#[tokio::test]
+async fn a_works_page_gives_its_airings_curves_and_totals_and_partners_only_their_own() {
+    let w = world().await;
+    let (own, other) = two_channels(&w).await;
+    // 作品0 aired twice (12:00–12:10 and 12:10–12:20), 作品1 once (12:20–12:30).
+    aired(&w, "a", w.works[0], w.units[0], T, T + 10 * MIN).await;
+    aired(&w, "b", w.works[0], w.units[0], T + 10 * MIN, T + 20 * MIN).await;
+    aired(&w, "c", w.works[1], w.units[1], T + 20 * MIN, T + 30 * MIN).await;
+    known_figures(&w, own, other).await;
+    let path = format!("/api/v1/works/{}/feedback", w.works[0]);
+    let (s, f) = json(&w.app, "GET", &path, Some(&w.operator), None).await;
+    assert_eq!(s, StatusCode::OK, "{f}");
+    assert_eq!(f["work"]["title"], "作品0");
+    assert_eq!(f["work"]["unit"], "中国科学院深海科学与工程研究所");
+    let a = f["airings"].as_array().expect("airings");
+    assert_eq!(a.len(), 2, "{f}");
+    // The same numbers as the period's attribution: 140 then 360 (peak 360, average 250),
+    // likes 600 + shares 20; then 280 then 120 (peak 280, average 200), likes 100 + shares 20.
+    let got = |i: usize, k: &str| a[i]["audience"][k].as_i64();
+    assert_eq!(
+        (
+            got(0, "peak_viewers"),
+            got(0, "avg_viewers"),
+            got(0, "interactions")
+        ),
+        (Some(360), Some(250), Some(620))
+    );
+    assert_eq!(
+        (
+            got(1, "peak_viewers"),
+            got(1, "avg_viewers"),
+            got(1, "interactions")
+        ),
+        (Some(280), Some(200), Some(120))
+    );
+    assert_eq!(a[0]["audience"]["counts"]["likes"], 600);
+    assert_eq!(a[0]["by_platform"]["bilibili"]["peak_viewers"], 300);
+    assert_eq!(a[0]["by_platform"]["douyin"]["peak_viewers"], 60);
+    assert_eq!(
+        (a[0]["start_ms"].as_i64(), a[0]["end_ms"].as_i64()),
+        (Some(T), Some(T + 10 * MIN))
+    );
+    assert_eq!(a[0]["on_air"], false);
+    // The curve: 10 minutes either side of the airing, per minute, per platform.
+    let c = &a[0]["curve"];
+    let minutes = c["minutes"].as_array().expect("minutes");
+    assert_eq!(minutes.len(), 31, "11:50 … 12:20");
+    assert_eq!(minutes[0].as_i64(), Some(T - 10 * MIN));
+    assert_eq!(c["total"][5], 0, "nothing known before 12:00");
+    assert_eq!(c["total"][10], 140);
+    assert_eq!(c["total"][15], 360);
+    assert_eq!(c["platforms"]["douyin"][15], 60);
+    assert_eq!(c["interactions"][20], 600, "likes 1000 → 1600 by 12:10");
+    // Totals over both airings.
+    let t = &f["totals"];
+    assert_eq!(
+        (
+            t["airings"].as_i64(),
+            t["aired_ms"].as_i64(),
+            t["peak_viewers"].as_i64(),
+            t["avg_viewers"].as_i64(),
+            t["interactions"].as_i64()
+        ),
+        (Some(2), Some(20 * MIN), Some(360), Some(225), Some(740))
+    );
+
+    // The partner (unit 0): its own work, counted on its own channel only.
+    let (s, pf) = json(&w.app, "GET", &path, Some(&w.partner), None).await;
+    assert_eq!(s, StatusCode::OK, "{pf}");
+    assert_eq!(pf["airings"][0]["audience"]["peak_viewers"], 300);
+    assert_eq!(pf["airings"][0]["audience"]["interactions"], 600);
+    assert_eq!(pf["channels"], 1);
+    assert!(!pf.to_string().contains("douyin"), "{pf}");
+    // … and not another unit's work: 403 in Chinese.
+    let (s, e) = json(
+        &w.app,
+        "GET",
+        &format!("/api/v1/works/{}/feedback", w.works[1]),
+        Some(&w.partner),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    let msg = e["error"]["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("其他单位"), "{e}");
+    assert!(!e.to_string().contains("作品1"), "nothing of it shown: {e}");
+    // The operator sees that one too; an unknown work is 404, no login 401.
+    let (s, f1) = json(
+        &w.app,
+        "GET",
+        &format!("/api/v1/works/{}/feedback", w.works[1]),
+        Some(&w.operator),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(f1["totals"]["airings"], 1);
+    let (s, _) = json(
+        &w.app,
+        "GET",
+        "/api/v1/works/999999/feedback",
+        Some(&w.operator),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = json(&w.app, "GET", &path, None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}

@@ -18,6 +18,7 @@ pub mod repo;
 pub mod report;
 pub mod summary;
 pub mod upload;
+pub mod work;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};

@@ -134,6 +134,7 @@ pub fn routes(state: FeedbackState) -> Router {
         .route("/api/v1/feedback/report.xlsx", get(report_xlsx))
         .route("/api/v1/feedback/report.csv", get(report_csv))
         .route("/api/v1/feedback/summary.pdf", get(summary_pdf))
+        .route("/api/v1/works/{id}/feedback", get(work_feedback))
         .layer(DefaultBodyLimit::max(JSON_LIMIT * 32))
         .with_state(state)
         .merge(uploads)
@@ -918,6 +919,79 @@ async fn report_csv(
         "feedback-programmes.csv",
         body,
     ))
+}
+
+/// 作品数据反馈：每次播出的在线曲线（各平台与合计，播出区间标出）、播出期间互动、合计；
+/// 合作方只能查看本单位作品（计本单位渠道）A work's feedback: its airings (as-run) each with
+/// the audience curve around it, what it got while on air, and totals. A partner sees only
+/// its own unit's works (403 otherwise), counted on its own channels.
+#[utoipa::path(get, path = "/api/v1/works/{id}/feedback", tag = "feedback",
+    operation_id = "work_feedback", params(IdPath),
+    responses((status = 200, description = "{work, now, airings: [{airing_id, start_ms, end_ms, on_air, audience, by_platform, curve}], totals, channels}；合作方查看其他单位的作品为 403 (another unit's work: 403)", body = Object)))]
+async fn work_feedback(
+    State(s): State<FeedbackState>,
+    auth: Authenticated,
+    Id(id): Id,
+) -> ApiResult<serde_json::Value> {
+    let p = auth.require(Action::ReadFeedback)?;
+    let w = s.catalog.work(id).await?;
+    if let Some(own) = p.unit_scope()
+        && own != w.unit_id
+    {
+        return Err(ApiError::Rejected(
+            StatusCode::FORBIDDEN,
+            format!("作品 {id} 属于其他单位：合作方只能查看本单位作品的数据反馈"),
+        ));
+    }
+    let unit_name = s.catalog.unit(w.unit_id).await.map(|u| u.name).ok();
+    let input = crate::feedback::attribution::WorkIn {
+        id: w.id,
+        unit_id: w.unit_id,
+        title: w.title.clone(),
+        categories: w.category_names.clone(),
+    };
+    let f = s
+        .feedback
+        .work_feedback(&input, p.unit_scope(), s.now_ms())
+        .await?;
+    Ok(Json(json!({
+        "work": { "id": w.id, "title": w.title, "unit_id": w.unit_id, "unit": unit_name,
+                  "categories": w.category_names, "state": w.state,
+                  "state_label": w.state_label },
+        "now": s.now_ms(), "airings": f.airings, "totals": f.totals, "channels": f.channels,
+    })))
+}
+
+/// A platform's own push on its channel's webhook: parsed (the field at fault named),
+/// deduplicated by message id, stored as increments.
+async fn native_hook(
+    s: &FeedbackState,
+    channel: &Channel,
+    shape: crate::feedback::native::Native,
+    body: &[u8],
+    headers: &HeaderMap,
+) -> Result<serde_json::Value, ApiError> {
+    let msg_type = headers.get("x-msg-type").and_then(|v| v.to_str().ok());
+    let batch = crate::feedback::native::parse(shape, body, msg_type, now_ms()).map_err(|e| {
+        ApiError::from(Error::invalid(
+            &e.field,
+            format!(
+                "{} 推送格式无效：「{}」{}",
+                channel.platform, e.field, e.reason
+            ),
+        ))
+    })?;
+    let r = s.feedback.ingest_native(channel, &batch.events).await?;
+    let ignored: serde_json::Map<String, serde_json::Value> = batch
+        .ignored
+        .into_iter()
+        .map(|(k, n)| (k, json!(n)))
+        .collect();
+    Ok(json!({
+        "format": channel.platform, "received": r.received, "counted": r.counted,
+        "duplicates": r.duplicates, "figures": r.figures, "not_added": r.not_added,
+        "ignored": ignored,
+    }))
 }
 
 /// A webhook's figures: the batch's without the channel (the token names it).
