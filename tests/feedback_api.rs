@@ -1071,3 +1071,201 @@ async fn a_works_page_gives_its_airings_curves_and_totals_and_partners_only_thei
     let (s, _) = json(&w.app, "GET", &path, None, None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
+
+/// Posts `body` to the webhook of `platform` with `token` and extra headers.
+async fn push(
+    w: &World,
+    platform: &str,
+    token: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (StatusCode, Value) {
+    let mut req = axum::http::Request::builder()
+        .method("POST")
+        .uri(format!("/api/v1/feedback/hook/{platform}?token={token}"))
+        .header("content-type", "application/json");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = tower::ServiceExt::oneshot(
+        w.app.clone(),
+        req.body(axum::body::Body::from(body.to_string()))
+            .expect("req"),
+    )
+    .await
+    .expect("infallible");
+    let s = resp.status();
+    let b = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .expect("body")
+        .to_bytes();
+    (s, serde_json::from_slice(&b).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn the_webhook_takes_bilibili_and_douyin_pushes_in_their_own_shapes() {
+    let w = world().await;
+    let mut tokens = Vec::new();
+    let mut ids = Vec::new();
+    for platform in ["bilibili", "douyin"] {
+        let (s, c) = channel(
+            &w,
+            &w.partner,
+            json!({"platform": platform, "account_name": format!("深海所{platform}")}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{c}");
+        tokens.push(c["token"].as_str().expect("token").to_string());
+        ids.push(c["channel"]["id"].as_i64().expect("id"));
+    }
+    let secs = T / 1000;
+    // Bilibili open platform (互动玩法) messages as a bridge forwards them: a danmaku, a like
+    // of 3, a gift (not stored), an entry.
+    let bili = format!(
+        r#"[{{"cmd":"LIVE_OPEN_PLATFORM_DM","data":{{"room_id":1,"uid":0,"open_id":"o1","uname":"甲","msg":"太酷了","msg_id":"dm-1","timestamp":{secs},"dm_type":0}}}},
+            {{"cmd":"LIVE_OPEN_PLATFORM_LIKE","data":{{"uname":"乙","uid":0,"open_id":"o2","timestamp":{secs},"room_id":1,"like_text":"为主播点赞了","like_count":3,"msg_id":"like-1"}}}},
+            {{"cmd":"LIVE_OPEN_PLATFORM_SEND_GIFT","data":{{"room_id":1,"open_id":"o3","gift_id":1,"gift_name":"辣条","gift_num":1,"price":100,"paid":true,"timestamp":{secs},"msg_id":"gift-1"}}}},
+            {{"cmd":"LIVE_OPEN_PLATFORM_LIVE_ROOM_ENTER","data":{{"room_id":1,"open_id":"o4","uname":"丁","timestamp":{secs}}}}}]"#
+    );
+    let (s, r) = push(&w, "bilibili", &tokens[0], &[], &bili).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(
+        (r["counted"].as_i64(), r["duplicates"].as_i64()),
+        (Some(3), Some(0)),
+        "{r}"
+    );
+    assert_eq!(r["ignored"]["LIVE_OPEN_PLATFORM_SEND_GIFT"], 1);
+    // Delivered again with one new like in the same second: only the new like counts, and it
+    // adds to the same instant (3 + 2).
+    let again = bili.replace(
+        r#"{"cmd":"LIVE_OPEN_PLATFORM_SEND_GIFT""#,
+        &format!(
+            r#"{{"cmd":"LIVE_OPEN_PLATFORM_LIKE","data":{{"open_id":"o5","timestamp":{secs},"like_count":2,"msg_id":"like-2"}}}},{{"cmd":"LIVE_OPEN_PLATFORM_SEND_GIFT""#
+        ),
+    );
+    let (s, r) = push(&w, "bilibili", &tokens[0], &[], &again).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(
+        (r["counted"].as_i64(), r["duplicates"].as_i64()),
+        (Some(1), Some(3)),
+        "{r}"
+    );
+    // Douyin's live data push: an array, the type in x-msg-type; like_num as a string.
+    let likes = format!(
+        r#"[{{"msg_id":"dy-1","sec_openid":"s1","like_num":"15","avatar_url":"","nickname":"甲","timestamp":{secs}}},
+            {{"msg_id":"dy-2","sec_openid":"s2","like_num":5,"avatar_url":"","nickname":"乙","timestamp":{}}}]"#,
+        secs + 1
+    );
+    let (s, r) = push(
+        &w,
+        "douyin",
+        &tokens[1],
+        &[("x-msg-type", "live_like")],
+        &likes,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["counted"], 2);
+    let comments = format!(
+        r#"[{{"msg_id":"dy-c1","sec_openid":"s1","content":"学到了","avatar_url":"","nickname":"甲","timestamp":{secs}}}]"#
+    );
+    let (s, r) = push(
+        &w,
+        "douyin",
+        &tokens[1],
+        &[("x-msg-type", "live_comment")],
+        &comments,
+    )
+    .await;
+    assert_eq!((s, r["counted"].as_i64()), (StatusCode::OK, Some(1)), "{r}");
+    let (_, r) = push(
+        &w,
+        "douyin",
+        &tokens[1],
+        &[("x-msg-type", "live_comment")],
+        &comments,
+    )
+    .await;
+    assert_eq!(
+        r["duplicates"], 1,
+        "Douyin's duplicate delivery counts once"
+    );
+
+    // What is stored: increments of source webhook at the messages' instants.
+    let (s, figs) = json(
+        &w.app,
+        "GET",
+        &format!(
+            "/api/v1/feedback/figures?from_ms={}&to_ms={}",
+            T - 1000,
+            T + 5000
+        ),
+        Some(&w.partner),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let sum = |channel: i64, kind: &str| -> i64 {
+        figs.as_array()
+            .expect("figures")
+            .iter()
+            .filter(|f| f["channel_id"] == channel && f["kind"] == kind)
+            .map(|f| f["value"].as_i64().unwrap_or(0))
+            .sum()
+    };
+    assert_eq!(sum(ids[0], "likes"), 5);
+    assert_eq!(sum(ids[0], "comments"), 1);
+    assert_eq!(sum(ids[0], "views"), 1);
+    assert_eq!(sum(ids[1], "likes"), 20);
+    assert_eq!(sum(ids[1], "comments"), 1);
+    assert!(
+        figs.as_array()
+            .expect("figures")
+            .iter()
+            .all(|f| f["source"] == "webhook" && f["cumulative"] == 0),
+        "{figs}"
+    );
+
+    // Malformed native payloads are refused naming the field; nothing is written.
+    let before = figures_stored(&w).await;
+    let bad = format!(
+        r#"[{{"cmd":"LIVE_OPEN_PLATFORM_DM","data":{{"msg_id":"dm-9","timestamp":{secs}}}}},
+            {{"cmd":"LIVE_OPEN_PLATFORM_LIKE","data":{{"msg_id":"like-9","timestamp":{secs},"like_count":"很多"}}}}]"#
+    );
+    let (s, e) = push(&w, "bilibili", &tokens[0], &[], &bad).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["error"]["field"], "[1].data.like_count");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("很多"),
+        "{e}"
+    );
+    let (s, e) = push(&w, "douyin", &tokens[1], &[], &likes).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["error"]["field"], "x-msg-type");
+    let (s, e) = push(
+        &w,
+        "douyin",
+        &tokens[1],
+        &[("x-msg-type", "live_like")],
+        r#"[{"sec_openid":"s1","like_num":1,"timestamp":1788235200}]"#,
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("[0].msg_id"))
+    );
+    // Our own shape still wins when the body says figures (a bad one is refused as ours).
+    let (s, e) = push(
+        &w,
+        "bilibili",
+        &tokens[0],
+        &[],
+        r#"{"figures": [{"at_ms": 1}]}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(figures_stored(&w).await, before);
+}

@@ -1020,14 +1020,37 @@ struct HookFigure {
     as_of_ms: Option<i64>,
 }
 
-/// The channel token of a webhook call: `X-Kepu-Token` or `Authorization: Bearer`.
-fn hook_token(headers: &HeaderMap) -> Option<&str> {
+/// The channel token of a webhook call: `X-Kepu-Token`, `Authorization: Bearer`, or (for a
+/// platform whose push URL is all it lets one configure) the query's `token`.
+fn hook_token<'a>(headers: &'a HeaderMap, query: Option<&'a str>) -> Option<&'a str> {
     if let Some(v) = headers.get("x-kepu-token").and_then(|v| v.to_str().ok()) {
         return Some(v.trim());
     }
-    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = v.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    if let Some(v) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        && let Some((scheme, token)) = v.trim().split_once(' ')
+        && scheme.eq_ignore_ascii_case("bearer")
+    {
+        return Some(token.trim());
+    }
+    query?
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("token="))
+        .map(str::trim)
+}
+
+/// Our webhook body, or the serde message naming what is wrong.
+fn our_hook_body(body: &[u8]) -> Result<HookBody, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::Rejected(StatusCode::BAD_REQUEST, format!("请求体无效：{e}")))
+}
+
+/// Whether a body is our `{"figures": …}` rather than a platform's own shape.
+fn looks_like_ours(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .is_some_and(|v| v.get("figures").is_some())
 }
 
 /// 平台回调（渠道令牌认证，2 秒内应答；幂等）A platform's webhook, authenticated by the
@@ -1039,11 +1062,12 @@ fn hook_token(headers: &HeaderMap) -> Option<&str> {
 async fn hook(
     State(s): State<FeedbackState>,
     Path(platform): Path<String>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
-    Body(b): Body<HookBody>,
+    body: axum::body::Bytes,
 ) -> ApiResult<serde_json::Value> {
     let work = async {
-        let Some(token) = hook_token(&headers) else {
+        let Some(token) = hook_token(&headers, uri.query()) else {
             return Err(ApiError::Auth(AuthError::Unauthenticated));
         };
         let Some(channel) = s.feedback.store.channel_by_token(token).await? else {
@@ -1057,6 +1081,20 @@ async fn hook(
             )
             .into());
         }
+        let b = match our_hook_body(&body) {
+            Ok(b) => b,
+            Err(ours) => {
+                // The platform's own push (Bilibili open platform, Douyin callbacks).
+                let Some(shape) = crate::feedback::native::Native::of_platform(&channel.platform)
+                else {
+                    return Err(ours);
+                };
+                if looks_like_ours(&body) {
+                    return Err(ours);
+                }
+                return native_hook(&s, &channel, shape, &body, &headers).await;
+            }
+        };
         if b.figures.is_empty() || b.figures.len() > MAX_BATCH {
             return Err(Error::invalid("figures", format!("须有 1 至 {MAX_BATCH} 条数据")).into());
         }
@@ -1074,10 +1112,10 @@ async fn hook(
             .collect();
         let channels = HashMap::from([(channel.id, channel)]);
         let figures = validate(&figures, Source::Webhook, &channels, 0)?;
-        Ok(s.feedback.ingest(&figures, &channels).await?)
+        Ok(json!(s.feedback.ingest(&figures, &channels).await?))
     };
     match tokio::time::timeout(std::time::Duration::from_secs(2), work).await {
-        Ok(r) => Ok(Json(json!(r?))),
+        Ok(r) => Ok(Json(r?)),
         Err(_) => {
             Err(Error::Unavailable("2 秒内未能写入，请重试（重复发送只计一次）".into()).into())
         }
