@@ -263,7 +263,7 @@ fn feedback_ingest_and_200_partner_readers_while_on_air() {
                         if j > 0 {
                             body.push(',');
                         }
-                        if (g / n) % 2 == 0 {
+                        if (g / n).is_multiple_of(2) {
                             body.push_str(&format!(
                                 "{{\"channel_id\":{id},\"at_ms\":{at},\"kind\":\"viewers\",\"value\":{}}}",
                                 1000 + second % 97
