@@ -57,20 +57,13 @@ type Cached = (u64, std::time::Instant, std::sync::Arc<serde_json::Value>);
 /// The answers by (unit, minutes).
 type Answers = HashMap<(Option<i64>, i64), Cached>;
 
-/// Computed live curves by (unit, minutes); one computation at a time per (unit, minutes), so
-/// a crowd of readers arriving when an answer expires waits for one computation instead of
-/// each making its own, while different units' curves are computed side by side (with one
-/// lock for all, 20 units' readers waited for 20 computations in a row after every write).
+/// Computed live curves by (unit, minutes); one computation at a time, so a crowd of readers
+/// arriving when an answer expires waits for one computation instead of each making its own.
 #[derive(Clone, Default)]
 pub struct LiveCache {
     answers: std::sync::Arc<std::sync::Mutex<Answers>>,
-    computing: std::sync::Arc<std::sync::Mutex<KeyLocks>>,
+    computing: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
-
-/// The single-flight lock of one (unit, minutes).
-type KeyLock = std::sync::Arc<tokio::sync::Mutex<()>>;
-/// The single-flight locks by (unit, minutes).
-type KeyLocks = HashMap<(Option<i64>, i64), KeyLock>;
 
 impl LiveCache {
     fn fresh(
@@ -86,18 +79,6 @@ impl LiveCache {
             .get(&key)
             .filter(|(g, at, _)| *g == generation && at.elapsed().as_millis() < LIVE_CACHE_MS)
             .map(|(_, _, v)| v.clone())
-    }
-
-    /// The single-flight lock of `key`.
-    fn lock_of(&self, key: (Option<i64>, i64)) -> KeyLock {
-        let mut locks = self
-            .computing
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if locks.len() > 1000 {
-            locks.retain(|_, l| std::sync::Arc::strong_count(l) > 1);
-        }
-        locks.entry(key).or_default().clone()
     }
 
     fn put(&self, key: (Option<i64>, i64), generation: u64, v: std::sync::Arc<serde_json::Value>) {
@@ -652,8 +633,7 @@ async fn live_json(
     if let Some(v) = s.live_cache.fresh(key, generation) {
         return Ok(v);
     }
-    let lock = s.live_cache.lock_of(key);
-    let _one = lock.lock().await;
+    let _one = s.live_cache.computing.lock().await;
     let generation = *s.feedback.subscribe().borrow();
     if let Some(v) = s.live_cache.fresh(key, generation) {
         return Ok(v);
