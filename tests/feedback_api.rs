@@ -930,3 +930,342 @@ async fn the_live_curve_follows_new_figures_per_platform() {
     );
     assert!(pl["curve"]["platforms"].get("douyin").is_none(), "{pl}");
 }
+
+/// Records one completed airing of `work` (unit `unit`) over `[start, end)`.
+async fn aired(w: &World, key: &str, work: i64, unit: i64, start: i64, end: i64) {
+    w.asrun
+        .record_start(&NewAiring {
+            key: key.into(),
+            info: ItemInfo {
+                item_id: key.into(),
+                work_id: Some(work),
+                unit_id: Some(unit),
+                title: if work == w.works[0] {
+                    "作品0"
+                } else {
+                    "作品1"
+                }
+                .into(),
+                source: "file.mp4".into(),
+                planned_start_ms: Some(start),
+                rundown_day: None,
+                rundown_version: None,
+                gain_mdb: None,
+            },
+            first_frame_ms: start,
+        })
+        .await
+        .expect("start");
+    w.asrun
+        .record_end(key, end, (end - start) / 40, "completed")
+        .await
+        .expect("end");
+}
+
+#[tokio::test]
+async fn a_works_page_gives_its_airings_curves_and_totals_and_partners_only_their_own() {
+    let w = world().await;
+    let (own, other) = two_channels(&w).await;
+    // 作品0 aired twice (12:00–12:10 and 12:10–12:20), 作品1 once (12:20–12:30).
+    aired(&w, "a", w.works[0], w.units[0], T, T + 10 * MIN).await;
+    aired(&w, "b", w.works[0], w.units[0], T + 10 * MIN, T + 20 * MIN).await;
+    aired(&w, "c", w.works[1], w.units[1], T + 20 * MIN, T + 30 * MIN).await;
+    known_figures(&w, own, other).await;
+    let path = format!("/api/v1/works/{}/feedback", w.works[0]);
+    let (s, f) = json(&w.app, "GET", &path, Some(&w.operator), None).await;
+    assert_eq!(s, StatusCode::OK, "{f}");
+    assert_eq!(f["work"]["title"], "作品0");
+    assert_eq!(f["work"]["unit"], "中国科学院深海科学与工程研究所");
+    let a = f["airings"].as_array().expect("airings");
+    assert_eq!(a.len(), 2, "{f}");
+    // The same numbers as the period's attribution: 140 then 360 (peak 360, average 250),
+    // likes 600 + shares 20; then 280 then 120 (peak 280, average 200), likes 100 + shares 20.
+    let got = |i: usize, k: &str| a[i]["audience"][k].as_i64();
+    assert_eq!(
+        (
+            got(0, "peak_viewers"),
+            got(0, "avg_viewers"),
+            got(0, "interactions")
+        ),
+        (Some(360), Some(250), Some(620))
+    );
+    assert_eq!(
+        (
+            got(1, "peak_viewers"),
+            got(1, "avg_viewers"),
+            got(1, "interactions")
+        ),
+        (Some(280), Some(200), Some(120))
+    );
+    assert_eq!(a[0]["audience"]["counts"]["likes"], 600);
+    assert_eq!(a[0]["by_platform"]["bilibili"]["peak_viewers"], 300);
+    assert_eq!(a[0]["by_platform"]["douyin"]["peak_viewers"], 60);
+    assert_eq!(
+        (a[0]["start_ms"].as_i64(), a[0]["end_ms"].as_i64()),
+        (Some(T), Some(T + 10 * MIN))
+    );
+    assert_eq!(a[0]["on_air"], false);
+    // The curve: 10 minutes either side of the airing, per minute, per platform.
+    let c = &a[0]["curve"];
+    let minutes = c["minutes"].as_array().expect("minutes");
+    assert_eq!(minutes.len(), 31, "11:50 … 12:20");
+    assert_eq!(minutes[0].as_i64(), Some(T - 10 * MIN));
+    assert_eq!(c["total"][5], 0, "nothing known before 12:00");
+    assert_eq!(c["total"][10], 140);
+    assert_eq!(c["total"][15], 360);
+    assert_eq!(c["platforms"]["douyin"][15], 60);
+    assert_eq!(c["interactions"][20], 600, "likes 1000 → 1600 by 12:10");
+    // Totals over both airings.
+    let t = &f["totals"];
+    assert_eq!(
+        (
+            t["airings"].as_i64(),
+            t["aired_ms"].as_i64(),
+            t["peak_viewers"].as_i64(),
+            t["avg_viewers"].as_i64(),
+            t["interactions"].as_i64()
+        ),
+        (Some(2), Some(20 * MIN), Some(360), Some(225), Some(740))
+    );
+
+    // The partner (unit 0): its own work, counted on its own channel only.
+    let (s, pf) = json(&w.app, "GET", &path, Some(&w.partner), None).await;
+    assert_eq!(s, StatusCode::OK, "{pf}");
+    assert_eq!(pf["airings"][0]["audience"]["peak_viewers"], 300);
+    assert_eq!(pf["airings"][0]["audience"]["interactions"], 600);
+    assert_eq!(pf["channels"], 1);
+    assert!(!pf.to_string().contains("douyin"), "{pf}");
+    // … and not another unit's work: 403 in Chinese.
+    let (s, e) = json(
+        &w.app,
+        "GET",
+        &format!("/api/v1/works/{}/feedback", w.works[1]),
+        Some(&w.partner),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    let msg = e["error"]["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("其他单位"), "{e}");
+    assert!(!e.to_string().contains("作品1"), "nothing of it shown: {e}");
+    // The operator sees that one too; an unknown work is 404, no login 401.
+    let (s, f1) = json(
+        &w.app,
+        "GET",
+        &format!("/api/v1/works/{}/feedback", w.works[1]),
+        Some(&w.operator),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(f1["totals"]["airings"], 1);
+    let (s, _) = json(
+        &w.app,
+        "GET",
+        "/api/v1/works/999999/feedback",
+        Some(&w.operator),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = json(&w.app, "GET", &path, None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
+/// Posts `body` to the webhook of `platform` with `token` and extra headers.
+async fn push(
+    w: &World,
+    platform: &str,
+    token: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (StatusCode, Value) {
+    let mut req = axum::http::Request::builder()
+        .method("POST")
+        .uri(format!("/api/v1/feedback/hook/{platform}?token={token}"))
+        .header("content-type", "application/json");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = tower::ServiceExt::oneshot(
+        w.app.clone(),
+        req.body(axum::body::Body::from(body.to_string()))
+            .expect("req"),
+    )
+    .await
+    .expect("infallible");
+    let s = resp.status();
+    let b = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .expect("body")
+        .to_bytes();
+    (s, serde_json::from_slice(&b).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn the_webhook_takes_bilibili_and_douyin_pushes_in_their_own_shapes() {
+    let w = world().await;
+    let mut tokens = Vec::new();
+    let mut ids = Vec::new();
+    for platform in ["bilibili", "douyin"] {
+        let (s, c) = channel(
+            &w,
+            &w.partner,
+            json!({"platform": platform, "account_name": format!("深海所{platform}")}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{c}");
+        tokens.push(c["token"].as_str().expect("token").to_string());
+        ids.push(c["channel"]["id"].as_i64().expect("id"));
+    }
+    let secs = T / 1000;
+    // Bilibili open platform (互动玩法) messages as a bridge forwards them: a danmaku, a like
+    // of 3, a gift (not stored), an entry.
+    let bili = format!(
+        r#"[{{"cmd":"LIVE_OPEN_PLATFORM_DM","data":{{"room_id":1,"uid":0,"open_id":"o1","uname":"甲","msg":"太酷了","msg_id":"dm-1","timestamp":{secs},"dm_type":0}}}},
+            {{"cmd":"LIVE_OPEN_PLATFORM_LIKE","data":{{"uname":"乙","uid":0,"open_id":"o2","timestamp":{secs},"room_id":1,"like_text":"为主播点赞了","like_count":3,"msg_id":"like-1"}}}},
+            {{"cmd":"LIVE_OPEN_PLATFORM_SEND_GIFT","data":{{"room_id":1,"open_id":"o3","gift_id":1,"gift_name":"辣条","gift_num":1,"price":100,"paid":true,"timestamp":{secs},"msg_id":"gift-1"}}}},
+            {{"cmd":"LIVE_OPEN_PLATFORM_LIVE_ROOM_ENTER","data":{{"room_id":1,"open_id":"o4","uname":"丁","timestamp":{secs}}}}}]"#
+    );
+    let (s, r) = push(&w, "bilibili", &tokens[0], &[], &bili).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(
+        (r["counted"].as_i64(), r["duplicates"].as_i64()),
+        (Some(3), Some(0)),
+        "{r}"
+    );
+    assert_eq!(r["ignored"]["LIVE_OPEN_PLATFORM_SEND_GIFT"], 1);
+    // Delivered again with one new like in the same second: only the new like counts, and it
+    // adds to the same instant (3 + 2).
+    let again = bili.replace(
+        r#"{"cmd":"LIVE_OPEN_PLATFORM_SEND_GIFT""#,
+        &format!(
+            r#"{{"cmd":"LIVE_OPEN_PLATFORM_LIKE","data":{{"open_id":"o5","timestamp":{secs},"like_count":2,"msg_id":"like-2"}}}},{{"cmd":"LIVE_OPEN_PLATFORM_SEND_GIFT""#
+        ),
+    );
+    let (s, r) = push(&w, "bilibili", &tokens[0], &[], &again).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(
+        (r["counted"].as_i64(), r["duplicates"].as_i64()),
+        (Some(1), Some(3)),
+        "{r}"
+    );
+    // Douyin's live data push: an array, the type in x-msg-type; like_num as a string.
+    let likes = format!(
+        r#"[{{"msg_id":"dy-1","sec_openid":"s1","like_num":"15","avatar_url":"","nickname":"甲","timestamp":{secs}}},
+            {{"msg_id":"dy-2","sec_openid":"s2","like_num":5,"avatar_url":"","nickname":"乙","timestamp":{}}}]"#,
+        secs + 1
+    );
+    let (s, r) = push(
+        &w,
+        "douyin",
+        &tokens[1],
+        &[("x-msg-type", "live_like")],
+        &likes,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["counted"], 2);
+    let comments = format!(
+        r#"[{{"msg_id":"dy-c1","sec_openid":"s1","content":"学到了","avatar_url":"","nickname":"甲","timestamp":{secs}}}]"#
+    );
+    let (s, r) = push(
+        &w,
+        "douyin",
+        &tokens[1],
+        &[("x-msg-type", "live_comment")],
+        &comments,
+    )
+    .await;
+    assert_eq!((s, r["counted"].as_i64()), (StatusCode::OK, Some(1)), "{r}");
+    let (_, r) = push(
+        &w,
+        "douyin",
+        &tokens[1],
+        &[("x-msg-type", "live_comment")],
+        &comments,
+    )
+    .await;
+    assert_eq!(
+        r["duplicates"], 1,
+        "Douyin's duplicate delivery counts once"
+    );
+
+    // What is stored: increments of source webhook at the messages' instants.
+    let (s, figs) = json(
+        &w.app,
+        "GET",
+        &format!(
+            "/api/v1/feedback/figures?from_ms={}&to_ms={}",
+            T - 1000,
+            T + 5000
+        ),
+        Some(&w.partner),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let sum = |channel: i64, kind: &str| -> i64 {
+        figs.as_array()
+            .expect("figures")
+            .iter()
+            .filter(|f| f["channel_id"] == channel && f["kind"] == kind)
+            .map(|f| f["value"].as_i64().unwrap_or(0))
+            .sum()
+    };
+    assert_eq!(sum(ids[0], "likes"), 5);
+    assert_eq!(sum(ids[0], "comments"), 1);
+    assert_eq!(sum(ids[0], "views"), 1);
+    assert_eq!(sum(ids[1], "likes"), 20);
+    assert_eq!(sum(ids[1], "comments"), 1);
+    assert!(
+        figs.as_array()
+            .expect("figures")
+            .iter()
+            .all(|f| f["source"] == "webhook" && f["cumulative"] == 0),
+        "{figs}"
+    );
+
+    // Malformed native payloads are refused naming the field; nothing is written.
+    let before = figures_stored(&w).await;
+    let bad = format!(
+        r#"[{{"cmd":"LIVE_OPEN_PLATFORM_DM","data":{{"msg_id":"dm-9","timestamp":{secs}}}}},
+            {{"cmd":"LIVE_OPEN_PLATFORM_LIKE","data":{{"msg_id":"like-9","timestamp":{secs},"like_count":"很多"}}}}]"#
+    );
+    let (s, e) = push(&w, "bilibili", &tokens[0], &[], &bad).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["error"]["field"], "[1].data.like_count");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("很多"),
+        "{e}"
+    );
+    let (s, e) = push(&w, "douyin", &tokens[1], &[], &likes).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["error"]["field"], "x-msg-type");
+    let (s, e) = push(
+        &w,
+        "douyin",
+        &tokens[1],
+        &[("x-msg-type", "live_like")],
+        r#"[{"sec_openid":"s1","like_num":1,"timestamp":1788235200}]"#,
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("[0].msg_id"))
+    );
+    // Our own shape still wins when the body says figures (a bad one is refused as ours).
+    let (s, e) = push(
+        &w,
+        "bilibili",
+        &tokens[0],
+        &[],
+        r#"{"figures": [{"at_ms": 1}]}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(figures_stored(&w).await, before);
+}

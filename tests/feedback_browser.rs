@@ -155,6 +155,7 @@ async fn operator_and_partner_watch_the_feedback_charts_move_in_chromium() {
         .env("KEPU_PASSWORD", "一个足够长的密码 pw")
         .env("KEPU_OWN_CHANNEL", ids[0].to_string())
         .env("KEPU_OTHER_ACCOUNT", "科技馆抖音")
+        .env("KEPU_OTHER_WORK", w.works[1].to_string())
         .env("KEPU_SHOTS_DIR", &shots)
         .stdout(Stdio::from(out.try_clone().expect("log")))
         .stderr(Stdio::from(out))

@@ -1,6 +1,7 @@
 //! The 数据反馈 storage on both backends, by the same steps: channels with hashed tokens,
 //! a batch, its replay (counted once), a correction, the minute buckets recomputed from the
-//! raw events, and attribution through an as-run row. SQLite always; PostgreSQL when
+//! raw events, attribution through an as-run row, and a platform's own messages (counted
+//! once per message id, same-instant ones added). SQLite always; PostgreSQL when
 //! `KEPU_TEST_POSTGRES_URL` is set (`./run.sh test` starts one; in CI it must be set).
 
 mod catalog_common;
@@ -202,4 +203,85 @@ async fn feedback_store_on_postgres() {
         return;
     };
     exercise(catalog).await;
+}
+
+/// A platform's own messages: a message id counts once, messages of the same instant add up,
+/// and the minute bucket follows.
+async fn native_steps(catalog: Catalog) {
+    use kepu_playout::feedback::native::NativeEvent;
+    let fb = Feedback::new(
+        catalog.clone(),
+        AsRunLog::new(catalog.store().clone()),
+        Metrics::new().expect("metrics"),
+        FeedbackOptions::default(),
+    );
+    let c = fb
+        .store
+        .create_channel(&NewChannel {
+            unit_id: None,
+            platform: "douyin".into(),
+            account_name: "主办方抖音".into(),
+            room_url: None,
+            active: None,
+        })
+        .await
+        .expect("channel")
+        .channel;
+    let ev = |id: &str, kind: Kind, at_ms: i64, value: i64| NativeEvent {
+        msg_id: id.into(),
+        kind,
+        at_ms,
+        value,
+    };
+    let first = [
+        ev("l1", Kind::Likes, T, 3),
+        ev("l2", Kind::Likes, T, 2),
+        ev("c1", Kind::Comments, T + 1000, 1),
+    ];
+    let r = fb.ingest_native(&c, &first).await.expect("first");
+    assert_eq!((r.counted, r.duplicates, r.figures), (3, 0, 2));
+    // Delivered again with one more like at the same instant: only that one adds.
+    let again = [
+        ev("l1", Kind::Likes, T, 3),
+        ev("l3", Kind::Likes, T, 4),
+        ev("c1", Kind::Comments, T + 1000, 1),
+    ];
+    let r = fb.ingest_native(&c, &again).await.expect("again");
+    assert_eq!((r.counted, r.duplicates, r.figures), (1, 2, 1));
+    let figs = fb
+        .store
+        .figures(&[c.id], T - 1000, T + 5000, 100)
+        .await
+        .expect("figures");
+    let got: Vec<(String, i64, i64, String)> = figs
+        .iter()
+        .map(|f| (f.kind.clone(), f.value, f.cumulative, f.source.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("likes".into(), 9, 0, "webhook".into()),
+            ("comments".into(), 1, 0, "webhook".into()),
+        ]
+    );
+    let buckets = fb.store.minutes(T, T + 60_000).await.expect("minutes");
+    let likes = buckets
+        .iter()
+        .find(|b| b.channel_id == c.id && b.kind == "likes")
+        .expect("likes bucket");
+    assert_eq!(likes.value_sum, 9);
+}
+
+#[tokio::test]
+async fn native_messages_on_sqlite() {
+    let (_dir, catalog) = catalog_common::fresh(2026).await;
+    native_steps(catalog).await;
+}
+
+#[tokio::test]
+async fn native_messages_on_postgres() {
+    let Some(catalog) = catalog_common::fresh_pg("kepu_fb_native").await else {
+        return;
+    };
+    native_steps(catalog).await;
 }

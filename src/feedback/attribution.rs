@@ -151,7 +151,9 @@ pub struct Group {
 }
 
 impl Group {
-    fn add(&mut self, p: &Programme) {
+    /// Counts one more airing in the group (time on air, peak, interactions; the average
+    /// weighted by the airing's covered time).
+    pub fn add(&mut self, p: &Programme) {
         self.airings += 1;
         self.aired_ms += p.end_ms - p.start_ms;
         self.peak_viewers = self.peak_viewers.max(p.audience.peak_viewers);

@@ -13,11 +13,13 @@ pub mod attribution;
 pub mod curve;
 pub mod hls;
 pub mod model;
+pub mod native;
 pub mod poller;
 pub mod repo;
 pub mod report;
 pub mod summary;
 pub mod upload;
+pub mod work;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -191,6 +193,22 @@ impl Feedback {
         }
         for (p, v) in per_platform {
             self.metrics.set_feedback_viewers(p, v);
+        }
+        Ok(report)
+    }
+
+    /// Stores a platform's own messages of `channel` (deduplicated by message id, summed
+    /// per kind and instant) and counts what was written in the metrics as `webhook`.
+    pub async fn ingest_native(
+        &self,
+        channel: &Channel,
+        events: &[native::NativeEvent],
+    ) -> Result<repo::NativeReport> {
+        let report = self.store.ingest_native(channel.id, events).await?;
+        if report.figures > 0 {
+            self.changes.send_modify(|v| *v = v.wrapping_add(1));
+            self.metrics
+                .feedback_events_ingested(Source::Webhook.as_str(), report.counted as u64);
         }
         Ok(report)
     }

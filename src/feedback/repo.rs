@@ -123,6 +123,57 @@ pub struct IngestReport {
     pub duplicates: usize,
 }
 
+/// What a call with a platform's own messages did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct NativeReport {
+    /// Messages counted in the call (of our kinds).
+    pub received: usize,
+    /// New messages counted.
+    pub counted: usize,
+    /// Messages already counted (the same message id): nothing added.
+    pub duplicates: usize,
+    /// Instants written (new messages summed per kind and instant).
+    pub figures: usize,
+    /// Instants where a running total of the same kind is stored: not added to.
+    pub not_added: usize,
+}
+
+/// Recomputes the minute buckets of every touched (channel, kind, minute) from the raw
+/// events, inside the caller's transaction.
+async fn rebucket(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    touched: &BTreeSet<(i64, Kind, i64)>,
+) -> Result<()> {
+    for (channel, kind, minute) in touched {
+        sqlx::query(
+            "DELETE FROM feedback_minutes WHERE channel_id = $1 AND kind = $2 \
+             AND minute_ms = $3",
+        )
+        .bind(channel)
+        .bind(kind.as_str())
+        .bind(minute)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO feedback_minutes (channel_id, kind, minute_ms, n, value_sum, \
+             value_max, value_last, last_at_ms, cumulative) \
+             SELECT channel_id, kind, $3, COUNT(*), CAST(SUM(value) AS BIGINT), \
+             MAX(value), (SELECT e2.value FROM feedback_events e2 WHERE \
+             e2.channel_id = $1 AND e2.kind = $2 AND e2.at_ms >= $3 AND e2.at_ms < $4 \
+             ORDER BY e2.at_ms DESC LIMIT 1), MAX(at_ms), MAX(cumulative) \
+             FROM feedback_events WHERE channel_id = $1 AND kind = $2 AND at_ms >= $3 \
+             AND at_ms < $4 GROUP BY channel_id, kind",
+        )
+        .bind(channel)
+        .bind(kind.as_str())
+        .bind(minute)
+        .bind(minute + 60_000)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
 /// One stored figure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct StoredFigure {
@@ -422,33 +473,80 @@ impl FeedbackStore {
                 report.duplicates += 1;
             }
         }
-        for (channel, kind, minute) in &touched {
-            sqlx::query(
-                "DELETE FROM feedback_minutes WHERE channel_id = $1 AND kind = $2 \
-                 AND minute_ms = $3",
+        rebucket(&mut tx, &touched).await?;
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    /// Stores a platform's own messages ([`native`](super::native)) of `channel_id` in one
+    /// transaction: a message id already seen on the channel adds nothing; the new ones are
+    /// summed per (kind, instant) and added to the increment stored at that instant (source
+    /// `webhook`, not cumulative). Message ids older than a day are forgotten here.
+    pub async fn ingest_native(
+        &self,
+        channel_id: i64,
+        events: &[super::native::NativeEvent],
+    ) -> Result<NativeReport> {
+        let mut report = NativeReport {
+            received: events.len(),
+            ..NativeReport::default()
+        };
+        let received_at = now_ms();
+        let mut sums: std::collections::BTreeMap<(Kind, i64), i64> =
+            std::collections::BTreeMap::new();
+        let mut tx = self.store.pool().begin().await?;
+        sqlx::query(
+            "DELETE FROM feedback_native_seen WHERE channel_id = $1 AND received_at_ms < $2",
+        )
+        .bind(channel_id)
+        .bind(received_at - 86_400_000)
+        .execute(&mut *tx)
+        .await?;
+        for e in events {
+            let new = sqlx::query(
+                "INSERT INTO feedback_native_seen (channel_id, msg_id, received_at_ms) \
+                 VALUES ($1, $2, $3) ON CONFLICT (channel_id, msg_id) DO NOTHING",
             )
-            .bind(channel)
-            .bind(kind.as_str())
-            .bind(minute)
+            .bind(channel_id)
+            .bind(&e.msg_id)
+            .bind(received_at)
             .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "INSERT INTO feedback_minutes (channel_id, kind, minute_ms, n, value_sum, \
-                 value_max, value_last, last_at_ms, cumulative) \
-                 SELECT channel_id, kind, $3, COUNT(*), CAST(SUM(value) AS BIGINT), \
-                 MAX(value), (SELECT e2.value FROM feedback_events e2 WHERE \
-                 e2.channel_id = $1 AND e2.kind = $2 AND e2.at_ms >= $3 AND e2.at_ms < $4 \
-                 ORDER BY e2.at_ms DESC LIMIT 1), MAX(at_ms), MAX(cumulative) \
-                 FROM feedback_events WHERE channel_id = $1 AND kind = $2 AND at_ms >= $3 \
-                 AND at_ms < $4 GROUP BY channel_id, kind",
-            )
-            .bind(channel)
-            .bind(kind.as_str())
-            .bind(minute)
-            .bind(minute + 60_000)
-            .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+            if new == 1 {
+                report.counted += 1;
+                let v = sums.entry((e.kind, e.at_ms)).or_default();
+                *v = v.saturating_add(e.value);
+            } else {
+                report.duplicates += 1;
+            }
         }
+        let mut touched: BTreeSet<(i64, Kind, i64)> = BTreeSet::new();
+        for ((kind, at), value) in &sums {
+            let stored = sqlx::query(
+                "INSERT INTO feedback_events (channel_id, at_ms, kind, value, cumulative, \
+                 source, as_of_ms, received_at_ms) VALUES ($1, $2, $3, $4, 0, 'webhook', NULL, $5) \
+                 ON CONFLICT (channel_id, at_ms, kind) DO UPDATE SET \
+                 value = feedback_events.value + excluded.value, \
+                 received_at_ms = excluded.received_at_ms WHERE feedback_events.cumulative = 0",
+            )
+            .bind(channel_id)
+            .bind(at)
+            .bind(kind.as_str())
+            .bind(value)
+            .bind(received_at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if stored == 1 {
+                report.figures += 1;
+                touched.insert((channel_id, *kind, minute_of(*at)));
+            } else {
+                // A running total sits at that very instant: the messages cannot be added.
+                report.not_added += 1;
+            }
+        }
+        rebucket(&mut tx, &touched).await?;
         tx.commit().await?;
         Ok(report)
     }

@@ -178,6 +178,16 @@ pub fn action_for(method: &Method, path: &str) -> Option<Action> {
             Action::WriteFeedback
         });
     }
+    // A work's 数据反馈 page: a partner reads its own unit's works (the handler refuses
+    // another's with 403).
+    if read
+        && path
+            .strip_prefix("/api/v1/works/")
+            .and_then(|rest| rest.strip_suffix("/feedback"))
+            .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Some(Action::ReadFeedback);
+    }
     if path.starts_with("/api/v1/asrun") {
         return Some(if read {
             Action::ReadAsRun

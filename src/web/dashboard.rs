@@ -56,6 +56,7 @@ static ASSETS: &[Asset] = assets![
     "js/pages/feeds.js",
     "js/pages/submit.js",
     "js/pages/intake.js",
+    "js/pages/work.js",
     "vendor/hls.min.js",
     "vendor/hls.js.LICENSE",
     "vendor/echarts.min.js",

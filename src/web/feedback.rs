@@ -134,6 +134,7 @@ pub fn routes(state: FeedbackState) -> Router {
         .route("/api/v1/feedback/report.xlsx", get(report_xlsx))
         .route("/api/v1/feedback/report.csv", get(report_csv))
         .route("/api/v1/feedback/summary.pdf", get(summary_pdf))
+        .route("/api/v1/works/{id}/feedback", get(work_feedback))
         .layer(DefaultBodyLimit::max(JSON_LIMIT * 32))
         .with_state(state)
         .merge(uploads)
@@ -920,6 +921,79 @@ async fn report_csv(
     ))
 }
 
+/// 作品数据反馈：每次播出的在线曲线（各平台与合计，播出区间标出）、播出期间互动、合计；
+/// 合作方只能查看本单位作品（计本单位渠道）A work's feedback: its airings (as-run) each with
+/// the audience curve around it, what it got while on air, and totals. A partner sees only
+/// its own unit's works (403 otherwise), counted on its own channels.
+#[utoipa::path(get, path = "/api/v1/works/{id}/feedback", tag = "feedback",
+    operation_id = "work_feedback", params(IdPath),
+    responses((status = 200, description = "{work, now, airings: [{airing_id, start_ms, end_ms, on_air, audience, by_platform, curve}], totals, channels}；合作方查看其他单位的作品为 403 (another unit's work: 403)", body = Object)))]
+async fn work_feedback(
+    State(s): State<FeedbackState>,
+    auth: Authenticated,
+    Id(id): Id,
+) -> ApiResult<serde_json::Value> {
+    let p = auth.require(Action::ReadFeedback)?;
+    let w = s.catalog.work(id).await?;
+    if let Some(own) = p.unit_scope()
+        && own != w.unit_id
+    {
+        return Err(ApiError::Rejected(
+            StatusCode::FORBIDDEN,
+            format!("作品 {id} 属于其他单位：合作方只能查看本单位作品的数据反馈"),
+        ));
+    }
+    let unit_name = s.catalog.unit(w.unit_id).await.map(|u| u.name).ok();
+    let input = crate::feedback::attribution::WorkIn {
+        id: w.id,
+        unit_id: w.unit_id,
+        title: w.title.clone(),
+        categories: w.category_names.clone(),
+    };
+    let f = s
+        .feedback
+        .work_feedback(&input, p.unit_scope(), s.now_ms())
+        .await?;
+    Ok(Json(json!({
+        "work": { "id": w.id, "title": w.title, "unit_id": w.unit_id, "unit": unit_name,
+                  "categories": w.category_names, "state": w.state,
+                  "state_label": w.state_label },
+        "now": s.now_ms(), "airings": f.airings, "totals": f.totals, "channels": f.channels,
+    })))
+}
+
+/// A platform's own push on its channel's webhook: parsed (the field at fault named),
+/// deduplicated by message id, stored as increments.
+async fn native_hook(
+    s: &FeedbackState,
+    channel: &Channel,
+    shape: crate::feedback::native::Native,
+    body: &[u8],
+    headers: &HeaderMap,
+) -> Result<serde_json::Value, ApiError> {
+    let msg_type = headers.get("x-msg-type").and_then(|v| v.to_str().ok());
+    let batch = crate::feedback::native::parse(shape, body, msg_type, now_ms()).map_err(|e| {
+        ApiError::from(Error::invalid(
+            &e.field,
+            format!(
+                "{} 推送格式无效：「{}」{}",
+                channel.platform, e.field, e.reason
+            ),
+        ))
+    })?;
+    let r = s.feedback.ingest_native(channel, &batch.events).await?;
+    let ignored: serde_json::Map<String, serde_json::Value> = batch
+        .ignored
+        .into_iter()
+        .map(|(k, n)| (k, json!(n)))
+        .collect();
+    Ok(json!({
+        "format": channel.platform, "received": r.received, "counted": r.counted,
+        "duplicates": r.duplicates, "figures": r.figures, "not_added": r.not_added,
+        "ignored": ignored,
+    }))
+}
+
 /// A webhook's figures: the batch's without the channel (the token names it).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -946,14 +1020,37 @@ struct HookFigure {
     as_of_ms: Option<i64>,
 }
 
-/// The channel token of a webhook call: `X-Kepu-Token` or `Authorization: Bearer`.
-fn hook_token(headers: &HeaderMap) -> Option<&str> {
+/// The channel token of a webhook call: `X-Kepu-Token`, `Authorization: Bearer`, or (for a
+/// platform whose push URL is all it lets one configure) the query's `token`.
+fn hook_token<'a>(headers: &'a HeaderMap, query: Option<&'a str>) -> Option<&'a str> {
     if let Some(v) = headers.get("x-kepu-token").and_then(|v| v.to_str().ok()) {
         return Some(v.trim());
     }
-    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = v.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    if let Some(v) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        && let Some((scheme, token)) = v.trim().split_once(' ')
+        && scheme.eq_ignore_ascii_case("bearer")
+    {
+        return Some(token.trim());
+    }
+    query?
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("token="))
+        .map(str::trim)
+}
+
+/// Our webhook body, or the serde message naming what is wrong.
+fn our_hook_body(body: &[u8]) -> Result<HookBody, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::Rejected(StatusCode::BAD_REQUEST, format!("请求体无效：{e}")))
+}
+
+/// Whether a body is our `{"figures": …}` rather than a platform's own shape.
+fn looks_like_ours(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .is_some_and(|v| v.get("figures").is_some())
 }
 
 /// 平台回调（渠道令牌认证，2 秒内应答；幂等）A platform's webhook, authenticated by the
@@ -965,11 +1062,12 @@ fn hook_token(headers: &HeaderMap) -> Option<&str> {
 async fn hook(
     State(s): State<FeedbackState>,
     Path(platform): Path<String>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
-    Body(b): Body<HookBody>,
+    body: axum::body::Bytes,
 ) -> ApiResult<serde_json::Value> {
     let work = async {
-        let Some(token) = hook_token(&headers) else {
+        let Some(token) = hook_token(&headers, uri.query()) else {
             return Err(ApiError::Auth(AuthError::Unauthenticated));
         };
         let Some(channel) = s.feedback.store.channel_by_token(token).await? else {
@@ -983,6 +1081,20 @@ async fn hook(
             )
             .into());
         }
+        let b = match our_hook_body(&body) {
+            Ok(b) => b,
+            Err(ours) => {
+                // The platform's own push (Bilibili open platform, Douyin callbacks).
+                let Some(shape) = crate::feedback::native::Native::of_platform(&channel.platform)
+                else {
+                    return Err(ours);
+                };
+                if looks_like_ours(&body) {
+                    return Err(ours);
+                }
+                return native_hook(&s, &channel, shape, &body, &headers).await;
+            }
+        };
         if b.figures.is_empty() || b.figures.len() > MAX_BATCH {
             return Err(Error::invalid("figures", format!("须有 1 至 {MAX_BATCH} 条数据")).into());
         }
@@ -1000,10 +1112,10 @@ async fn hook(
             .collect();
         let channels = HashMap::from([(channel.id, channel)]);
         let figures = validate(&figures, Source::Webhook, &channels, 0)?;
-        Ok(s.feedback.ingest(&figures, &channels).await?)
+        Ok(json!(s.feedback.ingest(&figures, &channels).await?))
     };
     match tokio::time::timeout(std::time::Duration::from_secs(2), work).await {
-        Ok(r) => Ok(Json(json!(r?))),
+        Ok(r) => Ok(Json(r?)),
         Err(_) => {
             Err(Error::Unavailable("2 秒内未能写入，请重试（重复发送只计一次）".into()).into())
         }

@@ -148,6 +148,7 @@ each operation names the roles that may call it. Errors are `{\"error\": {\"code
         super::feedback::attribution,
         super::feedback::report_xlsx, super::feedback::report_csv, super::feedback::summary_pdf,
         super::feedback::hook,
+        super::feedback::work_feedback,
         super::watch::page, super::watch::player_js, super::watch::live_file,
         super::asrun::list, super::asrun::export_csv, super::asrun::scrape,
         super::auth::me, super::auth::users, super::auth::create_user, super::auth::issue_token,

@@ -1,7 +1,8 @@
 // Drives Debian's Chromium (playwright-core) through the dashboard's 数据反馈 page and the
 // public player. Started by tests/feedback_browser.rs, which passes:
 //   KEPU_BASE_URL, KEPU_OP_USER, KEPU_PARTNER_USER, KEPU_PASSWORD, KEPU_OWN_CHANNEL (the
-//   partner's channel id), KEPU_OTHER_ACCOUNT (another unit's account name), KEPU_SHOTS_DIR.
+//   partner's channel id), KEPU_OTHER_ACCOUNT (another unit's account name), KEPU_SHOTS_DIR,
+//   KEPU_OTHER_WORK (a work of another unit than the partner's).
 // Every wait is bounded; any failure exits non-zero with what was on the page.
 
 import { env, start } from './harness.mjs';
@@ -11,6 +12,7 @@ const { check, log, shot } = run;
 const BASE = run.base;
 const OWN = Number(env('KEPU_OWN_CHANNEL'));
 const OTHER = env('KEPU_OTHER_ACCOUNT');
+const OTHER_WORK = Number(env('KEPU_OTHER_WORK'));
 const newPage = () => run.newPage({ height: 900 });
 const login = (p, user) => run.login(p, user);
 let page;
@@ -98,6 +100,19 @@ await run.main(async () => {
   }, summaryHref);
   check(pdf.status === 200 && pdf.head === '%PDF', `unit summary: ${JSON.stringify(pdf)} from ${summaryHref}`);
   log('unit summary PDF from the ranking');
+
+  // ---- a work's page, from its title: its airing on air, the curve, the figures
+  await page.click('#fb-works [data-work-link]');
+  await page.waitForSelector('#work-totals-line');
+  await page.waitForSelector('.work-airing .work-chart canvas');
+  const opWork = await page.$eval('#work-totals-line', (e) => ({ airings: Number(e.dataset.airings), peak: Number(e.dataset.peak) }));
+  check(opWork.airings === 1 && opWork.peak >= 2500, `the operator's work page: ${JSON.stringify(opWork)}`);
+  check((await page.locator('#work-title').innerText()) === '作品0', 'the work page is the work clicked');
+  check(await page.locator('.work-airing .badge.live').count() === 1, 'the airing on air is marked');
+  const points = await page.$eval('.work-chart', (e) => Number(e.dataset.points));
+  check(points >= 12, `the curve spans the airing and 10 minutes before it (${points} minutes)`);
+  await shot(page, 'work-page-operator');
+  log('work page (operator)', JSON.stringify(opWork));
   await page.click('#logout');
   await page.waitForSelector('#login-username');
   await page.context().close();
@@ -132,5 +147,18 @@ await run.main(async () => {
   });
   check(denied.chans === 403 && denied.post === 403, `partner refused elsewhere: ${JSON.stringify(denied)}`);
   await shot(page, 'feedback-partner');
+
+  // ---- the partner's work page: its own channel's figures; another unit's work refused
+  await page.click('#fb-works [data-work-link]');
+  await page.waitForSelector('.work-airing .work-chart canvas');
+  const pWork = await page.$eval('#work-totals-line', (e) => ({ airings: Number(e.dataset.airings), peak: Number(e.dataset.peak) }));
+  check(pWork.airings === 1 && pWork.peak === 2500, `the partner's work page counts its own channel: ${JSON.stringify(pWork)}`);
+  await shot(page, 'work-page-partner');
+  await page.goto(`${BASE}/#/work/${OTHER_WORK}`);
+  await page.waitForSelector('#work-error');
+  const refused = await page.locator('#work-error').innerText();
+  check(refused.includes('其他单位'), `another unit's work is refused in Chinese: ${refused}`);
+  await shot(page, 'work-page-partner-refused');
+  log('work page (partner)', JSON.stringify(pWork));
 
 });

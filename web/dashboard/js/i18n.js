@@ -348,6 +348,15 @@ const zh = {
   platform_kepu_app: '科普中国',
   platform_kepu_hls: '本站直播',
   platform_other: '其他',
+  work_bad_id: '作品编号无效',
+  work_title_unknown: '作品数据反馈',
+  work_meta: '报送单位：{unit} · 类别：{categories} · 计入渠道 {channels} 个',
+  work_totals: '合计',
+  work_totals_line: '播出 {airings} 次，共 {minutes} 分钟 · 在线峰值 {peak} · 平均在线 {avg} · 播出期间互动量 {interactions}',
+  work_no_airings: '该作品还没有播出记录',
+  work_curve: '{start} 播出前后的在线人数曲线',
+  work_covered: '有在线数据的时长 {minutes} 分钟',
+  work_on_air_mark: '播出',
 };
 
 const en = {
@@ -690,6 +699,15 @@ const en = {
   platform_kepu_app: 'Kepu China',
   platform_kepu_hls: 'Our stream',
   platform_other: 'Other',
+  work_bad_id: 'Not a work id',
+  work_title_unknown: 'Work feedback',
+  work_meta: 'Unit: {unit} · categories: {categories} · {channels} relay channel(s) counted',
+  work_totals: 'Totals',
+  work_totals_line: '{airings} airing(s), {minutes} min on air · peak {peak} · average {avg} · interactions while on air {interactions}',
+  work_no_airings: 'This work has not aired yet',
+  work_curve: 'Viewers around the airing of {start}',
+  work_covered: 'viewer figures known for {minutes} min',
+  work_on_air_mark: 'On air',
 };
 
 const dicts = { zh, en };

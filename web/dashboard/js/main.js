@@ -16,6 +16,7 @@ import * as feedbackPage from './pages/feedback.js';
 import * as feedsPage from './pages/feeds.js';
 import * as submitPage from './pages/submit.js';
 import * as intakePage from './pages/intake.js';
+import * as workPage from './pages/work.js';
 
 const ROUTES = {
   login: { page: loginPage, roles: null },
@@ -28,6 +29,7 @@ const ROUTES = {
   intake: { page: intakePage, roles: ['admin', 'operator'], nav: 'nav_intake' },
   feedback: { page: feedbackPage, roles: ['admin', 'operator', 'partner'], nav: 'nav_feedback' },
   certificates: { page: certsPage, roles: ['admin', 'operator', 'partner'], nav: 'nav_certs' },
+  work: { page: workPage, roles: ['admin', 'operator', 'partner'] },
 };
 
 let cleanup = null;

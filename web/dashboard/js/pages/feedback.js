@@ -9,6 +9,7 @@
 import { t } from '../i18n.js';
 import { api, session, isOperator, ApiError } from '../api.js';
 import { h, clear, toast, wallDate, wallTime, wallDateTime } from '../util.js';
+import { workLink } from './work.js';
 
 const KINDS = ['viewers', 'views', 'likes', 'comments', 'shares', 'topic_reads', 'topic_discussions'];
 const PLATFORMS = ['bilibili', 'douyin', 'kuaishou', 'weibo', 'wechat_channels', 'cctv_video', 'kepu_app', 'other'];
@@ -193,7 +194,7 @@ export async function render(root) {
         h('thead', {}, h('tr', {}, ['fb_start', 'fb_programme', 'fb_peak', 'fb_avg', 'fb_interactions'].map((k) => h('th', { scope: 'col' }, t(k))))),
         h('tbody', {}, a.programmes.map((p) => h('tr', {},
           h('td', {}, wallDateTime(p.start_ms)),
-          h('th', { scope: 'row' }, p.title),
+          h('th', { scope: 'row' }, workLink(p.work_id, p.title)),
           h('td', { class: 'num' }, String(p.audience.peak_viewers)),
           h('td', { class: 'num' }, String(p.audience.avg_viewers)),
           h('td', { class: 'num' }, String(p.audience.interactions)))))));
@@ -206,7 +207,7 @@ export async function render(root) {
       attr.append(h('table', { class: 'table', id: 'fb-works' },
         h('thead', {}, h('tr', {}, ['fb_work', 'fb_airings', 'fb_aired_min', 'fb_peak', 'fb_avg', 'fb_interactions'].map((k) => h('th', { scope: 'col' }, t(k))))),
         h('tbody', {}, works.map(([id, g]) => h('tr', { 'data-work-id': id },
-          h('th', { scope: 'row' }, titles.get(id) ?? `#${id}`),
+          h('th', { scope: 'row' }, workLink(id, titles.get(id) ?? `#${id}`)),
           h('td', { class: 'num' }, String(g.airings)),
           h('td', { class: 'num' }, String(Math.round(g.aired_ms / 60000))),
           h('td', { class: 'num' }, String(g.peak_viewers)),

@@ -6,6 +6,7 @@ import { t } from '../i18n.js';
 import { api } from '../api.js';
 import { h, clear, timecode, duration, wallTime, wallDate, framesToMs } from '../util.js';
 import { onAir } from '../live.js';
+import { workLink } from './work.js';
 
 /// How many of the coming items the timeline lists.
 const SHOWN = 60;
@@ -105,7 +106,7 @@ export function render(root) {
       const on = it.i === onIdx;
       group.list.append(h('li', { class: `tl-item kind-${it.kind}${on ? ' on' : ''}`, 'data-testid': 'timeline-item' },
         h('span', { class: 'tl-time' }, wallTime(it.start)),
-        h('span', { class: 'tl-title' }, it.title),
+        h('span', { class: 'tl-title' }, it.kind === 'work' ? workLink(it.work_id, it.title) : it.title),
         h('span', {}, on ? h('span', { class: 'badge live' }, t('now_badge')) : ''),
         h('span', { class: 'tl-unit muted' }, it.kind === 'work' || it.kind === 'live' ? it.unit ?? '' : ''),
         h('span', { class: 'tl-len muted' }, duration(it.frames, rate)),

@@ -5,6 +5,7 @@
 import { t } from '../i18n.js';
 import { api, session } from '../api.js';
 import { h, wallDateTime, wallTime } from '../util.js';
+import { workLink } from './work.js';
 
 export async function render(root) {
   root.append(h('h1', {}, t('partner_title')));
@@ -31,7 +32,7 @@ export async function render(root) {
   section.append(h('table', { class: 'table', id: 'partner-works' },
     h('thead', {}, h('tr', {}, ['col_work', 'col_work_state', 'col_aired', 'col_upcoming'].map((k) => h('th', { scope: 'col' }, t(k))))),
     h('tbody', {}, works.map((w) => h('tr', { 'data-work-id': String(w.id), 'data-testid': 'partner-work' },
-      h('th', { scope: 'row' }, w.title),
+      h('th', { scope: 'row' }, workLink(w.id, w.title)),
       h('td', {}, w.state_label ?? w.state),
       h('td', {}, w.aired.length
         ? h('ul', { class: 'plain' }, w.aired.map((a) => h('li', {},
