@@ -50,6 +50,8 @@ async fn operator_and_partner_watch_the_feedback_charts_move_in_chromium() {
     }
     // Something on air now, so the chart marks it.
     let now = kepu_playout::store::now_ms();
+    let since_midnight_s = (now / 1000 + 8 * 3600).rem_euclid(86_400);
+    let min_minutes_today = since_midnight_s.min(120) / 60;
     w.asrun
         .record_start(&NewAiring {
             key: format!("x@{now}"),
@@ -157,6 +159,9 @@ async fn operator_and_partner_watch_the_feedback_charts_move_in_chromium() {
         .env("KEPU_OTHER_ACCOUNT", "科技馆抖音")
         .env("KEPU_OTHER_WORK", w.works[1].to_string())
         .env("KEPU_SHOTS_DIR", &shots)
+        // The page counts today (Asia/Shanghai): an airing begun 2 minutes ago has fewer of
+        // them today just after midnight.
+        .env("KEPU_MIN_MINUTES", min_minutes_today.to_string())
         .stdout(Stdio::from(out.try_clone().expect("log")))
         .stderr(Stdio::from(out))
         .spawn()
