@@ -460,11 +460,11 @@ mod tests {
 
     /// The live gain's cost per stereo sample stays small: it runs on the tick's hot path.
     /// Measured (rustc -O, this machine): fixed gain + limiter 16 ns, live gain with its
-    /// K-weighted estimate + limiter 30 ns — 1.4 ms of CPU per programme second. A timing
-    /// figure, so only in an optimised build, with a bound 15 times the measure:
-    /// `cargo test -p playout --release --lib level::tests::the_live_gain -- --nocapture`.
+    /// K-weighted estimate + limiter 30 ns — 1.4 ms of CPU per programme second. A benchmark
+    /// (a bound 15 times the measure only catches a blunder):
+    /// `cargo nextest run -p playout --release --lib --run-ignored only --no-capture level::tests::the_live_gain`.
     #[test]
-    #[cfg_attr(debug_assertions, ignore = "a timing figure: run with --release")]
+    #[ignore = "benchmark: run with --release --run-ignored only --no-capture"]
     fn the_live_gain_costs_little_per_sample() {
         let orig = long_tone(0.3, 10);
         let frames = orig.len() / 4;
