@@ -1251,11 +1251,7 @@ async fn live_feed(extra: &[&str], len: u64) -> (u64, Stereo, FfmpegRtmpListener
     live.ceiling_mdb = Some(-1_000);
     live.live_target_mlufs = Some(-24_000);
     run.engine.cue(vec![live]).expect("cued");
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    while !udp_bound(srt_in) {
-        assert!(std::time::Instant::now() < deadline, "our SRT listener");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_ready("our SRT listener", || udp_bound(srt_in));
     let _caller = testkit::FfmpegSender::start(
         testkit::palette::RED,
         30,

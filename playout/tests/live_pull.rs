@@ -9,38 +9,11 @@ mod common;
 
 use common::*;
 use playout::Event;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 use testkit::clips::Clip;
 use testkit::ports::{free_tcp_port, free_udp_port, tcp_listening, udp_bound};
 use testkit::{FfmpegRtmpListener, FfmpegSender, palette, probe};
-
-/// A child killed on drop.
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(cmd: &mut Command) -> Kill {
-    Kill(
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn"),
-    )
-}
-
-fn wait_for(what: &str, f: impl Fn() -> bool) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    while !f() {
-        assert!(std::time::Instant::now() < deadline, "{what} not ready");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn srt_hls_and_http_flv_pulls_are_on_air_in_their_slots() {
@@ -64,7 +37,7 @@ async fn srt_hls_and_http_flv_pulls_are_on_air_in_their_slots() {
     )
     .expect("hls ffmpeg");
     let http_port = free_tcp_port().expect("port");
-    let _http = spawn(
+    let _http = spawn_quiet(
         Command::new("/usr/bin/python3")
             .args([
                 "-m",
@@ -79,7 +52,7 @@ async fn srt_hls_and_http_flv_pulls_are_on_air_in_their_slots() {
     // Our SRT caller into srt-live-transmit, which relays ffmpeg's UDP MPEG-TS.
     let relay_in = free_udp_port().expect("port");
     let relay_out = free_udp_port().expect("port");
-    let _relay = spawn(Command::new("srt-live-transmit").args([
+    let _relay = spawn_quiet(Command::new("srt-live-transmit").args([
         &format!("udp://127.0.0.1:{relay_in}"),
         &format!("srt://127.0.0.1:{relay_out}?mode=listener"),
     ]));
@@ -101,10 +74,10 @@ async fn srt_hls_and_http_flv_pulls_are_on_air_in_their_slots() {
         &["-listen", "1"],
     )
     .expect("flv ffmpeg");
-    wait_for("http server", || tcp_listening(http_port));
-    wait_for("relay", || udp_bound(relay_out));
-    wait_for("flv server", || tcp_listening(flv_port));
-    wait_for("hls playlist", || hls_dir.join("live.m3u8").exists());
+    wait_ready("http server", || tcp_listening(http_port));
+    wait_ready("relay", || udp_bound(relay_out));
+    wait_ready("flv server", || tcp_listening(flv_port));
+    wait_ready("hls playlist", || hls_dir.join("live.m3u8").exists());
 
     let srt_in = free_udp_port().expect("port");
     let green = clip(Clip::new(palette::GREEN, 1000.0).frames(25), dir.path());
@@ -128,7 +101,7 @@ async fn srt_hls_and_http_flv_pulls_are_on_air_in_their_slots() {
     // An ffmpeg SRT caller into our listener, once it listens. Its clock starts ~4 s below
     // 2^33 ticks of 90 kHz (26.5 h): the MPEG-TS PTS wraps on air, as after a day of a
     // slow-live camera.
-    wait_for("our SRT listener", || udp_bound(srt_in));
+    wait_ready("our SRT listener", || udp_bound(srt_in));
     let _caller = FfmpegSender::start(
         palette::RED,
         60,
@@ -220,7 +193,7 @@ async fn a_feed_split_into_two_items_stays_on_air_across_the_cut() {
             cue("after", &green, 25),
         ])
         .expect("cued");
-    wait_for("our SRT listener", || udp_bound(srt_in));
+    wait_ready("our SRT listener", || udp_bound(srt_in));
     let _caller = FfmpegSender::start(
         palette::RED,
         60,

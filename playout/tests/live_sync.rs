@@ -9,19 +9,10 @@ mod common;
 
 use common::*;
 use playout::Event;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 use testkit::ports::{free_udp_port, udp_bound};
 use testkit::{FfmpegRtmpListener, probe};
-
-/// A child killed on drop.
-struct Kill(std::process::Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Onsets (ns) of the beeps in the recording: the first sample of each run of sound
 /// after at least 300 ms of silence.
@@ -56,14 +47,10 @@ async fn a_live_feed_airs_in_lip_sync() {
                 .at(first),
         ])
         .expect("cued");
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    while !udp_bound(srt_in) {
-        assert!(std::time::Instant::now() < deadline, "our SRT listener");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_ready("our SRT listener", || udp_bound(srt_in));
     // White for the first frame of every second, black otherwise; a beep for the first
     // 100 ms of every second.
-    let _sender = Kill(
+    let _sender = spawn_quiet(
         Command::new("ffmpeg")
             .args(["-hide_banner", "-nostdin", "-loglevel", "error", "-re"])
             .args([
@@ -82,12 +69,7 @@ async fn a_live_feed_airs_in_lip_sync() {
                 "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25",
                 "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k",
             ])
-            .args(["-f", "mpegts", &format!("srt://127.0.0.1:{srt_in}?mode=caller")])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("ffmpeg sender"),
+            .args(["-f", "mpegts", &format!("srt://127.0.0.1:{srt_in}?mode=caller")]),
     );
     let done = run
         .until(

@@ -68,7 +68,7 @@ pub fn guarded(state: RecordingsState, accounts: crate::auth::Accounts) -> Route
 }
 
 /// 直播录像列表（最新在前）Recorded live windows, newest first.
-#[utoipa::path(get, path = "/api/v1/recordings", tag = "feeds",
+#[utoipa::path(get, operation_id = "list_recordings", path = "/api/v1/recordings", tag = "feeds",
     responses((status = 200, description = "录像 Recordings", body = [RecordingView])))]
 pub(crate) async fn list(State(s): State<RecordingsState>) -> ApiResult<Vec<RecordingView>> {
     let rec = s.recordings.clone();
@@ -84,7 +84,7 @@ pub(crate) async fn list(State(s): State<RecordingsState>) -> ApiResult<Vec<Reco
 }
 
 /// 把录像登记为回放作品 Register a finished window as a catalog work (回放).
-#[utoipa::path(post, path = "/api/v1/recordings/{name}/register", tag = "feeds",
+#[utoipa::path(post, operation_id = "register_recording", path = "/api/v1/recordings/{name}/register", tag = "feeds",
     params(NamePath), request_body = RegisterRecording,
     responses((status = 201, description = "已登记 Registered", body = Registered)))]
 pub(crate) async fn register(

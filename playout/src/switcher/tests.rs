@@ -783,22 +783,7 @@ fn a_backup_pass_not_ready_at_the_loop_repeats_the_clips_last_frame_counted() {
 
 #[test]
 fn a_live_feed_split_into_two_items_keeps_its_one_connection_across_the_cut() {
-    gst::init().expect("gstreamer init");
-    let profile = OutputProfile::small();
-    let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let opened = Opened::default();
-    let mut settings = SwitcherSettings::for_profile(&profile);
-    settings.pull_wait = Duration::ZERO;
-    let mut sw = Switcher::new(
-        profile,
-        settings,
-        Box::new(LiveOpener {
-            up: up.clone(),
-            opened: opened.clone(),
-        }),
-        gst::Buffer::from_slice(vec![SLATE]),
-        0,
-    );
+    let (mut sw, _up, opened) = live_switcher(&[]);
     // 23:59:56–24:00 on one day's rundown, 00:00–00:00:04 on the next; then another camera.
     sw.cue(
         Cue::follow("cam-day1", "rtsp://cam/1")

@@ -130,3 +130,34 @@ pub fn assert_continuous(label: &str, path: &Path) -> testkit::probe::Packets {
     );
     p
 }
+
+/// A peer process (a sender, a server) killed and reaped when dropped.
+pub struct Kill(pub std::process::Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Spawns `cmd` with its output discarded, killed when the result is dropped.
+pub fn spawn_quiet(cmd: &mut std::process::Command) -> Kill {
+    use std::process::Stdio;
+    Kill(
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn"),
+    )
+}
+
+/// Waits (blocking, up to 15 s) until `ready()`; panics naming `what` otherwise.
+pub fn wait_ready(what: &str, ready: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !ready() {
+        assert!(Instant::now() < deadline, "{what} not ready within 15 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
