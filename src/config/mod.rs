@@ -269,7 +269,8 @@ pub struct ServerConfig {
     pub edition: Option<PathBuf>,
     /// The HLS preview's directory (absolute), `None` when the preview is off.
     pub preview_dir: Option<PathBuf>,
-    /// Where uploaded videos are kept (absolute; `[server] upload_dir`, default `uploads`).
+    /// Where uploaded videos are kept (absolute; `[server] upload_dir`, default `uploads`
+    /// next to the config or in systemd's `$STATE_DIRECTORY`).
     pub upload_dir: PathBuf,
     /// Most bytes one unit may upload (`[server] unit_quota_gib`, default 200 GiB).
     pub unit_quota_bytes: u64,
@@ -683,41 +684,18 @@ fn parse_server(
         None => None,
     };
     let preview_on = raw.preview.as_ref().is_none_or(|v| *v.get_ref());
-    let preview_dir = preview_on.then(|| {
-        let p = base.join(
-            raw.preview_dir
-                .as_ref()
-                .map_or("preview", |v| v.get_ref().as_str()),
-        );
-        if p.is_absolute() {
-            p
-        } else {
-            std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)
-        }
-    });
-    let upload_dir = {
-        let p = base.join(
-            raw.upload_dir
-                .as_ref()
-                .map_or("uploads", |v| v.get_ref().as_str()),
-        );
-        if p.is_absolute() {
-            p
-        } else {
-            std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)
-        }
-    };
-    let state_dir = {
-        // Under systemd (`StateDirectory=`) the default is inside the unit's state directory:
-        // the config's own directory is read-only there.
-        let default = env
-            .get("STATE_DIRECTORY")
-            .and_then(|d| d.split(':').next())
-            .filter(|d| !d.is_empty())
-            .map_or_else(|| base.join("state"), |d| Path::new(d).join("state"));
-        let p = match &raw.state_dir {
+    // Where the daemon writes by default: next to the config, or under systemd
+    // (`StateDirectory=`) inside the unit's state directory, the config's own directory being
+    // read-only there. A path given in the config is taken relative to the config.
+    let systemd_state = env
+        .get("STATE_DIRECTORY")
+        .and_then(|d| d.split(':').next())
+        .filter(|d| !d.is_empty())
+        .map(Path::new);
+    let writable = |given: Option<&Spanned<String>>, default: &str| {
+        let p = match given {
             Some(v) => base.join(v.get_ref()),
-            None => default,
+            None => systemd_state.map_or_else(|| base.join(default), |d| d.join(default)),
         };
         if p.is_absolute() {
             p
@@ -725,6 +703,9 @@ fn parse_server(
             std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)
         }
     };
+    let preview_dir = preview_on.then(|| writable(raw.preview_dir.as_ref(), "preview"));
+    let upload_dir = writable(raw.upload_dir.as_ref(), "uploads");
+    let state_dir = writable(raw.state_dir.as_ref(), "state");
     let unit_quota_bytes = match &raw.unit_quota_gib {
         Some(v) if !(1..=100_000).contains(v.get_ref()) => {
             return Err(at(

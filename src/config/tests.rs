@@ -387,6 +387,15 @@ fn the_state_directory_is_next_to_the_config_in_systemds_or_set() {
     // Under systemd's StateDirectory= (the config's directory is read-only there).
     let c = parse("", &[("STATE_DIRECTORY", "/var/lib/kepu-playout")]).expect("valid");
     assert_eq!(c.server.state_dir, Path::new("/var/lib/kepu-playout/state"));
+    // So are the uploads and the preview: the shipped unit starts without setting them.
+    assert_eq!(
+        c.server.upload_dir,
+        Path::new("/var/lib/kepu-playout/uploads")
+    );
+    assert_eq!(
+        c.server.preview_dir.as_deref(),
+        Some(Path::new("/var/lib/kepu-playout/preview"))
+    );
     let c = parse(
         "[server]\nstate_dir = \"/srv/kepu/state\"\n",
         &[("STATE_DIRECTORY", "/var/lib/kepu-playout")],
