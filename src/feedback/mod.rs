@@ -312,15 +312,7 @@ impl Feedback {
             .await?
             .into_iter()
             .filter(|f| ids.contains(&f.channel_id))
-            .filter_map(|f| {
-                Some(Point {
-                    channel_id: f.channel_id,
-                    at_ms: f.at_ms,
-                    kind: repo::kind_of(&f.kind)?,
-                    value: f.value,
-                    cumulative: f.cumulative != 0,
-                })
-            })
+            .filter_map(|f| f.point())
             .collect();
         let a = tokio::task::spawn_blocking(move || {
             attribution::attribute(&airings, &works, &chans, &points, from_ms, to_ms)

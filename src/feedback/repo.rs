@@ -195,6 +195,19 @@ pub struct StoredFigure {
     pub received_at_ms: i64,
 }
 
+impl StoredFigure {
+    /// The figure as attribution reads it; `None` for a kind this build does not know.
+    pub fn point(&self) -> Option<super::attribution::Point> {
+        Some(super::attribution::Point {
+            channel_id: self.channel_id,
+            at_ms: self.at_ms,
+            kind: kind_of(&self.kind)?,
+            value: self.value,
+            cumulative: self.cumulative != 0,
+        })
+    }
+}
+
 /// One minute of one channel and kind.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct MinuteBucket {
