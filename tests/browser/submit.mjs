@@ -67,6 +67,13 @@ await run.main(async () => {
     if (r.method() === 'PATCH') patches.push({ url: r.url(), offset: Number(r.headers()['upload-offset']) });
   });
   await a.evaluate(() => { window.KEPU_UPLOAD_CHUNK = 256 * 1024; });
+  // Each chunk is held 300 ms on its way, so the pause lands with most of the file still to
+  // send however fast (or loaded) this machine is: on a busy machine the whole file could
+  // otherwise be in flight before the pause, and the resume would have nothing left to send.
+  await a.route('**/api/v1/uploads/**', async (route) => {
+    if (route.request().method() === 'PATCH') await new Promise((r) => setTimeout(r, 300));
+    await route.continue().catch(() => {});
+  });
   const deep = row(a, '深海勇士');
   await deep.locator('input[type=file]').setInputFiles(CLIP);
   await a.waitForFunction(() => {
