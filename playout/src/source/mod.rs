@@ -49,6 +49,10 @@ pub trait Source: Send {
     fn live_hold(&self) -> Option<Duration> {
         None
     }
+    /// Called by the switcher when the source's item goes on air (and again when the next
+    /// item of the same live feed takes it over): a live source starts recording its
+    /// window. Nothing for files.
+    fn on_air(&mut self) {}
 }
 
 /// Turns a URI into an opening source. Swappable so tests and future live-source kinds can

@@ -359,7 +359,7 @@ impl Switcher {
 
     fn start(&mut self, q: Queued, n: u64, wall_ns: u64) {
         let handed = self.handover.take();
-        let (source, carried) = match (q.source, handed) {
+        let (mut source, carried) = match (q.source, handed) {
             (None, Some(h)) if same_live_feed(&h.cue, &q.cue) => {
                 // The same gain only when the item asks for the same correction.
                 let level = (h.cue.live_target_mlufs == q.cue.live_target_mlufs
@@ -388,6 +388,7 @@ impl Switcher {
             );
             Backup::new(crate::cue::to_uri(b), pre, level)
         });
+        source.on_air();
         let live_hold = source.live_hold().map(|d| {
             self.profile
                 .rate
@@ -741,7 +742,9 @@ fn pull(
                 // ignores the in-point and takes the air as soon as it delivers).
                 let pos = cur.played + settings.join_lead_frames;
                 let in_ns = cur.cue.in_point_ns + profile.rate.frame_to_ns(pos);
-                cur.source = Some(opener.open(&cur.cue.uri(), in_ns, profile));
+                let mut reopened = opener.open(&cur.cue.uri(), in_ns, profile);
+                reopened.on_air();
+                cur.source = Some(reopened);
                 cur.source_pos = pos;
                 cur.retry_at = None;
             }

@@ -160,7 +160,8 @@ impl Recording {
         })
     }
 
-    /// The item is on air (called on every `state()`; acts once).
+    /// The item is on air (the switcher calls `Source::on_air` as it starts the item, and
+    /// again when the next item of the same feed takes the source over; acts once).
     pub fn on_air(&self) {
         if self.on_air.swap(true, Ordering::SeqCst) {
             return;

@@ -155,10 +155,6 @@ impl LiveSource {
 
 impl Source for LiveSource {
     fn state(&self) -> SourceState {
-        // Asked as the current item: on air (the recording starts).
-        if let Some(r) = &self.shared.recording {
-            r.on_air();
-        }
         match self.shared.current() {
             Some(b)
                 if b.first_frame
@@ -238,6 +234,13 @@ impl Source for LiveSource {
                     return true;
                 }
             }
+        }
+    }
+
+    fn on_air(&mut self) {
+        // The recording of the window starts (idempotent).
+        if let Some(r) = &self.shared.recording {
+            r.on_air();
         }
     }
 
