@@ -273,7 +273,7 @@ fn print_event(e: &Event, titles: &std::collections::HashMap<String, String>) {
         ),
         Event::FallbackOff { .. } => {}
         Event::DestinationUp { name } => println!("  ↑ {name} live"),
-        Event::DestinationDown { name, reason } => println!("  ↓ {name} down: {reason}"),
+        Event::DestinationDown { name, reason, .. } => println!("  ↓ {name} down: {reason}"),
         Event::ClockSync {
             dropped_total,
             repeated_total,

@@ -35,6 +35,7 @@ fn status(dropped: u64, reconnects: u64) -> Status {
             reconnects,
             dropped_packets: 0,
             last_error: Some("rtmp://x/app/SECRETKEY123 refused".into()),
+            last_error_kind: Some(playout::output::FailureKind::Refused),
         }],
         live: vec![LiveStatus {
             url: "rtmp://pull.example/live/SEC****".into(),

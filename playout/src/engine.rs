@@ -105,8 +105,14 @@ pub enum EngineError {
     Gstreamer(String),
     #[error("invalid output profile: {0}")]
     Profile(String),
+    /// A destination's URL cannot be used (checked before anything starts).
     #[error("destination {name}: {reason}")]
-    Destination { name: String, reason: String },
+    Destination {
+        /// The destination's configured name.
+        name: String,
+        /// What is wrong with its URL.
+        reason: crate::output::UrlError,
+    },
     #[error("slate: {0}")]
     Slate(String),
     #[error("encoder: {0}")]

@@ -122,9 +122,14 @@ pub enum Event {
     DestinationUp {
         name: String,
     },
+    /// A destination's session ended with an error; it reconnects with back-off.
     DestinationDown {
+        /// The destination's configured name.
         name: String,
+        /// Why, in English, with the URL's secrets masked.
         reason: String,
+        /// The class of the failure (refused, connect, lost …).
+        kind: crate::output::FailureKind,
     },
     /// Frames were dropped (the programme fell behind the clock) or repeated (a source had
     /// nothing in time); the totals are running counts.
@@ -159,6 +164,8 @@ pub struct DestinationStatus {
     /// Packets dropped because this destination could not keep up or was down.
     pub dropped_packets: u64,
     pub last_error: Option<String>,
+    /// The class of `last_error` (`"refused"`, `"connect"`, `"lost"` …).
+    pub last_error_kind: Option<crate::output::FailureKind>,
 }
 
 #[derive(Clone, Debug, Serialize)]

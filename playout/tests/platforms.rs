@@ -224,13 +224,14 @@ async fn an_untrusted_certificate_is_refused() {
         .await;
     assert!(down.is_some());
     let reason = run.seen.iter().find_map(|(_, e)| match e {
-        Event::DestinationDown { reason, .. } => Some(reason.clone()),
+        Event::DestinationDown { reason, kind, .. } => Some((reason.clone(), *kind)),
         _ => None,
     });
     assert!(
-        reason
-            .as_deref()
-            .is_some_and(|r| r.contains("TLS") || r.contains("certificate")),
+        reason.as_ref().is_some_and(|(r, kind)| {
+            (r.contains("TLS") || r.contains("certificate"))
+                && *kind == playout::output::FailureKind::Tls
+        }),
         "{reason:?}"
     );
     run.engine.stop().await;
@@ -265,7 +266,9 @@ async fn a_refused_stream_key_retries_alone_and_never_disturbs_the_others() {
         .seen
         .iter()
         .filter_map(|(_, e)| match e {
-            Event::DestinationDown { name, reason } if name == "refused" => Some(reason.clone()),
+            Event::DestinationDown { name, reason, .. } if name == "refused" => {
+                Some(reason.clone())
+            }
             _ => None,
         })
         .collect();
@@ -283,6 +286,13 @@ async fn a_refused_stream_key_retries_alone_and_never_disturbs_the_others() {
         .find(|d| d.name == "refused")
         .expect("status");
     assert_ne!(refused.state, playout::DestinationState::Live);
+    // nginx-rtmp refuses a key by dropping the connection at publish: a refusal, not a
+    // network fault, for the operator.
+    assert_eq!(
+        refused.last_error_kind,
+        Some(playout::output::FailureKind::Refused),
+        "{refused:?}"
+    );
     assert!(
         !refused.url.contains(bad_key)
             && refused

@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use playout::Event;
+use playout::output::FailureKind;
 use serde::Serialize;
 
 /// What went wrong.
@@ -51,6 +52,31 @@ pub struct Alarm {
     pub acked_by: Option<String>,
     /// When.
     pub acked_at: Option<DateTime<Utc>>,
+}
+
+/// The operator's message for a destination that went down: what failed and what to check.
+/// `reason` is the engine's English detail (secrets already masked), kept in brackets for
+/// whoever reads the logs next.
+fn destination_down_zh(name: &str, kind: FailureKind, reason: &str) -> String {
+    match kind {
+        FailureKind::Refused => {
+            format!("推流目标「{name}」拒绝推流（{reason}）：请核对推流码，并确认平台直播间已开启")
+        }
+        FailureKind::Connect => {
+            format!("连不上推流目标「{name}」（{reason}）：请检查网络和推流地址，正在重连")
+        }
+        FailureKind::Tls => {
+            format!("推流目标「{name}」TLS 握手失败（{reason}）：请检查证书和 tls_ca 设置")
+        }
+        FailureKind::Timeout => format!("推流目标「{name}」无响应（{reason}），正在重连"),
+        FailureKind::Lost => format!("推流目标「{name}」连接中断（{reason}），正在重连"),
+        FailureKind::Protocol => format!("推流目标「{name}」协议出错（{reason}），正在重连"),
+        FailureKind::Local => {
+            format!("推流目标「{name}」本地写出失败（{reason}）：请检查磁盘和目录权限")
+        }
+        FailureKind::Url => format!("推流目标「{name}」的地址无效（{reason}）：请修改配置"),
+        FailureKind::Restart => format!("推流目标「{name}」重新建立连接（{reason}）"),
+    }
 }
 
 /// How many alarms are kept.
@@ -107,6 +133,33 @@ impl Alarms {
         {
             return;
         }
+        self.push(kind, subject, message, now);
+    }
+
+    /// Like [`Alarms::raise`], but an alarm already active takes the new message (the cause
+    /// of a destination that keeps failing may change: first the network, then the key).
+    pub fn raise_or_update(
+        &mut self,
+        kind: AlarmKind,
+        subject: &str,
+        message: String,
+        now: DateTime<Utc>,
+    ) {
+        let active = self
+            .list
+            .iter_mut()
+            .find(|a| a.kind == kind && a.subject == subject && a.cleared_at.is_none());
+        match active {
+            Some(a) if a.message == message => {}
+            Some(a) => {
+                a.message = message;
+                self.version += 1;
+            }
+            None => self.push(kind, subject, message, now),
+        }
+    }
+
+    fn push(&mut self, kind: AlarmKind, subject: &str, message: String, now: DateTime<Utc>) {
         self.next += 1;
         tracing::warn!(kind = ?kind, subject, message = %message, "alarm");
         self.list.push(Alarm {
@@ -228,10 +281,11 @@ impl Alarms {
                     now,
                 );
             }
-            Event::DestinationDown { name, reason } => self.raise(
+            Event::DestinationDown { kind, .. } if *kind == FailureKind::Restart => {}
+            Event::DestinationDown { name, reason, kind } => self.raise_or_update(
                 AlarmKind::DestinationLost,
                 name,
-                format!("推流目标「{name}」中断：{reason}"),
+                destination_down_zh(name, *kind, reason),
                 now,
             ),
             Event::DestinationUp { name } => {
@@ -304,6 +358,7 @@ mod tests {
         let down = Event::DestinationDown {
             name: "bili".into(),
             reason: "connection refused".into(),
+            kind: FailureKind::Connect,
         };
         a.on_event(&down, live, t(0));
         a.on_event(&down, live, t(1));
@@ -341,6 +396,54 @@ mod tests {
         assert!(a.version() > v);
         assert_eq!(a.open(), 1);
         assert!(a.ack(999, "x", t(5)).is_none());
+    }
+
+    #[test]
+    fn a_destination_alarm_says_what_failed_and_follows_the_cause() {
+        let mut a = Alarms::default();
+        let none = |_: &str| None;
+        let down = |kind, reason: &str| Event::DestinationDown {
+            name: "抖音".into(),
+            reason: reason.into(),
+            kind,
+        };
+        // A restart for new codec headers is not a fault.
+        a.on_event(
+            &down(FailureKind::Restart, "the stream headers changed"),
+            none,
+            t(0),
+        );
+        assert!(a.list().is_empty(), "{:?}", a.list());
+        a.on_event(
+            &down(FailureKind::Connect, "connecting to h:1935 timed out"),
+            none,
+            t(1),
+        );
+        let first = a.list()[0].clone();
+        assert!(
+            first.message.contains("连不上推流目标「抖音」") && first.message.contains("h:1935"),
+            "{}",
+            first.message
+        );
+        let v = a.version();
+        a.on_event(
+            &down(
+                FailureKind::Refused,
+                "the platform refused the stream key: NetStream.Publish.BadName",
+            ),
+            none,
+            t(2),
+        );
+        let list = a.list();
+        assert_eq!(list.len(), 1, "one alarm for the destination: {list:?}");
+        assert_eq!(list[0].id, first.id);
+        assert_eq!(list[0].raised_at, t(1), "raised when it first failed");
+        assert!(
+            list[0].message.contains("拒绝推流") && list[0].message.contains("推流码"),
+            "now the key: {}",
+            list[0].message
+        );
+        assert!(a.version() > v, "the board changed");
     }
 
     #[test]

@@ -16,6 +16,7 @@
 //! pipeline error (directory gone, disk full), a writer that falls behind or stops closing
 //! segments ends the session with an error and `output::run_destination` retries.
 
+use super::error::{DestinationError, UrlError};
 use super::feed::{Feed, count_bytes};
 use super::hls_playlist::{self, PlaylistState};
 use super::{KeyGate, Meter, SessionCtx, SessionEnd};
@@ -34,25 +35,21 @@ const MAX_QUEUED_VIDEO: u64 = 16_000_000;
 const MAX_QUEUED_AUDIO: u64 = 1_000_000;
 
 /// The directory of an `hls:///abs/dir` or `hls:/abs/dir` URL.
-pub fn parse_dir(url: &str) -> Result<PathBuf, String> {
-    let rest = url
-        .strip_prefix("hls:")
-        .ok_or_else(|| format!("{url}: not an hls: URL"))?;
+///
+/// # Errors
+/// [`UrlError::Scheme`] when it is not `hls:`, [`UrlError::HlsSlashes`] for `hls://dir`,
+/// [`UrlError::HlsDir`] for a relative directory or `/`.
+pub fn parse_dir(url: &str) -> Result<PathBuf, UrlError> {
+    let rest = url.strip_prefix("hls:").ok_or(UrlError::Scheme)?;
     let path = match rest.strip_prefix("//") {
         // hls:///abs/dir: an empty authority, then the absolute path.
         Some(after) if after.starts_with('/') => after,
-        Some(_) => {
-            return Err(format!(
-                "{url}: expected hls:///absolute/dir (three slashes) or hls:/absolute/dir"
-            ));
-        }
+        Some(_) => return Err(UrlError::HlsSlashes),
         None => rest,
     };
     let p = Path::new(path);
     if !p.is_absolute() || path.len() < 2 {
-        return Err(format!(
-            "{url}: the HLS directory must be an absolute path other than /"
-        ));
+        return Err(UrlError::HlsDir);
     }
     Ok(p.to_path_buf())
 }
@@ -282,7 +279,8 @@ async fn finish(pipe: &Pipe, rec: &mut Recorder) {
 }
 
 /// One HLS session: continues the directory's playlist.
-pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
+pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, DestinationError> {
+    use DestinationError::Local;
     let dir = parse_dir(&ctx.cfg.url)?;
     // The headers come with the packets: start from the cached GOP, or wait for a key frame.
     let (headers, pending) = loop {
@@ -303,7 +301,8 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
     let d2 = dir.clone();
     let (state, warnings) = tokio::task::spawn_blocking(move || prepare_dir(&d2, target))
         .await
-        .map_err(|e| format!("preparing the HLS directory failed: {e}"))??;
+        .map_err(|e| Local(format!("preparing the HLS directory failed: {e}")))?
+        .map_err(Local)?;
     for w in warnings {
         tracing::warn!(destination = %ctx.cfg.name, "HLS: {w}");
     }
@@ -314,7 +313,7 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
         next = state.next_index,
         "HLS: starting"
     );
-    let pipe = build(&dir, split_ns, state.next_index, &headers)?;
+    let pipe = build(&dir, split_ns, state.next_index, &headers).map_err(Local)?;
     let mut rec = Recorder {
         dir: dir.clone(),
         name: ctx.cfg.name.clone(),
@@ -329,9 +328,11 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
     )
     .await;
     if !matches!(started, Ok(Ok(Ok(_)))) {
-        return Err(poll_bus(&pipe, &mut rec)
-            .err()
-            .unwrap_or_else(|| "cannot start the HLS pipeline".to_string()));
+        return Err(Local(
+            poll_bus(&pipe, &mut rec)
+                .err()
+                .unwrap_or_else(|| "cannot start the HLS pipeline".to_string()),
+        ));
     }
     let mut pending = pending;
     let mut live = false;
@@ -352,9 +353,9 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
                 .as_ref()
                 .is_some_and(|h| !Arc::ptr_eq(h, &headers))
             {
-                return Err("the stream headers changed; restarting the HLS playlist".into());
+                return Err(DestinationError::HeadersChanged("HLS"));
             }
-            pipe.feed.push(&p)?;
+            pipe.feed.push(&p).map_err(Local)?;
         }
         tokio::select! {
             p = ctx.rx.recv() => match p {
@@ -368,7 +369,7 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
                 }
             },
             _ = check.tick() => {
-                let (closed, _) = poll_bus(&pipe, &mut rec)?;
+                let (closed, _) = poll_bus(&pipe, &mut rec).map_err(Local)?;
                 if closed > 0 {
                     last_segment = tokio::time::Instant::now();
                     if !live {
@@ -376,15 +377,15 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
                         ctx.up();
                     }
                 } else if last_segment.elapsed() > stall_limit {
-                    return Err(format!(
+                    return Err(Local(format!(
                         "no HLS segment written for {} s",
                         stall_limit.as_secs()
-                    ));
+                    )));
                 }
                 if pipe.feed.video.current_level_bytes() > MAX_QUEUED_VIDEO
                     || pipe.feed.audio.current_level_bytes() > MAX_QUEUED_AUDIO
                 {
-                    return Err("the HLS writer fell behind".into());
+                    return Err(Local("the HLS writer fell behind".into()));
                 }
                 let total = pipe.written.load(Ordering::Relaxed);
                 meter.add(ctx.stats, (total - counted) as usize);

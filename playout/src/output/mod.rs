@@ -8,6 +8,7 @@
 //! our own playlist that continues across restarts: `hls_playlist`).
 //! Does not own: encoding or the fan-out.
 
+pub mod error;
 pub mod feed;
 pub mod flv;
 pub mod hls;
@@ -16,6 +17,8 @@ pub mod mask;
 pub mod rtmp;
 pub mod srt;
 mod tls;
+
+pub use error::{DestinationError, FailureKind, UrlError};
 
 use crate::event::{DestinationState, DestinationStatus, Event, EventSink};
 use crate::packet::{Kind, Packet};
@@ -47,7 +50,7 @@ impl DestinationConfig {
     }
 
     /// The URL parsed into what it asks for; an error says why (without the key).
-    pub fn kind(&self) -> Result<DestinationKind, String> {
+    pub fn kind(&self) -> Result<DestinationKind, UrlError> {
         DestinationKind::parse(&self.url)
     }
 }
@@ -65,8 +68,12 @@ pub enum DestinationKind {
 }
 
 impl DestinationKind {
-    /// Parses `url`.
-    pub fn parse(url: &str) -> Result<DestinationKind, String> {
+    /// Parses `url`: `srt://…` (its options are srtsink's), `hls:` (see [`hls::parse_dir`]),
+    /// else `rtmp(s)://` (see [`rtmp::RtmpUrl::parse`]).
+    ///
+    /// # Errors
+    /// [`UrlError`] naming what is wrong.
+    pub fn parse(url: &str) -> Result<DestinationKind, UrlError> {
         if url.starts_with("srt://") {
             Ok(DestinationKind::Srt)
         } else if url.starts_with("hls:") {
@@ -130,7 +137,14 @@ pub struct Stats {
     pub dropped_packets: AtomicU64,
     /// Set by the fan-out when it had to drop a packet: resume on the next key frame.
     pub overflow: AtomicBool,
-    state: Mutex<(DestinationState, Option<String>)>,
+    state: Mutex<LastState>,
+}
+
+/// A destination's state and its last failure (text and class), kept across reconnects.
+#[derive(Clone)]
+struct LastState {
+    state: DestinationState,
+    error: Option<(String, FailureKind)>,
 }
 
 impl Stats {
@@ -143,24 +157,32 @@ impl Stats {
             reconnects: AtomicU64::new(0),
             dropped_packets: AtomicU64::new(0),
             overflow: AtomicBool::new(false),
-            state: Mutex::new((DestinationState::Connecting, None)),
+            state: Mutex::new(LastState {
+                state: DestinationState::Connecting,
+                error: None,
+            }),
         }
     }
 
-    fn set_state(&self, s: DestinationState, err: Option<String>) {
+    fn set_state(&self, s: DestinationState, err: Option<(String, FailureKind)>) {
         if let Ok(mut g) = self.state.lock() {
-            g.0 = s;
+            g.state = s;
             if err.is_some() {
-                g.1 = err;
+                g.error = err;
             }
         }
     }
 
     pub fn snapshot(&self) -> DestinationStatus {
-        let (state, last_error) = self.state.lock().map(|g| g.clone()).unwrap_or((
-            DestinationState::Stopped,
-            Some("stats lock poisoned".into()),
-        ));
+        let LastState { state, error } =
+            self.state.lock().map(|g| g.clone()).unwrap_or(LastState {
+                state: DestinationState::Stopped,
+                error: Some(("stats lock poisoned".into(), FailureKind::Local)),
+            });
+        let (last_error, last_error_kind) = match error {
+            Some((text, kind)) => (Some(text), Some(kind)),
+            None => (None, None),
+        };
         DestinationStatus {
             name: self.name.clone(),
             url: self.masked_url.clone(),
@@ -170,6 +192,7 @@ impl Stats {
             reconnects: self.reconnects.load(Ordering::Relaxed),
             dropped_packets: self.dropped_packets.load(Ordering::Relaxed),
             last_error,
+            last_error_kind,
         }
     }
 }
@@ -333,18 +356,20 @@ pub async fn run_destination(
             Ok(DestinationKind::Srt) => srt::run_session(ctx).await,
             Ok(DestinationKind::Hls(_)) => hls::run_session(ctx).await,
             Ok(DestinationKind::Rtmp(_)) => rtmp::run_session(ctx).await,
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         };
         match result {
             Ok(SessionEnd::Finished) => break,
             Err(e) => {
-                let msg = mask::scrub(&e, &secrets);
-                tracing::warn!(destination = %cfg.name, error = %msg, "destination down");
-                stats.set_state(DestinationState::Retrying, Some(msg.clone()));
+                let kind = e.kind();
+                let msg = mask::scrub(&e.to_string(), &secrets);
+                tracing::warn!(destination = %cfg.name, kind = kind.as_str(), error = %msg, "destination down");
+                stats.set_state(DestinationState::Retrying, Some((msg.clone(), kind)));
                 stats.reconnects.fetch_add(1, Ordering::Relaxed);
                 events.send(Event::DestinationDown {
                     name: cfg.name.clone(),
                     reason: msg,
+                    kind,
                 });
                 if started.elapsed() > Duration::from_secs(10) {
                     backoff.reset();

@@ -6,6 +6,7 @@
 //! (extended timestamps past 2^24 ms come from rml_rtmp's chunk serializer). Every step is
 //! time-boxed. Does not own: reconnecting (`output::run_destination`).
 
+use super::error::{DestinationError, UrlError};
 use super::{KeyGate, Meter, SessionCtx, SessionEnd, flv};
 use crate::packet::{Headers, Kind, Packet};
 use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
@@ -32,33 +33,34 @@ pub struct RtmpUrl {
 }
 
 impl RtmpUrl {
-    pub fn parse(url: &str) -> Result<RtmpUrl, String> {
+    /// Parses `rtmp(s)://host[:port]/app/key` (the key is everything after the last `/`,
+    /// query included; the default port is 1935, or 443 for `rtmps`).
+    ///
+    /// # Errors
+    /// [`UrlError`] naming what is missing or malformed (never quoting the key).
+    pub fn parse(url: &str) -> Result<RtmpUrl, UrlError> {
         let (tls, rest) = if let Some(r) = url.strip_prefix("rtmp://") {
             (false, r)
         } else if let Some(r) = url.strip_prefix("rtmps://") {
             (true, r)
         } else {
-            return Err("the URL must start with rtmp:// or rtmps://".into());
+            return Err(UrlError::Scheme);
         };
-        let (authority, path) = rest
-            .split_once('/')
-            .ok_or("the URL has no application and stream key (rtmp://host/app/key)")?;
+        let (authority, path) = rest.split_once('/').ok_or(UrlError::NoPath)?;
         let (host, port) = match authority.rsplit_once(':') {
             Some((h, p)) => (
                 h.to_string(),
                 p.parse::<u16>()
-                    .map_err(|_| format!("the port {p:?} is not a number"))?,
+                    .map_err(|_| UrlError::Port(p.to_string()))?,
             ),
             None => (authority.to_string(), if tls { 443 } else { 1935 }),
         };
         if host.is_empty() {
-            return Err("the URL has no host".into());
+            return Err(UrlError::NoHost);
         }
-        let (app, key) = path
-            .rsplit_once('/')
-            .ok_or("the URL has no stream key (rtmp://host/app/key)")?;
+        let (app, key) = path.rsplit_once('/').ok_or(UrlError::NoKey)?;
         if app.is_empty() || key.is_empty() {
-            return Err("the URL needs both an application and a stream key".into());
+            return Err(UrlError::EmptyAppOrKey);
         }
         let scheme = if tls { "rtmps" } else { "rtmp" };
         Ok(RtmpUrl {
@@ -79,17 +81,26 @@ async fn connect(
     url: &RtmpUrl,
     io_timeout: Duration,
     extra_ca: Option<&std::path::Path>,
-) -> Result<Box<dyn Io>, String> {
+) -> Result<Box<dyn Io>, DestinationError> {
+    let peer = || format!("{}:{}", url.host, url.port);
     let tcp = timeout(
         io_timeout,
         TcpStream::connect((url.host.as_str(), url.port)),
     )
     .await
-    .map_err(|_| format!("connecting to {}:{} timed out", url.host, url.port))?
-    .map_err(|e| format!("cannot connect to {}:{}: {e}", url.host, url.port))?;
+    .map_err(|_| DestinationError::Connect {
+        peer: peer(),
+        cause: None,
+    })?
+    .map_err(|e| DestinationError::Connect {
+        peer: peer(),
+        cause: Some(e),
+    })?;
     let _ = tcp.set_nodelay(true);
     if url.tls {
-        let tls = super::tls::connect(&url.host, tcp, io_timeout, extra_ca).await?;
+        let tls = super::tls::connect(&url.host, tcp, io_timeout, extra_ca)
+            .await
+            .map_err(DestinationError::Tls)?;
         Ok(Box::new(tls))
     } else {
         Ok(Box::new(tcp))
@@ -105,11 +116,11 @@ struct Conn {
 }
 
 impl Conn {
-    async fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
+    async fn write(&mut self, bytes: &[u8]) -> Result<(), DestinationError> {
         timeout(self.io_timeout, self.io.write_all(bytes))
             .await
-            .map_err(|_| "the platform stopped taking data (write timed out)".to_string())?
-            .map_err(|e| format!("connection lost: {e}"))?;
+            .map_err(|_| DestinationError::Timeout { doing: "sending" })?
+            .map_err(|e| lost(SENDING, e))?;
         self.sent += bytes.len();
         Ok(())
     }
@@ -118,7 +129,7 @@ impl Conn {
     async fn handle(
         &mut self,
         results: Vec<ClientSessionResult>,
-    ) -> Result<Vec<ClientSessionEvent>, String> {
+    ) -> Result<Vec<ClientSessionEvent>, DestinationError> {
         let mut events = Vec::new();
         for r in results {
             match r {
@@ -130,27 +141,29 @@ impl Conn {
         Ok(events)
     }
 
-    async fn read_events(&mut self) -> Result<Vec<ClientSessionEvent>, String> {
+    async fn read_events(&mut self) -> Result<Vec<ClientSessionEvent>, DestinationError> {
         let n = timeout(self.io_timeout, self.io.read(&mut self.buf))
             .await
-            .map_err(|_| "the platform did not answer in time".to_string())?
-            .map_err(|e| format!("connection lost: {e}"))?;
+            .map_err(|_| DestinationError::Timeout {
+                doing: "connecting and publishing",
+            })?
+            .map_err(|e| lost(PUBLISHING, e))?;
         if n == 0 {
-            return Err("the platform closed the connection".into());
+            return Err(closed(PUBLISHING));
         }
         let results = self
             .session
             .handle_input(&self.buf[..n])
-            .map_err(|e| format!("RTMP protocol error: {e}"))?;
+            .map_err(|e| protocol("input", e))?;
         self.handle(results).await
     }
 
     /// Waits for `want`; a rejection or an unexpected status is an error.
     async fn expect(
         &mut self,
-        what: &str,
+        what: &'static str,
         want: impl Fn(&ClientSessionEvent) -> bool,
-    ) -> Result<(), String> {
+    ) -> Result<(), DestinationError> {
         loop {
             for e in self.read_events().await? {
                 if want(&e) {
@@ -158,12 +171,13 @@ impl Conn {
                 }
                 match e {
                     ClientSessionEvent::ConnectionRequestRejected { description } => {
-                        return Err(format!(
-                            "the platform refused the connection: {description}"
-                        ));
+                        return Err(DestinationError::Refused {
+                            what: "the connection",
+                            code: description,
+                        });
                     }
                     ClientSessionEvent::UnhandleableOnStatusCode { code } => {
-                        return Err(format!("the platform refused {what}: {code}"));
+                        return Err(DestinationError::Refused { what, code });
                     }
                     _ => {}
                 }
@@ -172,33 +186,89 @@ impl Conn {
     }
 }
 
-async fn handshake(io: &mut Box<dyn Io>, io_timeout: Duration) -> Result<Vec<u8>, String> {
+/// The step names in errors of an established connection.
+const SENDING: &str = "while sending";
+const PUBLISHING: &str = "while connecting and publishing";
+const HANDSHAKE: &str = "during the handshake";
+
+fn lost(doing: &'static str, e: std::io::Error) -> DestinationError {
+    DestinationError::Lost {
+        doing,
+        cause: Some(e),
+    }
+}
+
+fn closed(doing: &'static str) -> DestinationError {
+    DestinationError::Lost { doing, cause: None }
+}
+
+fn protocol(step: &'static str, e: impl std::fmt::Display) -> DestinationError {
+    DestinationError::Protocol {
+        step,
+        detail: e.to_string(),
+    }
+}
+
+/// A platform that drops the connection in answer to the publish request (nginx-rtmp's
+/// `on_publish` refusal, and the big platforms with a wrong or expired key) has refused the
+/// stream key: say so, rather than "connection lost".
+fn refused_at_publish(e: DestinationError) -> DestinationError {
+    match e {
+        DestinationError::Lost { cause, .. } => DestinationError::Refused {
+            what: "the stream key",
+            code: match cause {
+                None => "it closed the connection in answer to the publish request".into(),
+                Some(e) => {
+                    format!("it dropped the connection in answer to the publish request ({e})")
+                }
+            },
+        },
+        other => other,
+    }
+}
+
+/// Writes `bytes` within the time-box.
+async fn write_boxed(
+    io: &mut Box<dyn Io>,
+    bytes: &[u8],
+    io_timeout: Duration,
+    doing: &'static str,
+) -> Result<(), DestinationError> {
+    timeout(io_timeout, io.write_all(bytes))
+        .await
+        .map_err(|_| DestinationError::Timeout {
+            doing: "the RTMP handshake",
+        })?
+        .map_err(|e| lost(doing, e))
+}
+
+async fn handshake(
+    io: &mut Box<dyn Io>,
+    io_timeout: Duration,
+) -> Result<Vec<u8>, DestinationError> {
     let mut hs = Handshake::new(PeerType::Client);
     let p0p1 = hs
         .generate_outbound_p0_and_p1()
-        .map_err(|e| format!("RTMP handshake: {e}"))?;
-    timeout(io_timeout, io.write_all(&p0p1))
-        .await
-        .map_err(|_| "RTMP handshake timed out".to_string())?
-        .map_err(|e| format!("connection lost during the handshake: {e}"))?;
+        .map_err(|e| protocol("handshake", e))?;
+    write_boxed(io, &p0p1, io_timeout, HANDSHAKE).await?;
     let mut buf = vec![0u8; 8192];
     loop {
         let n = timeout(io_timeout, io.read(&mut buf))
             .await
-            .map_err(|_| "RTMP handshake timed out".to_string())?
-            .map_err(|e| format!("connection lost during the handshake: {e}"))?;
+            .map_err(|_| DestinationError::Timeout {
+                doing: "the RTMP handshake",
+            })?
+            .map_err(|e| lost(HANDSHAKE, e))?;
         if n == 0 {
-            return Err("the platform closed the connection during the handshake".into());
+            return Err(closed(HANDSHAKE));
         }
         match hs
             .process_bytes(&buf[..n])
-            .map_err(|e| format!("RTMP handshake: {e}"))?
+            .map_err(|e| protocol("handshake", e))?
         {
             HandshakeProcessResult::InProgress { response_bytes } => {
                 if !response_bytes.is_empty() {
-                    io.write_all(&response_bytes)
-                        .await
-                        .map_err(|e| format!("connection lost during the handshake: {e}"))?;
+                    write_boxed(io, &response_bytes, io_timeout, HANDSHAKE).await?;
                 }
             }
             HandshakeProcessResult::Completed {
@@ -206,9 +276,7 @@ async fn handshake(io: &mut Box<dyn Io>, io_timeout: Duration) -> Result<Vec<u8>
                 remaining_bytes,
             } => {
                 if !response_bytes.is_empty() {
-                    io.write_all(&response_bytes)
-                        .await
-                        .map_err(|e| format!("connection lost during the handshake: {e}"))?;
+                    write_boxed(io, &response_bytes, io_timeout, HANDSHAKE).await?;
                 }
                 return Ok(remaining_bytes);
             }
@@ -217,7 +285,7 @@ async fn handshake(io: &mut Box<dyn Io>, io_timeout: Duration) -> Result<Vec<u8>
 }
 
 /// One RTMP session: connect, publish, send until failure or shutdown.
-pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
+pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, DestinationError> {
     let url = RtmpUrl::parse(&ctx.cfg.url)?;
     let io_timeout = ctx.policy.io_timeout;
     let mut io = connect(&url, io_timeout, ctx.cfg.tls_ca.as_deref()).await?;
@@ -225,8 +293,7 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
     let mut config = ClientSessionConfig::new();
     config.tc_url = Some(url.tc_url.clone());
     config.flash_version = "FMLE/3.0 (compatible; kepu-playout)".into();
-    let (session, initial) =
-        ClientSession::new(config).map_err(|e| format!("RTMP session: {e}"))?;
+    let (session, initial) = ClientSession::new(config).map_err(|e| protocol("session", e))?;
     let mut conn = Conn {
         io,
         session,
@@ -238,13 +305,13 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
     let r = conn
         .session
         .request_connection(url.app.clone())
-        .map_err(|e| format!("RTMP connect: {e}"))?;
+        .map_err(|e| protocol("connect", e))?;
     conn.handle(vec![r]).await?;
     if !leftover.is_empty() {
         let results = conn
             .session
             .handle_input(&leftover)
-            .map_err(|e| format!("RTMP protocol error: {e}"))?;
+            .map_err(|e| protocol("input", e))?;
         conn.handle(results).await?;
     }
     conn.expect("the connection", |e| {
@@ -254,12 +321,13 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
     let r = conn
         .session
         .request_publishing(url.key.clone(), PublishRequestType::Live)
-        .map_err(|e| format!("RTMP publish: {e}"))?;
+        .map_err(|e| protocol("publish", e))?;
     conn.handle(vec![r]).await?;
     conn.expect("the stream key", |e| {
         matches!(e, ClientSessionEvent::PublishRequestAccepted)
     })
-    .await?;
+    .await
+    .map_err(refused_at_publish)?;
 
     // Everything queued while connecting: keep only from the latest key frame.
     ctx.gop.drain(ctx.rx, ctx.stats);
@@ -297,17 +365,17 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
                 None => return Ok(SessionEnd::Finished),
             },
             r = conn.io.read(&mut conn.buf) => {
-                let n = r.map_err(|e| format!("connection lost: {e}"))?;
+                let n = r.map_err(|e| lost(SENDING, e))?;
                 if n == 0 {
-                    return Err("the platform closed the connection".into());
+                    return Err(closed(SENDING));
                 }
                 let results = conn.session.handle_input(&conn.buf[..n])
-                    .map_err(|e| format!("RTMP protocol error: {e}"))?;
+                    .map_err(|e| protocol("input", e))?;
                 for e in conn.handle(results).await? {
                     if let ClientSessionEvent::UnhandleableOnStatusCode { code } = e
                         && (code.contains("Error") || code.contains("Failed") || code.contains("BadName"))
                     {
-                        return Err(format!("the platform stopped the stream: {code}"));
+                        return Err(DestinationError::Refused { what: "the stream", code });
                     }
                 }
             }
@@ -330,7 +398,7 @@ async fn send_headers(
     h: &Headers,
     at: &Packet,
     with_metadata: bool,
-) -> Result<(), String> {
+) -> Result<(), DestinationError> {
     let ts = RtmpTimestamp::new(flv::rtmp_ms(at.dts));
     if with_metadata {
         let meta = StreamMetadata {
@@ -349,22 +417,22 @@ async fn send_headers(
         let r = conn
             .session
             .publish_metadata(&meta)
-            .map_err(|e| format!("RTMP metadata: {e}"))?;
+            .map_err(|e| protocol("metadata", e))?;
         conn.handle(vec![r]).await?;
     }
     let v = conn
         .session
         .publish_video_data(flv::video_sequence_header(&h.avcc), ts, false)
-        .map_err(|e| format!("RTMP video header: {e}"))?;
+        .map_err(|e| protocol("video header", e))?;
     let a = conn
         .session
         .publish_audio_data(flv::audio_sequence_header(&h.asc), ts, false)
-        .map_err(|e| format!("RTMP audio header: {e}"))?;
+        .map_err(|e| protocol("audio header", e))?;
     conn.handle(vec![v, a]).await?;
     Ok(())
 }
 
-async fn send_packet(conn: &mut Conn, p: &Packet) -> Result<(), String> {
+async fn send_packet(conn: &mut Conn, p: &Packet) -> Result<(), DestinationError> {
     let r = match p.kind {
         Kind::Video => {
             let cts = flv::rtmp_ms(p.pts) as i64 - flv::rtmp_ms(p.dts) as i64;
@@ -380,7 +448,7 @@ async fn send_packet(conn: &mut Conn, p: &Packet) -> Result<(), String> {
             false,
         ),
     }
-    .map_err(|e| format!("RTMP send: {e}"))?;
+    .map_err(|e| protocol("send", e))?;
     conn.handle(vec![r]).await?;
     Ok(())
 }
@@ -405,10 +473,13 @@ mod tests {
         );
         assert!(RtmpUrl::parse("rtmp://host/onlyapp").is_err());
         assert!(RtmpUrl::parse("http://host/a/b").is_err());
-        assert!(
-            RtmpUrl::parse("rtmp://host:x/a/b")
-                .expect_err("must be refused")
-                .contains("port")
+        assert_eq!(
+            RtmpUrl::parse("rtmp://host:x/a/b"),
+            Err(UrlError::Port("x".into()))
+        );
+        assert_eq!(
+            RtmpUrl::parse("rtmp://host/a/"),
+            Err(UrlError::EmptyAppOrKey)
         );
     }
 }

@@ -6,6 +6,7 @@
 //! with an error; `output::run_destination` reconnects. `streamid` and `passphrase` pass
 //! through the URL's query (libsrt's URI options).
 
+use super::error::DestinationError;
 use super::feed::{Feed, count_bytes};
 use super::{KeyGate, Meter, SessionCtx, SessionEnd};
 use crate::gst_util::bus_error;
@@ -82,8 +83,31 @@ fn acks_received(pipe: &Pipe) -> i64 {
         .unwrap_or(0)
 }
 
+/// `host:port` of an `srt://` URL, for messages (never its query: it may hold the
+/// passphrase).
+fn peer_of(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .map(|u| {
+            format!(
+                "{}:{}",
+                u.host_str().unwrap_or("?"),
+                u.port().map_or_else(|| "?".to_string(), |p| p.to_string())
+            )
+        })
+        .unwrap_or_else(|| "the SRT listener".to_string())
+}
+
+fn connect_failed(url: &str, why: Option<String>) -> DestinationError {
+    DestinationError::Connect {
+        peer: peer_of(url),
+        cause: why.map(std::io::Error::other),
+    }
+}
+
 /// One SRT session.
-pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
+pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, DestinationError> {
+    use DestinationError::Local;
     // The headers come with the packets: start from the cached GOP, or wait for a key frame.
     let (headers, pending) = loop {
         ctx.gop.drain(ctx.rx, ctx.stats);
@@ -100,7 +124,7 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
         }
     };
     tracing::debug!(destination = %ctx.cfg.name, "SRT: connecting");
-    let pipe = build(&ctx.cfg.url, &headers)?;
+    let pipe = build(&ctx.cfg.url, &headers).map_err(Local)?;
     // The state change may block in libsrt's connect: off the runtime, time-boxed.
     let p2 = pipe.pipeline.clone();
     let connect_timeout = ctx.policy.io_timeout;
@@ -110,11 +134,10 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
     )
     .await;
     if !matches!(started, Ok(Ok(Ok(_)))) {
-        return Err(bus_error(&pipe.pipeline)
-            .unwrap_or_else(|| "cannot connect to the SRT listener".to_string()));
+        return Err(connect_failed(&ctx.cfg.url, bus_error(&pipe.pipeline)));
     }
     for p in &pending {
-        pipe.feed.push(p)?;
+        pipe.feed.push(p).map_err(Local)?;
     }
     // srtsink connects in the background: the destination is up only once the listener
     // acknowledges data.
@@ -123,16 +146,16 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
     let mut poll = tokio::time::interval(Duration::from_millis(20));
     while acks_received(&pipe) == 0 {
         if let Some(e) = bus_error(&pipe.pipeline) {
-            return Err(e);
+            return Err(connect_failed(&ctx.cfg.url, Some(e)));
         }
         if tokio::time::Instant::now() > connect_deadline {
-            return Err("the SRT listener did not answer".into());
+            return Err(connect_failed(&ctx.cfg.url, None));
         }
         tokio::select! {
             p = ctx.rx.recv() => match p {
                 Some(p) => {
                     ctx.gop.push(p.clone());
-                    pipe.feed.push(&p)?;
+                    pipe.feed.push(&p).map_err(Local)?;
                 }
                 None => return Ok(SessionEnd::Finished),
             },
@@ -160,9 +183,9 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
                 .as_ref()
                 .is_some_and(|h| !Arc::ptr_eq(h, &headers))
             {
-                return Err("the stream headers changed; restarting the SRT session".into());
+                return Err(DestinationError::HeadersChanged("SRT"));
             }
-            pipe.feed.push(&p)?;
+            pipe.feed.push(&p).map_err(Local)?;
         }
         let total = pipe.sent.load(Ordering::Relaxed);
         if total != counted {
@@ -189,19 +212,22 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, String> {
                     last_acks = acks;
                     last_ack_at = tokio::time::Instant::now();
                 } else if last_ack_at.elapsed() > STALL_LIMIT {
-                    return Err(format!(
-                        "the SRT listener stopped acknowledging for {} s",
-                        STALL_LIMIT.as_secs()
-                    ));
+                    return Err(DestinationError::Stalled {
+                        what: "acknowledging",
+                        secs: STALL_LIMIT.as_secs(),
+                    });
                 }
                 if let Some(e) = bus_error(&pipe.pipeline) {
-                    return Err(e);
+                    return Err(DestinationError::Lost {
+                        doing: "while sending",
+                        cause: Some(std::io::Error::other(e)),
+                    });
                 }
                 if last_progress.elapsed() > STALL_LIMIT {
-                    return Err(format!(
-                        "the SRT listener stopped taking data for {} s",
-                        STALL_LIMIT.as_secs()
-                    ));
+                    return Err(DestinationError::Stalled {
+                        what: "taking data",
+                        secs: STALL_LIMIT.as_secs(),
+                    });
                 }
             }
             _ = ctx.shutdown.changed() => {

@@ -38,7 +38,8 @@ export function render(root) {
           h('td', {}, h('span', { class: `badge state-${d.state}` }, t(`state_${d.state}`))),
           h('td', { class: 'num' }, `${(d.bitrate / 1000).toFixed(0)} kbit/s`),
           h('td', { class: 'num' }, String(d.reconnects)),
-          h('td', { class: 'err-text' }, d.last_error ?? '—')))),
+          h('td', { class: 'err-text', 'data-kind': d.last_error_kind ?? '' },
+            d.last_error ? [d.last_error_kind ? h('strong', {}, t(`fail_${d.last_error_kind}`)) : '', ' ', d.last_error] : '—')))),
       ));
     }
     const fb = !!s.on_air?.fallback;
