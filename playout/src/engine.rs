@@ -104,7 +104,7 @@ pub enum EngineError {
     #[error("GStreamer could not start: {0}")]
     Gstreamer(String),
     #[error("invalid output profile: {0}")]
-    Profile(String),
+    Profile(#[from] crate::format::ProfileError),
     /// A destination's URL cannot be used (checked before anything starts).
     #[error("destination {name}: {reason}")]
     Destination {

@@ -171,6 +171,53 @@ impl Default for OutputProfile {
     }
 }
 
+/// What is wrong with an [`OutputProfile`]; the text names the value and the allowed range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProfileError {
+    /// Width or height odd or under 16 pixels.
+    #[error("output size {width}x{height}: width and height must be even and at least 16")]
+    Size {
+        /// Pixels.
+        width: u32,
+        /// Pixels.
+        height: u32,
+    },
+    /// A frame rate of zero or over 120 fps.
+    #[error("frame rate {0}: must be between 1 and 120")]
+    Rate(Rate),
+    /// Not 32, 44.1 or 48 kHz.
+    #[error("audio sample rate {0}: must be 32000, 44100 or 48000")]
+    SampleRate(u32),
+    /// Not mono or stereo.
+    #[error("audio channels {0}: must be 1 or 2")]
+    Channels(u32),
+    /// kbit/s outside 100–50 000.
+    #[error("video bit rate {0} kbit/s: must be between 100 and 50000")]
+    VideoKbps(u32),
+    /// kbit/s outside 32–512.
+    #[error("audio bit rate {0} kbit/s: must be between 32 and 512")]
+    AudioKbps(u32),
+    /// Frames between key frames outside 1–1000.
+    #[error("key-frame interval {0} frames: must be between 1 and 1000")]
+    KeyframeInterval(u32),
+}
+
+impl ProfileError {
+    /// The `[output]` key to fix (`width`, `fps`, `audio_kbps` …).
+    pub fn field(&self) -> &'static str {
+        match self {
+            ProfileError::Size { width, .. } if *width < 16 || !width.is_multiple_of(2) => "width",
+            ProfileError::Size { .. } => "height",
+            ProfileError::Rate(_) => "fps",
+            ProfileError::SampleRate(_) => "sample_rate",
+            ProfileError::Channels(_) => "channels",
+            ProfileError::VideoKbps(_) => "video_kbps",
+            ProfileError::AudioKbps(_) => "audio_kbps",
+            ProfileError::KeyframeInterval(_) => "keyframe_seconds",
+        }
+    }
+}
+
 impl OutputProfile {
     /// A small profile for tests and previews: 640×360, 25 fps, ultrafast.
     pub fn small() -> Self {
@@ -184,50 +231,35 @@ impl OutputProfile {
         }
     }
 
-    /// Checks the profile; the message names the field.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.width < 16
-            || self.height < 16
-            || !self.width.is_multiple_of(2)
-            || !self.height.is_multiple_of(2)
-        {
-            return Err(format!(
-                "output size {}x{}: width and height must be even and at least 16",
-                self.width, self.height
-            ));
+    /// Checks the profile.
+    ///
+    /// # Errors
+    /// The first [`ProfileError`] found; [`ProfileError::field`] names the `[output]` key.
+    pub fn validate(&self) -> Result<(), ProfileError> {
+        let size_ok = |v: u32| v >= 16 && v.is_multiple_of(2);
+        if !size_ok(self.width) || !size_ok(self.height) {
+            return Err(ProfileError::Size {
+                width: self.width,
+                height: self.height,
+            });
         }
         if self.rate.num == 0 || self.rate.den == 0 || self.rate.num / self.rate.den > 120 {
-            return Err(format!(
-                "frame rate {}: must be between 1 and 120",
-                self.rate
-            ));
+            return Err(ProfileError::Rate(self.rate));
         }
         if ![32_000, 44_100, 48_000].contains(&self.sample_rate) {
-            return Err(format!(
-                "audio sample rate {}: must be 32000, 44100 or 48000",
-                self.sample_rate
-            ));
+            return Err(ProfileError::SampleRate(self.sample_rate));
         }
         if !(1..=2).contains(&self.channels) {
-            return Err(format!("audio channels {}: must be 1 or 2", self.channels));
+            return Err(ProfileError::Channels(self.channels));
         }
         if !(100..=50_000).contains(&self.video_kbps) {
-            return Err(format!(
-                "video bit rate {} kbit/s: must be between 100 and 50000",
-                self.video_kbps
-            ));
+            return Err(ProfileError::VideoKbps(self.video_kbps));
         }
         if !(32..=512).contains(&self.audio_kbps) {
-            return Err(format!(
-                "audio bit rate {} kbit/s: must be between 32 and 512",
-                self.audio_kbps
-            ));
+            return Err(ProfileError::AudioKbps(self.audio_kbps));
         }
         if self.keyframe_interval == 0 || self.keyframe_interval > 1000 {
-            return Err(format!(
-                "key-frame interval {} frames: must be between 1 and 1000",
-                self.keyframe_interval
-            ));
+            return Err(ProfileError::KeyframeInterval(self.keyframe_interval));
         }
         Ok(())
     }
@@ -283,11 +315,23 @@ mod tests {
             width: 641,
             ..OutputProfile::small()
         };
-        assert!(
-            p.validate()
-                .expect_err("must be refused")
-                .contains("641x360")
-        );
+        let e = p.validate().expect_err("must be refused");
+        assert!(e.to_string().contains("641x360"), "{e}");
+        assert_eq!(e.field(), "width");
+        let e = OutputProfile {
+            height: 8,
+            ..OutputProfile::small()
+        }
+        .validate()
+        .expect_err("must be refused");
+        assert_eq!(e.field(), "height");
+        let e = OutputProfile {
+            audio_kbps: 600,
+            ..OutputProfile::small()
+        }
+        .validate()
+        .expect_err("must be refused");
+        assert_eq!((e, e.field()), (ProfileError::AudioKbps(600), "audio_kbps"));
         assert!(OutputProfile::default().validate().is_ok());
     }
 }

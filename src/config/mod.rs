@@ -449,8 +449,23 @@ impl ChannelConfig {
         }
         profile.keyframe_interval = (profile.rate.frames_in_secs(keyframe_seconds as u64)) as u32;
         profile.validate().map_err(|e| {
-            let span = o.width.as_ref().map(|v| v.span()).unwrap_or(0..0);
-            at(span, "output", e)
+            // Point at the key to fix (the environment may have set it: then no line).
+            let span = match e.field() {
+                "width" => o.width.as_ref().map(|v| v.span()),
+                "height" => o.height.as_ref().map(|v| v.span()),
+                "fps" => o.fps.as_ref().map(|v| v.span()),
+                "sample_rate" => o.sample_rate.as_ref().map(|v| v.span()),
+                "channels" => o.channels.as_ref().map(|v| v.span()),
+                "video_kbps" => o.video_kbps.as_ref().map(|v| v.span()),
+                "audio_kbps" => o.audio_kbps.as_ref().map(|v| v.span()),
+                "keyframe_seconds" => o.keyframe_seconds.as_ref().map(|v| v.span()),
+                _ => None,
+            };
+            at(
+                span.unwrap_or(0..0),
+                &format!("output.{}", e.field()),
+                e.to_string(),
+            )
         })?;
 
         let first_ms = raw

@@ -44,6 +44,21 @@ fn errors_name_file_line_and_field() {
         .expect_err("must be refused")
         .0;
     assert!(e.starts_with("channel.toml:3: output.preset"), "{e}");
+    // A value out of range is named at its own line, whichever key it is.
+    let e = parse(
+        "[output]\nwidth = 1280\nheight = 720\naudio_kbps = 600\n",
+        &[],
+    )
+    .expect_err("must be refused")
+    .0;
+    assert!(
+        e.starts_with("channel.toml:4: output.audio_kbps: audio bit rate 600 kbit/s"),
+        "{e}"
+    );
+    let e = parse("[output]\nwidth = 1280\nheight = 721\n", &[])
+        .expect_err("must be refused")
+        .0;
+    assert!(e.starts_with("channel.toml:3: output.height"), "{e}");
     let e = parse("[output]\nfrobnicate = 1\n", &[])
         .expect_err("must be refused")
         .0;

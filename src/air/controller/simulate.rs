@@ -54,8 +54,12 @@ impl Simulation {
         let profile = OutputProfile {
             width: 16,
             height: 16,
-            rate: Rate::new(rate.num, rate.den)
-                .ok_or_else(|| EngineError::Profile(format!("{}/{}", rate.num, rate.den)))?,
+            rate: Rate::new(rate.num, rate.den).ok_or(EngineError::Profile(
+                playout::format::ProfileError::Rate(Rate {
+                    num: rate.num,
+                    den: rate.den,
+                }),
+            ))?,
             sample_rate: 8_000,
             channels: 1,
             ..OutputProfile::small()
