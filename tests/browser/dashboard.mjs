@@ -118,6 +118,13 @@ await run.main(async () => {
   log('receiver killed');
   await page.waitForSelector('tr[data-kind=destination_lost]', { timeout: 30_000 });
   await page.waitForFunction(() => document.querySelector('#dest-table tr[data-state]')?.dataset.state !== 'live', null, { timeout: 20_000 });
+  // The status and the alarm say what failed, in Chinese, before the engine's own words.
+  const failed = '#dest-table td[data-kind=lost], #dest-table td[data-kind=connect]';
+  await page.waitForSelector(failed, { timeout: 20_000 });
+  const errCell = await page.locator(failed).first().innerText();
+  check(/连接中断|连不上/.test(errCell), `the last error names the failure: ${errCell}`);
+  const alarmRow = await text(page, 'tr[data-kind=destination_lost]');
+  check(/连接中断|连不上/.test(alarmRow), `the alarm names the failure: ${alarmRow}`);
   await shot(page, 'health-alarm');
   await page.click('tr[data-kind=destination_lost] [data-testid=alarm-ack]');
   await page.waitForSelector('tr[data-kind=destination_lost] [data-testid=alarm-acked]');
