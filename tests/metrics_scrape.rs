@@ -36,6 +36,12 @@ fn status(dropped: u64, reconnects: u64) -> Status {
             dropped_packets: 0,
             last_error: Some("rtmp://x/app/SECRETKEY123 refused".into()),
             last_error_kind: Some(playout::output::FailureKind::Refused),
+            failures: [
+                (playout::output::FailureKind::Connect, reconnects - 1),
+                (playout::output::FailureKind::Refused, 1),
+            ]
+            .into_iter()
+            .collect(),
         }],
         live: vec![LiveStatus {
             url: "rtmp://pull.example/live/SEC****".into(),
@@ -64,6 +70,8 @@ fn status_becomes_series_without_secrets() {
         "kepu_destination_up{destination=\"bilibili\"} 1",
         "kepu_destination_bitrate_bps{destination=\"bilibili\"} 4500000",
         "kepu_destination_reconnects_total{destination=\"bilibili\"} 2",
+        "kepu_destination_failures_total{destination=\"bilibili\",kind=\"connect\"} 1",
+        "kepu_destination_failures_total{destination=\"bilibili\",kind=\"refused\"} 1",
         "kepu_frames_dropped_total 7",
         "kepu_frames_repeated_total 2",
         "kepu_max_lateness_seconds 0.04",

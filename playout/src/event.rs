@@ -166,6 +166,9 @@ pub struct DestinationStatus {
     pub last_error: Option<String>,
     /// The class of `last_error` (`"refused"`, `"connect"`, `"lost"` …).
     pub last_error_kind: Option<crate::output::FailureKind>,
+    /// Sessions ended by each kind of failure since the engine started (kinds never seen
+    /// are absent): `{"connect": 3, "refused": 1}`.
+    pub failures: std::collections::BTreeMap<crate::output::FailureKind, u64>,
 }
 
 #[derive(Clone, Debug, Serialize)]

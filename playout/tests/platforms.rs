@@ -294,6 +294,14 @@ async fn a_refused_stream_key_retries_alone_and_never_disturbs_the_others() {
         "{refused:?}"
     );
     assert!(
+        refused.failures.len() == 1
+            && refused
+                .failures
+                .get(&playout::output::FailureKind::Refused)
+                .is_some_and(|&n| n >= 2),
+        "every retry was refused: {refused:?}"
+    );
+    assert!(
         !refused.url.contains(bad_key)
             && refused
                 .last_error

@@ -22,6 +22,7 @@ pub struct Metrics {
     destination_up: IntGaugeVec,
     destination_bitrate_bps: IntGaugeVec,
     destination_reconnects_total: IntCounterVec,
+    destination_failures_total: IntCounterVec,
     frames_dropped_total: IntCounter,
     frames_repeated_total: IntCounter,
     max_lateness_seconds: Gauge,
@@ -128,6 +129,17 @@ impl Metrics {
                         "Reconnections of the destination",
                     ),
                     &["destination"],
+                )?,
+            )?,
+            destination_failures_total: reg(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "kepu_destination_failures_total",
+                        "Sessions of the destination ended by a failure, by kind (url, connect, \
+                         tls, refused, timeout, lost, protocol, local, restart)",
+                    ),
+                    &["destination", "kind"],
                 )?,
             )?,
             frames_dropped_total: reg(
@@ -370,6 +382,14 @@ impl Metrics {
                 &self.destination_reconnects_total.with_label_values(&name),
                 d.reconnects,
             );
+            for (kind, n) in &d.failures {
+                raise_to(
+                    &self
+                        .destination_failures_total
+                        .with_label_values(&[d.name.as_str(), kind.as_str()]),
+                    *n,
+                );
+            }
         }
     }
 

@@ -45,7 +45,7 @@ pub enum UrlError {
 /// The class of a destination failure: what an operator should look at.
 ///
 /// Serialised in snake case (`"refused"`) in the status and the engine's events.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FailureKind {
     /// The URL in the configuration cannot be used: fix the configuration.
@@ -69,6 +69,19 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
+    /// Every kind, in declaration order (`ALL[k as usize] == k`).
+    pub const ALL: [FailureKind; 9] = [
+        FailureKind::Url,
+        FailureKind::Connect,
+        FailureKind::Tls,
+        FailureKind::Refused,
+        FailureKind::Timeout,
+        FailureKind::Lost,
+        FailureKind::Protocol,
+        FailureKind::Local,
+        FailureKind::Restart,
+    ];
+
     /// The kind's name as serialised (`"refused"`), for logs and metric labels.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -243,6 +256,9 @@ mod tests {
             assert!(e.to_string().contains(text), "{e} lacks {text:?}");
         }
         assert_eq!(FailureKind::Refused.as_str(), "refused");
+        for (i, k) in FailureKind::ALL.iter().enumerate() {
+            assert_eq!(*k as usize, i, "{k:?}");
+        }
         assert_eq!(
             serde_json::to_string(&FailureKind::Timeout).expect("json"),
             "\"timeout\""

@@ -137,6 +137,8 @@ pub struct Stats {
     pub dropped_packets: AtomicU64,
     /// Set by the fan-out when it had to drop a packet: resume on the next key frame.
     pub overflow: AtomicBool,
+    /// Sessions ended by each [`FailureKind`] (indexed by `kind as usize`).
+    failures: [AtomicU64; FailureKind::ALL.len()],
     state: Mutex<LastState>,
 }
 
@@ -157,6 +159,7 @@ impl Stats {
             reconnects: AtomicU64::new(0),
             dropped_packets: AtomicU64::new(0),
             overflow: AtomicBool::new(false),
+            failures: Default::default(),
             state: Mutex::new(LastState {
                 state: DestinationState::Connecting,
                 error: None,
@@ -183,6 +186,11 @@ impl Stats {
             Some((text, kind)) => (Some(text), Some(kind)),
             None => (None, None),
         };
+        let failures = FailureKind::ALL
+            .iter()
+            .map(|&k| (k, self.failures[k as usize].load(Ordering::Relaxed)))
+            .filter(|&(_, n)| n > 0)
+            .collect();
         DestinationStatus {
             name: self.name.clone(),
             url: self.masked_url.clone(),
@@ -193,6 +201,7 @@ impl Stats {
             dropped_packets: self.dropped_packets.load(Ordering::Relaxed),
             last_error,
             last_error_kind,
+            failures,
         }
     }
 }
@@ -366,6 +375,7 @@ pub async fn run_destination(
                 tracing::warn!(destination = %cfg.name, kind = kind.as_str(), error = %msg, "destination down");
                 stats.set_state(DestinationState::Retrying, Some((msg.clone(), kind)));
                 stats.reconnects.fetch_add(1, Ordering::Relaxed);
+                stats.failures[kind as usize].fetch_add(1, Ordering::Relaxed);
                 events.send(Event::DestinationDown {
                     name: cfg.name.clone(),
                     reason: msg,
