@@ -8,7 +8,7 @@
 mod common;
 
 use common::*;
-use playout::{Engine, EngineConfig, OutputProfile};
+use playout::OutputProfile;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -27,6 +27,13 @@ const SIDE_TOL: f64 = 1.0;
 /// Output frames each conform item owns (2 s).
 const ITEM: u64 = 50;
 
+/// ffmpeg's arguments as written on its command line, split at white space (no argument
+/// in these tests holds a space; file paths are passed on their own).
+fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
+/// Runs ffmpeg with `args` (overwriting its output); returns its log, panics if it fails.
 fn ffmpeg(args: &[&str]) -> String {
     let out = Command::new("ffmpeg")
         .args(["-hide_banner", "-nostdin", "-y", "-loglevel", "info"])
@@ -38,6 +45,7 @@ fn ffmpeg(args: &[&str]) -> String {
     log
 }
 
+/// Makes `name` in `dir` with ffmpeg `args` (inputs and output options); returns its path.
 fn make(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
     let out = dir.join(name);
     let mut a: Vec<&str> = args.to_vec();
@@ -47,6 +55,18 @@ fn make(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
     out
 }
 
+/// The 2 s test picture the conform items carry.
+const PICTURE_2S: &str = "testsrc2=s=320x180:r=25:d=2";
+
+/// `name` in `dir`, made by ffmpeg from the lavfi sources `video` and `audio`: the picture
+/// in H.264 (x264 ultrafast, 4:2:0), then `extra` (the audio codec, maps, flags).
+fn lavfi_clip(dir: &Path, name: &str, video: &str, audio: &str, extra: &[&str]) -> PathBuf {
+    let mut args = vec!["-f", "lavfi", "-i", video, "-f", "lavfi", "-i", audio];
+    args.extend(words("-c:v libx264 -preset ultrafast -pix_fmt yuv420p"));
+    args.extend_from_slice(extra);
+    make(dir, name, &args)
+}
+
 /// A 2 s test picture and a multichannel tone bed: `exprs` one sine per channel.
 fn tones(dir: &Path, name: &str, layout: &str, exprs: &[(f64, f64)], codec: &[&str]) -> PathBuf {
     let e: Vec<String> = exprs
@@ -54,24 +74,55 @@ fn tones(dir: &Path, name: &str, layout: &str, exprs: &[(f64, f64)], codec: &[&s
         .map(|(a, f)| format!("{a}*sin(2*PI*{f}*t)"))
         .collect();
     let src = format!("aevalsrc='{}':c={layout}:s=48000:d=2", e.join("|"));
-    let mut args = vec![
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=s=320x180:r=25:d=2",
-        "-f",
-        "lavfi",
-        "-i",
-        &src,
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-pix_fmt",
-        "yuv420p",
-    ];
-    args.extend_from_slice(codec);
-    make(dir, name, &args)
+    lavfi_clip(dir, name, PICTURE_2S, &src, codec)
+}
+
+/// Dual mono in a MOV: the 2 s picture and two mono PCM tracks, 500 Hz then 900 Hz, each
+/// at ffmpeg's sine level (1/8 of full scale).
+fn dual_mono(dir: &Path) -> PathBuf {
+    let args = format!(
+        "-f lavfi -i {PICTURE_2S} -f lavfi -i sine=f=500:r=48000:d=2 \
+         -f lavfi -i sine=f=900:r=48000:d=2 -map 0:v -map 1:a -map 2:a \
+         -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a pcm_s16le"
+    );
+    make(dir, "dual.mov", &words(&args))
+}
+
+/// The number after `key` in `text` (a log line of ffmpeg's); panics naming `what`.
+fn number_after<T: std::str::FromStr>(text: &str, key: &str, what: &str) -> T {
+    let i = text
+        .find(key)
+        .unwrap_or_else(|| panic!("{what}: no {key:?} in {text:?}"))
+        + key.len();
+    text[i..]
+        .split_whitespace()
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{what}: {key:?} is not a number in {text:?}"))
+}
+
+/// ffmpeg decoding `path` (after `-i`, `args`: filters and a raw output to stdout); the
+/// bytes it wrote.
+fn decode_raw(path: &Path, args: &[&str]) -> Vec<u8> {
+    Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-loglevel", "error", "-i"])
+        .arg(path)
+        .args(args)
+        .output()
+        .expect("ffmpeg decodes")
+        .stdout
+}
+
+/// ffprobe's answer for `path` (`args`: what to show, one value as `csv=p=0`), trimmed.
+fn ffprobe(path: &Path, args: &[&str]) -> String {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error"])
+        .args(args)
+        .args(["-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("ffprobe");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// Stereo S16 of the whole recording, with the timestamp of its first sample.
@@ -83,18 +134,12 @@ struct Stereo {
 
 fn decode_stereo(path: &Path) -> Stereo {
     let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-nostdin", "-loglevel", "info", "-copyts", "-i"])
+        .args(words("-hide_banner -nostdin -loglevel info -copyts -i"))
         .arg(path)
-        .args([
-            "-vn",
-            "-map",
-            "0:a:0",
-            "-af",
-            "ashowinfo,aresample=48000:async=1:min_hard_comp=0.02,aformat=sample_fmts=s16:channel_layouts=stereo",
-            "-f",
-            "s16le",
-            "-",
-        ])
+        .args(words(
+            "-vn -map 0:a:0 -af ashowinfo,aresample=48000:async=1:min_hard_comp=0.02,\
+             aformat=sample_fmts=s16:channel_layouts=stereo -f s16le -",
+        ))
         .output()
         .expect("ffmpeg decodes");
     let log = String::from_utf8_lossy(&out.stderr);
@@ -102,14 +147,7 @@ fn decode_stereo(path: &Path) -> Stereo {
         .lines()
         .find(|l| l.contains("Parsed_ashowinfo") && l.contains("] n:"))
         .expect("ashowinfo line");
-    let field = |k: &str| -> i64 {
-        let i = line.find(k).expect("field") + k.len();
-        line[i..]
-            .split_whitespace()
-            .next()
-            .and_then(|v| v.parse().ok())
-            .expect("number")
-    };
+    let field = |k: &str| -> i64 { number_after(line, k, "ashowinfo") };
     let start_ns = field(" pts:") * 1_000_000_000 / field(" rate:");
     let (mut left, mut right) = (Vec::new(), Vec::new());
     for s in out.stdout.chunks_exact(4) {
@@ -124,13 +162,17 @@ fn decode_stereo(path: &Path) -> Stereo {
 }
 
 impl Stereo {
-    /// Samples of output frames `[from, to)` (timeline frames, 40 ms each).
+    /// The index of the first sample of output frame `f` (timeline frames, 40 ms each;
+    /// 0 for a frame before the recording).
+    fn sample(&self, f: u64) -> usize {
+        let ns = f as i64 * FRAME_NS - self.start_ns;
+        (ns.max(0) as i128 * 48_000 / 1_000_000_000) as usize
+    }
+
+    /// Samples of output frames `[from, to)`, as far as the recording goes.
     fn window(&self, side: usize, from: u64, to: u64) -> &[i16] {
         let x = if side == 0 { &self.left } else { &self.right };
-        let idx = |f: u64| {
-            let ns = f as i64 * FRAME_NS - self.start_ns;
-            ((ns.max(0) as i128 * 48_000 / 1_000_000_000) as usize).min(x.len())
-        };
+        let idx = |f: u64| self.sample(f).min(x.len());
         &x[idx(from)..idx(to)]
     }
 }
@@ -177,24 +219,14 @@ fn grey_frames(path: &Path, first_rec_frame: u64, frames: &[u64]) -> Vec<Vec<u8>
         .iter()
         .map(|f| format!("eq(n\\,{})", f - first_rec_frame))
         .collect();
-    let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-nostdin", "-loglevel", "error", "-i"])
-        .arg(path)
-        .args([
-            "-vf",
-            &format!("select='{}',format=gray", sel.join("+")),
-            "-vsync",
-            "passthrough",
-            "-f",
-            "rawvideo",
-            "-",
-        ])
-        .output()
-        .expect("ffmpeg decodes");
-    out.stdout
-        .chunks_exact(640 * 360)
-        .map(|c| c.to_vec())
-        .collect()
+    let vf = format!("select='{}',format=gray", sel.join("+"));
+    decode_raw(
+        path,
+        &["-vf", &vf, "-vsync", "passthrough", "-f", "rawvideo", "-"],
+    )
+    .chunks_exact(640 * 360)
+    .map(|c| c.to_vec())
+    .collect()
 }
 
 fn mean(img: &[u8], x0: usize, y0: usize, x1: usize, y1: usize) -> f64 {
@@ -209,54 +241,34 @@ fn mean(img: &[u8], x0: usize, y0: usize, x1: usize, y1: usize) -> f64 {
 
 /// `idet`'s multi-frame counts (tff, bff, progressive) over output frames `[from, to)`.
 fn idet(path: &Path, first_rec_frame: u64, from: u64, to: u64) -> (u64, u64, u64) {
-    let log = ffmpeg(&[
-        "-i",
-        &path.display().to_string(),
-        "-vf",
-        &format!(
-            "select='between(n\\,{}\\,{})',idet",
-            from - first_rec_frame,
-            to - 1 - first_rec_frame
-        ),
-        "-an",
-        "-f",
-        "null",
-        "-",
-    ]);
+    let input = path.display().to_string();
+    let (a, b) = (from - first_rec_frame, to - 1 - first_rec_frame);
+    let vf = format!("select='between(n\\,{a}\\,{b})',idet");
+    let log = ffmpeg(&["-i", &input, "-vf", &vf, "-an", "-f", "null", "-"]);
     let line = log
         .lines()
         .find(|l| l.contains("Multi frame detection"))
         .expect("idet summary");
-    let num = |k: &str| -> u64 {
-        let i = line.find(k).expect("idet field") + k.len();
-        line[i..]
-            .split_whitespace()
-            .next()
-            .and_then(|v| v.parse().ok())
-            .expect("idet number")
-    };
+    let num = |k: &str| -> u64 { number_after(line, k, "idet") };
     (num("TFF:"), num("BFF:"), num("Progressive:"))
 }
 
 /// The container's duration in output frames, as a catalog reading the container says.
 fn container_frames(path: &Path) -> u64 {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "format=duration",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(path)
-        .output()
-        .expect("ffprobe");
-    let secs: f64 = String::from_utf8_lossy(&out.stdout)
-        .trim()
+    let secs: f64 = ffprobe(path, &["-show_entries", "format=duration"])
         .parse()
         .expect("a duration");
     (secs * 25.0).round() as u64
+}
+
+/// The frame item `id` started on, by the engine's events; panics if it never started.
+fn started_at(seen: &[playout::Event], id: &str) -> u64 {
+    seen.iter()
+        .find_map(|e| match e {
+            playout::Event::ItemStarted { id: i, frame, .. } if i == id => Some(*frame),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{id} started"))
 }
 
 /// First video frame of the recording on the output timeline.
@@ -267,21 +279,12 @@ fn first_recorded_frame(path: &Path) -> u64 {
 }
 
 /// Plays `items` back to back from 2.5 s from now to an RTMP receiver; returns the first
-/// item's frame and the recording.
+/// item's frame, the recording, the receiver (which owns it) and the engine's events.
 async fn play(
     items: Vec<playout::Cue>,
     label: &str,
 ) -> (u64, PathBuf, FfmpegRtmpListener, Vec<playout::Event>) {
-    let mut ff = FfmpegRtmpListener::start().expect("ffmpeg listener");
-    let profile = OutputProfile::small();
-    let cfg = EngineConfig::new(profile, destinations(&[("ffmpeg", ff.url())]));
-    let (engine, events) = Engine::start_with_events(cfg).expect("engine starts");
-    let mut run = Run {
-        engine,
-        events,
-        seen: Vec::new(),
-        started: std::time::Instant::now(),
-    };
+    let (mut run, mut ff) = on_air(Default::default());
     let first = run.frame_in(Duration::from_millis(2500));
     let last = items.last().map(|c| c.id.clone()).unwrap_or_default();
     let n = items.len() as u64;
@@ -291,18 +294,13 @@ async fn play(
         .map(|(i, c)| if i == 0 { c.at(first) } else { c })
         .collect();
     run.engine.cue(cues).expect("cued");
-    let done = run
-        .until(
-            Duration::from_secs(10 + 3 * n),
-            |e| matches!(e, playout::Event::ItemEnded { id, .. } if *id == last),
-        )
-        .await;
-    assert!(
-        done.is_some(),
-        "{label}: the last item ended: {:?}",
-        run.seen
-    );
-    run.until(Duration::from_millis(400), |_| false).await;
+    run.expect(
+        Duration::from_secs(10 + 3 * n),
+        item_ended(&last),
+        &format!("{label}: the last item ended"),
+    )
+    .await;
+    let path = run.finish(&mut ff, Duration::from_millis(400)).await;
     // A source that fails (cannot be conformed, ends early) is the fault judged here; a
     // source that is a frame late on a loaded machine (stalled, catching up) is not.
     use playout::FallbackReason as R;
@@ -322,10 +320,6 @@ async fn play(
         eprintln!("{label}: sources late on this machine: {late:?}");
     }
     assert!(failed.is_empty(), "{label}: items failed: {failed:?}");
-    run.engine.stop().await;
-    ff.wait_finished(Duration::from_secs(10))
-        .expect("ffmpeg finished");
-    let path = ff.recording_path().expect("recording");
     let seen = run.seen.into_iter().map(|(_, e)| e).collect();
     (first, path, ff, seen)
 }
@@ -354,38 +348,7 @@ async fn every_layout_and_container_airs_a_standard_stereo_downmix() {
         tones(d, "s51.avi", "5.1", &c51, &pcm16),
         tones(d, "s51.mp4", "5.1", &c51, &["-c:a", "aac", "-b:a", "384k"]),
     ];
-    let dual = make(
-        d,
-        "dual.mov",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=s=320x180:r=25:d=2",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=f=500:r=48000:d=2",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=f=900:r=48000:d=2",
-            "-map",
-            "0:v",
-            "-map",
-            "1:a",
-            "-map",
-            "2:a",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "pcm_s16le",
-        ],
-    );
+    let dual = dual_mono(d);
     let mono = tones(d, "mono.mp4", "mono", &[(0.5, 1000.0)], &["-c:a", "aac"]);
     let mut items: Vec<_> = files
         .iter()
@@ -397,137 +360,85 @@ async fn every_layout_and_container_airs_a_standard_stereo_downmix() {
     let (first, rec, _ff, _) = play(items, "layouts").await;
     let pcm = decode_stereo(&rec);
 
-    // Judge the middle of each item (its first and last 0.3 s left out).
-    let win = |i: u64, side: usize| {
-        let s = first + i * ITEM;
-        pcm.window(side, s + 8, s + ITEM - 8)
-    };
-    let near = |got: f64, want: f64, tol: f64, what: &str| {
-        assert!(
-            (got - want).abs() <= tol,
-            "{what}: {got:.1} dB, expected {want:.1} ± {tol} dB"
-        );
-    };
-    let names = [
-        "5.1 PCM s16 MOV",
-        "7.1 PCM s24 MOV",
-        "5.1 AC-3 MKV",
-        "5.1 PCM AVI",
-        "5.1 AAC MP4",
-    ];
-    for (i, name) in names.iter().enumerate() {
-        let (l, r) = (win(i as u64, 0), win(i as u64, 1));
-        // Centre at −3 dB in both sides: 0.5 × 0.707 = −12 dB RMS, like ffmpeg `-ac 2`.
-        near(
-            tone_level(l, 1000.0),
-            rms_db(0.5 * M3DB),
-            1.0,
-            &format!("{name}: centre left"),
-        );
-        near(
-            tone_level(r, 1000.0),
-            rms_db(0.5 * M3DB),
-            1.0,
-            &format!("{name}: centre right"),
-        );
-        {
-            near(
-                tone_level(l, 300.0),
-                rms_db(A),
-                SIDE_TOL,
-                &format!("{name}: front left"),
-            );
-            near(
-                tone_level(r, 400.0),
-                rms_db(A),
-                SIDE_TOL,
-                &format!("{name}: front right"),
-            );
-            near(
-                tone_level(l, 700.0),
-                rms_db(A * M3DB),
-                SIDE_TOL,
-                &format!("{name}: surround left"),
-            );
-            near(
-                tone_level(r, 800.0),
-                rms_db(A * M3DB),
-                SIDE_TOL,
-                &format!("{name}: surround right"),
-            );
-        }
-        eprintln!(
-            "{name}: L 1000 Hz {:.2} dB, R 1000 Hz {:.2} dB, L 300 {:.2}, R 400 {:.2}, L 700 {:.2}, R 800 {:.2}, leaks R300 {:.1} L400 {:.1}, LFE L {:.1} R {:.1}",
-            tone_level(l, 1000.0),
-            tone_level(r, 1000.0),
-            tone_level(l, 300.0),
-            tone_level(r, 400.0),
-            tone_level(l, 700.0),
-            tone_level(r, 800.0),
-            tone_level(r, 300.0),
-            tone_level(l, 400.0),
-            tone_level(l, 60.0),
-            tone_level(r, 60.0),
-        );
+    // What each side of each item's air must carry: (side, tone Hz, its level in dB ± a
+    // tolerance, or `None`: absent, under −50 dB, what it is).
+    type Expect = (usize, f64, Option<(f64, f64)>, &'static str);
+    const L: usize = 0;
+    const R: usize = 1;
+    // Centre at −3 dB in both sides: 0.5 × 0.707 = −12 dB RMS, like ffmpeg `-ac 2`; the
+    // front tones at their level; the surround (and 7.1's side) tones at −3 dB.
+    let centre = Some((rms_db(0.5 * M3DB), 1.0));
+    let front = Some((rms_db(A), SIDE_TOL));
+    let back = Some((rms_db(A * M3DB), SIDE_TOL));
+    let surround: Vec<Expect> = vec![
+        (L, 1000.0, centre, "centre left"),
+        (R, 1000.0, centre, "centre right"),
+        (L, 300.0, front, "front left"),
+        (R, 400.0, front, "front right"),
+        (L, 700.0, back, "surround left"),
+        (R, 800.0, back, "surround right"),
         // A channel mixed to the wrong side would be at the tone's level.
-        for (side, x, f) in [(0, r, 300.0), (1, l, 400.0), (0, r, 700.0), (1, l, 800.0)] {
-            assert!(
-                tone_level(x, f) < -50.0,
-                "{name}: {f} Hz leaks into side {} at {:.1} dB",
-                1 - side,
-                tone_level(x, f)
-            );
-        }
-        for (side, x) in [("left", l), ("right", r)] {
-            assert!(
-                tone_level(x, 60.0) < -50.0,
-                "{name}: LFE not dropped on the {side}: {:.1} dB",
-                tone_level(x, 60.0)
-            );
-        }
-        if i == 1 {
-            near(
-                tone_level(l, 200.0),
-                rms_db(A * M3DB),
-                SIDE_TOL,
-                "7.1: side left",
-            );
-            near(
-                tone_level(r, 250.0),
-                rms_db(A * M3DB),
-                SIDE_TOL,
-                "7.1: side right",
-            );
-            assert!(tone_level(r, 200.0) < -50.0, "7.1: side left leaks right");
-            assert!(tone_level(l, 250.0) < -50.0, "7.1: side right leaks left");
+        (R, 300.0, None, "front left leaks right"),
+        (L, 400.0, None, "front right leaks left"),
+        (R, 700.0, None, "surround left leaks right"),
+        (L, 800.0, None, "surround right leaks left"),
+        (L, 60.0, None, "LFE not dropped on the left"),
+        (R, 60.0, None, "LFE not dropped on the right"),
+    ];
+    let mut s71 = surround.clone();
+    s71.extend([
+        (L, 200.0, back, "side left"),
+        (R, 250.0, back, "side right"),
+        (R, 200.0, None, "side left leaks right"),
+        (L, 250.0, None, "side right leaks left"),
+    ]);
+    let judged: [(&str, Vec<Expect>); 7] = [
+        ("5.1 PCM s16 MOV", surround.clone()),
+        ("7.1 PCM s24 MOV", s71),
+        ("5.1 AC-3 MKV", surround.clone()),
+        ("5.1 PCM AVI", surround.clone()),
+        ("5.1 AAC MP4", surround),
+        // Dual mono (default policy split): track 1 left, track 2 right. ffmpeg's sine is
+        // 1/8 FS.
+        (
+            "dual mono",
+            vec![
+                (L, 500.0, Some((rms_db(0.125), 1.0)), "track 1 left"),
+                (R, 900.0, Some((rms_db(0.125), 1.0)), "track 2 right"),
+                (R, 500.0, None, "track 1 on the right"),
+                (L, 900.0, None, "track 2 on the left"),
+            ],
+        ),
+        // Mono: both sides at the source's level.
+        (
+            "mono",
+            vec![
+                (L, 1000.0, Some((rms_db(0.5), 1.0)), "left"),
+                (R, 1000.0, Some((rms_db(0.5), 1.0)), "right"),
+            ],
+        ),
+    ];
+    for (i, (name, expects)) in judged.iter().enumerate() {
+        // The middle of the item (its first and last 0.3 s left out).
+        let s = first + i as u64 * ITEM;
+        let level = |side: usize, f: f64| tone_level(pcm.window(side, s + 8, s + ITEM - 8), f);
+        let got: Vec<f64> = expects.iter().map(|(k, f, ..)| level(*k, *f)).collect();
+        let shown: Vec<String> = expects
+            .iter()
+            .zip(&got)
+            .map(|((_, f, _, what), g)| format!("{what} ({f} Hz) {g:.2}"))
+            .collect();
+        eprintln!("{name}: {}", shown.join(", "));
+        for ((_, _, want, what), got) in expects.iter().zip(got) {
+            match want {
+                Some((want, tol)) => assert!(
+                    (got - want).abs() <= *tol,
+                    "{name}: {what}: {got:.1} dB, expected {want:.1} ± {tol} dB"
+                ),
+                None => assert!(got < -50.0, "{name}: {what}: {got:.1} dB"),
+            }
         }
     }
-    // Dual mono (default policy split): track 1 left, track 2 right. ffmpeg's sine is 1/8 FS.
-    let (l, r) = (win(5, 0), win(5, 1));
-    near(
-        tone_level(l, 500.0),
-        rms_db(0.125),
-        1.0,
-        "dual mono: track 1 left",
-    );
-    near(
-        tone_level(r, 900.0),
-        rms_db(0.125),
-        1.0,
-        "dual mono: track 2 right",
-    );
-    assert!(
-        tone_level(r, 500.0) < -50.0,
-        "dual mono: track 1 on the right"
-    );
-    assert!(
-        tone_level(l, 900.0) < -50.0,
-        "dual mono: track 2 on the left"
-    );
-    // Mono: both sides at the source's level.
-    let (l, r) = (win(6, 0), win(6, 1));
-    near(tone_level(l, 1000.0), rms_db(0.5), 1.0, "mono left");
-    near(tone_level(r, 1000.0), rms_db(0.5), 1.0, "mono right");
 }
 
 /// A 2 s clip whose displayed picture (`w`×`h`) is dark grey with a white block in its
@@ -546,49 +457,23 @@ fn oriented(
     let coded = make(
         dir,
         &format!("coded-{name}"),
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            &vf,
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-        ],
+        &words(&format!("-f lavfi -i {vf} -c:v libx264 -preset ultrafast")),
     );
     let meta = format!("rotate={}", rotate.unwrap_or(0));
+    let coded = coded.display().to_string();
     make(
         dir,
         name,
-        &[
-            "-i",
-            &coded.display().to_string(),
-            "-c",
-            "copy",
-            "-metadata:s:v:0",
-            &meta,
-        ],
+        &["-i", &coded, "-c", "copy", "-metadata:s:v:0", &meta],
     )
 }
 
 /// Whether ffmpeg, decoding `path` with its autorotation, shows the block top-left.
 fn block_top_left_in_ffmpeg(path: &Path) -> bool {
-    let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-nostdin", "-loglevel", "error", "-i"])
-        .arg(path)
-        .args([
-            "-frames:v",
-            "1",
-            "-vf",
-            "scale=100:100,format=gray",
-            "-f",
-            "rawvideo",
-            "-",
-        ])
-        .output()
-        .expect("ffmpeg decodes");
-    let img = out.stdout;
+    let img = decode_raw(
+        path,
+        &words("-frames:v 1 -vf scale=100:100,format=gray -f rawvideo -"),
+    );
     if img.len() < 100 * 100 {
         return false;
     }
@@ -666,24 +551,7 @@ async fn every_orientation_airs_upright_and_interlaced_sources_deinterlaced() {
     // 1.5 s, played to their end.
     let av = |name: &str, audio_s: &str, extra: &[&str]| {
         let a = format!("sine=f=1000:r=48000:d={audio_s}");
-        let mut args = vec![
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=s=320x180:r=25:d=2",
-            "-f",
-            "lavfi",
-            "-i",
-            a.as_str(),
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-        ];
-        args.extend_from_slice(extra);
-        make(d, name, &args)
+        lavfi_clip(d, name, PICTURE_2S, &a, extra)
     };
     let ts = av("clip.ts", "2", &["-c:a", "aac"]);
     let ts_frames = container_frames(&ts);
@@ -706,14 +574,7 @@ async fn every_orientation_airs_upright_and_interlaced_sources_deinterlaced() {
     ));
     items.push(cue("after", &clips[0], 10));
     let (first, rec, _ff, seen) = play(items, "orientation").await;
-    let started = |id: &str| {
-        seen.iter()
-            .find_map(|e| match e {
-                playout::Event::ItemStarted { id: i, frame, .. } if i == id => Some(*frame),
-                _ => None,
-            })
-            .unwrap_or_else(|| panic!("{id} started"))
-    };
+    let started = |id: &str| started_at(&seen, id);
     let ts_start = first + 7 * ITEM;
     assert_eq!(started("ts"), ts_start, "the TS item starts on time");
     assert_eq!(
@@ -791,27 +652,16 @@ fn ebur128(path: &Path, window: Option<(f64, f64)>) -> (f64, f64) {
             format!("{t:.3}"),
         ]);
     }
-    args.extend([
-        "-i".into(),
-        path.display().to_string(),
-        "-vn".into(),
-        "-af".into(),
-        "ebur128=peak=true".into(),
-        "-f".into(),
-        "null".into(),
-        "-".into(),
-    ]);
+    args.extend(["-i".into(), path.display().to_string()]);
+    args.extend(
+        words("-vn -af ebur128=peak=true -f null -")
+            .into_iter()
+            .map(String::from),
+    );
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
     let log = ffmpeg(&a);
     let summary = &log[log.rfind("Summary:").expect("ebur128 summary")..];
-    let value = |key: &str| -> f64 {
-        let i = summary.find(key).expect("ebur128 field") + key.len();
-        summary[i..]
-            .split_whitespace()
-            .next()
-            .and_then(|v| v.parse().ok())
-            .expect("ebur128 number")
-    };
+    let value = |key: &str| -> f64 { number_after(summary, key, "ebur128") };
     (value("I:"), value("Peak:"))
 }
 
@@ -827,33 +677,12 @@ async fn items_at_any_loudness_air_at_the_target_under_the_ceiling() {
         // Pink noise brought to the item's loudness; the quiet item also carries a 1 ms
         // burst each second at −6 dBFS, far above its noise: its +10 dB gain pushes the
         // bursts over the ceiling, and the limiter must hold them.
-        let raw = make(
+        let raw = lavfi_clip(
             d,
             &format!("raw{i}.mov"),
-            &[
-                "-f",
-                "lavfi",
-                "-i",
-                "testsrc2=s=320x180:r=25:d=4",
-                "-f",
-                "lavfi",
-                "-i",
-                "anoisesrc=color=pink:amplitude=0.3:r=48000:d=4:seed=13",
-                "-map",
-                "0:v",
-                "-map",
-                "1:a",
-                "-ac",
-                "2",
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-pix_fmt",
-                "yuv420p",
-                "-c:a",
-                "pcm_s16le",
-            ],
+            "testsrc2=s=320x180:r=25:d=4",
+            "anoisesrc=color=pink:amplitude=0.3:r=48000:d=4:seed=13",
+            &words("-map 0:v -map 1:a -ac 2 -c:a pcm_s16le"),
         );
         let (measured, _) = ebur128(&raw, None);
         // (The quiet item's noise sits 1 dB under its loudness: the bursts make up the rest.)
@@ -862,37 +691,26 @@ async fn items_at_any_loudness_air_at_the_target_under_the_ceiling() {
         let graph = format!(
             "[0:a]{level}[n];[1:a]aformat=channel_layouts=stereo[b];[n][b]amix=inputs=2:normalize=0[a]"
         );
-        let mut args = vec!["-i".to_string(), raw.display().to_string()];
-        if i == 2 {
-            args.extend(
-                [
-                    "-f",
-                    "lavfi",
-                    "-i",
-                    "aevalsrc='0.5*sin(2*PI*1000*t)*lt(mod(t,1),0.001)':s=48000:d=4",
-                    "-filter_complex",
-                    &graph,
-                    "-map",
-                    "0:v",
-                    "-map",
-                    "[a]",
-                ]
-                .map(String::from),
-            );
+        let sound = if i == 2 {
+            format!(
+                "-f lavfi -i aevalsrc='0.5*sin(2*PI*1000*t)*lt(mod(t,1),0.001)':s=48000:d=4 \
+                 -filter_complex {graph} -map 0:v -map [a]"
+            )
         } else {
-            args.extend(["-af", level.as_str()].map(String::from));
-        }
-        args.extend(["-c:v", "copy", "-c:a", "pcm_s16le"].map(String::from));
-        let a: Vec<&str> = args.iter().map(String::as_str).collect();
-        let file = make(d, &format!("item{i}.mov"), &a);
+            format!("-af {level}")
+        };
+        let raw = raw.display().to_string();
+        let mut args = vec!["-i", raw.as_str()];
+        args.extend(words(&sound));
+        args.extend(words("-c:v copy -c:a pcm_s16le"));
+        let file = make(d, &format!("item{i}.mov"), &args);
         // What the catalog measures before air, and the gain the air plan derives from it.
-        let (item_lufs, _) = ebur128(&file, None);
+        let (item_lufs, item_peak) = ebur128(&file, None);
         assert!(
             (item_lufs - lufs).abs() < 0.5,
             "input {i}: {item_lufs} LUFS"
         );
         let gain = TARGET_MDB - (item_lufs * 1000.0).round() as i32;
-        let (_, item_peak) = ebur128(&file, None);
         eprintln!("input {i}: {item_lufs:.1} LUFS, true peak {item_peak:.1} dBTP, gain {gain} mdB");
         items.push(cue(&format!("loud{i}"), &file, LEN).with_gain_mdb(gain, Some(CEILING_MDB)));
     }
@@ -938,36 +756,12 @@ async fn aac_and_mp3_sound_runs_to_every_cut() {
         let secs = f64::from(frames) / 25.0;
         let v = format!("testsrc2=s=320x180:r=25:d={secs}");
         let a = format!("sine=f={tone}:r=48000:d={secs},volume=4");
-        let mut args = vec![
-            "-f",
-            "lavfi",
-            "-i",
-            v.as_str(),
-            "-f",
-            "lavfi",
-            "-i",
-            a.as_str(),
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-        ];
-        args.extend_from_slice(codec);
-        let path = make(d, name, &args);
+        let path = lavfi_clip(d, name, &v, &a, codec);
         items.push(cue(name, &path, u64::from(frames)));
     }
     let (first, rec, _ff, seen) = play(items, "tails").await;
     let pcm = decode_stereo(&rec);
-    let started = |id: &str| {
-        seen.iter()
-            .find_map(|e| match e {
-                playout::Event::ItemStarted { id: i, frame, .. } if i == id => Some(*frame),
-                _ => None,
-            })
-            .unwrap_or_else(|| panic!("{id} started"))
-    };
+    let started = |id: &str| started_at(&seen, id);
     let mut cut = first;
     for (i, (name, frames, _, _)) in specs.iter().enumerate() {
         assert_eq!(
@@ -982,10 +776,7 @@ async fn aac_and_mp3_sound_runs_to_every_cut() {
         // The last 10 ms before the cut sound as loud as the item does (a 1 s item: its
         // middle; the one-frame item: its first 20 ms).
         let x = &pcm.left;
-        let at = |f: u64| {
-            let ns = f as i64 * FRAME_NS - pcm.start_ns;
-            (ns.max(0) as i128 * 48_000 / 1_000_000_000) as usize
-        };
+        let at = |f: u64| pcm.sample(f);
         let end = at(cut);
         let tail = rms_dbfs(&x[end - 576..end - 96]);
         let body = if *frames > 1 {
@@ -1026,49 +817,27 @@ async fn a_file_cut_short_holds_half_a_second_then_the_slate_and_says_so() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
     // A 4 s file whose second half never arrived: the container still says 4 s.
-    let full = make(
+    let full = lavfi_clip(
         d,
         "full.mp4",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=s=320x180:r=25:d=4",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=f=800:r=48000:d=4",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-movflags",
-            "+faststart",
-        ],
+        "testsrc2=s=320x180:r=25:d=4",
+        "sine=f=800:r=48000:d=4",
+        &["-c:a", "aac", "-movflags", "+faststart"],
     );
     let bytes = std::fs::read(&full).expect("read");
     let cut = d.join("cut.mp4");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).expect("write");
     // How many pictures the cut file really holds (ffmpeg's count).
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
-        .args(["-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"])
-        .arg(&cut)
-        .output()
-        .expect("ffprobe");
-    let real: u64 = String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .trim_end_matches(',')
-        .parse()
-        .expect("a frame count");
+    let real: u64 = ffprobe(
+        &cut,
+        &words("-count_frames -select_streams v:0 -show_entries stream=nb_read_frames"),
+    )
+    .trim_end_matches(',')
+    .parse()
+    .expect("a frame count");
     assert!((20..90).contains(&real), "the cut file holds {real} frames");
 
-    let mut ff = FfmpegRtmpListener::start().expect("ffmpeg listener");
-    let mut run = start(destinations(&[("ffmpeg", ff.url())]), 0);
+    let (mut run, mut ff) = on_air(Default::default());
     let first = run.frame_in(Duration::from_millis(2500));
     run.engine
         .cue(vec![
@@ -1076,18 +845,9 @@ async fn a_file_cut_short_holds_half_a_second_then_the_slate_and_says_so() {
             cue("next", &full, 25),
         ])
         .expect("cued");
-    let done = run
-        .until(
-            Duration::from_secs(15),
-            |e| matches!(e, playout::Event::ItemEnded { id, .. } if id == "next"),
-        )
-        .await;
-    assert!(done.is_some(), "the next item ended: {:?}", run.seen);
+    run.wait_ended("next", Duration::from_secs(15)).await;
     let status = run.engine.status().await.expect("status");
-    run.engine.stop().await;
-    ff.wait_finished(Duration::from_secs(10))
-        .expect("ffmpeg finished");
-    let rec = ff.recording_path().expect("recording");
+    let rec = run.finish(&mut ff, Duration::ZERO).await;
     let rec_first = first_recorded_frame(&rec);
 
     // The frames from a little before the picture runs out to a little after the hold.
@@ -1185,38 +945,7 @@ fn source_audio(path: &Path, profile: &OutputProfile, seconds: u64) -> (Vec<i16>
 #[test]
 fn dual_mono_split_puts_track_one_left_and_track_two_right() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let dual = make(
-        dir.path(),
-        "dual.mov",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=s=320x180:r=25:d=2",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=f=500:r=48000:d=2",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=f=900:r=48000:d=2",
-            "-map",
-            "0:v",
-            "-map",
-            "1:a",
-            "-map",
-            "2:a",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "pcm_s16le",
-        ],
-    );
+    let dual = dual_mono(dir.path());
     let profile = OutputProfile {
         dual_mono: playout::source::conform::DualMono::Split,
         ..OutputProfile::small()
@@ -1240,37 +969,19 @@ fn dual_mono_split_puts_track_one_left_and_track_two_right() {
 /// with the live gain towards −24 LUFS under −1 dBTP. Returns the item's first frame, the
 /// recording decoded, and the receiver (which owns the recording).
 async fn live_feed(extra: &[&str], len: u64) -> (u64, Stereo, FfmpegRtmpListener) {
-    use testkit::ports::{free_udp_port, udp_bound};
-    let srt_in = free_udp_port().expect("port");
-    let mut ff = FfmpegRtmpListener::start().expect("receiver");
-    let mut run = start(destinations(&[("ffmpeg", ff.url())]), 0);
+    let srt_in = SrtIn::new();
+    let (mut run, mut ff) = on_air(Default::default());
     let first = run.frame_in(Duration::from_millis(2500));
-    let mut live = playout::Cue::follow("live", format!("srt://:{srt_in}?mode=listener"))
+    let mut live = playout::Cue::follow("live", srt_in.locator())
         .with_length(len)
         .at(first);
     live.ceiling_mdb = Some(-1_000);
     live.live_target_mlufs = Some(-24_000);
     run.engine.cue(vec![live]).expect("cued");
-    wait_ready("our SRT listener", || udp_bound(srt_in));
-    let _caller = testkit::FfmpegSender::start(
-        testkit::palette::RED,
-        30,
-        "mpegts",
-        &format!("srt://127.0.0.1:{srt_in}?mode=caller"),
-        extra,
-    )
-    .expect("srt ffmpeg");
-    let done = run
-        .until(
-            Duration::from_secs(13 + len / 25),
-            |e| matches!(e, playout::Event::ItemEnded { id, .. } if id == "live"),
-        )
+    let _caller = srt_in.push(testkit::palette::RED, 30, extra);
+    run.wait_ended("live", Duration::from_secs(13 + len / 25))
         .await;
-    assert!(done.is_some(), "the live item ended: {:?}", run.seen);
-    run.engine.stop().await;
-    ff.wait_finished(Duration::from_secs(10))
-        .expect("ffmpeg finished");
-    let rec = ff.recording_path().expect("recording");
+    let rec = run.finish(&mut ff, Duration::ZERO).await;
     let pcm = decode_stereo(&rec);
     (first, pcm, ff)
 }
@@ -1280,11 +991,7 @@ async fn a_live_feed_is_brought_slowly_to_the_target() {
     const LEN: u64 = 300;
     // A 1 kHz tone at 1/8 of full scale: about −18 LUFS, 6 dB over the target.
     let (first, pcm, _ff) = live_feed(&[], LEN).await;
-    let at = |f: u64| {
-        let ns = f as i64 * FRAME_NS - pcm.start_ns;
-        ((ns.max(0) as i128 * 48_000 / 1_000_000_000) as usize).min(pcm.left.len())
-    };
-    let x = &pcm.left[at(first)..at(first + LEN)];
+    let x = pcm.window(0, first, first + LEN);
     // The tone's level in half-second windows: the median of its 20 ms pieces that sound
     // (a piece 20 dB under the tone is a gap in the feed — the connection settling on a
     // loaded machine — not the gain, and a gap must not read as a gain step). A window
@@ -1357,21 +1064,12 @@ fn momentary_lufs(left: &[i16], right: &[i16]) -> Vec<f64> {
         .collect();
     std::fs::write(&raw, bytes).expect("pcm written");
     let raw = raw.display().to_string();
-    let log = ffmpeg(&[
-        "-f",
-        "s16le",
-        "-ar",
-        "48000",
-        "-ac",
-        "2",
-        "-i",
-        &raw,
-        "-af",
-        "ebur128=metadata=1,ametadata=mode=print:key=lavfi.r128.M",
-        "-f",
-        "null",
-        "-",
-    ]);
+    let mut args = words("-f s16le -ar 48000 -ac 2 -i");
+    args.push(&raw);
+    args.extend(words(
+        "-af ebur128=metadata=1,ametadata=mode=print:key=lavfi.r128.M -f null -",
+    ));
+    let log = ffmpeg(&args);
     log.lines()
         .filter_map(|l| l.split("lavfi.r128.M=").nth(1))
         .filter_map(|v| v.trim().parse().ok())

@@ -7,8 +7,8 @@ mod common;
 use common::*;
 use std::time::Duration;
 use testkit::clips::{self, Clip};
+use testkit::palette;
 use testkit::probe::{self, Sound};
-use testkit::{FfmpegRtmpListener, palette};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_and_corrupt_files_get_the_slate_and_the_next_item_is_on_time() {
@@ -21,8 +21,7 @@ async fn missing_and_corrupt_files_get_the_slate_and_the_next_item_is_on_time() 
     clips::not_media_file(&text).expect("text file");
     let missing = dir.path().join("missing.mp4");
 
-    let mut ff = FfmpegRtmpListener::start().expect("ffmpeg listener");
-    let mut run = start(destinations(&[("ffmpeg", ff.url())]), 0);
+    let (mut run, mut ff) = on_air(Default::default());
     let first = run.frame_in(Duration::from_millis(2000));
     run.engine
         .cue(vec![
@@ -33,26 +32,14 @@ async fn missing_and_corrupt_files_get_the_slate_and_the_next_item_is_on_time() 
             cue("green", &green, 40),
         ])
         .expect("cued");
-    let done = run
-        .until(
-            Duration::from_secs(30),
-            |e| matches!(e, playout::Event::ItemEnded { id, .. } if id == "green"),
-        )
-        .await;
-    assert!(done.is_some(), "green ended: {:?}", run.seen);
-    run.until(Duration::from_millis(600), |_| false).await;
-    run.engine.stop().await;
-    ff.wait_finished(Duration::from_secs(10)).expect("finished");
-    ff.stop().expect("stop");
-    let path = ff.recording_path().expect("recording");
+    run.wait_ended("green", Duration::from_secs(30)).await;
+    let path = run.finish(&mut ff, Duration::from_millis(600)).await;
 
     assert_continuous("ffmpeg", &path);
-    let pal = [palette::RED, palette::GREEN];
-    let colours = probe::frame_colours(&path).expect("colours");
-    let runs = probe::colour_runs(&colours, &pal);
-    let desc = probe::describe_colour_runs(&runs, &pal);
-    let red_run = runs.iter().find(|r| r.colour == Some(0)).expect(&desc);
-    let green_run = runs.iter().find(|r| r.colour == Some(1)).expect(&desc);
+    let pics = pictures(&path, &[palette::RED, palette::GREEN]);
+    let (colours, desc) = (&pics.colours, &pics.desc);
+    let red_run = pics.first_run_of(0);
+    let green_run = pics.first_run_of(1);
     assert_eq!(red_run.frames, 40, "{desc}");
     assert_eq!(green_run.frames, 40, "{desc}");
     assert_eq!(red_run.first_pts_ns, first as i64 * FRAME_NS, "{desc}");

@@ -9,17 +9,10 @@ mod common;
 use common::*;
 use playout::source::live::LiveOptions;
 use playout::{Event, Fill};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use testkit::clips::{Clip, two_colour_clip};
 use testkit::probe;
-use testkit::{CameraCodec, CameraOptions, FfmpegRtmpListener, RtspCamera, palette};
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_nanos() as u64
-}
+use testkit::{CameraCodec, CameraOptions, RtspCamera, palette};
 
 /// The backup clip's parts, in frames.
 const YELLOW_FRAMES: usize = 13;
@@ -41,12 +34,7 @@ async fn a_stalled_camera_gets_its_backup_clip_looped_then_comes_back_on_its_own
     )
     .expect("backup clip");
     let green = clip(Clip::new(palette::GREEN, 1000.0).frames(25), dir.path());
-    let mut ff = FfmpegRtmpListener::start().expect("receiver");
-    let mut run = start_live(
-        destinations(&[("ffmpeg", ff.url())]),
-        0,
-        LiveOptions::default(),
-    );
+    let (mut run, mut ff) = on_air(LiveOptions::default());
     let first = run.frame_in(Duration::from_millis(3000));
     let cam_frames = 450;
     run.engine
@@ -58,65 +46,38 @@ async fn a_stalled_camera_gets_its_backup_clip_looped_then_comes_back_on_its_own
             cue("after", &green, 25),
         ])
         .expect("cued");
-    assert!(
-        run.until(
-            Duration::from_secs(10),
-            |e| matches!(e, Event::ItemStarted { id, .. } if id == "cam")
-        )
-        .await
-        .is_some(),
-        "camera on air: {:?}",
-        run.seen
-    );
-    run.until(Duration::from_secs(3), |_| false).await;
+    run.wait_started("cam", Duration::from_secs(10)).await;
+    run.air_for(Duration::from_secs(3)).await;
 
     // The camera dies for 6 s: four times the backup clip.
-    cam.stop().expect("camera stopped");
-    let stopped_at = unix_now();
-    assert!(
-        run.until(Duration::from_secs(10), |e| matches!(
+    let backup_on = |e: &Event| {
+        matches!(
             e,
             Event::FallbackOn {
                 id: Some(i),
                 fill: Fill::Backup,
                 ..
             } if i == "cam"
-        ))
-        .await
-        .is_some(),
-        "the backup after the camera died: {:?}",
-        run.seen
-    );
-    let left = Duration::from_nanos((stopped_at + 6_000_000_000).saturating_sub(unix_now()));
-    run.until(left, |_| false).await;
-    cam.start_again().expect("camera back");
-    let serving_at = unix_now();
-    assert!(
-        run.until(
-            Duration::from_secs(10),
-            |e| matches!(e, Event::FallbackOff { id: Some(i), .. } if i == "cam")
         )
-        .await
-        .is_some(),
-        "camera back on air: {:?}",
-        run.seen
-    );
-    assert!(
-        run.until(
-            Duration::from_secs(30),
-            |e| matches!(e, Event::ItemEnded { id, .. } if id == "after")
-        )
-        .await
-        .is_some(),
-        "{:?}",
-        run.seen
-    );
+    };
+    let stopped_at = camera_dies(
+        &mut run,
+        &mut cam,
+        backup_on,
+        "the backup after the camera died",
+    )
+    .await;
+    let serving_at = camera_returns(
+        &mut run,
+        &mut cam,
+        "cam",
+        stopped_at,
+        Duration::from_secs(6),
+    )
+    .await;
+    run.wait_ended("after", Duration::from_secs(30)).await;
     let timeline = run.engine.timeline();
-    run.until(Duration::from_millis(600), |_| false).await;
-    run.engine.stop().await;
-    ff.wait_finished(Duration::from_secs(10)).expect("finished");
-    ff.stop().expect("stop");
-    let path = ff.recording_path().expect("recording");
+    let path = run.finish(&mut ff, Duration::from_millis(600)).await;
 
     // Timestamps continuous across the outage and both switches.
     assert_continuous("ffmpeg", &path);
@@ -126,9 +87,7 @@ async fn a_stalled_camera_gets_its_backup_clip_looped_then_comes_back_on_its_own
         palette::CYAN,
         palette::GREEN,
     ];
-    let colours = probe::frame_colours(&path).expect("colours");
-    let runs = probe::colour_runs(&colours, &pal);
-    let desc = probe::describe_colour_runs(&runs, &pal);
+    let Pictures { runs, desc, .. } = pictures(&path, &pal);
     let frame_of = |ns: i64| (ns / FRAME_NS) as u64;
     let cam_runs: Vec<_> = runs
         .iter()
@@ -185,36 +144,13 @@ async fn a_stalled_camera_gets_its_backup_clip_looped_then_comes_back_on_its_own
         passes
     );
     // Back within 2 s of serving again.
-    let back_frame = frame_of(after.first_pts_ns);
-    let serving = timeline.frame_at(serving_at);
-    assert!(
-        back_frame <= serving + 50,
-        "back at frame {back_frame}, serving again at {serving} ({} ms): {desc}",
-        (back_frame as i64 - serving as i64) * 40
-    );
-    eprintln!(
-        "return to air: {} ms after the camera served again",
-        (back_frame as i64 - serving as i64) * 40
-    );
+    assert_back_within_2s(&timeline, serving_at, after.first_pts_ns, &desc);
 
     // The backup's own sound under it (440 Hz), the camera's (1000 Hz) after it.
     let pcm = probe::audio_pcm(&path).expect("pcm");
     let freqs = [1000.0, 440.0];
     let tones = probe::tone_runs(&pcm, &freqs, 256);
-    let share = |from: i64, to: i64, want: probe::Sound| {
-        let (mut hit, mut all) = (0i64, 0i64);
-        for t in &tones {
-            let end = t.start_ns + t.samples as i64 * 1_000_000_000 / 48_000;
-            let (a, b) = (t.start_ns.max(from), end.min(to));
-            if b > a {
-                all += b - a;
-                if t.sound == want {
-                    hit += b - a;
-                }
-            }
-        }
-        hit * 100 / all.max(1)
-    };
+    let share = |from, to, want| sound_share(&tones, from, to, want);
     let b0 = between[0].first_pts_ns + 100_000_000;
     let b1 = after.first_pts_ns - 100_000_000;
     assert!(

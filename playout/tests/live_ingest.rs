@@ -12,18 +12,17 @@ mod common;
 use common::*;
 use playout::Event;
 use playout::source::live::LiveOptions;
-use playout::source::live::ingest::{FeedId, Ingest, IngestSettings, KeyCheck};
+use playout::source::live::ingest::{FeedId, KeyCheck};
 use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
 use rml_rtmp::sessions::{
     ClientSession, ClientSessionConfig, ClientSessionEvent, ClientSessionResult, PublishRequestType,
 };
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
 use std::time::Duration;
 use testkit::clips::Clip;
 use testkit::probe;
-use testkit::{FfmpegRtmpListener, FfmpegSender, palette};
+use testkit::{FfmpegSender, palette};
 
 const GOOD: &str = "partner-key-7d0c1e55";
 const OTHER: &str = "other-key-90a1b2c3d4";
@@ -210,28 +209,33 @@ fn abuse(addr: SocketAddr) -> usize {
     refused
 }
 
+/// Cues the partner's feed for `slot` frames from `first`, then the green clip; waits
+/// (10 s) for the partner on air and lets it air 2 s.
+async fn cue_partner(run: &mut Run, first: u64, slot: u64, green: &std::path::Path) {
+    run.engine
+        .cue(vec![
+            playout::Cue::follow("partner", "ingest://partner")
+                .with_length(slot)
+                .at(first),
+            cue("after", green, 25),
+        ])
+        .expect("cued");
+    run.wait_started("partner", Duration::from_secs(10)).await;
+    run.air_for(Duration::from_secs(2)).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partners_push_with_their_key_and_abuse_never_disturbs_the_programme() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let ingest = Ingest::start(
-        IngestSettings {
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            ..IngestSettings::default()
-        },
-        Arc::new(Keys),
-    )
-    .await
-    .expect("ingest");
+    let ingest = start_ingest(Keys).await;
     let addr = ingest.local_addr();
     let hub = ingest.hub();
-    let url = |key: &str| format!("rtmp://127.0.0.1:{}/live/{key}", addr.port());
+    let url = |key: &str| publish_url(&ingest, key);
     let green = clip(Clip::new(palette::GREEN, 1000.0).frames(25), dir.path());
-    let mut ff = FfmpegRtmpListener::start().expect("receiver");
-    let live = LiveOptions {
+    let (mut run, mut ff) = on_air(LiveOptions {
         ingest: Some(hub.clone()),
         ..LiveOptions::default()
-    };
-    let mut run = start_live(destinations(&[("ffmpeg", ff.url())]), 0, live);
+    });
     // The partner's clock starts 7 s below 2^24 ms: it crosses the 24-bit field on air.
     let mut partner = FfmpegSender::start(
         palette::MAGENTA,
@@ -243,23 +247,7 @@ async fn partners_push_with_their_key_and_abuse_never_disturbs_the_programme() {
     .expect("partner publishes");
     let first = run.frame_in(Duration::from_millis(3000));
     let slot = 450;
-    run.engine
-        .cue(vec![
-            playout::Cue::follow("partner", "ingest://partner")
-                .with_length(slot)
-                .at(first),
-            cue("after", &green, 25),
-        ])
-        .expect("cued");
-    assert!(
-        run.until(
-            Duration::from_secs(10),
-            |e| matches!(e, Event::ItemStarted { id, .. } if id == "partner")
-        )
-        .await
-        .is_some()
-    );
-    run.until(Duration::from_secs(2), |_| false).await;
+    cue_partner(&mut run, first, slot, &green).await;
     let st = run.engine.status().await.expect("status");
     assert_eq!(st.live.len(), 1, "{:?}", st.live);
     assert_eq!(st.live[0].kind, "ingest");
@@ -323,24 +311,11 @@ async fn partners_push_with_their_key_and_abuse_never_disturbs_the_programme() {
         "memory grew from {rss_before} kB to {rss_after} kB"
     );
 
-    assert!(
-        run.until(
-            Duration::from_secs(30),
-            |e| matches!(e, Event::ItemEnded { id, .. } if id == "after")
-        )
-        .await
-        .is_some(),
-        "{:?}",
-        run.seen
-    );
+    run.wait_ended("after", Duration::from_secs(30)).await;
     let st = run.engine.status().await.expect("status");
-    run.until(Duration::from_millis(600), |_| false).await;
-    run.engine.stop().await;
+    let path = run.finish(&mut ff, Duration::from_millis(600)).await;
     partner.stop().expect("stop partner");
     ingest.stop().await;
-    ff.wait_finished(Duration::from_secs(10)).expect("finished");
-    ff.stop().expect("stop");
-    let path = ff.recording_path().expect("recording");
     assert_eq!(st.frames_dropped, 0);
     // No fallback once the partner was on air.
     let late_fallback = run.seen.iter().any(|(_, e)| {
@@ -350,9 +325,11 @@ async fn partners_push_with_their_key_and_abuse_never_disturbs_the_programme() {
 
     assert_continuous("ffmpeg", &path);
     let pal = [palette::MAGENTA, palette::GREEN, palette::RED];
-    let colours = probe::frame_colours(&path).expect("colours");
-    let runs = probe::colour_runs(&colours, &pal);
-    let desc = probe::describe_colour_runs(&runs, &pal);
+    let Pictures {
+        colours,
+        runs,
+        desc,
+    } = pictures(&path, &pal);
     // The partner's picture from the moment it was seen on air to the end of its slot,
     // across the abuse and the 2^24 ms mark, without a single other frame.
     let magenta = colours
@@ -377,19 +354,8 @@ async fn partners_push_with_their_key_and_abuse_never_disturbs_the_programme() {
         (on_air_from as i64) * FRAME_NS + 500_000_000,
         ((first + slot) as i64) * FRAME_NS - 200_000_000,
     );
-    let (mut hit, mut all) = (0i64, 0i64);
-    for t in &tones {
-        let end = t.start_ns + t.samples as i64 * 1_000_000_000 / 48_000;
-        let (a, b) = (t.start_ns.max(from), end.min(to));
-        if b > a {
-            all += b - a;
-            if t.sound == probe::Sound::Tone(0) {
-                hit += b - a;
-            }
-        }
-    }
     assert!(
-        hit * 100 / all.max(1) >= 90,
+        sound_share(&tones, from, to, probe::Sound::Tone(0)) >= 90,
         "partner sound on air: {}",
         probe::describe_tone_runs(&tones, &[1000.0])
     );
@@ -398,94 +364,48 @@ async fn partners_push_with_their_key_and_abuse_never_disturbs_the_programme() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partner_that_drops_and_pushes_again_takes_the_air_back_by_itself() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let ingest = Ingest::start(
-        IngestSettings {
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            ..IngestSettings::default()
-        },
-        Arc::new(Keys),
-    )
-    .await
-    .expect("ingest");
-    let url = format!(
-        "rtmp://127.0.0.1:{}/live/{GOOD}",
-        ingest.local_addr().port()
-    );
+    let ingest = start_ingest(Keys).await;
+    let url = publish_url(&ingest, GOOD);
     let green = clip(Clip::new(palette::GREEN, 1000.0).frames(25), dir.path());
-    let mut ff = FfmpegRtmpListener::start().expect("receiver");
-    let live = LiveOptions {
+    let (mut run, mut ff) = on_air(LiveOptions {
         ingest: Some(ingest.hub()),
         ..LiveOptions::default()
-    };
-    let mut run = start_live(destinations(&[("ffmpeg", ff.url())]), 0, live);
+    });
     let mut partner = FfmpegSender::start(palette::MAGENTA, 60, "flv", &url, &[]).expect("partner");
     let first = run.frame_in(Duration::from_millis(3000));
     let slot = 400;
-    run.engine
-        .cue(vec![
-            playout::Cue::follow("partner", "ingest://partner")
-                .with_length(slot)
-                .at(first),
-            cue("after", &green, 25),
-        ])
-        .expect("cued");
-    assert!(
-        run.until(
-            Duration::from_secs(10),
-            |e| matches!(e, Event::ItemStarted { id, .. } if id == "partner")
-        )
-        .await
-        .is_some()
-    );
-    run.until(Duration::from_secs(2), |_| false).await;
+    cue_partner(&mut run, first, slot, &green).await;
     // The partner's encoder dies…
     partner.stop().expect("partner stopped");
-    assert!(
-        run.until(Duration::from_secs(8), |e| {
-            matches!(e, Event::FallbackOn { id: Some(i), .. } if i == "partner")
-        })
-        .await
-        .is_some(),
-        "slate when the partner left: {:?}",
-        run.seen
-    );
+    run.expect(
+        Duration::from_secs(8),
+        fallback_on("partner"),
+        "slate when the partner left",
+    )
+    .await;
     // … and pushes again.
     let mut partner =
         FfmpegSender::start(palette::MAGENTA, 60, "flv", &url, &[]).expect("partner again");
     let pushed = std::time::Instant::now();
     let back = run
-        .until(
+        .expect(
             Duration::from_secs(10),
-            |e| matches!(e, Event::FallbackOff { id: Some(i), .. } if i == "partner"),
+            fallback_off("partner"),
+            "the partner took the air back by itself",
         )
-        .await
-        .expect("the partner took the air back by itself");
+        .await;
     let took = back.duration_since(pushed);
     assert!(
         took < Duration::from_secs(5),
         "back {took:?} after pushing again"
     );
-    assert!(
-        run.until(
-            Duration::from_secs(30),
-            |e| matches!(e, Event::ItemEnded { id, .. } if id == "after")
-        )
-        .await
-        .is_some(),
-        "{:?}",
-        run.seen
-    );
-    run.until(Duration::from_millis(600), |_| false).await;
-    run.engine.stop().await;
+    run.wait_ended("after", Duration::from_secs(30)).await;
+    let path = run.finish(&mut ff, Duration::from_millis(600)).await;
     partner.stop().expect("stop partner");
     ingest.stop().await;
-    ff.wait_finished(Duration::from_secs(10)).expect("finished");
-    ff.stop().expect("stop");
-    let path = ff.recording_path().expect("recording");
     assert_continuous("ffmpeg", &path);
     let pal = [palette::MAGENTA, palette::GREEN];
-    let runs = probe::colour_runs(&probe::frame_colours(&path).expect("colours"), &pal);
-    let desc = probe::describe_colour_runs(&runs, &pal);
+    let Pictures { runs, desc, .. } = pictures(&path, &pal);
     // The partner, the slate, the partner again, then the next item on its frame.
     let partner_runs = runs.iter().filter(|r| r.colour == Some(0)).count();
     assert!(partner_runs >= 2, "{desc}");

@@ -8,12 +8,11 @@
 mod common;
 
 use common::*;
-use playout::Event;
 use std::process::Command;
 use std::time::Duration;
 use testkit::clips::Clip;
 use testkit::ports::{free_tcp_port, free_udp_port, tcp_listening, udp_bound};
-use testkit::{FfmpegRtmpListener, FfmpegSender, palette, probe};
+use testkit::{FfmpegSender, palette, probe};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn srt_hls_and_http_flv_pulls_are_on_air_in_their_slots() {
@@ -79,14 +78,13 @@ async fn srt_hls_and_http_flv_pulls_are_on_air_in_their_slots() {
     wait_ready("flv server", || tcp_listening(flv_port));
     wait_ready("hls playlist", || hls_dir.join("live.m3u8").exists());
 
-    let srt_in = free_udp_port().expect("port");
+    let srt_in = SrtIn::new();
     let green = clip(Clip::new(palette::GREEN, 1000.0).frames(25), dir.path());
-    let mut ff = FfmpegRtmpListener::start().expect("receiver");
-    let mut run = start(destinations(&[("ffmpeg", ff.url())]), 0);
+    let (mut run, mut ff) = on_air(Default::default());
     let first = run.frame_in(Duration::from_millis(2500));
     run.engine
         .cue(vec![
-            playout::Cue::follow("srt-listener", format!("srt://:{srt_in}?mode=listener"))
+            playout::Cue::follow("srt-listener", srt_in.locator())
                 .with_length(100)
                 .at(first),
             playout::Cue::follow("srt-caller", format!("srt://127.0.0.1:{relay_out}"))
@@ -101,43 +99,17 @@ async fn srt_hls_and_http_flv_pulls_are_on_air_in_their_slots() {
     // An ffmpeg SRT caller into our listener, once it listens. Its clock starts ~4 s below
     // 2^33 ticks of 90 kHz (26.5 h): the MPEG-TS PTS wraps on air, as after a day of a
     // slow-live camera.
-    wait_ready("our SRT listener", || udp_bound(srt_in));
-    let _caller = FfmpegSender::start(
-        palette::RED,
-        60,
-        "mpegts",
-        &format!("srt://127.0.0.1:{srt_in}?mode=caller"),
-        &["-output_ts_offset", "95439.2"],
-    )
-    .expect("srt ffmpeg");
+    let _caller = srt_in.push(palette::RED, 60, &["-output_ts_offset", "95439.2"]);
     let mut kinds = Vec::new();
-    loop {
-        let done = run
-            .until(
-                Duration::from_secs(1),
-                |e| matches!(e, Event::ItemEnded { id, .. } if id == "after"),
-            )
-            .await;
-        if done.is_some() {
-            break;
-        }
-        let st = run.engine.status().await.expect("status");
+    run.watch_until_ended("after", Duration::from_secs(60), |st| {
         for l in st.live {
             if l.state == playout::source::live::LiveState::Live && !kinds.contains(&l.kind) {
                 kinds.push(l.kind);
             }
         }
-        assert!(
-            run.started.elapsed() < Duration::from_secs(60),
-            "{:?}",
-            run.seen
-        );
-    }
-    run.until(Duration::from_millis(600), |_| false).await;
-    run.engine.stop().await;
-    ff.wait_finished(Duration::from_secs(10)).expect("finished");
-    ff.stop().expect("stop");
-    let path = ff.recording_path().expect("recording");
+    })
+    .await;
+    let path = run.finish(&mut ff, Duration::from_millis(600)).await;
     kinds.sort();
     assert_eq!(kinds, vec!["hls", "http-flv", "srt"], "live kinds seen");
 
@@ -149,9 +121,8 @@ async fn srt_hls_and_http_flv_pulls_are_on_air_in_their_slots() {
         palette::CYAN,
         palette::GREEN,
     ];
-    let colours = probe::frame_colours(&path).expect("colours");
-    let runs = probe::colour_runs(&colours, &pal);
-    let desc = probe::describe_colour_runs(&runs, &pal);
+    let pics = pictures(&path, &pal);
+    let (colours, desc) = (&pics.colours, &pics.desc);
     let count = |from: u64, colour: usize| {
         colours
             .iter()
@@ -168,7 +139,7 @@ async fn srt_hls_and_http_flv_pulls_are_on_air_in_their_slots() {
         let n = count(first + 100 * i as u64, i);
         assert!(n >= 75, "{name}: {n} of 100 frames in its colour: {desc}");
     }
-    let g = runs.iter().find(|r| r.colour == Some(4)).expect(&desc);
+    let g = pics.first_run_of(4);
     assert_eq!(g.first_pts_ns, (first + 400) as i64 * FRAME_NS, "{desc}");
 }
 
@@ -178,12 +149,11 @@ async fn srt_hls_and_http_flv_pulls_are_on_air_in_their_slots() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_feed_split_into_two_items_stays_on_air_across_the_cut() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let srt_in = free_udp_port().expect("port");
+    let srt_in = SrtIn::new();
     let green = clip(Clip::new(palette::GREEN, 1000.0).frames(25), dir.path());
-    let mut ff = FfmpegRtmpListener::start().expect("receiver");
-    let mut run = start(destinations(&[("ffmpeg", ff.url())]), 0);
+    let (mut run, mut ff) = on_air(Default::default());
     let first = run.frame_in(Duration::from_millis(3000));
-    let url = format!("srt://:{srt_in}?mode=listener");
+    let url = srt_in.locator();
     run.engine
         .cue(vec![
             playout::Cue::follow("before-midnight", url.clone())
@@ -193,31 +163,12 @@ async fn a_feed_split_into_two_items_stays_on_air_across_the_cut() {
             cue("after", &green, 25),
         ])
         .expect("cued");
-    wait_ready("our SRT listener", || udp_bound(srt_in));
-    let _caller = FfmpegSender::start(
-        palette::RED,
-        60,
-        "mpegts",
-        &format!("srt://127.0.0.1:{srt_in}?mode=caller"),
-        &[],
-    )
-    .expect("srt ffmpeg");
-    let done = run
-        .until(
-            Duration::from_secs(40),
-            |e| matches!(e, Event::ItemEnded { id, .. } if id == "after"),
-        )
-        .await;
-    assert!(done.is_some(), "{:?}", run.seen);
-    run.until(Duration::from_millis(600), |_| false).await;
-    run.engine.stop().await;
-    ff.wait_finished(Duration::from_secs(10)).expect("finished");
-    ff.stop().expect("stop");
-    let path = ff.recording_path().expect("recording");
+    let _caller = srt_in.push(palette::RED, 60, &[]);
+    run.wait_ended("after", Duration::from_secs(40)).await;
+    let path = run.finish(&mut ff, Duration::from_millis(600)).await;
     assert_continuous("ffmpeg", &path);
     let pal = [palette::RED, palette::GREEN];
-    let colours = probe::frame_colours(&path).expect("colours");
-    let desc = probe::describe_colour_runs(&probe::colour_runs(&colours, &pal), &pal);
+    let Pictures { colours, desc, .. } = pictures(&path, &pal);
     // The second item (frames first+100 … first+199) is the feed throughout: not one
     // frame of slate or hold at the cut.
     let not_red: Vec<u64> = colours

@@ -8,15 +8,13 @@
 mod common;
 
 use common::*;
-use playout::Event;
-use playout::source::live::ingest::{FeedId, Ingest, IngestSettings, KeyCheck};
+use playout::source::live::ingest::{FeedId, IngestHub, KeyCheck};
 use playout::source::live::{LiveOptions, Manifest, RecordPlan, RecordPlanner};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 use testkit::clips::Clip;
-use testkit::ports::{free_udp_port, udp_bound};
 use testkit::{CameraCodec, CameraOptions, FfmpegRtmpListener, FfmpegSender, RtspCamera, palette};
 
 /// Records every live source into `root/<n>` and keeps the endings it hears.
@@ -110,24 +108,39 @@ fn judge_segments(dir: &Path, m: &Manifest, video: &str) -> Duration {
     total
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_camera_window_is_recorded_and_a_restart_adds_a_segment_not_a_window() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let rec_root = dir.path().join("rec");
-    let mut cam = RtspCamera::start(CameraOptions {
+/// The engine on air to a receiver, its live sources recorded by `recorder` (and pushes
+/// taken by `ingest`, if any); with the 1 s green clip that follows each window.
+fn recorded_air(
+    dir: &Path,
+    recorder: Arc<dyn RecordPlanner>,
+    ingest: Option<IngestHub>,
+) -> (Run, FfmpegRtmpListener, PathBuf) {
+    let (run, ff) = on_air(LiveOptions {
+        ingest,
+        recorder: Some(recorder),
+        ..LiveOptions::default()
+    });
+    let green = clip(Clip::new(palette::GREEN, 1000.0).frames(25), dir);
+    (run, ff, green)
+}
+
+/// A magenta H.264 camera at 25 fps with a 1 kHz tone (a real GStreamer RTSP server).
+fn camera() -> RtspCamera {
+    RtspCamera::start(CameraOptions {
         tone_hz: Some(1000),
         fps: 25,
         ..CameraOptions::new(CameraCodec::H264, palette::MAGENTA)
     })
-    .expect("camera");
+    .expect("camera")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_camera_window_is_recorded_and_a_restart_adds_a_segment_not_a_window() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rec_root = dir.path().join("rec");
+    let mut cam = camera();
     let plan = planner(&rec_root);
-    let live = LiveOptions {
-        recorder: Some(plan.clone()),
-        ..LiveOptions::default()
-    };
-    let green = clip(Clip::new(palette::GREEN, 1000.0).frames(25), dir.path());
-    let mut ff = FfmpegRtmpListener::start().expect("receiver");
-    let mut run = start_live(destinations(&[("ffmpeg", ff.url())]), 0, live);
+    let (mut run, mut ff, green) = recorded_air(dir.path(), plan.clone(), None);
     let first = run.frame_in(Duration::from_millis(3000));
     // 16 s of camera (pre-rolled), then a file.
     let window: u64 = 400;
@@ -139,43 +152,25 @@ async fn a_camera_window_is_recorded_and_a_restart_adds_a_segment_not_a_window()
             cue("after", &green, 25),
         ])
         .expect("cued");
-    assert!(
-        run.until(
-            Duration::from_secs(10),
-            |e| matches!(e, Event::ItemStarted { id, .. } if id == "cam")
-        )
-        .await
-        .is_some(),
-        "camera on air: {:?}",
-        run.seen
-    );
-    run.until(Duration::from_secs(4), |_| false).await;
+    run.wait_started("cam", Duration::from_secs(10)).await;
+    run.air_for(Duration::from_secs(4)).await;
     // The camera restarts mid-window: down from here …
     cam.stop().expect("camera stopped");
     let stopped = Instant::now();
-    run.until(Duration::from_secs(2), |_| false).await;
+    run.air_for(Duration::from_secs(2)).await;
     cam.start_again().expect("camera back");
     let back = run
-        .until(
+        .expect(
             Duration::from_secs(10),
-            |e| matches!(e, Event::FallbackOff { id: Some(i), .. } if i == "cam"),
+            fallback_off("cam"),
+            "camera back on air",
         )
-        .await
-        .expect("camera back on air");
+        .await;
     // … to its first frame again (the source is ready a jitter buffer after it).
     let down = back
         .duration_since(stopped)
         .saturating_sub(Duration::from_millis(500));
-    assert!(
-        run.until(
-            Duration::from_secs(20),
-            |e| matches!(e, Event::ItemEnded { id, .. } if id == "after")
-        )
-        .await
-        .is_some(),
-        "{:?}",
-        run.seen
-    );
+    run.wait_ended("after", Duration::from_secs(20)).await;
     let (rec_dir, m) = ended(&plan).await;
     run.engine.stop().await;
     let _ = ff.stop();
@@ -211,60 +206,44 @@ async fn an_srt_push_is_recorded_as_its_own_h264_and_aac() {
     let dir = tempfile::tempdir().expect("tempdir");
     let rec_root = dir.path().join("rec");
     let plan = planner(&rec_root);
-    let live = LiveOptions {
-        recorder: Some(plan.clone()),
-        ..LiveOptions::default()
-    };
-    let green = clip(Clip::new(palette::GREEN, 1000.0).frames(25), dir.path());
-    let mut ff = FfmpegRtmpListener::start().expect("receiver");
-    let mut run = start_live(destinations(&[("ffmpeg", ff.url())]), 0, live);
-    let srt_in = free_udp_port().expect("port");
+    let (mut run, mut ff, green) = recorded_air(dir.path(), plan.clone(), None);
+    let srt_in = SrtIn::new();
     let first = run.frame_in(Duration::from_millis(4000));
     let window: u64 = 250;
     run.engine
         .cue(vec![
-            playout::Cue::follow("push", format!("srt://:{srt_in}?mode=listener"))
+            playout::Cue::follow("push", srt_in.locator())
                 .with_length(window)
                 .at(first),
             cue("after", &green, 25),
         ])
         .expect("cued");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !udp_bound(srt_in) {
-        assert!(Instant::now() < deadline, "our SRT listener never bound");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let _caller = FfmpegSender::start(
-        palette::RED,
-        60,
-        "mpegts",
-        &format!("srt://127.0.0.1:{srt_in}?mode=caller"),
-        &[],
-    )
-    .expect("srt ffmpeg");
-    assert!(
-        run.until(
-            Duration::from_secs(30),
-            |e| matches!(e, Event::ItemEnded { id, .. } if id == "after")
-        )
-        .await
-        .is_some(),
-        "{:?}",
-        run.seen
-    );
-    // Down only if the push was late to start (it was pre-rolled: nothing missing).
-    let fallback = run
-        .seen
-        .iter()
-        .any(|(_, e)| matches!(e, Event::FallbackOn { id: Some(i), .. } if i == "push"));
-    let (rec_dir, m) = ended(&plan).await;
+    let _caller = srt_in.push(palette::RED, 60, &[]);
+    judge_push(&mut run, &mut ff, &plan, "push", window, "srt push").await;
+}
+
+/// After a push of item `id` into a `window`-frame slot (then the next item): the push was
+/// on air all its window (it was pre-rolled: nothing missing), and its recording is one
+/// connection, complete, the feed's own codecs and size, as long as the window (± 1 s).
+async fn judge_push(
+    run: &mut Run,
+    ff: &mut FfmpegRtmpListener,
+    plan: &Planner,
+    id: &str,
+    window: u64,
+    label: &str,
+) {
+    run.wait_ended("after", Duration::from_secs(30)).await;
+    // Down only if the push was late to start.
+    let fallback = run.fell_back(id);
+    let (rec_dir, m) = ended(plan).await;
     run.engine.stop().await;
     let _ = ff.stop();
     assert!(m.error.is_none(), "{m:?}");
     assert_eq!(m.connections, 1, "{m:?}");
     let recorded = judge_segments(&rec_dir, &m, "h264");
     eprintln!(
-        "srt push: recorded {recorded:?} in {} segments, window {} ms",
+        "{label}: recorded {recorded:?} in {} segments, window {} ms",
         m.segments.len(),
         window * 40
     );
@@ -300,20 +279,10 @@ impl RecordPlanner for FullDisk {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_stops_the_recording_not_the_air() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut cam = RtspCamera::start(CameraOptions {
-        tone_hz: Some(1000),
-        fps: 25,
-        ..CameraOptions::new(CameraCodec::H264, palette::MAGENTA)
-    })
-    .expect("camera");
+    let mut cam = camera();
     let plan = planner(&dir.path().join("rec"));
-    let live = LiveOptions {
-        recorder: Some(Arc::new(FullDisk(plan.clone()))),
-        ..LiveOptions::default()
-    };
-    let green = clip(Clip::new(palette::GREEN, 1000.0).frames(25), dir.path());
-    let mut ff = FfmpegRtmpListener::start().expect("receiver");
-    let mut run = start_live(destinations(&[("ffmpeg", ff.url())]), 0, live);
+    let full = Arc::new(FullDisk(plan.clone()));
+    let (mut run, mut ff, green) = recorded_air(dir.path(), full, None);
     let first = run.frame_in(Duration::from_millis(3000));
     run.engine
         .cue(vec![
@@ -346,29 +315,12 @@ async fn a_full_disk_stops_the_recording_not_the_air() {
     let why = m.error.clone().unwrap_or_default();
     assert!(!why.is_empty(), "{m:?}");
     eprintln!("recording stopped: {why}");
-    assert!(
-        run.until(
-            Duration::from_secs(20),
-            |e| matches!(e, Event::ItemEnded { id, .. } if id == "after")
-        )
-        .await
-        .is_some(),
-        "{:?}",
-        run.seen
-    );
-    run.engine.stop().await;
-    ff.wait_finished(Duration::from_secs(10)).expect("finished");
-    ff.stop().expect("stop");
+    run.wait_ended("after", Duration::from_secs(20)).await;
+    let path = run.finish(&mut ff, Duration::ZERO).await;
     // The air never noticed: the camera all its window (no fallback), then the file, every
     // frame on its time.
-    assert!(
-        !run.seen
-            .iter()
-            .any(|(_, e)| matches!(e, Event::FallbackOn { id: Some(i), .. } if i == "cam")),
-        "{:?}",
-        run.seen
-    );
-    assert_continuous("ffmpeg", &ff.recording_path().expect("recording"));
+    assert!(!run.fell_back("cam"), "{:?}", run.seen);
+    assert_continuous("ffmpeg", &path);
     // What was written before the disk filled is readable.
     let seg0 = rec_dir.join("seg-00000.ts");
     assert!(seg0.is_file(), "{m:?}");
@@ -388,28 +340,10 @@ impl KeyCheck for Keys {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_rtmp_push_into_the_ingest_is_recorded_as_its_own_h264_and_aac() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let ingest = Ingest::start(
-        IngestSettings {
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            ..IngestSettings::default()
-        },
-        Arc::new(Keys),
-    )
-    .await
-    .expect("ingest");
-    let url = format!(
-        "rtmp://127.0.0.1:{}/live/partner-key-5e1f0a77",
-        ingest.local_addr().port()
-    );
+    let ingest = start_ingest(Keys).await;
+    let url = publish_url(&ingest, "partner-key-5e1f0a77");
     let plan = planner(&dir.path().join("rec"));
-    let live = LiveOptions {
-        ingest: Some(ingest.hub()),
-        recorder: Some(plan.clone()),
-        ..LiveOptions::default()
-    };
-    let green = clip(Clip::new(palette::GREEN, 1000.0).frames(25), dir.path());
-    let mut ff = FfmpegRtmpListener::start().expect("receiver");
-    let mut run = start_live(destinations(&[("ffmpeg", ff.url())]), 0, live);
+    let (mut run, mut ff, green) = recorded_air(dir.path(), plan.clone(), Some(ingest.hub()));
     let _partner = FfmpegSender::start(palette::MAGENTA, 60, "flv", &url, &[]).expect("partner");
     let first = run.frame_in(Duration::from_millis(4000));
     let window: u64 = 250;
@@ -421,36 +355,5 @@ async fn an_rtmp_push_into_the_ingest_is_recorded_as_its_own_h264_and_aac() {
             cue("after", &green, 25),
         ])
         .expect("cued");
-    assert!(
-        run.until(
-            Duration::from_secs(30),
-            |e| matches!(e, Event::ItemEnded { id, .. } if id == "after")
-        )
-        .await
-        .is_some(),
-        "{:?}",
-        run.seen
-    );
-    let fallback = run
-        .seen
-        .iter()
-        .any(|(_, e)| matches!(e, Event::FallbackOn { id: Some(i), .. } if i == "partner"));
-    let (rec_dir, m) = ended(&plan).await;
-    run.engine.stop().await;
-    let _ = ff.stop();
-    assert!(m.error.is_none(), "{m:?}");
-    assert_eq!(m.connections, 1, "{m:?}");
-    let recorded = judge_segments(&rec_dir, &m, "h264");
-    eprintln!(
-        "rtmp push: recorded {recorded:?} in {} segments, window {} ms",
-        m.segments.len(),
-        window * 40
-    );
-    assert!(
-        !fallback,
-        "the push was on air all its window: {:?}",
-        run.seen
-    );
-    let diff = recorded.abs_diff(Duration::from_millis(window * 40));
-    assert!(diff <= Duration::from_secs(1), "recorded {recorded:?}");
+    judge_push(&mut run, &mut ff, &plan, "partner", window, "rtmp push").await;
 }

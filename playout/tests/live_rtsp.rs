@@ -9,32 +9,16 @@
 mod common;
 
 use common::*;
-use playout::Event;
 use playout::source::live::{LiveOptions, LiveSettings, LiveState, RtspTransport};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use testkit::clips::Clip;
 use testkit::probe;
-use testkit::{CameraCodec, CameraOptions, DeadServer, FfmpegRtmpListener, RtspCamera, palette};
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_nanos() as u64
-}
+use testkit::{CameraCodec, CameraOptions, DeadServer, RtspCamera, palette};
 
 fn with_auth(mut s: LiveSettings, user: &str, pass: &str) -> LiveSettings {
     s.rtsp.username = Some(user.into());
     s.rtsp.password = Some(pass.into());
     s
-}
-
-fn fallback_off(id: &'static str) -> impl Fn(&Event) -> bool {
-    move |e| matches!(e, Event::FallbackOff { id: Some(i), .. } if i == id)
-}
-
-fn fallback_on(id: &'static str) -> impl Fn(&Event) -> bool {
-    move |e| matches!(e, Event::FallbackOn { id: Some(i), .. } if i == id)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,8 +36,7 @@ async fn a_camera_stopped_for_10s_comes_back_by_itself_within_2s_of_serving_agai
         with_auth(LiveSettings::default(), "operator", "cam-pass-8812"),
     );
     let green = clip(Clip::new(palette::GREEN, 1000.0).frames(50), dir.path());
-    let mut ff = FfmpegRtmpListener::start().expect("receiver");
-    let mut run = start_live(destinations(&[("ffmpeg", ff.url())]), 0, live);
+    let (mut run, mut ff) = on_air(live);
     let first = run.frame_in(Duration::from_millis(3000));
     // 24 s of camera, then a file on its frame.
     let cam_frames = 600;
@@ -65,17 +48,8 @@ async fn a_camera_stopped_for_10s_comes_back_by_itself_within_2s_of_serving_agai
             cue("after", &green, 50),
         ])
         .expect("cued");
-    assert!(
-        run.until(
-            Duration::from_secs(10),
-            |e| matches!(e, Event::ItemStarted { id, .. } if id == "cam")
-        )
-        .await
-        .is_some(),
-        "camera on air: {:?}",
-        run.seen
-    );
-    run.until(Duration::from_secs(3), |_| false).await;
+    run.wait_started("cam", Duration::from_secs(10)).await;
+    run.air_for(Duration::from_secs(3)).await;
     let st = run.engine.status().await.expect("status");
     assert_eq!(st.live.len(), 1, "{:?}", st.live);
     assert_eq!(st.live[0].state, LiveState::Live, "{:?}", st.live);
@@ -86,16 +60,14 @@ async fn a_camera_stopped_for_10s_comes_back_by_itself_within_2s_of_serving_agai
     );
 
     // The camera dies.
-    cam.stop().expect("camera stopped");
-    let stopped_at = unix_now();
-    assert!(
-        run.until(Duration::from_secs(10), fallback_on("cam"))
-            .await
-            .is_some(),
-        "slate after the camera died: {:?}",
-        run.seen
-    );
-    run.until(Duration::from_secs(3), |_| false).await;
+    let stopped_at = camera_dies(
+        &mut run,
+        &mut cam,
+        fallback_on("cam"),
+        "slate after the camera died",
+    )
+    .await;
+    run.air_for(Duration::from_secs(3)).await;
     let down = run.engine.status().await.expect("status");
     assert!(
         matches!(
@@ -107,42 +79,28 @@ async fn a_camera_stopped_for_10s_comes_back_by_itself_within_2s_of_serving_agai
     );
     assert!(down.live[0].last_error.is_some(), "{:?}", down.live);
     // Down for 10 s in all.
-    let left = Duration::from_nanos((stopped_at + 10_000_000_000).saturating_sub(unix_now()));
-    run.until(left, |_| false).await;
-    cam.start_again().expect("camera back");
-    let serving_at = unix_now();
-    assert!(
-        run.until(Duration::from_secs(10), fallback_off("cam"))
-            .await
-            .is_some(),
-        "camera back on air: {:?}",
-        run.seen
-    );
+    let serving_at = camera_returns(
+        &mut run,
+        &mut cam,
+        "cam",
+        stopped_at,
+        Duration::from_secs(10),
+    )
+    .await;
     let back = run.engine.status().await.expect("status");
     assert!(back.live[0].reconnects >= 1, "{:?}", back.live);
-    assert!(
-        run.until(
-            Duration::from_secs(30),
-            |e| matches!(e, Event::ItemEnded { id, .. } if id == "after")
-        )
-        .await
-        .is_some(),
-        "{:?}",
-        run.seen
-    );
+    run.wait_ended("after", Duration::from_secs(30)).await;
     let timeline = run.engine.timeline();
-    run.until(Duration::from_millis(600), |_| false).await;
-    run.engine.stop().await;
-    ff.wait_finished(Duration::from_secs(10)).expect("finished");
-    ff.stop().expect("stop");
-    let path = ff.recording_path().expect("recording");
+    let path = run.finish(&mut ff, Duration::from_millis(600)).await;
 
     // Timestamps continuous across the whole outage.
     assert_continuous("ffmpeg", &path);
     let pal = [palette::MAGENTA, palette::GREEN];
-    let colours = probe::frame_colours(&path).expect("colours");
-    let runs = probe::colour_runs(&colours, &pal);
-    let desc = probe::describe_colour_runs(&runs, &pal);
+    let Pictures {
+        colours,
+        runs,
+        desc,
+    } = pictures(&path, &pal);
     let frame_of = |ns: i64| (ns / FRAME_NS) as u64;
     let cam_runs: Vec<_> = runs.iter().filter(|r| r.colour == Some(0)).collect();
     assert!(cam_runs.len() >= 2, "camera before and after: {desc}");
@@ -170,34 +128,11 @@ async fn a_camera_stopped_for_10s_comes_back_by_itself_within_2s_of_serving_agai
         assert!(b > r && b > 40 && r < 60, "slate colour {:?}", c.rgb);
     }
     // Back within 2 s of serving again.
-    let back_frame = frame_of(after.first_pts_ns);
-    let serving = timeline.frame_at(serving_at);
-    assert!(
-        back_frame <= serving + 50,
-        "back at frame {back_frame}, serving again at {serving} ({} ms): {desc}",
-        (back_frame as i64 - serving as i64) * 40
-    );
-    eprintln!(
-        "return to air: {} ms after the camera served again",
-        (back_frame as i64 - serving as i64) * 40
-    );
+    assert_back_within_2s(&timeline, serving_at, after.first_pts_ns, &desc);
     // The camera's own sound (AAC) while it is on air; silence under the slate.
     let pcm = probe::audio_pcm(&path).expect("pcm");
     let tones = probe::tone_runs(&pcm, &[1000.0], 256);
-    let share = |from: i64, to: i64, want: probe::Sound| {
-        let (mut hit, mut all) = (0i64, 0i64);
-        for t in &tones {
-            let end = t.start_ns + t.samples as i64 * 1_000_000_000 / 48_000;
-            let (a, b) = (t.start_ns.max(from), end.min(to));
-            if b > a {
-                all += b - a;
-                if t.sound == want {
-                    hit += b - a;
-                }
-            }
-        }
-        hit * 100 / all.max(1)
-    };
+    let share = |from, to, want| sound_share(&tones, from, to, want);
     let tone = probe::Sound::Tone(0);
     let b0 = before.first_pts_ns + 500_000_000;
     assert!(
@@ -257,8 +192,7 @@ async fn h265_over_udp_with_digest_auth_and_hung_cameras_fall_back_within_the_ho
     udp.rtsp.transport = RtspTransport::Udp;
     live.feeds.insert(hevc.url(), udp);
     let green = clip(Clip::new(palette::GREEN, 1000.0).frames(25), dir.path());
-    let mut ff = FfmpegRtmpListener::start().expect("receiver");
-    let mut run = start_live(destinations(&[("ffmpeg", ff.url())]), 0, live);
+    let (mut run, mut ff) = on_air(live);
     let first = run.frame_in(Duration::from_millis(1500));
     run.engine
         .cue(vec![
@@ -271,32 +205,14 @@ async fn h265_over_udp_with_digest_auth_and_hung_cameras_fall_back_within_the_ho
         ])
         .expect("cued");
     let mut dead_status = None;
-    loop {
-        let done = run
-            .until(
-                Duration::from_secs(1),
-                |e| matches!(e, Event::ItemEnded { id, .. } if id == "after"),
-            )
-            .await;
-        if done.is_some() {
-            break;
-        }
-        let st = run.engine.status().await.expect("status");
+    run.watch_until_ended("after", Duration::from_secs(40), |st| {
         if st.on_air.as_ref().is_some_and(|o| o.id == "dead") {
             dead_status = st.live.iter().find(|l| l.url == dead_url).cloned();
         }
-        assert!(
-            run.started.elapsed() < Duration::from_secs(40),
-            "{:?}",
-            run.seen
-        );
-    }
+    })
+    .await;
     let st = run.engine.status().await.expect("status");
-    run.until(Duration::from_millis(600), |_| false).await;
-    run.engine.stop().await;
-    ff.wait_finished(Duration::from_secs(10)).expect("finished");
-    ff.stop().expect("stop");
-    let path = ff.recording_path().expect("recording");
+    let path = run.finish(&mut ff, Duration::from_millis(600)).await;
     assert!(dead.accepted() >= 1, "the dead camera was tried");
     if let Some(d) = &dead_status {
         assert!(d.state != LiveState::Live, "{d:?}");
@@ -304,9 +220,8 @@ async fn h265_over_udp_with_digest_auth_and_hung_cameras_fall_back_within_the_ho
 
     assert_continuous("ffmpeg", &path);
     let pal = [palette::CYAN, palette::YELLOW, palette::GREEN];
-    let colours = probe::frame_colours(&path).expect("colours");
-    let runs = probe::colour_runs(&colours, &pal);
-    let desc = probe::describe_colour_runs(&runs, &pal);
+    let pics = pictures(&path, &pal);
+    let (colours, desc) = (&pics.colours, &pics.desc);
     let in_slot = |from: u64, to: u64, colour: Option<usize>| {
         colours
             .iter()
@@ -341,7 +256,7 @@ async fn h265_over_udp_with_digest_auth_and_hung_cameras_fall_back_within_the_ho
     let yellow = in_slot(first + 225, first + 325, Some(1));
     assert!(yellow >= 90, "yellow {yellow} of 100: {desc}");
     // The rest of the rundown on its frames.
-    let g = runs.iter().find(|r| r.colour == Some(2)).expect(&desc);
+    let g = pics.first_run_of(2);
     assert_eq!(g.first_pts_ns, (first + 325) as i64 * FRAME_NS, "{desc}");
     assert_eq!(g.frames, 25, "{desc}");
     assert_eq!(st.frames_dropped, 0);

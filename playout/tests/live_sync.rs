@@ -8,11 +8,9 @@
 mod common;
 
 use common::*;
-use playout::Event;
 use std::process::Command;
 use std::time::Duration;
-use testkit::ports::{free_udp_port, udp_bound};
-use testkit::{FfmpegRtmpListener, probe};
+use testkit::probe;
 
 /// Onsets (ns) of the beeps in the recording: the first sample of each run of sound
 /// after at least 300 ms of silence.
@@ -36,18 +34,17 @@ fn beep_onsets(pcm: &probe::tones::Pcm) -> Vec<i64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_feed_airs_in_lip_sync() {
     const LEN: u64 = 375;
-    let srt_in = free_udp_port().expect("port");
-    let mut ff = FfmpegRtmpListener::start().expect("receiver");
-    let mut run = start(destinations(&[("ffmpeg", ff.url())]), 0);
+    let srt_in = SrtIn::new();
+    let (mut run, mut ff) = on_air(Default::default());
     let first = run.frame_in(Duration::from_millis(2500));
     run.engine
         .cue(vec![
-            playout::Cue::follow("live", format!("srt://:{srt_in}?mode=listener"))
+            playout::Cue::follow("live", srt_in.locator())
                 .with_length(LEN)
                 .at(first),
         ])
         .expect("cued");
-    wait_ready("our SRT listener", || udp_bound(srt_in));
+    srt_in.wait_bound();
     // White for the first frame of every second, black otherwise; a beep for the first
     // 100 ms of every second.
     let _sender = spawn_quiet(
@@ -69,19 +66,10 @@ async fn a_live_feed_airs_in_lip_sync() {
                 "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25",
                 "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k",
             ])
-            .args(["-f", "mpegts", &format!("srt://127.0.0.1:{srt_in}?mode=caller")]),
+            .args(["-f", "mpegts", &srt_in.caller_url()]),
     );
-    let done = run
-        .until(
-            Duration::from_secs(30),
-            |e| matches!(e, Event::ItemEnded { id, .. } if id == "live"),
-        )
-        .await;
-    assert!(done.is_some(), "the live item ended: {:?}", run.seen);
-    run.engine.stop().await;
-    ff.wait_finished(Duration::from_secs(10))
-        .expect("ffmpeg finished");
-    let rec = ff.recording_path().expect("recording");
+    run.wait_ended("live", Duration::from_secs(30)).await;
+    let rec = run.finish(&mut ff, Duration::ZERO).await;
     let colours = probe::frame_colours(&rec).expect("colours");
     let flashes: Vec<i64> = colours
         .iter()

@@ -94,26 +94,41 @@ fn switcher_with_opening(
     media: &[(&str, u8, u64, Option<u64>)],
     opening: u32,
 ) -> (Switcher, Opened) {
-    gst::init().expect("gstreamer init");
-    let profile = OutputProfile::small();
     let opened = Opened::default();
-    let opener = FakeOpener {
+    let opener = fake_opener(media, opening, &opened);
+    (switcher_on(Box::new(opener)), opened)
+}
+
+/// Fakes for `media` (uri, tag, frames, fail after), each reporting Opening `opening` times
+/// before it is ready; every open is listed in `opened`.
+fn fake_opener(
+    media: &[(&str, u8, u64, Option<u64>)],
+    opening: u32,
+    opened: &Opened,
+) -> FakeOpener {
+    FakeOpener {
         media: media
             .iter()
             .map(|(u, t, f, fail)| (u.to_string(), (*t, *f, *fail, opening)))
             .collect(),
         opened: opened.clone(),
-    };
+    }
+}
+
+/// A switcher on the small profile whose sources come from `opener`, ticked on a simulated
+/// clock (no pull waits), with the one-byte [`SLATE`] as its slate.
+fn switcher_on(opener: Box<dyn Opener>) -> Switcher {
+    gst::init().expect("gstreamer init");
+    let profile = OutputProfile::small();
     let mut settings = SwitcherSettings::for_profile(&profile);
     settings.pull_wait = Duration::ZERO;
-    let sw = Switcher::new(
+    Switcher::new(
         profile,
         settings,
-        Box::new(opener),
+        opener,
         gst::Buffer::from_slice(vec![SLATE]),
         0,
-    );
-    (sw, opened)
+    )
 }
 
 /// Ticks frames `from..to` and returns (tag, frame index within the source) per frame.
@@ -396,28 +411,9 @@ impl Opener for LiveOpener {
 
 #[test]
 fn a_live_source_that_stalls_holds_its_own_hold_then_slate_and_comes_straight_back() {
-    gst::init().expect("gstreamer init");
-    let profile = OutputProfile::small();
-    let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let opened = Opened::default();
-    let mut settings = SwitcherSettings::for_profile(&profile);
-    settings.pull_wait = Duration::ZERO;
-    let mut sw = Switcher::new(
-        profile,
-        settings,
-        Box::new(LiveOpener {
-            up: up.clone(),
-            opened: opened.clone(),
-        }),
-        gst::Buffer::from_slice(vec![SLATE]),
-        0,
-    );
-    sw.cue(Cue::follow("cam", "rtsp://cam/1").with_length(300).at(0), 0);
-    let mut out = run(&mut sw, 0, 50);
-    up.store(false, std::sync::atomic::Ordering::SeqCst);
-    out.extend(run(&mut sw, 50, 150));
-    up.store(true, std::sync::atomic::Ordering::SeqCst);
-    out.extend(run(&mut sw, 150, 300));
+    let (mut sw, camera, opened) = live_switcher(&[]);
+    sw.cue(cam(300, 0), 0);
+    let out = camera.script(&mut sw, 0, &[(UP, 50), (DOWN, 150), (UP, 300)], run);
     // Live 0..50; the last frame held for the source's own 1 s (25 frames, not the
     // switcher's 0.5 s); then the slate.
     assert!(out[..50].iter().all(|f| f.0 == 0x11));
@@ -451,30 +447,12 @@ fn a_live_source_that_stalls_holds_its_own_hold_then_slate_and_comes_straight_ba
 
 #[test]
 fn a_live_window_is_opened_two_minutes_before_it_starts() {
-    gst::init().expect("gstreamer init");
-    let profile = OutputProfile::small();
-    let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let opened = Opened::default();
-    let mut settings = SwitcherSettings::for_profile(&profile);
-    settings.pull_wait = Duration::ZERO;
-    let live_preroll = settings.live_preroll_frames;
+    let live_preroll = SwitcherSettings::for_profile(&OutputProfile::small()).live_preroll_frames;
     assert_eq!(live_preroll, 3000, "2 min at 25 fps");
-    let mut sw = Switcher::new(
-        profile,
-        settings,
-        Box::new(LiveOpener {
-            up,
-            opened: opened.clone(),
-        }),
-        gst::Buffer::from_slice(vec![SLATE]),
-        0,
-    );
+    let (mut sw, _camera, opened) = live_switcher(&[("a.mp4", 1, 6000, None)]);
     // A file from 0 to 6000, a camera window from 6000.
     sw.cue(Cue::follow("file", "/m/a.mp4").with_length(6000).at(0), 0);
-    sw.cue(
-        Cue::follow("cam", "rtsp://cam/1").with_length(500).at(6000),
-        0,
-    );
+    sw.cue(cam(500, 6000), 0);
     let opened_at = |sw: &mut Switcher, to: u64, from: u64| {
         for n in from..to {
             let _ = sw.tick(n, 0);
@@ -513,9 +491,7 @@ impl Opener for MixedOpener {
 
 /// A switcher whose `rtsp://` cues are one fake camera (up while `up`), with `files` for
 /// everything else; `opened` lists every open, live or file.
-fn live_switcher(
-    files: &[(&str, u8, u64, Option<u64>)],
-) -> (Switcher, Arc<std::sync::atomic::AtomicBool>, Opened) {
+fn live_switcher(files: &[(&str, u8, u64, Option<u64>)]) -> (Switcher, Camera, Opened) {
     live_switcher_with_opening(files, 0)
 }
 
@@ -523,34 +499,62 @@ fn live_switcher(
 fn live_switcher_with_opening(
     files: &[(&str, u8, u64, Option<u64>)],
     opening: u32,
-) -> (Switcher, Arc<std::sync::atomic::AtomicBool>, Opened) {
-    gst::init().expect("gstreamer init");
-    let profile = OutputProfile::small();
+) -> (Switcher, Camera, Opened) {
     let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
     let opened = Opened::default();
-    let mut settings = SwitcherSettings::for_profile(&profile);
-    settings.pull_wait = Duration::ZERO;
     let opener = MixedOpener {
         live: LiveOpener {
             up: up.clone(),
             opened: opened.clone(),
         },
-        files: FakeOpener {
-            media: files
-                .iter()
-                .map(|(u, t, f, fail)| (u.to_string(), (*t, *f, *fail, opening)))
-                .collect(),
-            opened: opened.clone(),
-        },
+        files: fake_opener(files, opening, &opened),
     };
-    let sw = Switcher::new(
-        profile,
-        settings,
-        Box::new(opener),
-        gst::Buffer::from_slice(vec![SLATE]),
-        0,
-    );
-    (sw, up, opened)
+    (switcher_on(Box::new(opener)), Camera(up), opened)
+}
+
+/// The fake camera of a [`live_switcher`]: delivering while up, stalled while down.
+struct Camera(Arc<std::sync::atomic::AtomicBool>);
+
+impl Camera {
+    /// Ticks `spans` in turn from frame `from` with `tick` (`run` or `run_with_sound`):
+    /// `(true, to)` the camera delivering up to frame `to`, `(false, to)` stalled. Leaves it
+    /// as the last span set it.
+    fn script<T>(
+        &self,
+        sw: &mut Switcher,
+        from: u64,
+        spans: &[(bool, u64)],
+        tick: fn(&mut Switcher, u64, u64) -> Vec<T>,
+    ) -> Vec<T> {
+        let mut out = Vec::new();
+        let mut at = from;
+        for &(up, to) in spans {
+            self.0.store(up, std::sync::atomic::Ordering::SeqCst);
+            out.extend(tick(sw, at, to));
+            at = to;
+        }
+        out
+    }
+}
+
+/// Whether the camera delivers during a [`Camera::script`] span.
+const UP: bool = true;
+/// The camera stalled (connected, delivering nothing) during a span.
+const DOWN: bool = false;
+
+/// The one fake camera's window: `len` frames from frame `at`.
+fn cam(len: u64, at: u64) -> Cue {
+    Cue::follow("cam", "rtsp://cam/1").with_length(len).at(at)
+}
+
+/// The fallbacks announced in `ev`: (frame, what filled the air).
+fn fallbacks(ev: &[Event]) -> Vec<(u64, Fill)> {
+    ev.iter()
+        .filter_map(|e| match e {
+            Event::FallbackOn { frame, fill, .. } => Some((*frame, *fill)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Like `run`, with the first byte of each frame's sound (the fakes' sound is their tag;
@@ -580,14 +584,8 @@ const BACKUP: u8 = 5;
 #[test]
 fn a_stalled_live_feed_with_a_backup_loops_the_clip_frame_exactly_and_returns_on_its_frame() {
     // A 10-frame backup clip, shorter than the outage.
-    let (mut sw, up, opened) = live_switcher(&[("bk", BACKUP, 10, None)]);
-    sw.cue(
-        Cue::follow("cam", "rtsp://cam/1")
-            .with_length(400)
-            .at(20)
-            .with_backup("bk"),
-        0,
-    );
+    let (mut sw, camera, opened) = live_switcher(&[("bk", BACKUP, 10, None)]);
+    sw.cue(cam(400, 20).with_backup("bk"), 0);
     let mut out = run_with_sound(&mut sw, 0, 10);
     // Pre-rolled with the camera, before the window: the switch will cost no frame.
     let names = |o: &Opened| -> Vec<String> {
@@ -598,16 +596,13 @@ fn a_stalled_live_feed_with_a_backup_loops_the_clip_frame_exactly_and_returns_on
             .collect()
     };
     assert_eq!(names(&opened), vec!["rtsp://cam/1", "bk"]);
-    out.extend(run_with_sound(&mut sw, 10, 70));
-    up.store(false, std::sync::atomic::Ordering::SeqCst);
-    out.extend(run_with_sound(&mut sw, 70, 170));
-    up.store(true, std::sync::atomic::Ordering::SeqCst);
-    out.extend(run_with_sound(&mut sw, 170, 200));
-    // A second outage plays the clip from its start again.
-    up.store(false, std::sync::atomic::Ordering::SeqCst);
-    out.extend(run_with_sound(&mut sw, 200, 260));
-    up.store(true, std::sync::atomic::Ordering::SeqCst);
-    out.extend(run_with_sound(&mut sw, 260, 300));
+    // Down once, and again: a second outage plays the clip from its start again.
+    out.extend(camera.script(
+        &mut sw,
+        10,
+        &[(UP, 70), (DOWN, 170), (UP, 200), (DOWN, 260), (UP, 300)],
+        run_with_sound,
+    ));
 
     // Live 20..70 with its (silent) sound; the last frame held 1 s (25 frames), silent.
     assert!(out[20..70].iter().all(|(f, _)| f.0 == 0x11));
@@ -637,16 +632,9 @@ fn a_stalled_live_feed_with_a_backup_loops_the_clip_frame_exactly_and_returns_on
     // Only the holds were repeated frames.
     assert_eq!(sw.repeated, 50);
     let ev = sw.take_events();
-    let fallbacks: Vec<(u64, Fill)> = ev
-        .iter()
-        .filter_map(|e| match e {
-            Event::FallbackOn { frame, fill, .. } => Some((*frame, *fill)),
-            _ => None,
-        })
-        .collect();
     // (The slate before the window is "nothing scheduled".)
     assert_eq!(
-        fallbacks,
+        fallbacks(&ev),
         vec![(0, Fill::Slate), (95, Fill::Backup), (225, Fill::Backup)]
     );
     assert!(
@@ -663,19 +651,9 @@ fn a_stalled_live_feed_with_a_backup_loops_the_clip_frame_exactly_and_returns_on
 
 #[test]
 fn a_live_feed_whose_backup_is_missing_gets_the_slate_as_before() {
-    let (mut sw, up, _) = live_switcher(&[]);
-    sw.cue(
-        Cue::follow("cam", "rtsp://cam/1")
-            .with_length(300)
-            .at(0)
-            .with_backup("gone.mp4"),
-        0,
-    );
-    let mut out = run(&mut sw, 0, 50);
-    up.store(false, std::sync::atomic::Ordering::SeqCst);
-    out.extend(run(&mut sw, 50, 150));
-    up.store(true, std::sync::atomic::Ordering::SeqCst);
-    out.extend(run(&mut sw, 150, 200));
+    let (mut sw, camera, _) = live_switcher(&[]);
+    sw.cue(cam(300, 0).with_backup("gone.mp4"), 0);
+    let out = camera.script(&mut sw, 0, &[(UP, 50), (DOWN, 150), (UP, 200)], run);
     assert!(out[50..75].iter().all(|f| *f == (0x11, 49)));
     assert!(out[75..150].iter().all(|f| f.0 == SLATE));
     assert_eq!(out[150], (0x11, 50));
@@ -706,48 +684,27 @@ fn a_live_feed_whose_backup_is_missing_gets_the_slate_as_before() {
 #[test]
 fn a_backup_that_breaks_mid_outage_gives_way_to_the_slate_and_says_so() {
     // The clip fails after 30 frames (a truncated file).
-    let (mut sw, up, _) = live_switcher(&[("bk", BACKUP, 1000, Some(30))]);
-    sw.cue(
-        Cue::follow("cam", "rtsp://cam/1")
-            .with_length(300)
-            .at(0)
-            .with_backup("bk"),
-        0,
-    );
-    let mut out = run(&mut sw, 0, 10);
-    up.store(false, std::sync::atomic::Ordering::SeqCst);
-    out.extend(run(&mut sw, 10, 120));
+    let (mut sw, camera, _) = live_switcher(&[("bk", BACKUP, 1000, Some(30))]);
+    sw.cue(cam(300, 0).with_backup("bk"), 0);
+    let out = camera.script(&mut sw, 0, &[(UP, 10), (DOWN, 120)], run);
     assert!(out[35..65].iter().all(|f| f.0 == BACKUP));
     assert!(
         out[65..120].iter().all(|f| f.0 == SLATE),
         "{:?}",
         &out[60..70]
     );
-    let ev = sw.take_events();
-    let fallbacks: Vec<(u64, Fill)> = ev
-        .iter()
-        .filter_map(|e| match e {
-            Event::FallbackOn { frame, fill, .. } => Some((*frame, *fill)),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(fallbacks, vec![(35, Fill::Backup), (65, Fill::Slate)]);
+    assert_eq!(
+        fallbacks(&sw.take_events()),
+        vec![(35, Fill::Backup), (65, Fill::Slate)]
+    );
 }
 
 #[test]
 fn a_backup_pass_not_ready_at_the_loop_repeats_the_clips_last_frame_counted() {
     // Every pass of the 10-frame clip says "opening" for its first 3 looks.
-    let (mut sw, up, _) = live_switcher_with_opening(&[("bk", BACKUP, 10, None)], 3);
-    sw.cue(
-        Cue::follow("cam", "rtsp://cam/1")
-            .with_length(300)
-            .at(0)
-            .with_backup("bk"),
-        0,
-    );
-    let mut out = run(&mut sw, 0, 10);
-    up.store(false, std::sync::atomic::Ordering::SeqCst);
-    out.extend(run(&mut sw, 10, 80));
+    let (mut sw, camera, _) = live_switcher_with_opening(&[("bk", BACKUP, 10, None)], 3);
+    sw.cue(cam(300, 0).with_backup("bk"), 0);
+    let out = camera.script(&mut sw, 0, &[(UP, 10), (DOWN, 80)], run);
     // Hold 10..35; the clip still opening: the slate for 3 frames; then its 10 frames.
     assert!(
         out[35..38].iter().all(|f| f.0 == SLATE),
@@ -770,20 +727,15 @@ fn a_backup_pass_not_ready_at_the_loop_repeats_the_clips_last_frame_counted() {
     assert!(out[38..80].iter().all(|f| f.0 == BACKUP));
     // Repeated: the 25-frame hold and 3 frames at each of the three late joins (48, 61, 74).
     assert_eq!(sw.repeated, 25 + 3 * 3);
-    let ev = sw.take_events();
-    let fallbacks: Vec<(u64, Fill)> = ev
-        .iter()
-        .filter_map(|e| match e {
-            Event::FallbackOn { frame, fill, .. } => Some((*frame, *fill)),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(fallbacks, vec![(35, Fill::Slate), (38, Fill::Backup)]);
+    assert_eq!(
+        fallbacks(&sw.take_events()),
+        vec![(35, Fill::Slate), (38, Fill::Backup)]
+    );
 }
 
 #[test]
 fn a_live_feed_split_into_two_items_keeps_its_one_connection_across_the_cut() {
-    let (mut sw, _up, opened) = live_switcher(&[]);
+    let (mut sw, _camera, opened) = live_switcher(&[]);
     // 23:59:56–24:00 on one day's rundown, 00:00–00:00:04 on the next; then another camera.
     sw.cue(
         Cue::follow("cam-day1", "rtsp://cam/1")
