@@ -5,6 +5,8 @@
 //! database and programme clock).
 #![allow(dead_code)]
 
+pub mod fault;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
