@@ -40,15 +40,6 @@ fn count_in_log(d: &Daemon, what: &str) -> usize {
     d.log_text().matches(what).count()
 }
 
-fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) -> Duration {
-    let t = Instant::now();
-    while !f() {
-        assert!(t.elapsed() < limit, "never: {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    t.elapsed()
-}
-
 #[test]
 fn a_leader_paused_past_its_lease_cannot_write_when_it_resumes() {
     let dir = tempfile::tempdir().expect("tempdir");

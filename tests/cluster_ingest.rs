@@ -19,15 +19,6 @@ use sha2::{Digest, Sha256};
 use testkit::palette;
 use testkit::{FfmpegSender, NginxRtmp};
 
-fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) -> Duration {
-    let t = Instant::now();
-    while !f() {
-        assert!(t.elapsed() < limit, "never: {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    t.elapsed()
-}
-
 fn sha256_hex(key: &str) -> String {
     Sha256::digest(key.as_bytes())
         .iter()

@@ -420,3 +420,18 @@ pub fn slow_get(
         .to_string();
     (status, body)
 }
+
+/// Waits until `f` holds, polling every 50 ms; fails naming `what` after `limit`. Returns
+/// how long it took.
+pub fn wait_for(
+    what: &str,
+    limit: std::time::Duration,
+    mut f: impl FnMut() -> bool,
+) -> std::time::Duration {
+    let t = std::time::Instant::now();
+    while !f() {
+        assert!(t.elapsed() < limit, "never: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    t.elapsed()
+}
