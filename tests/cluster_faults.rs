@@ -16,6 +16,9 @@
 //!   node goes on air from its state directory (the days it read), its as-run journal
 //!   replays the rows of the outage when the database is back — each airing exactly once,
 //!   the one cut by the kill closed `interrupted`.
+//! - a node with an RTMP ingest restarted while PostgreSQL is away: it starts from the key
+//!   digests it kept in its state directory; a key revoked before the outage is refused, a
+//!   partner publishing with a valid key is on air.
 //!
 //! The set-up every fault shares (its PostgreSQL, the works and the day, nodes with their
 //! receivers on the programme clock) and the judges are in `cluster_common::fault`: each
@@ -30,6 +33,7 @@ use cluster_common::fault::*;
 use cluster_common::*;
 use serde_json::json;
 use serve_common::*;
+use testkit::FfmpegSender;
 use testkit::palette::{self, Colour};
 
 #[test]
@@ -335,7 +339,7 @@ fn the_wall_clock_stepped_2_s_ahead_and_back() {
         return;
     };
     let mut m = s.node("main");
-    m.air("fault_drills = true\n");
+    m.append_config("fault_drills = true\n");
     let step_file = s.world.dir.path().join("clock-step");
     let step_path = step_file.display().to_string();
     let mut main = m.start_with(
@@ -507,5 +511,175 @@ fn kill_9_while_postgres_is_away_loses_no_as_run_row() {
     report.line(
         "as-run: every airing of the outage exactly once (no key twice), the two items aired before the kill complete with 125 frames, the one cut by the kill closed `interrupted`, the ones after the restart complete",
     );
+    report.survived();
+}
+
+fn sha256_hex(key: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(key.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn a_node_with_an_ingest_starts_while_postgres_is_away_and_knows_its_keys() {
+    let mut report = Report::new(
+        "7-ingest",
+        "a node with an RTMP ingest restarted while PostgreSQL is away",
+    );
+    let Some(s) = setup("kepu_f_ingest", 0) else {
+        return;
+    };
+    let mut m = s.node("main");
+    let ingest_port = testkit::ports::free_tcp_port().expect("port");
+    m.append_config(&format!(
+        "\n[ingest]\nlisten = \"127.0.0.1:{ingest_port}\"\n"
+    ));
+    let state = m.cfg.parent().expect("node dir").join("state");
+    let op = s.world.operator.clone();
+
+    // With the database: the feed, two keys for the partner, one of them revoked.
+    let mut main = m.start();
+    let r = main.post(
+        "/api/v1/rundown/feeds",
+        &op,
+        json!({"title": "望远镜直播", "url": "ingest://scope-1", "unit_id": s.world.works[0].unit_id,
+               "window": {"kind": "daily", "start": "20:00", "end": "21:00"}}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let feed_id = r.json()["id"].as_i64().expect("feed id");
+    let key = |note: &str| {
+        let r = main.post(
+            "/api/v1/feeds/keys",
+            &op,
+            json!({"feed": "scope-1", "note": note}),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        let v = r.json();
+        (
+            v["key"].as_str().expect("key").to_string(),
+            v["id"].as_i64().expect("key id"),
+        )
+    };
+    let (good, _) = key("天文台");
+    let (gone, gone_id) = key("天文台（旧）");
+    let r = testkit::http::request(
+        m.addr,
+        "DELETE",
+        &format!("/api/v1/feeds/keys/{gone_id}"),
+        Some(&op),
+        None,
+    )
+    .expect("DELETE");
+    assert!(
+        r.status == 200 || r.status == 204,
+        "{} {}",
+        r.status,
+        r.body
+    );
+    report.line("with the database: a feed ingest://scope-1, two keys issued, one revoked");
+    // The day: the feed's window from t0 for ten minutes.
+    s.save_day(vec![kepu_playout::rundown::DayItem {
+        kind: kepu_playout::rundown::ItemKind::Live,
+        work_id: None,
+        feed_id: Some(feed_id),
+        frames: 15_000,
+        title: "望远镜直播".into(),
+        source: "ingest://scope-1".into(),
+        ..item_of(&s.world.works[0])
+    }]);
+    // The node keeps what it read: the day, and the valid keys' digests (never a key).
+    let rundown_cache = state.join("rundown-cache.json");
+    wait_for(
+        "the day in the node's cache",
+        Duration::from_secs(20),
+        || std::fs::read_to_string(&rundown_cache).is_ok_and(|t| t.contains("ingest://scope-1")),
+    );
+    let keys_cache = std::fs::read_to_string(state.join("ingest-keys.json")).expect("key cache");
+    assert!(keys_cache.contains(&sha256_hex(&good)), "{keys_cache}");
+    assert!(
+        !keys_cache.contains(&sha256_hex(&gone)),
+        "the revoked key is out of the cache: {keys_cache}"
+    );
+    assert!(
+        !keys_cache.contains(&good[3..]) && !keys_cache.contains(&gone[3..]),
+        "a key in the cache: {keys_cache}"
+    );
+    report.line("state directory: the day cached, ingest-keys.json holds the valid key's SHA-256 only (not the revoked one's, no key)");
+    stop_all(&mut [(&mut main, "main")], &mut report);
+
+    // The database goes away; the node is started again.
+    s.pg.stop();
+    report.line("PostgreSQL stopped (pg_ctl -m fast)");
+    let started = Instant::now();
+    let mut main = m.start_with(&state.with_file_name("serve-2.log"), LEVEL, &[]);
+    let said = main.log_text();
+    assert!(
+        said.contains("推流密钥暂无法从数据库读取") && said.contains("缓存的 1 个有效密钥"),
+        "the node says where its keys come from:\n{said}"
+    );
+    report.line(format!(
+        "restarted with the database away: healthy {} ms after its start, its ingest on the 1 cached key",
+        started.elapsed().as_millis()
+    ));
+
+    // The revoked key is refused.
+    let ingest = |k: &str| format!("rtmp://127.0.0.1:{ingest_port}/live/{k}");
+    let mut refused = FfmpegSender::start(palette::RED, 30, "flv", &ingest(&gone), &[])
+        .expect("ffmpeg publisher");
+    wait_for("the revoked key refused", Duration::from_secs(20), || {
+        main.log_text()
+            .contains("RTMP ingest: unknown or revoked stream key refused")
+    });
+    assert!(
+        refused.wait_exit(Duration::from_secs(15)).expect("wait"),
+        "the publisher with a revoked key is turned away:\n{}",
+        refused.log()
+    );
+    report.line(
+        "a publisher with the key revoked before the outage: refused, its ffmpeg turned away",
+    );
+
+    // The valid key is accepted: the partner's picture is on air.
+    let mut publisher = FfmpegSender::start(palette::GREEN, 60, "flv", &ingest(&good), &[])
+        .expect("ffmpeg publisher");
+    let live_after = wait_for("the feed live on air", Duration::from_secs(30), || {
+        let metrics = testkit::http::request(m.addr, "GET", "/metrics", None, None)
+            .map(|r| r.body)
+            .unwrap_or_default();
+        metrics.lines().any(|l| {
+            l.starts_with("kepu_live_source_up{") && l.contains("scope-1") && l.ends_with(" 1")
+        })
+    });
+    report.line(format!(
+        "a publisher with the valid key: live on air {} ms after it began",
+        live_after.as_millis()
+    ));
+    // Eight more seconds of it on air (5 s of green judged below).
+    std::thread::sleep(Duration::from_secs(8));
+    let h = main.get("/healthz", "");
+    assert_eq!(h.status, 200, "{}", h.body);
+    assert!(
+        h.json()["rundown_error"].is_string(),
+        "the database was away all along: {}",
+        h.body
+    );
+    stop_all(&mut [(&mut main, "main")], &mut report);
+    let _ = publisher.stop();
+    let recs = m.recordings();
+    let last = recs.last().expect("a recording of the second run");
+    let (runs, text) = runs(last);
+    report.line(format!("recording after the restart: {text}"));
+    assert!(
+        runs.iter()
+            .any(|(c, n)| *c == ci(palette::GREEN) && *n >= 125),
+        "the partner's green on air for 5 s or more: {text}"
+    );
+    assert!(
+        runs.iter().all(|(c, _)| *c != ci(palette::RED)),
+        "nothing of the refused publisher on air: {text}"
+    );
+    report.line("the valid key's picture on air, nothing of the revoked key's");
     report.survived();
 }

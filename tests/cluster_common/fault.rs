@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use kepu_playout::rundown::DayItem;
 use testkit::palette::{self, Colour};
 use testkit::{NginxRtmp, probe};
 
@@ -78,16 +79,16 @@ pub fn setup(prefix: &str, n: usize) -> Option<Setup> {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let world = rt.block_on(pg_world_on(&pg.url(), dir, prefix, works));
     let items = (0..n).map(|i| item_of(&world.works[i % 6])).collect();
-    let day = day_with("2026-09-01".parse().expect("date"), t0(), items);
-    let days = kepu_playout::rundown_db::DbDayStore::new(world.catalog.store().clone());
-    rt.block_on(days.save_async(&day, "test", "fault day", Utc::now()))
-        .expect("save day");
-    let offset = offset_for(t0(), Duration::from_secs(10));
-    Some(Setup {
+    let s = Setup {
         pg,
         world,
         rt,
-        offset,
+        offset: 0,
+    };
+    s.save_day(items);
+    Some(Setup {
+        offset: offset_for(t0(), Duration::from_secs(10)),
+        ..s
     })
 }
 
@@ -115,6 +116,16 @@ impl Setup {
         }
     }
 
+    /// Saves the fault's day (2026-09-01) with `items` from t0, as a new version: the
+    /// nodes running re-read it.
+    pub fn save_day(&self, items: Vec<DayItem>) {
+        let day = day_with("2026-09-01".parse().expect("date"), t0(), items);
+        let days = kepu_playout::rundown_db::DbDayStore::new(self.world.catalog.store().clone());
+        self.rt
+            .block_on(days.save_async(&day, "test", "fault day", Utc::now()))
+            .expect("save day");
+    }
+
     /// `ms` after t0 by the programme clock, waited for.
     pub fn until(&self, ms: i64) {
         crate::serve_common::sleep_until_programme(at(ms), self.offset);
@@ -122,8 +133,9 @@ impl Setup {
 }
 
 impl Node {
-    /// Appends `lines` to the `[air]` section of its config (the last one written).
-    pub fn air(&self, lines: &str) -> &Self {
+    /// Appends `lines` to its config: bare keys land in `[air]` (the last section written),
+    /// or a section of their own.
+    pub fn append_config(&self, lines: &str) -> &Self {
         let mut text = std::fs::read_to_string(&self.cfg).expect("config");
         text.push_str(lines);
         std::fs::write(&self.cfg, text).expect("config");
