@@ -220,12 +220,37 @@ pub async fn run_until(
             ));
     }
     // The RTMP ingest (`[ingest]`): keys from the table, reloaded every few seconds (a key
-    // issued or revoked with `feed key` / `feed revoke` counts within 5 s).
+    // issued or revoked with `feed key` / `feed revoke` counts within 5 s), kept in the state
+    // directory: with the database away the ingest starts from the keys last read.
     let ingest = match &config.ingest {
         Some(settings) => {
-            let ring = crate::feeds::KeyRing::default();
+            let cache = config.server.state_dir.join(crate::feeds::KEY_CACHE);
+            let (ring, cached) = crate::feeds::KeyRing::cached_at(cache.clone());
             let feeds = crate::feeds::Feeds::with_ring(store.clone(), ring.clone());
-            ring.reload(&feeds).await.context("无法读取推流密钥")?;
+            let read = match tokio::time::timeout(Duration::from_secs(5), ring.reload(&feeds)).await
+            {
+                Ok(r) => r.map_err(|e| e.to_string()),
+                Err(_) => Err("5 秒内无应答".to_string()),
+            };
+            if let Err(why) = read {
+                match &cached {
+                    Some(c) => say_err!(
+                        "推流密钥暂无法从数据库读取（{why}）：使用 {} 中缓存的 {} 个有效密钥（读于 {}），数据库恢复后自动更新",
+                        cache.display(),
+                        c.keys,
+                        chrono::DateTime::from_timestamp_millis(c.read_at_ms)
+                            .map(|t| t
+                                .with_timezone(&chrono_tz::Asia::Shanghai)
+                                .format("%Y-%m-%d %H:%M:%S")
+                                .to_string())
+                            .unwrap_or_default()
+                    ),
+                    None => say_err!(
+                        "推流密钥暂无法从数据库读取（{why}），且 {} 中没有缓存：数据库恢复前拒绝所有推流",
+                        cache.display()
+                    ),
+                }
+            }
             let ingest = playout::source::live::ingest::Ingest::start(
                 settings.clone(),
                 Arc::new(ring.clone()),
@@ -243,8 +268,12 @@ pub async fn run_until(
                     // The API reloads at once on its own changes; this picks up the CLI's
                     // (and another node's) within 5 s.
                     tokio::time::sleep(Duration::from_secs(5)).await;
-                    if let Err(e) = ring.reload(&reloader).await {
-                        tracing::warn!(error = %e, "ingest keys not reloaded");
+                    match tokio::time::timeout(Duration::from_secs(10), ring.reload(&reloader))
+                        .await
+                    {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => tracing::warn!(error = %e, "ingest keys not reloaded"),
+                        Err(_) => tracing::warn!("ingest keys not reloaded: no answer in 10 s"),
                     }
                 }
             });

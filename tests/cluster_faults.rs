@@ -16,160 +16,25 @@
 //!   node goes on air from its state directory (the days it read), its as-run journal
 //!   replays the rows of the outage when the database is back — each airing exactly once,
 //!   the one cut by the kill closed `interrupted`.
+//! - a node with an RTMP ingest restarted while PostgreSQL is away: it starts from the key
+//!   digests it kept in its state directory; a key revoked before the outage is refused, a
+//!   partner publishing with a valid key is on air.
+//!
+//! The set-up every fault shares (its PostgreSQL, the works and the day, nodes with their
+//! receivers on the programme clock) and the judges are in `cluster_common::fault`: each
+//! fault here says only what it does to the pair and what it expects.
 
 mod cluster_common;
 mod serve_common;
 
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use cluster_common::fault::*;
 use cluster_common::*;
 use serde_json::json;
 use serve_common::*;
+use testkit::FfmpegSender;
 use testkit::palette::{self, Colour};
-use testkit::{NginxRtmp, probe};
-
-const PALETTE: [Colour; 8] = palette::ALL;
-/// Item colours in turn (white is kept for inserted items).
-const CYCLE: [Colour; 6] = [
-    palette::RED,
-    palette::GREEN,
-    palette::BLUE,
-    palette::YELLOW,
-    palette::MAGENTA,
-    palette::CYAN,
-];
-
-fn ci(c: Colour) -> Option<usize> {
-    PALETTE.iter().position(|p| *p == c)
-}
-
-fn t0() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-09-01T20:00:00+08:00")
-        .expect("instant")
-        .with_timezone(&Utc)
-}
-
-fn at(ms: i64) -> DateTime<Utc> {
-    t0() + chrono::Duration::milliseconds(ms)
-}
-
-/// The world of a fault: its own PostgreSQL, works for the six colours and white (5 s each),
-/// a day of `n` items from t0 cycling the colours.
-struct Setup {
-    pg: TestPostgres,
-    world: PgWorld,
-    rt: tokio::runtime::Runtime,
-}
-
-fn setup(prefix: &str, n: usize) -> Option<Setup> {
-    let pg = TestPostgres::start()?;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut colours = CYCLE.to_vec();
-    colours.push(palette::WHITE);
-    let works: Vec<_> = colours
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let path = clip(dir.path(), *c, 400.0 + 200.0 * i as f64, 125);
-            work(&format!("{}{i}", c.name), &path, 125)
-        })
-        .collect();
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let world = rt.block_on(pg_world_on(&pg.url(), dir, prefix, works));
-    let items = (0..n).map(|i| item_of(&world.works[i % 6])).collect();
-    let day = day_with("2026-09-01".parse().expect("date"), t0(), items);
-    let days = kepu_playout::rundown_db::DbDayStore::new(world.catalog.store().clone());
-    rt.block_on(days.save_async(&day, "test", "fault day", Utc::now()))
-        .expect("save day");
-    Some(Setup { pg, world, rt })
-}
-
-/// The colour runs of a recording from its first item colour on (the slate reads black).
-fn runs(rec: &std::path::Path) -> (Vec<(Option<usize>, usize)>, String) {
-    let frames = probe::frame_colours(rec).expect("colours");
-    let runs = probe::colour_runs(&frames, &PALETTE);
-    let text = probe::describe_colour_runs(&runs, &PALETTE);
-    let start = runs
-        .iter()
-        .position(|r| r.colour.is_some() && r.colour != ci(palette::BLACK))
-        .unwrap_or(runs.len());
-    let end = runs
-        .iter()
-        .rposition(|r| r.colour.is_some() && r.colour != ci(palette::BLACK))
-        .map_or(start, |e| e + 1);
-    (
-        runs[start..end.max(start)]
-            .iter()
-            .map(|r| (r.colour, r.frames))
-            .collect(),
-        text,
-    )
-}
-
-/// Continuity violations of a recording (video frame steps, audio gaps), described.
-fn discontinuities(rec: &std::path::Path) -> Vec<String> {
-    let pk = probe::packets(rec).expect("packets");
-    let mut out = Vec::new();
-    let v = pk.video_steps_exact(25, 1, Duration::from_micros(1500));
-    if !v.is_empty() {
-        out.push(format!("video: {}", probe::describe_violations(&v)));
-    }
-    let a = pk.audio_continuity(Duration::from_millis(2));
-    if !a.is_empty() {
-        out.push(format!("audio: {}", probe::describe_violations(&a)));
-    }
-    out
-}
-
-/// Items `colours` whole (125 frames each).
-fn whole(colours: &[Colour]) -> Vec<(Option<usize>, usize)> {
-    colours.iter().map(|c| (ci(*c), 125)).collect()
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-struct Row {
-    node: String,
-    airing_key: String,
-    title: String,
-    first_frame_ms: i64,
-    frames: Option<i64>,
-    end_reason: Option<String>,
-}
-
-fn asrun_rows(s: &Setup) -> Vec<Row> {
-    s.rt.block_on(async {
-        let store = kepu_playout::store::Store::open(&s.world.url)
-            .await
-            .expect("database back");
-        sqlx::query_as::<_, Row>(
-            "SELECT node, airing_key, title, first_frame_ms, frames, end_reason FROM asrun \
-             WHERE work_id IS NOT NULL ORDER BY node, first_frame_ms, id",
-        )
-        .fetch_all(store.pool())
-        .await
-        .expect("as-run rows")
-    })
-}
-
-fn of_node<'a>(rows: &'a [Row], node: &str) -> Vec<&'a Row> {
-    rows.iter().filter(|r| r.node == node).collect()
-}
-
-fn stop_all(nodes: &mut [(&mut Daemon, &str)], report: &mut Report) {
-    for (d, who) in nodes.iter_mut() {
-        let st = d.terminate();
-        assert!(st.success(), "{who} clean stop: {st}\n{}", d.log_text());
-        report.line(format!("{who}: SIGTERM → clean exit ({st})"));
-    }
-}
-
-fn recording(rx: &mut NginxRtmp) -> std::path::PathBuf {
-    rx.wait_idle(Duration::from_secs(15))
-        .expect("receiver idle");
-    rx.stop().expect("stop nginx");
-    rx.recording_path().expect("recording")
-}
 
 #[test]
 fn kill_9_of_the_main_mid_item_leaves_the_backup_continuous() {
@@ -177,32 +42,22 @@ fn kill_9_of_the_main_mid_item_leaves_the_backup_continuous() {
     let Some(s) = setup("kepu_f_kill", 6) else {
         return;
     };
-    let mut rx_m = NginxRtmp::start().expect("nginx");
-    let mut rx_b = NginxRtmp::start().expect("nginx");
-    let offset = offset_for(t0(), Duration::from_secs(10));
-    let (cm, am) = node_config(&s.world, "main", "main", &rx_m.url(), offset);
-    let (cb, ab) = node_config(&s.world, "backup", "backup", &rx_b.url(), offset);
-    let lm = log_of(&s.world, "main");
-    let mut main = start_node(&cm, am, &lm, "kepu_playout=info,playout=warn");
-    let mut backup = start_node(
-        &cb,
-        ab,
-        &log_of(&s.world, "backup"),
-        "kepu_playout=info,playout=warn",
-    );
-    sleep_until_programme(at(7500), offset);
+    let (mut m, mut b) = (s.node("main"), s.node("backup"));
+    let mut main = m.start();
+    let mut backup = b.start();
+    s.until(7500);
     main.kill9();
     report.line("main killed with SIGKILL at t0+7.5 s (in the middle of the 2nd item)");
-    sleep_until_programme(at(12_000), offset);
-    let mut main = start_node(&cm, am, &lm, "kepu_playout=info,playout=warn");
+    s.until(12_000);
+    let mut main = m.start();
     report.line("main restarted at t0+12 s");
-    sleep_until_programme(at(31_500), offset);
+    s.until(31_500);
     stop_all(
         &mut [(&mut main, "main"), (&mut backup, "backup")],
         &mut report,
     );
 
-    let rec_b = recording(&mut rx_b);
+    let rec_b = b.recording();
     let bad = discontinuities(&rec_b);
     let (rb, tb) = runs(&rec_b);
     report.line(format!("backup's recording: {tb}"));
@@ -211,9 +66,7 @@ fn kill_9_of_the_main_mid_item_leaves_the_backup_continuous() {
     report.line(
         "backup's recording continuous (video frame steps exact, audio gapless), all 6 items whole",
     );
-    rx_m.wait_idle(Duration::from_secs(15)).expect("idle");
-    rx_m.stop().expect("stop");
-    let recs = rx_m.recordings().expect("main's recordings");
+    let recs = m.recordings();
     report.line(format!(
         "main's receiver: {} recording(s) (one before the kill, one after)",
         recs.len()
@@ -271,19 +124,14 @@ fn postgres_away_for_30_s_both_keep_playing_and_catch_up() {
     let Some(s) = setup("kepu_f_pg", 12) else {
         return;
     };
-    let mut rx_m = NginxRtmp::start().expect("nginx");
-    let mut rx_b = NginxRtmp::start().expect("nginx");
-    let offset = offset_for(t0(), Duration::from_secs(10));
-    let (cm, am) = node_config(&s.world, "main", "main", &rx_m.url(), offset);
-    let (cb, ab) = node_config(&s.world, "backup", "backup", &rx_b.url(), offset);
-    let level = "kepu_playout=info,playout=warn";
-    let mut main = start_node(&cm, am, &log_of(&s.world, "main"), level);
-    let mut backup = start_node(&cb, ab, &log_of(&s.world, "backup"), level);
-    sleep_until_programme(at(4000), offset);
+    let (mut m, mut b) = (s.node("main"), s.node("backup"));
+    let mut main = m.start();
+    let mut backup = b.start();
+    s.until(4000);
     let down = Instant::now();
     s.pg.stop();
     report.line("PostgreSQL stopped (pg_ctl -m fast) at t0+4 s");
-    sleep_until_programme(at(20_000), offset);
+    s.until(20_000);
     let h = main.get("/healthz", "");
     report.line(format!(
         "main's /healthz during the outage: {} {}",
@@ -304,7 +152,7 @@ fn postgres_away_for_30_s_both_keep_playing_and_catch_up() {
         down.elapsed().as_secs_f64()
     ));
     // Both nodes agree again: an edit on the backup reaches the main within a second.
-    sleep_until_programme(at(40_000), offset);
+    s.until(40_000);
     let op = s.world.operator.clone();
     // Items: slate, 12 items, slate: insert white before the 11th item (t0+50 s).
     let r = backup.post(
@@ -334,7 +182,7 @@ fn postgres_away_for_30_s_both_keep_playing_and_catch_up() {
     ));
     assert!(latency < Duration::from_secs(1), "{latency:?}");
     // 12 items + the inserted one = 65 s.
-    sleep_until_programme(at(66_500), offset);
+    s.until(66_500);
     let pending = main.get("/healthz", "").json()["asrun_pending"].clone();
     report.line(format!(
         "main's as-run writes pending at the end: {pending}"
@@ -352,11 +200,9 @@ fn postgres_away_for_30_s_both_keep_playing_and_catch_up() {
 
     let mut want: Vec<Colour> = (0..12).map(|i| CYCLE[i % 6]).collect();
     want.insert(10, palette::WHITE);
-    for (i, (rx, who)) in [(&mut rx_m, "main"), (&mut rx_b, "backup")]
-        .into_iter()
-        .enumerate()
-    {
-        let rec = recording(rx);
+    for (i, node) in [&mut m, &mut b].into_iter().enumerate() {
+        let rec = node.recording();
+        let who = node.name.clone();
         let bad = discontinuities(&rec);
         let (r, text) = runs(&rec);
         report.line(format!("{who}'s recording: {text}"));
@@ -387,29 +233,26 @@ fn a_destination_down_and_up() {
     let Some(s) = setup("kepu_f_dest", 5) else {
         return;
     };
-    let mut rx_m = NginxRtmp::start().expect("nginx");
-    let mut rx_b = NginxRtmp::start().expect("nginx");
-    let offset = offset_for(t0(), Duration::from_secs(10));
-    let (cm, am) = node_config(&s.world, "main", "main", &rx_m.url(), offset);
-    let (cb, ab) = node_config(&s.world, "backup", "backup", &rx_b.url(), offset);
-    let level = "kepu_playout=info,playout=warn";
-    let mut main = start_node(&cm, am, &log_of(&s.world, "main"), level);
-    let mut backup = start_node(&cb, ab, &log_of(&s.world, "backup"), level);
-    sleep_until_programme(at(6000), offset);
-    rx_m.restart(Duration::from_secs(5))
+    let (mut m, mut b) = (s.node("main"), s.node("backup"));
+    let mut main = m.start();
+    let mut backup = b.start();
+    s.until(6000);
+    m.rx.restart(Duration::from_secs(5))
         .expect("receiver down and up");
     report.line("the main's receiver stopped at t0+6 s and started again 5 s later");
     let back = Instant::now();
     let reconnected = loop {
-        let m = testkit::http::request(am, "GET", "/metrics", None, None)
+        let metrics = testkit::http::request(m.addr, "GET", "/metrics", None, None)
             .expect("metrics")
             .body;
-        if m.contains("kepu_destination_up{destination=\"rx\"} 1") && rx_m.publish_count() >= 1 {
+        if metrics.contains("kepu_destination_up{destination=\"rx\"} 1")
+            && m.rx.publish_count() >= 1
+        {
             break back.elapsed();
         }
         assert!(
             back.elapsed() < Duration::from_secs(10),
-            "never reconnected:\n{m}"
+            "never reconnected:\n{metrics}"
         );
         std::thread::sleep(Duration::from_millis(50));
     };
@@ -417,17 +260,17 @@ fn a_destination_down_and_up() {
         "the main published again {} ms after its receiver was back",
         reconnected.as_millis()
     ));
-    sleep_until_programme(at(26_500), offset);
+    s.until(26_500);
     stop_all(
         &mut [(&mut main, "main"), (&mut backup, "backup")],
         &mut report,
     );
-    let rec_b = recording(&mut rx_b);
+    let rec_b = b.recording();
     let (rb, tb) = runs(&rec_b);
     report.line(format!("backup's recording: {tb}"));
     assert!(discontinuities(&rec_b).is_empty(), "backup disturbed");
     assert_eq!(rb, whole(&CYCLE[..5]), "backup: {tb}");
-    let rec_m = recording(&mut rx_m);
+    let rec_m = m.recording();
     let (rm, tm) = runs(&rec_m);
     report.line(format!(
         "main's recording after the receiver came back: {tm}"
@@ -461,15 +304,13 @@ fn a_full_log_disk_does_not_stop_the_programme() {
     let Some(s) = setup("kepu_f_disk", 3) else {
         return;
     };
-    let mut rx = NginxRtmp::start().expect("nginx");
-    let offset = offset_for(t0(), Duration::from_secs(10));
-    let (cm, am) = node_config(&s.world, "main", "main", &rx.url(), offset);
+    let mut m = s.node("main");
     // Every write to stdout and stderr fails with ENOSPC, and the log is chatty.
-    let mut main = start_node(&cm, am, std::path::Path::new("/dev/full"), "debug");
+    let mut main = m.start_with(std::path::Path::new("/dev/full"), "debug", &[]);
     report.line(
         "main started with stdout and stderr on /dev/full (every write: ENOSPC), log level debug",
     );
-    sleep_until_programme(at(16_500), offset);
+    s.until(16_500);
     assert!(matches!(main.child.try_wait(), Ok(None)), "the node died");
     let h = main.get("/healthz", "");
     assert_eq!(h.status, 200, "{}", h.body);
@@ -480,7 +321,7 @@ fn a_full_log_disk_does_not_stop_the_programme() {
     let st = main.terminate();
     assert!(st.success(), "clean stop: {st}");
     report.line(format!("SIGTERM → clean exit ({st})"));
-    let rec = recording(&mut rx);
+    let rec = m.recording();
     let (r, text) = runs(&rec);
     report.line(format!("recording: {text}"));
     assert!(discontinuities(&rec).is_empty(), "not continuous");
@@ -497,29 +338,23 @@ fn the_wall_clock_stepped_2_s_ahead_and_back() {
     let Some(s) = setup("kepu_f_clock", 6) else {
         return;
     };
-    let mut rx = NginxRtmp::start().expect("nginx");
-    let offset = offset_for(t0(), Duration::from_secs(10));
-    let (cm, am) = node_config(&s.world, "main", "main", &rx.url(), offset);
-    let mut text = std::fs::read_to_string(&cm).expect("config");
-    text.push_str("fault_drills = true\n");
-    std::fs::write(&cm, text).expect("config");
+    let mut m = s.node("main");
+    m.append_config("fault_drills = true\n");
     let step_file = s.world.dir.path().join("clock-step");
     let step_path = step_file.display().to_string();
-    let mut main = start_node_env(
-        &cm,
-        am,
-        &log_of(&s.world, "main"),
+    let mut main = m.start_with(
+        &m.log,
         "kepu_playout=info,playout=info",
         &[("KEPU_DRILL_CLOCK_STEP_FILE", step_path.as_str())],
     );
-    sleep_until_programme(at(7500), offset);
+    s.until(7500);
     std::fs::write(&step_file, "2000").expect("step");
     report.line("t0+7.5 s: the node's wall clock stepped 2 s ahead");
     // Programme time now runs 2 s ahead of the test's reckoning.
-    sleep_until_programme(at(14_500), offset + 2000);
+    sleep_until_programme(at(14_500), s.offset + 2000);
     std::fs::write(&step_file, "0").expect("step");
     report.line("t0+14.5 s: the node's wall clock stepped 2 s back");
-    sleep_until_programme(at(31_500), offset);
+    s.until(31_500);
     assert!(matches!(main.child.try_wait(), Ok(None)), "the node died");
     let log = main.log_text();
     let st = main.terminate();
@@ -530,7 +365,7 @@ fn the_wall_clock_stepped_2_s_ahead_and_back() {
         "the engine saw the steps: ahead {ahead}, back {back} (it drops programme frames on a step ahead and repeats frames on a step back)"
     ));
     assert!(ahead && back, "{log}");
-    let rec = recording(&mut rx);
+    let rec = m.recording();
     let bad = discontinuities(&rec);
     let (r, text) = runs(&rec);
     report.line(format!("recording: {text}"));
@@ -577,16 +412,12 @@ fn kill_9_while_postgres_is_away_loses_no_as_run_row() {
     let Some(s) = setup("kepu_f_journal", 6) else {
         return;
     };
-    let mut rx = NginxRtmp::start().expect("nginx");
-    let offset = offset_for(t0(), Duration::from_secs(10));
-    let (cm, am) = node_config(&s.world, "main", "main", &rx.url(), offset);
-    let level = "kepu_playout=info,playout=warn";
-    let lm = log_of(&s.world, "main");
-    let mut main = start_node(&cm, am, &lm, level);
-    sleep_until_programme(at(2000), offset);
+    let mut m = s.node("main");
+    let mut main = m.start();
+    s.until(2000);
     s.pg.stop();
     report.line("PostgreSQL stopped at t0+2 s (during the 1st item, its start already stored)");
-    sleep_until_programme(at(11_000), offset);
+    s.until(11_000);
     let h = main.get("/healthz", "").json();
     let pending = h["asrun_pending"].as_u64().unwrap_or(0);
     report.line(format!(
@@ -596,13 +427,13 @@ fn kill_9_while_postgres_is_away_loses_no_as_run_row() {
     assert!(pending >= 4, "{h}");
     main.kill9();
     report.line("main killed with SIGKILL at t0+11 s (1 s into the 3rd item)");
-    let mut main = start_node(&cm, am, &lm, level);
+    let mut main = m.start();
     let h = main.get("/healthz", "").json();
     report.line(format!(
         "restarted with the database still away: /healthz {h}"
     ));
     assert!(h["asrun_pending"].as_u64().unwrap_or(0) >= pending, "{h}");
-    sleep_until_programme(at(22_000), offset);
+    s.until(22_000);
     let h = main.get("/healthz", "").json();
     assert!(h["rundown_error"].is_string(), "the database is away: {h}");
     s.pg.start_again();
@@ -627,11 +458,9 @@ fn kill_9_while_postgres_is_away_loses_no_as_run_row() {
         "the journal drained {} ms after the database was back",
         caught_up.as_millis()
     ));
-    sleep_until_programme(at(31_500), offset);
+    s.until(31_500);
     stop_all(&mut [(&mut main, "main")], &mut report);
-    rx.wait_idle(Duration::from_secs(15)).expect("idle");
-    rx.stop().expect("stop");
-    let recs = rx.recordings().expect("recordings");
+    let recs = m.recordings();
     let last = recs.last().expect("a recording after the restart");
     let (r, text) = runs(last);
     report.line(format!("recording after the restart: {text}"));
@@ -682,5 +511,175 @@ fn kill_9_while_postgres_is_away_loses_no_as_run_row() {
     report.line(
         "as-run: every airing of the outage exactly once (no key twice), the two items aired before the kill complete with 125 frames, the one cut by the kill closed `interrupted`, the ones after the restart complete",
     );
+    report.survived();
+}
+
+fn sha256_hex(key: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(key.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn a_node_with_an_ingest_starts_while_postgres_is_away_and_knows_its_keys() {
+    let mut report = Report::new(
+        "7-ingest",
+        "a node with an RTMP ingest restarted while PostgreSQL is away",
+    );
+    let Some(s) = setup("kepu_f_ingest", 0) else {
+        return;
+    };
+    let mut m = s.node("main");
+    let ingest_port = testkit::ports::free_tcp_port().expect("port");
+    m.append_config(&format!(
+        "\n[ingest]\nlisten = \"127.0.0.1:{ingest_port}\"\n"
+    ));
+    let state = m.cfg.parent().expect("node dir").join("state");
+    let op = s.world.operator.clone();
+
+    // With the database: the feed, two keys for the partner, one of them revoked.
+    let mut main = m.start();
+    let r = main.post(
+        "/api/v1/rundown/feeds",
+        &op,
+        json!({"title": "望远镜直播", "url": "ingest://scope-1", "unit_id": s.world.works[0].unit_id,
+               "window": {"kind": "daily", "start": "20:00", "end": "21:00"}}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let feed_id = r.json()["id"].as_i64().expect("feed id");
+    let key = |note: &str| {
+        let r = main.post(
+            "/api/v1/feeds/keys",
+            &op,
+            json!({"feed": "scope-1", "note": note}),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        let v = r.json();
+        (
+            v["key"].as_str().expect("key").to_string(),
+            v["id"].as_i64().expect("key id"),
+        )
+    };
+    let (good, _) = key("天文台");
+    let (gone, gone_id) = key("天文台（旧）");
+    let r = testkit::http::request(
+        m.addr,
+        "DELETE",
+        &format!("/api/v1/feeds/keys/{gone_id}"),
+        Some(&op),
+        None,
+    )
+    .expect("DELETE");
+    assert!(
+        r.status == 200 || r.status == 204,
+        "{} {}",
+        r.status,
+        r.body
+    );
+    report.line("with the database: a feed ingest://scope-1, two keys issued, one revoked");
+    // The day: the feed's window from t0 for ten minutes.
+    s.save_day(vec![kepu_playout::rundown::DayItem {
+        kind: kepu_playout::rundown::ItemKind::Live,
+        work_id: None,
+        feed_id: Some(feed_id),
+        frames: 15_000,
+        title: "望远镜直播".into(),
+        source: "ingest://scope-1".into(),
+        ..item_of(&s.world.works[0])
+    }]);
+    // The node keeps what it read: the day, and the valid keys' digests (never a key).
+    let rundown_cache = state.join("rundown-cache.json");
+    wait_for(
+        "the day in the node's cache",
+        Duration::from_secs(20),
+        || std::fs::read_to_string(&rundown_cache).is_ok_and(|t| t.contains("ingest://scope-1")),
+    );
+    let keys_cache = std::fs::read_to_string(state.join("ingest-keys.json")).expect("key cache");
+    assert!(keys_cache.contains(&sha256_hex(&good)), "{keys_cache}");
+    assert!(
+        !keys_cache.contains(&sha256_hex(&gone)),
+        "the revoked key is out of the cache: {keys_cache}"
+    );
+    assert!(
+        !keys_cache.contains(&good[3..]) && !keys_cache.contains(&gone[3..]),
+        "a key in the cache: {keys_cache}"
+    );
+    report.line("state directory: the day cached, ingest-keys.json holds the valid key's SHA-256 only (not the revoked one's, no key)");
+    stop_all(&mut [(&mut main, "main")], &mut report);
+
+    // The database goes away; the node is started again.
+    s.pg.stop();
+    report.line("PostgreSQL stopped (pg_ctl -m fast)");
+    let started = Instant::now();
+    let mut main = m.start_with(&state.with_file_name("serve-2.log"), LEVEL, &[]);
+    let said = main.log_text();
+    assert!(
+        said.contains("推流密钥暂无法从数据库读取") && said.contains("缓存的 1 个有效密钥"),
+        "the node says where its keys come from:\n{said}"
+    );
+    report.line(format!(
+        "restarted with the database away: healthy {} ms after its start, its ingest on the 1 cached key",
+        started.elapsed().as_millis()
+    ));
+
+    // The revoked key is refused.
+    let ingest = |k: &str| format!("rtmp://127.0.0.1:{ingest_port}/live/{k}");
+    let mut refused = FfmpegSender::start(palette::RED, 30, "flv", &ingest(&gone), &[])
+        .expect("ffmpeg publisher");
+    wait_for("the revoked key refused", Duration::from_secs(20), || {
+        main.log_text()
+            .contains("RTMP ingest: unknown or revoked stream key refused")
+    });
+    assert!(
+        refused.wait_exit(Duration::from_secs(15)).expect("wait"),
+        "the publisher with a revoked key is turned away:\n{}",
+        refused.log()
+    );
+    report.line(
+        "a publisher with the key revoked before the outage: refused, its ffmpeg turned away",
+    );
+
+    // The valid key is accepted: the partner's picture is on air.
+    let mut publisher = FfmpegSender::start(palette::GREEN, 60, "flv", &ingest(&good), &[])
+        .expect("ffmpeg publisher");
+    let live_after = wait_for("the feed live on air", Duration::from_secs(30), || {
+        let metrics = testkit::http::request(m.addr, "GET", "/metrics", None, None)
+            .map(|r| r.body)
+            .unwrap_or_default();
+        metrics.lines().any(|l| {
+            l.starts_with("kepu_live_source_up{") && l.contains("scope-1") && l.ends_with(" 1")
+        })
+    });
+    report.line(format!(
+        "a publisher with the valid key: live on air {} ms after it began",
+        live_after.as_millis()
+    ));
+    // Eight more seconds of it on air (5 s of green judged below).
+    std::thread::sleep(Duration::from_secs(8));
+    let h = main.get("/healthz", "");
+    assert_eq!(h.status, 200, "{}", h.body);
+    assert!(
+        h.json()["rundown_error"].is_string(),
+        "the database was away all along: {}",
+        h.body
+    );
+    stop_all(&mut [(&mut main, "main")], &mut report);
+    let _ = publisher.stop();
+    let recs = m.recordings();
+    let last = recs.last().expect("a recording of the second run");
+    let (runs, text) = runs(last);
+    report.line(format!("recording after the restart: {text}"));
+    assert!(
+        runs.iter()
+            .any(|(c, n)| *c == ci(palette::GREEN) && *n >= 125),
+        "the partner's green on air for 5 s or more: {text}"
+    );
+    assert!(
+        runs.iter().all(|(c, _)| *c != ci(palette::RED)),
+        "nothing of the refused publisher on air: {text}"
+    );
+    report.line("the valid key's picture on air, nothing of the revoked key's");
     report.survived();
 }

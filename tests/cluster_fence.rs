@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use cluster_common::*;
+use kepu_playout::rundown::Work;
 use serve_common::*;
 use testkit::NginxRtmp;
 use testkit::palette;
@@ -37,15 +38,6 @@ fn signal(d: &Daemon, sig: &str) {
 /// Lines of `d`'s log containing `what`.
 fn count_in_log(d: &Daemon, what: &str) -> usize {
     d.log_text().matches(what).count()
-}
-
-fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) -> Duration {
-    let t = Instant::now();
-    while !f() {
-        assert!(t.elapsed() < limit, "never: {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    t.elapsed()
 }
 
 #[test]
@@ -179,14 +171,27 @@ fn a_leader_paused_past_its_lease_cannot_write_when_it_resumes() {
         },
     );
     let cert_seen = Instant::now();
+    // An operator asks the main for the first work's certificate meanwhile: the request
+    // takes the main's epoch, reads, and holds its write too (the same drill).
+    let asked = {
+        let (addr, token) = (a.addr, w.operator.clone());
+        let path = format!("/api/v1/certificates?work={}", w.works[0].id);
+        std::thread::spawn(move || slow_get(addr, &path, &token, Duration::from_secs(120)))
+    };
     wait_for(
         "a poller write in flight on the main",
         Duration::from_secs(7),
         || watch_polls(&a).is_some_and(|t| t.elapsed() < Duration::from_millis(HOLD_MS - 2000)),
     );
+    // The request began holding meanwhile (it started after the pass: it is held as long).
+    wait_for(
+        "the operator's certificate request in flight on the main",
+        Duration::from_secs(5),
+        || count_in_log(&a, "drill: a certificate request holds") >= 1,
+    );
     assert!(
         cert_seen.elapsed() < Duration::from_millis(HOLD_MS - 1000),
-        "the certificate pass is still held"
+        "the certificate pass and the request are still held"
     );
     signal(&a, "STOP");
     let figures_e1 = count(
@@ -230,10 +235,15 @@ fn a_leader_paused_past_its_lease_cannot_write_when_it_resumes() {
     let refused = "once-only write refused: the lease has moved on";
     signal(&a, "CONT");
     wait_for(
-        "the main's two late writes refused",
+        "the main's three late writes refused",
         Duration::from_secs(15),
-        || count_in_log(&a, refused) >= 2,
+        || count_in_log(&a, refused) >= 3,
     );
+    // The operator's request is answered: refused, naming the node that leads now.
+    let (status, body) = asked.join().expect("request thread");
+    eprintln!("the resumed main's answer to the request in flight: {status} {body}");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("「backup」"), "the leader named: {body}");
     assert_eq!(
         count(
             "SELECT COUNT(*) FROM feedback_events WHERE lease_epoch = $1",
@@ -259,6 +269,17 @@ fn a_leader_paused_past_its_lease_cannot_write_when_it_resumes() {
         )
         .expect("count");
     assert_eq!(per_work, 1, "the first work's certificate issued once");
+    // Asked again, the main (no longer leading) answers with the backup's certificate.
+    let again = a.get(&format!("/api/v1/certificates?work={red}"), &w.operator);
+    assert_eq!(again.status, 200, "{}", again.body);
+    let issued: String = rt
+        .block_on(
+            sqlx::query_scalar("SELECT code FROM certificates WHERE work_id = $1")
+                .bind(red)
+                .fetch_one(store.pool()),
+        )
+        .expect("code");
+    assert_eq!(again.json()[0]["code"], issued.as_str(), "{}", again.body);
     assert!(
         !a.get("/healthz", "").json()["leader"]
             .as_bool()
@@ -271,4 +292,148 @@ fn a_leader_paused_past_its_lease_cannot_write_when_it_resumes() {
     }
     let _ = rx_a.stop();
     let _ = rx_b.stop();
+}
+
+/// The message of a refusal (503, `Unavailable`); fails on anything else.
+fn refused<T: std::fmt::Debug>(r: kepu_playout::store::Result<T>, who: &str) -> String {
+    match r {
+        Err(kepu_playout::store::Error::Unavailable(m)) => m,
+        other => panic!("{who}: expected a refusal, got {other:?}"),
+    }
+}
+
+/// Seeds one ended airing of `work` on node `node`, `first_ms` for 5 s.
+async fn aired(
+    store: &kepu_playout::store::Store,
+    node: &str,
+    key: &str,
+    work: &Work,
+    first_ms: i64,
+) {
+    use kepu_playout::asrun::recorder::ItemInfo;
+    use kepu_playout::asrun::{AsRunLog, NewAiring};
+    let log = AsRunLog::new(store.clone()).for_node(node);
+    let a = NewAiring {
+        key: key.into(),
+        info: ItemInfo {
+            item_id: key.into(),
+            work_id: Some(work.id),
+            unit_id: Some(work.unit_id),
+            title: work.title.clone(),
+            source: format!("/media/{key}.mp4"),
+            planned_start_ms: Some(first_ms),
+            rundown_day: Some(kepu_playout::asrun::air_day_of(first_ms)),
+            rundown_version: Some(1),
+            gain_mdb: None,
+        },
+        first_frame_ms: first_ms,
+    };
+    log.record_start(&a).await.expect("start");
+    log.record_end(key, first_ms + 5000, 125, "complete")
+        .await
+        .expect("end");
+}
+
+/// Certificates asked for through the API on the pair (the `Certificates` the API uses, on
+/// the real PostgreSQL and its lease row): a node that does not lead stores nothing and
+/// names the leader; a node that believes it leads under an epoch that is no longer
+/// current is refused by the database the same way; the leader's certificate carries its
+/// epoch and is then what every node answers; with nobody leading nothing is issued.
+#[test]
+fn only_the_leader_issues_a_certificate_asked_for_through_the_api() {
+    use kepu_playout::certificate::Certificates;
+    use kepu_playout::cluster::Leader;
+    use kepu_playout::cluster::lease::Held;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let works = vec![
+        work("red0", &clip(dir.path(), palette::RED, 440.0, 25), 25),
+        work("green1", &clip(dir.path(), palette::GREEN, 660.0, 25), 25),
+    ];
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let Some(w) = pg_world(dir, "kepu_certfence", works).await else {
+            return;
+        };
+        let store = w.catalog.store().clone();
+        // 2026-09-02 20:00 Beijing time.
+        let first = 1_788_350_400_000;
+        aired(&store, "main-bj", "red0", &w.works[0], first).await;
+        aired(&store, "backup-sh", "red0", &w.works[0], first + 40).await;
+        // The lease: held by main-bj at epoch 3 for another minute (the database's clock).
+        sqlx::query(
+            "INSERT INTO node_leases (job, holder, epoch, expires_at_ms) \
+             VALUES ('jobs', 'main-bj', 3, (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT + 60000)",
+        )
+        .execute(store.pool())
+        .await
+        .expect("lease row");
+        let stored = |work: i64| {
+            let store = store.clone();
+            async move {
+                sqlx::query_as::<_, (String, Option<i64>)>(
+                    "SELECT code, lease_epoch FROM certificates WHERE work_id = $1",
+                )
+                .bind(work)
+                .fetch_all(store.pool())
+                .await
+                .expect("certificates")
+            }
+        };
+        let asrun = kepu_playout::asrun::AsRunLog::new(store.clone()).for_node("backup-sh");
+        let under = |held: Option<Held>| {
+            // The receiver keeps the value sent: the belief of a node, fixed for the test.
+            let (_, rx) = tokio::sync::watch::channel(held);
+            Certificates::new(w.catalog.clone(), asrun.clone())
+                .issued_under(Leader::from_watch("jobs", rx), Duration::ZERO)
+        };
+        let valid = |epoch| {
+            Some(Held {
+                epoch,
+                until: tokio::time::Instant::now() + Duration::from_secs(60),
+            })
+        };
+        let red = w.works[0].id;
+
+        // The backup does not lead: nothing stored, the leader named.
+        let m = refused(under(None).for_work(red).await, "a node that does not lead");
+        assert!(m.contains("「main-bj」") && m.contains("主控节点"), "{m}");
+        assert!(stored(red).await.is_empty(), "a follower stored a certificate");
+
+        // A node that still believes it leads at epoch 2: the database refuses its write.
+        let m = refused(under(valid(2)).for_work(red).await, "a stale leader");
+        assert!(m.contains("「main-bj」"), "{m}");
+        assert!(stored(red).await.is_empty(), "a stale leader stored a certificate");
+
+        // The leader issues, under its epoch; the airing of both nodes counts once.
+        let c = under(valid(3))
+            .for_work(red)
+            .await
+            .expect("the leader issues")
+            .expect("a certificate");
+        assert_eq!(c.airings.len(), 1, "both nodes' rows of one airing count once");
+        assert_eq!(stored(red).await, vec![(c.code.clone(), Some(3))]);
+
+        // Every node now answers with that certificate, writing nothing.
+        let again = under(None)
+            .for_work(red)
+            .await
+            .expect("a follower reads")
+            .expect("the issued certificate");
+        assert_eq!(again.code, c.code);
+        assert_eq!(stored(red).await.len(), 1);
+
+        // Nobody leads (the lease expired): nothing new is issued, and the answer says so.
+        aired(&store, "backup-sh", "green1", &w.works[1], first + 3_600_000).await;
+        sqlx::query("UPDATE node_leases SET expires_at_ms = 0")
+            .execute(store.pool())
+            .await
+            .expect("expire");
+        let green = w.works[1].id;
+        let m = refused(under(None).for_work(green).await, "no leader");
+        assert!(m.contains("没有主控节点"), "{m}");
+        let m = refused(under(None).for_all(None).await, "no leader, the list");
+        assert!(m.contains("没有主控节点"), "{m}");
+        assert!(stored(green).await.is_empty());
+    });
 }

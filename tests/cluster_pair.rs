@@ -12,34 +12,13 @@ mod serve_common;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use cluster_common::fault::{ci, runs};
 use cluster_common::*;
 use serde_json::{Value, json};
 use serve_common::rundown_common::t;
 use serve_common::*;
-use testkit::palette::{self, Colour};
+use testkit::palette;
 use testkit::{NginxRtmp, probe};
-
-const PALETTE: [Colour; 8] = palette::ALL;
-
-fn colour_index(c: Colour) -> Option<usize> {
-    PALETTE.iter().position(|p| *p == c)
-}
-
-/// The colour runs of a recording from its first item colour on (the slate reads as black
-/// or no colour).
-fn runs(rec: &std::path::Path) -> (Vec<(Option<usize>, usize)>, String) {
-    let frames = probe::frame_colours(rec).expect("colours");
-    let runs = probe::colour_runs(&frames, &PALETTE);
-    let text = probe::describe_colour_runs(&runs, &PALETTE);
-    let start = runs
-        .iter()
-        .position(|r| r.colour.is_some() && r.colour != colour_index(palette::BLACK))
-        .unwrap_or(runs.len());
-    (
-        runs[start..].iter().map(|r| (r.colour, r.frames)).collect(),
-        text,
-    )
-}
 
 fn airings(v: &Value) -> Vec<Value> {
     v["airings"]
@@ -182,7 +161,6 @@ fn two_nodes_on_one_postgres_play_the_same_frames_and_share_edits_within_a_secon
     let (m, mt) = runs(&recs[0]);
     let (b, bt) = runs(&recs[1]);
     eprintln!("main:   {mt}\nbackup: {bt}");
-    let ci = |c: Colour| colour_index(c);
     let whole = [
         (ci(palette::GREEN), 125),
         (ci(palette::BLUE), 125),

@@ -9,8 +9,9 @@
 //! paused past its lease, resumed with the pass in flight, stores nothing — the new holder's
 //! pass has issued them. A refused or failed pass is tried again at the next tick (the count
 //! is remembered only after a pass that stored everything). Certificates asked for through
-//! the API are still issued on request, by whichever node answers; a certificate's code
-//! follows from its facts, so both paths settle on one row per code.
+//! the API are fenced the same way ([`super::Certificates::issued_under`]): only the leader
+//! writes them, under its epoch; a certificate's code follows from its facts, so both paths
+//! settle on one row per code.
 
 use std::time::Duration;
 

@@ -11,8 +11,16 @@
 //! a certificate; when a new airing changes what it attests, the next request issues a new
 //! one with a new code, and the old codes stay valid. On the daemon the lease holder also
 //! issues them as airings complete ([`job`], fenced by the lease's epoch, so once across the
-//! pair). Reads the catalog and the as-run log,
-//! never changes them. Knows nothing of HTTP or roles (that is `web::certificate`).
+//! pair).
+//!
+//! On the production pair every certificate write is fenced, the ones asked for through the
+//! API too ([`Certificates::issued_under`]): the leader writes under its epoch (refused by
+//! the database once another node holds the lease); a node that does not lead writes
+//! nothing — it answers with a certificate already issued for the same facts, and otherwise
+//! refuses with [`Error::Unavailable`] naming the leader (the leader's job issues the
+//! certificate within a second of the airing's end, after which every node answers with
+//! it). A single node has no lease and issues on request. Reads the catalog and the as-run
+//! log, never changes them. Knows nothing of HTTP or roles (that is `web::certificate`).
 
 pub mod code;
 pub mod html;
@@ -23,13 +31,32 @@ pub mod store;
 
 use crate::asrun::{Airing, AsRunLog, AsRunQuery};
 use crate::catalog::Catalog;
+use crate::cluster::Leader;
 use crate::store::{Error, Result, now_ms};
 use code::SECRET_LEN;
 pub use model::Certificate;
 use model::Draft;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::OnceCell;
+
+/// The refusal of a node that does not lead: 503 in Chinese, naming the node that leads
+/// (from [`Certificates::leader_now`]) when the database says one does.
+fn not_leader(now: Option<Option<(String, i64)>>) -> Error {
+    Error::Unavailable(match now {
+        Some(Some((node, _))) => format!(
+            "本节点不是主控节点，不签发活动参与证明：证明由主控节点「{node}」签发，\
+             请向该节点请求，或稍后重试（签发后各节点均可查到）"
+        ),
+        Some(None) => {
+            "目前没有主控节点（租约空缺），活动参与证明暂不能签发，请稍后重试".to_string()
+        }
+        None => {
+            "本节点不是主控节点，且无法查到主控节点：活动参与证明暂不能签发，请稍后重试".to_string()
+        }
+    })
+}
 
 /// Issues and checks certificates. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -37,6 +64,11 @@ pub struct Certificates {
     catalog: Catalog,
     asrun: AsRunLog,
     secret: Arc<OnceCell<[u8; SECRET_LEN]>>,
+    /// Who may write certificates: the pair's lease (writes fenced by its epoch), or always
+    /// (a single node).
+    leader: Leader,
+    /// Fault drill only: how long an issue on request waits between reading and writing.
+    hold: Duration,
 }
 
 impl Certificates {
@@ -46,7 +78,19 @@ impl Certificates {
             catalog,
             asrun,
             secret: Arc::new(OnceCell::new()),
+            leader: Leader::always(),
+            hold: Duration::ZERO,
         }
+    }
+
+    /// Certificates issued on request only while `leader` leads, each written under its
+    /// epoch ([`crate::cluster::fence`]); a node that does not lead answers with what is
+    /// already issued and refuses to issue anything new (`Unavailable`, naming the leader).
+    /// `hold` is the fault drill's pause between reading and writing (zero in service).
+    pub fn issued_under(mut self, leader: Leader, hold: Duration) -> Self {
+        self.leader = leader;
+        self.hold = hold;
+        self
     }
 
     async fn secret(&self) -> Result<[u8; SECRET_LEN]> {
@@ -167,9 +211,40 @@ impl Certificates {
         if let Some(issued) = store::by_code(self.catalog.store(), &fresh.code, &secret).await? {
             return Ok(Some(issued));
         }
-        store::save(self.catalog.store(), &fresh, &secret)
-            .await
-            .map(Some)
+        // A new certificate is written only by the node that leads, under its epoch.
+        let Some(fence) = self.leader.fence() else {
+            return Err(not_leader(self.leader_now().await));
+        };
+        if !self.hold.is_zero() {
+            tracing::warn!(epoch = ?fence.epoch(), work = fresh.work_id, hold_ms = self.hold.as_millis() as u64, "drill: a certificate request holds its certificate before writing");
+            tokio::time::sleep(self.hold).await;
+        }
+        match store::save_fenced(self.catalog.store(), &fresh, &secret, &fence).await {
+            // Refused by the fence (another node leads now: it issues; ask it, or again) —
+            // unless the lease is still this epoch's, which makes it a clash of codes.
+            Err(Error::Conflict(why)) if fence.epoch().is_some() => {
+                let now = self.leader_now().await;
+                if matches!(&now, Some(Some((_, e))) if Some(*e) == fence.epoch()) {
+                    return Err(Error::Conflict(why));
+                }
+                tracing::warn!(epoch = ?fence.epoch(), work = fresh.work_id, reason = %why, "certificate request refused: this node no longer leads");
+                Err(not_leader(now))
+            }
+            r => r.map(Some),
+        }
+    }
+
+    /// Who leads now by the database (`(node, epoch)`; `Some(None)`: nobody), or `None`
+    /// when it cannot say within 2 s.
+    async fn leader_now(&self) -> Option<Option<(String, i64)>> {
+        let job = self.leader.job().unwrap_or("jobs");
+        tokio::time::timeout(
+            Duration::from_secs(2),
+            crate::cluster::lease::current_holder(self.catalog.store(), job),
+        )
+        .await
+        .ok()?
+        .ok()
     }
 
     /// The certificate `work` earns by `airings` now (not stored); `None` when none.

@@ -95,6 +95,11 @@ impl Leader {
         }
     }
 
+    /// The lease's job (`jobs`), or `None` for a single node (no lease).
+    pub fn job(&self) -> Option<&str> {
+        self.0.as_ref().map(|(job, _)| &**job)
+    }
+
     /// The fence a once-only write must carry, if this node may run the jobs now: the
     /// epoch held (checked again by the database at the write, [`super::fence`]), or no
     /// fence for a single node. `None` when not leader.
@@ -119,6 +124,22 @@ impl Default for Leader {
     fn default() -> Self {
         Self::always()
     }
+}
+
+/// Who holds the lease of `job` now, by the database's clock: `(holder, epoch)`, or `None`
+/// when nobody does (no row, or its lease expired). PostgreSQL only (the pair's database);
+/// one round trip, bounded by the pool's own timeouts.
+pub async fn current_holder(
+    store: &crate::store::Store,
+    job: &str,
+) -> crate::store::Result<Option<(String, i64)>> {
+    let row: Option<(String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT holder, epoch FROM node_leases WHERE job = $1 AND expires_at_ms >= {DB_NOW_MS}"
+    )))
+    .bind(job)
+    .fetch_optional(store.pool())
+    .await?;
+    Ok(row)
 }
 
 /// Holds (or waits for) the lease until `stop`; the returned [`Leader`] follows it.

@@ -2,7 +2,8 @@
 //!
 //! Behind the guard ([`routes`]; operators and admins see all, a partner only its unit's):
 //! - `GET /api/v1/certificates?work=ID|unit=ID`: the current certificate of each work that
-//!   aired (issued or refreshed on the way);
+//!   aired (issued or refreshed on the way; on the production pair only the leader issues,
+//!   fenced — another node answers with what is issued and otherwise 503 naming the leader);
 //! - `GET /api/v1/certificates/{code}` (JSON), `{code}.html` (printable A4 page) and
 //!   `{code}.pdf`. Another unit's code is 404 for a partner, as an unknown one.
 //!
@@ -105,7 +106,8 @@ fn with_links(c: &Certificate) -> serde_json::Value {
 #[utoipa::path(get, path = "/api/v1/certificates", tag = "certificates", operation_id = "certificates_list",
     params(("work" = Option<i64>, Query, description = "作品编号 Work id"),
            ("unit" = Option<i64>, Query, description = "单位编号 Unit id")),
-    responses((status = 200, description = "已播作品的活动参与证明 Certificates of aired works", body = Object)))]
+    responses((status = 200, description = "已播作品的活动参与证明 Certificates of aired works", body = Object),
+              (status = 503, description = "本节点不是主控节点，证明须由主控节点签发 Not the pair's leader: a new certificate is issued by the leader, named in the message", body = Object)))]
 async fn list(
     State(s): State<CertificateState>,
     auth: Authenticated,

@@ -247,6 +247,8 @@ pub fn app_with(
     options: crate::feedback::FeedbackOptions,
 ) -> Router {
     let public_hls = options.public_hls;
+    // Certificates asked for here are written only by the pair's leader, fenced.
+    let (leader, drill_hold) = (options.leader.clone(), options.drill_hold);
     let pollers = options.pollers.clone();
     let feedback_service = crate::feedback::Feedback::new(
         state.catalog.clone(),
@@ -283,7 +285,8 @@ pub fn app_with(
     ));
     let state_store = state.catalog.store().clone();
     let certificates =
-        crate::certificate::Certificates::new(state.catalog.clone(), services.asrun.clone());
+        crate::certificate::Certificates::new(state.catalog.clone(), services.asrun.clone())
+            .issued_under(leader, drill_hold);
     let certificate_state = certificate::CertificateState {
         certificates: certificates.clone(),
         accounts: services.accounts.clone(),

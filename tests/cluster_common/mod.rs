@@ -5,6 +5,8 @@
 //! database and programme clock).
 #![allow(dead_code)]
 
+pub mod fault;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -386,4 +388,50 @@ Verdict: {verdict}
         text.push('\n');
         let _ = std::fs::write(&self.path, text);
     }
+}
+
+/// A GET with `token` that may wait up to `limit` for its answer (a request held across a
+/// paused node; the test client's own limit is 20 s): the status and the body's text.
+pub fn slow_get(
+    addr: SocketAddr,
+    path: &str,
+    token: &str,
+    limit: std::time::Duration,
+) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect_timeout(&addr, limit).expect("connect");
+    s.set_read_timeout(Some(limit)).expect("timeout");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no HTTP answer from {addr}{path}: {text:?}"));
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_string();
+    (status, body)
+}
+
+/// Waits until `f` holds, polling every 50 ms; fails naming `what` after `limit`. Returns
+/// how long it took.
+pub fn wait_for(
+    what: &str,
+    limit: std::time::Duration,
+    mut f: impl FnMut() -> bool,
+) -> std::time::Duration {
+    let t = std::time::Instant::now();
+    while !f() {
+        assert!(t.elapsed() < limit, "never: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    t.elapsed()
 }
