@@ -74,6 +74,10 @@ pub(super) struct Controller {
     cache: Option<std::path::PathBuf>,
     /// Each live feed's backup clip (the file), by feed id.
     backups: HashMap<i64, String>,
+    /// Live windows whose recording finished (`None`: nothing recorded).
+    recordings: Option<mpsc::Receiver<crate::recording::Finished>>,
+    /// Recent airings, for naming the recordings in their as-run rows.
+    recent: super::recorded::RecentAirings,
 }
 
 /// What the rundown cache file holds.
@@ -175,6 +179,8 @@ impl Controller {
             measured,
             cache,
             backups: HashMap::new(),
+            recordings: parts.recordings,
+            recent: super::recorded::RecentAirings::default(),
         }
     }
 
@@ -246,6 +252,7 @@ pub(super) async fn run(mut c: Controller) {
                 c.on_read(r);
             }
             Some(st) = status_rx.recv() => c.on_status(st),
+            Some(f) = next_recording(&mut c.recordings) => c.on_recording(&f),
             _ = status.tick() => {
                 if let Some(engine) = c.engine.clone() {
                     let tx = status_tx.clone();
@@ -341,10 +348,25 @@ impl Controller {
         };
         let before = self.state.alarms.version();
         self.state.alarms.on_event(&ev, view, now);
-        self.writer.send(self.recorder.on_event(&ev));
+        let writes = self.recorder.on_event(&ev);
+        self.recent.note(&writes, |id| {
+            plan.iter()
+                .find(|p| p.cue.id == id)
+                .map(|p| p.cue.source.clone())
+        });
+        self.writer.send(writes);
         if self.state.alarms.version() != before {
             self.publish();
         }
+    }
+
+    /// A live window's recording finished: its airings' rows name it.
+    fn on_recording(&mut self, f: &crate::recording::Finished) {
+        let writes = self.recent.recorded(f);
+        if writes.is_empty() {
+            tracing::warn!(window = %f.name, "a finished recording matches no airing: the as-run does not name it");
+        }
+        self.writer.send(writes);
     }
 
     fn on_request(&mut self, req: Request) {
@@ -598,6 +620,10 @@ impl Controller {
                 break;
             }
         }
+        // The engine closed its live sources as it stopped: their recordings are finished.
+        while let Some(f) = self.recordings.as_mut().and_then(|r| r.try_recv().ok()) {
+            self.on_recording(&f);
+        }
         let Controller {
             writer,
             writer_task,
@@ -622,6 +648,16 @@ async fn stop_engine(engine: Arc<dyn Playout>) {
         .is_err()
     {
         tracing::error!("the engine did not stop within 8 s");
+    }
+}
+
+/// The next finished recording; never, when nothing is recorded.
+async fn next_recording(
+    rx: &mut Option<mpsc::Receiver<crate::recording::Finished>>,
+) -> Option<crate::recording::Finished> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 

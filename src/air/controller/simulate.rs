@@ -85,6 +85,7 @@ impl Simulation {
             monotonic: Arc::new(move || mono.mono_ns()),
             journal: crate::asrun::journal::Journal::in_memory(Default::default()),
             state_dir: None,
+            recordings: None,
         };
         let published = Published::new(engine.as_ref());
         let (state_tx, _state) = watch::channel(Arc::new(published.clone()));
