@@ -299,6 +299,28 @@ fn an_ingest_feed_goes_on_air_and_operators_see_it_live_with_its_picture() {
         "as-run row of the window: {} — {} segments, {bytes} bytes",
         row["recording"]["name"], row["recording"]["segments"]
     );
+    // The dashboard's 播出记录 page names it and links to its entry on the 直播源 page.
+    if browser_common::browser_ready("asrun", &[]) {
+        let out = browser_common::run_script(
+            "asrun.mjs",
+            &[
+                ("KEPU_BASE_URL", format!("http://{addr}")),
+                ("KEPU_OP_USER", "op".into()),
+                ("KEPU_PASSWORD", "correct horse battery".into()),
+                ("KEPU_DAY", "2026-09-01".into()),
+                ("KEPU_FEED_TITLE", "望远镜直播".into()),
+                ("KEPU_RECORDING", name.clone()),
+                (
+                    "KEPU_SHOTS_DIR",
+                    browser_common::shots_dir("asrun").display().to_string(),
+                ),
+            ],
+            &world.dir.path().join("browser-asrun.log"),
+            Duration::from_secs(70),
+            || d.log_text(),
+        );
+        assert!(out.contains("asrun browser test: ok"), "{out}");
+    }
     let r = d.post(
         &format!("/api/v1/recordings/{name}/register"),
         &op,
