@@ -286,13 +286,16 @@ pub async fn run_until(
         None => (None, None),
     };
     // Live windows recorded as they air (`[recording]`): the engine asks where, the janitor
-    // keeps the directory under its quota (every minute, oldest finished windows first).
+    // keeps the directory under its quota (every minute, oldest finished windows first);
+    // finished windows go to the controller for the as-run.
+    let (finished_tx, finished_rx) = tokio::sync::mpsc::channel(64);
     let recordings = match &config.recording {
         Some(rc) => {
             std::fs::create_dir_all(&rc.dir)
                 .with_context(|| format!("录像目录 {} 无法创建", rc.dir.display()))?;
             let rec = crate::recording::Recordings::new(rc.clone())
-                .with_offset_ms(config.air.clock_offset_ms);
+                .with_offset_ms(config.air.clock_offset_ms)
+                .report_finished(finished_tx);
             if let Err(e) = rec.reload_feeds(&catalog).await {
                 tracing::warn!(error = %e, "feeds for recording names not loaded");
             }
@@ -348,6 +351,7 @@ pub async fn run_until(
         monotonic: crate::air::real_monotonic(),
         journal,
         state_dir: Some(config.server.state_dir.clone()),
+        recordings: recordings.is_some().then_some(finished_rx),
     })?;
     // Resumable video uploads (tus) of partners and coordinators, behind the same guard.
     let uploads = crate::upload::Uploads::new(

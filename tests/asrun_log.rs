@@ -246,11 +246,53 @@ async fn asrun_over_http_is_scoped_and_exports_csv() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
-        "节目名称,报送单位,开始时间,结束时间,时长,来源,结束原因,垫片"
+        "节目名称,报送单位,开始时间,结束时间,时长,来源,结束原因,垫片,录像"
     );
     assert_eq!(
         lines[1],
-        "深海探秘,中国科学院深海科学与工程研究所,2026-09-20 23:59:50,2026-09-21 00:00:09,00:00:20,/media/a.mp4,正常结束,23:59:52–23:59:54 垫片：source failed: 源文件读取失败"
+        "深海探秘,中国科学院深海科学与工程研究所,2026-09-20 23:59:50,2026-09-21 00:00:09,00:00:20,/media/a.mp4,正常结束,23:59:52–23:59:54 垫片：source failed: 源文件读取失败,"
     );
     assert_eq!(lines.len(), 2);
+}
+
+#[tokio::test]
+async fn a_live_airings_recording_is_added_after_its_end_once_and_shown() {
+    use kepu_playout::asrun::AiringRecording;
+    use kepu_playout::asrun::recorder::Write;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("asrun.db");
+    let store = Store::open(path.to_str().expect("utf-8"))
+        .await
+        .expect("migrates");
+    let log = AsRunLog::new(store);
+    let mut rec = AsRunRecorder::new(Rate::PAL);
+    rec.cue(info("a", 11, 1, "深海探秘"));
+    feed(&log, &mut rec, &events()[..5]).await;
+    let key = log.query(&AsRunQuery::default()).await.expect("query")[0]
+        .airing_key
+        .clone();
+    let r = AiringRecording {
+        name: "feed3-20260920T155950Z".into(),
+        segments: 2,
+        bytes: 1_234_567,
+    };
+    let w = Write::Recording {
+        key: key.clone(),
+        recording: r.clone(),
+    };
+    // Added to the completed row; a retry (the answer lost) writes the same facts.
+    log.apply(&w).await.expect("recording");
+    log.apply(&w).await.expect("retry");
+    let a = &log.query(&AsRunQuery::default()).await.expect("query")[0];
+    assert_eq!(a.recording.as_ref(), Some(&r));
+    assert_eq!(a.end_reason.as_deref(), Some("complete"));
+    // No such airing: refused (the writer drops it instead of blocking its queue).
+    assert!(matches!(
+        log.apply(&Write::Recording {
+            key: "nothing@1".into(),
+            recording: r,
+        })
+        .await,
+        Err(Error::NotFound { .. })
+    ));
 }

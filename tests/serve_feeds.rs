@@ -2,7 +2,8 @@
 //! a stream key issued through the API (shown once), ffmpeg publishing into `serve`'s RTMP
 //! ingest, the feed's window on the rundown — and what operators see: `/api/v1/feeds` with the
 //! feed live, its still picture (the publisher's colour, judged by ffmpeg), locators masked,
-//! partners refused; the window on air at a real nginx-rtmp receiver.
+//! partners refused; the window on air at a real nginx-rtmp receiver, recorded, its as-run row
+//! naming the recording (JSON and CSV) with the bytes the recordings list gives.
 
 #[path = "browser_common/mod.rs"]
 mod browser_common;
@@ -252,6 +253,74 @@ fn an_ingest_feed_goes_on_air_and_operators_see_it_live_with_its_picture() {
         "{window}"
     );
     assert_eq!(d.get("/api/v1/recordings", &world.partner).status, 403);
+    // The as-run row of the window names its recording, as the list has it (before the
+    // registration adds the joined MP4 to the directory), in the JSON and the CSV.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let row = loop {
+        let r = d.get("/api/v1/asrun", &op);
+        assert_eq!(r.status, 200, "{}", r.body);
+        let rows: Value = r.json();
+        if let Some(a) = rows
+            .as_array()
+            .and_then(|l| l.iter().find(|a| a["recording"].is_object()))
+        {
+            break a.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no as-run row names the recording: {rows}\n{}",
+            d.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(row["title"], "望远镜直播", "{row}");
+    assert!(
+        row["item_id"]
+            .as_str()
+            .is_some_and(|i| i.ends_with(&format!(":f{feed_id}"))),
+        "{row}"
+    );
+    let bytes = row["recording"]["bytes"].as_u64().unwrap_or(0);
+    assert!(bytes > 0, "{row}");
+    assert_eq!(row["recording"]["name"], name.as_str(), "{row}");
+    assert_eq!(row["recording"]["bytes"], window["size"], "{row} {window}");
+    assert_eq!(row["recording"]["segments"], window["segments"], "{row}");
+    let csv = d.get("/api/v1/asrun.csv", &op);
+    assert_eq!(csv.status, 200, "{}", csv.body);
+    assert!(
+        csv.body.contains(&format!(
+            "{name}（{} 段，{bytes} 字节）",
+            window["segments"]
+        )),
+        "{}",
+        csv.body
+    );
+    eprintln!(
+        "as-run row of the window: {} — {} segments, {bytes} bytes",
+        row["recording"]["name"], row["recording"]["segments"]
+    );
+    // The dashboard's 播出记录 page names it and links to its entry on the 直播源 page.
+    if browser_common::browser_ready("asrun", &[]) {
+        let out = browser_common::run_script(
+            "asrun.mjs",
+            &[
+                ("KEPU_BASE_URL", format!("http://{addr}")),
+                ("KEPU_OP_USER", "op".into()),
+                ("KEPU_PASSWORD", "correct horse battery".into()),
+                ("KEPU_DAY", "2026-09-01".into()),
+                ("KEPU_FEED_TITLE", "望远镜直播".into()),
+                ("KEPU_RECORDING", name.clone()),
+                (
+                    "KEPU_SHOTS_DIR",
+                    browser_common::shots_dir("asrun").display().to_string(),
+                ),
+            ],
+            &world.dir.path().join("browser-asrun.log"),
+            Duration::from_secs(70),
+            || d.log_text(),
+        );
+        assert!(out.contains("asrun browser test: ok"), "{out}");
+    }
     let r = d.post(
         &format!("/api/v1/recordings/{name}/register"),
         &op,

@@ -74,17 +74,28 @@ pub(super) struct Controller {
     cache: Option<std::path::PathBuf>,
     /// Each live feed's backup clip (the file), by feed id.
     backups: HashMap<i64, String>,
+    /// Live windows whose recording finished (`None`: nothing recorded).
+    recordings: Option<mpsc::Receiver<crate::recording::Finished>>,
+    /// Recent airings, for naming the recordings in their as-run rows.
+    recent: super::recorded::RecentAirings,
 }
 
-/// What the rundown cache file holds.
-#[derive(serde::Serialize, serde::Deserialize)]
+/// What the rundown cache file holds: everything the air plan reads from the database, so a
+/// node started while the database is away airs what it would with it.
+#[derive(Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Cached {
+    /// The days in view, with their versions.
     days: Vec<(u32, Day)>,
+    /// The catalog's loudness measure of their sources (and of the feeds' backups), LUFS.
     measured: HashMap<String, f64>,
+    /// Each live feed's backup clip (the file), by feed id. Absent in caches written before
+    /// backups were kept: read as none (the slate), until the database answers.
+    #[serde(default)]
+    backups: HashMap<i64, String>,
 }
 
 /// The days a previous process read (empty when there is no cache or it is unreadable).
-fn read_cache(path: &std::path::Path) -> (Vec<(u32, Day)>, HashMap<String, f64>) {
+fn read_cache(path: &std::path::Path) -> Cached {
     let text = match std::fs::read(path) {
         Ok(t) => t,
         Err(e) => {
@@ -96,8 +107,8 @@ fn read_cache(path: &std::path::Path) -> (Vec<(u32, Day)>, HashMap<String, f64>)
     };
     match serde_json::from_slice::<Cached>(&text) {
         Ok(c) => {
-            tracing::info!(path = %path.display(), days = c.days.len(), "rundown cache read: planning from it until the database answers");
-            (c.days, c.measured)
+            tracing::info!(path = %path.display(), days = c.days.len(), backups = c.backups.len(), "rundown cache read: planning from it until the database answers");
+            c
         }
         Err(e) => {
             tracing::warn!(path = %path.display(), error = %e, "rundown cache unreadable: ignored");
@@ -106,18 +117,10 @@ fn read_cache(path: &std::path::Path) -> (Vec<(u32, Day)>, HashMap<String, f64>)
     }
 }
 
-/// Keeps the days read for the next process: a temporary file, fsync, rename.
-fn write_cache(
-    path: &std::path::Path,
-    days: &[(u32, Day)],
-    measured: &HashMap<String, f64>,
-) -> std::io::Result<()> {
+/// Keeps what was read for the next process: a temporary file, fsync, rename.
+fn write_cache(path: &std::path::Path, cached: &Cached) -> std::io::Result<()> {
     use std::io::Write as _;
-    let json = serde_json::to_vec(&Cached {
-        days: days.to_vec(),
-        measured: measured.clone(),
-    })
-    .map_err(std::io::Error::other)?;
+    let json = serde_json::to_vec(cached).map_err(std::io::Error::other)?;
     let tmp = path.with_extension("json.tmp");
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(&json)?;
@@ -145,7 +148,11 @@ impl Controller {
             parts.settings.db_timeout,
         );
         let cache = parts.state_dir.map(|d| d.join(super::RUNDOWN_CACHE));
-        let (loaded, measured) = cache.as_deref().map(read_cache).unwrap_or_default();
+        let Cached {
+            days: loaded,
+            measured,
+            backups,
+        } = cache.as_deref().map(read_cache).unwrap_or_default();
         let recorder = AsRunRecorder::new(engine.timeline().rate);
         Self {
             clock: parts.clock,
@@ -174,7 +181,9 @@ impl Controller {
             loaded,
             measured,
             cache,
-            backups: HashMap::new(),
+            backups,
+            recordings: parts.recordings,
+            recent: super::recorded::RecentAirings::default(),
         }
     }
 
@@ -246,6 +255,7 @@ pub(super) async fn run(mut c: Controller) {
                 c.on_read(r);
             }
             Some(st) = status_rx.recv() => c.on_status(st),
+            Some(f) = next_recording(&mut c.recordings) => c.on_recording(&f),
             _ = status.tick() => {
                 if let Some(engine) = c.engine.clone() {
                     let tx = status_tx.clone();
@@ -341,10 +351,25 @@ impl Controller {
         };
         let before = self.state.alarms.version();
         self.state.alarms.on_event(&ev, view, now);
-        self.writer.send(self.recorder.on_event(&ev));
+        let writes = self.recorder.on_event(&ev);
+        self.recent.note(&writes, |id| {
+            plan.iter()
+                .find(|p| p.cue.id == id)
+                .map(|p| p.cue.source.clone())
+        });
+        self.writer.send(writes);
         if self.state.alarms.version() != before {
             self.publish();
         }
+    }
+
+    /// A live window's recording finished: its airings' rows name it.
+    fn on_recording(&mut self, f: &crate::recording::Finished) {
+        let writes = self.recent.recorded(f);
+        if writes.is_empty() {
+            tracing::warn!(window = %f.name, "a finished recording matches no airing: the as-run does not name it");
+        }
+        self.writer.send(writes);
     }
 
     fn on_request(&mut self, req: Request) {
@@ -371,10 +396,16 @@ impl Controller {
         let error = match read {
             Ok((days, measured, backups)) => {
                 if let Some(path) = &self.cache
-                    && (days != self.loaded || measured != self.measured)
-                    && let Err(e) = write_cache(path, &days, &measured)
+                    && (days != self.loaded || measured != self.measured || backups != self.backups)
                 {
-                    tracing::warn!(path = %path.display(), error = %e, "rundown cache not written");
+                    let cached = Cached {
+                        days: days.clone(),
+                        measured: measured.clone(),
+                        backups: backups.clone(),
+                    };
+                    if let Err(e) = write_cache(path, &cached) {
+                        tracing::warn!(path = %path.display(), error = %e, "rundown cache not written");
+                    }
                 }
                 self.loaded = days;
                 self.measured = measured;
@@ -598,6 +629,10 @@ impl Controller {
                 break;
             }
         }
+        // The engine closed its live sources as it stopped: their recordings are finished.
+        while let Some(f) = self.recordings.as_mut().and_then(|r| r.try_recv().ok()) {
+            self.on_recording(&f);
+        }
         let Controller {
             writer,
             writer_task,
@@ -622,6 +657,16 @@ async fn stop_engine(engine: Arc<dyn Playout>) {
         .is_err()
     {
         tracing::error!("the engine did not stop within 8 s");
+    }
+}
+
+/// The next finished recording; never, when nothing is recorded.
+async fn next_recording(
+    rx: &mut Option<mpsc::Receiver<crate::recording::Finished>>,
+) -> Option<crate::recording::Finished> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -698,5 +743,54 @@ fn to_programme_time(ev: Event, clock: &ChannelClock) -> Event {
             reason,
         },
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day() -> Day {
+        let date: NaiveDate = "2026-09-05".parse().expect("date");
+        let (start, end) = crate::rundown::time::day_bounds(chrono_tz::Asia::Shanghai, date);
+        Day {
+            date,
+            edition: "2026".into(),
+            time_zone: "Asia/Shanghai".into(),
+            rate: FrameRate::default(),
+            start,
+            end,
+            items: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_cache_keeps_the_feeds_backups_and_reads_a_cache_written_before_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(super::super::RUNDOWN_CACHE);
+        let cached = Cached {
+            days: vec![(3, day())],
+            measured: HashMap::from([("/media/星空延时.mp4".to_string(), -19.5)]),
+            backups: HashMap::from([(7, "/media/星空延时.mp4".to_string())]),
+        };
+        write_cache(&path, &cached).expect("written");
+        assert_eq!(read_cache(&path), cached);
+        // A cache of an older daemon (days and loudness only) is still read: no backups.
+        let old = serde_json::json!({
+            "days": serde_json::to_value(&cached.days).expect("days"),
+            "measured": {"/media/a.mp4": -23.0},
+        });
+        std::fs::write(&path, serde_json::to_vec(&old).expect("json")).expect("write");
+        let read = read_cache(&path);
+        assert_eq!(read.days, cached.days);
+        assert_eq!(
+            read.measured,
+            HashMap::from([("/media/a.mp4".to_string(), -23.0)])
+        );
+        assert!(read.backups.is_empty());
+        // Unreadable or missing: nothing, never a panic.
+        std::fs::write(&path, b"{not json").expect("write");
+        assert_eq!(read_cache(&path), Cached::default());
+        assert_eq!(read_cache(&dir.path().join("none.json")), Cached::default());
     }
 }

@@ -24,6 +24,7 @@ mod controller;
 pub mod loudness;
 pub mod plan;
 pub mod precheck;
+pub mod recorded;
 pub mod rehearsal;
 pub mod supervise;
 mod writer;
@@ -468,6 +469,9 @@ pub struct AirParts {
     /// ([`RUNDOWN_CACHE`]) so a node restarted while the database is away plays them.
     /// `None`: nothing kept (rehearsals).
     pub state_dir: Option<std::path::PathBuf>,
+    /// Live windows whose recording finished (`[recording]`): each is named in the as-run
+    /// rows of the airings it recorded. `None`: nothing recorded.
+    pub recordings: Option<mpsc::Receiver<crate::recording::Finished>>,
 }
 
 /// The file in the state directory holding the days last read (JSON; written atomically).

@@ -6,7 +6,7 @@ use chrono::{TimeZone, Utc};
 use std::collections::HashMap;
 
 /// Column headers, in order.
-pub const HEADERS: [&str; 8] = [
+pub const HEADERS: [&str; 9] = [
     "节目名称",
     "报送单位",
     "开始时间",
@@ -15,6 +15,7 @@ pub const HEADERS: [&str; 8] = [
     "来源",
     "结束原因",
     "垫片",
+    "录像",
 ];
 
 fn beijing(ms: i64) -> String {
@@ -50,6 +51,15 @@ pub fn reason_zh(r: Option<&str>) -> &'static str {
         Some("engine_failed") => "播出引擎故障（已自动重启）",
         Some(_) => "其他",
     }
+}
+
+/// A live airing's recording as the 录像 column says it: the window's directory name, its
+/// segments and bytes (`feed3-20260901T120000Z（3 段，12345678 字节）`); empty when none.
+pub fn recording_cell(a: &Airing) -> String {
+    a.recording
+        .as_ref()
+        .map(|r| format!("{}（{} 段，{} 字节）", r.name, r.segments, r.bytes))
+        .unwrap_or_default()
 }
 
 /// The CSV bytes for `airings`; `units` maps unit ids to names.
@@ -92,6 +102,7 @@ pub fn to_csv(airings: &[Airing], units: &HashMap<i64, String>) -> Vec<u8> {
                 a.source.clone(),
                 reason_zh(a.end_reason.as_deref()).to_string(),
                 fallbacks,
+                recording_cell(a),
             ]);
         }
         for r in rows {
@@ -110,7 +121,7 @@ pub fn to_csv(airings: &[Airing], units: &HashMap<i64, String>) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::asrun::Fallback;
+    use crate::asrun::{AiringRecording, Fallback};
 
     #[test]
     fn csv_has_bom_chinese_headers_and_beijing_times() {
@@ -137,20 +148,39 @@ mod tests {
             rundown_version: None,
             air_day: "2026-09-21".into(),
             gain_mdb: None,
+            recording: None,
+        };
+        let live = Airing {
+            id: 2,
+            title: "望远镜直播".into(),
+            source: "ingest://scope-1".into(),
+            fallbacks: Vec::new(),
+            recording: Some(AiringRecording {
+                name: "feed3-20260920T163130Z".into(),
+                segments: 3,
+                bytes: 12_345_678,
+            }),
+            ..a.clone()
         };
         let units = HashMap::from([(2, "深海所".to_string())]);
-        let bytes = to_csv(&[a], &units);
+        let bytes = to_csv(&[a, live], &units);
         assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
         let text = String::from_utf8(bytes[3..].to_vec()).expect("utf-8");
         let mut lines = text.lines();
         assert_eq!(
             lines.next(),
-            Some("节目名称,报送单位,开始时间,结束时间,时长,来源,结束原因,垫片")
+            Some("节目名称,报送单位,开始时间,结束时间,时长,来源,结束原因,垫片,录像")
         );
         assert_eq!(
             lines.next(),
             Some(
-                "\"深海, 探秘\",深海所,2026-09-21 00:30:00,2026-09-21 00:31:29,00:01:30,/media/a.mp4,正常结束,00:30:01–00:30:02 源文件读取失败"
+                "\"深海, 探秘\",深海所,2026-09-21 00:30:00,2026-09-21 00:31:29,00:01:30,/media/a.mp4,正常结束,00:30:01–00:30:02 源文件读取失败,"
+            )
+        );
+        assert_eq!(
+            lines.next(),
+            Some(
+                "望远镜直播,深海所,2026-09-21 00:30:00,2026-09-21 00:31:29,00:01:30,ingest://scope-1,正常结束,,feed3-20260920T163130Z（3 段，12345678 字节）"
             )
         );
     }

@@ -57,7 +57,9 @@ impl Entry {
     fn key(&self) -> Option<&str> {
         match self {
             Entry::Write(Write::Start(a)) => Some(&a.key),
-            Entry::Write(Write::Fallback { key, .. } | Write::End { key, .. }) => Some(key),
+            Entry::Write(
+                Write::Fallback { key, .. } | Write::End { key, .. } | Write::Recording { key, .. },
+            ) => Some(key),
             Entry::CloseInterrupted { .. } => None,
         }
     }

@@ -5,8 +5,10 @@
 //! (Asia/Shanghai), work and unit, and the CSV export ([`csv`]). Does not own the engine or
 //! the rundown. Rows are never deleted; a row is inserted at the first frame (so an airing
 //! cut short by kill -9 is still there), gets its fallback intervals while it is open, and is
-//! completed exactly once at its end, after which it does not change. Every write is its own
-//! committed statement before the call returns.
+//! completed exactly once at its end, after which it does not change — except for the
+//! recording of a live airing ([`AiringRecording`]), which is added once, when the window's
+//! recording is finished (moments after the airing's end, when the engine has closed the
+//! source). Every write is its own committed statement before the call returns.
 
 pub mod csv;
 pub mod journal;
@@ -26,6 +28,20 @@ pub struct Fallback {
     pub to_ms: i64,
     /// Why (as reported by the engine).
     pub reason: String,
+}
+
+/// The recording of a live airing (`[recording]`): the evidence of what the feed sent
+/// while it was on air.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AiringRecording {
+    /// 录像目录名 The window's directory name under `[recording] dir` (its name in
+    /// `GET /api/v1/recordings`); never a path.
+    pub name: String,
+    /// 分段数 Segments the recording holds.
+    pub segments: i64,
+    /// 字节数 Bytes of the window's directory when the recording finished (as the
+    /// recordings' list gives its size until the window is registered as a work).
+    pub bytes: i64,
 }
 
 /// The start of an airing.
@@ -79,6 +95,9 @@ pub struct Airing {
     pub gain_mdb: Option<i64>,
     /// The node that aired it (`[node] name`; empty for a single node).
     pub node: String,
+    /// The recording of a live airing, once it is finished (`None`: not recorded, still
+    /// recording, or not a live item).
+    pub recording: Option<AiringRecording>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -101,6 +120,9 @@ struct Row {
     air_day: String,
     gain_mdb: Option<i64>,
     node: String,
+    recording: Option<String>,
+    recording_segments: Option<i64>,
+    recording_bytes: Option<i64>,
 }
 
 impl From<Row> for Airing {
@@ -128,6 +150,11 @@ impl From<Row> for Airing {
             air_day: r.air_day,
             gain_mdb: r.gain_mdb,
             node: r.node,
+            recording: r.recording.map(|name| AiringRecording {
+                name,
+                segments: r.recording_segments.unwrap_or(0),
+                bytes: r.recording_bytes.unwrap_or(0),
+            }),
         }
     }
 }
@@ -163,7 +190,8 @@ pub fn air_day_of(ms: i64) -> String {
 /// bound as sentinels ('' and -1).
 const QUERY: &str = "SELECT id, airing_key, item_id, work_id, unit_id, title, source, \
      planned_start_ms, first_frame_ms, last_frame_ms, frames, end_reason, fallbacks_json, \
-     rundown_day, rundown_version, air_day, gain_mdb, node FROM asrun \
+     rundown_day, rundown_version, air_day, gain_mdb, node, recording, recording_segments, \
+     recording_bytes FROM asrun \
      WHERE ($1 = '' OR air_day = $1) \
      AND ($2 < 0 OR work_id = $2) AND ($3 < 0 OR unit_id = $3) ORDER BY first_frame_ms, id";
 
@@ -234,6 +262,7 @@ impl AsRunLog {
                 frames,
                 reason,
             } => self.record_end(key, *last_frame_ms, *frames, reason).await,
+            Write::Recording { key, recording } => self.record_recording(key, recording).await,
         }
     }
 
@@ -348,6 +377,26 @@ impl AsRunLog {
         Ok(())
     }
 
+    /// Adds the recording of the live airing `key` (this node's), once it is finished.
+    /// Idempotent (a retry writes the same facts); `NotFound` when there is no such airing.
+    pub async fn record_recording(&self, key: &str, r: &AiringRecording) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE asrun SET recording = $1, recording_segments = $2, recording_bytes = $3 \
+             WHERE airing_key = $4 AND node = $5",
+        )
+        .bind(&r.name)
+        .bind(r.segments)
+        .bind(r.bytes)
+        .bind(key)
+        .bind(&*self.node)
+        .execute(self.store.pool())
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::not_found("播出记录", key));
+        }
+        Ok(())
+    }
+
     /// At start after a crash: closes every airing this node left open in its previous process with
     /// the reason `interrupted` (its last frame stays unknown); returns how many. Call it
     /// before the engine starts, so the resumed item gets a new row of its own.
@@ -456,6 +505,7 @@ mod tests {
             air_day: air_day_of(first),
             gain_mdb: None,
             node: node.into(),
+            recording: None,
         }
     }
 

@@ -6,7 +6,7 @@
 //! Frame instants come from the engine: `ItemStarted`/`ItemEnded` carry wall time; fallback
 //! frames are placed on the item's own frame clock (start wall time + frames × frame length).
 
-use super::{Fallback, NewAiring};
+use super::{AiringRecording, Fallback, NewAiring};
 use playout::{EndReason, Event, Rate};
 use std::collections::HashMap;
 
@@ -57,6 +57,14 @@ pub enum Write {
         frames: i64,
         /// Why it ended (`complete`, `cut`, `skipped`, `failed`, `missed`, `shutdown`).
         reason: String,
+    },
+    /// The recording of the live airing `key` is finished (written after its end; the
+    /// daemon matches recordings to airings, see `air::controller`).
+    Recording {
+        /// The airing.
+        key: String,
+        /// Where the recording is and what it holds.
+        recording: AiringRecording,
     },
 }
 

@@ -13,7 +13,9 @@
 //! catalog's probe, the HTTP routes (`web::recordings`).
 //!
 //! Directories are the truth: nothing about recordings is in the database until one is
-//! registered as a work.
+//! registered as a work — and the as-run row of the live airing it recorded, which names it
+//! once it is finished: the planner reports every finished window ([`Finished`]) to the
+//! on-air controller, which matches it to its airings (`air::controller`).
 
 pub mod cli;
 
@@ -135,6 +137,28 @@ struct PlannerState {
     feeds: HashMap<String, i64>,
     /// Directories being recorded now.
     active: HashSet<PathBuf>,
+    /// The locator (as cued) each directory being recorded records.
+    locators: HashMap<PathBuf, String>,
+}
+
+/// A window whose recording finished (the item left the air and the source closed, or the
+/// recording failed): what the as-run row of its airing says. Times are on the programme
+/// clock (a rehearsal's offset applied), like the as-run's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finished {
+    /// The window's directory name under `[recording] dir`.
+    pub name: String,
+    /// The locator recorded, exactly as cued (in memory only: it may hold a secret).
+    pub locator: String,
+    /// When the window went on air, UTC ms.
+    pub start_ms: i64,
+    /// When it left the air (or the recording stopped), UTC ms.
+    pub end_ms: i64,
+    /// Segments written.
+    pub segments: u32,
+    /// Bytes of the directory now (segments and manifest), as [`Recordings::list`] gives
+    /// them until a joined MP4 is added.
+    pub bytes: u64,
 }
 
 /// The engine's planner and the janitor's view of the windows being recorded.
@@ -147,6 +171,8 @@ pub struct Recordings {
     state: Arc<RwLock<PlannerState>>,
     /// Recordings that stopped on an error, for the operator (newest last, bounded).
     failures: Arc<Mutex<Vec<(String, String)>>>,
+    /// Where finished windows are reported (the on-air controller), if anywhere.
+    finished: Option<tokio::sync::mpsc::Sender<Finished>>,
 }
 
 /// One recorded window, as listed.
@@ -200,7 +226,16 @@ impl Recordings {
             offset_ms: 0,
             state: Arc::default(),
             failures: Arc::default(),
+            finished: None,
         }
+    }
+
+    /// Reports every finished window to `to` (the on-air controller, for the as-run). A
+    /// report that finds the channel full is dropped with a warning (the engine's thread
+    /// never waits).
+    pub fn report_finished(mut self, to: tokio::sync::mpsc::Sender<Finished>) -> Self {
+        self.finished = Some(to);
+        self
     }
 
     /// Names and lists windows on a programme clock `ms` from the wall clock (a rehearsal).
@@ -276,6 +311,7 @@ impl RecordPlanner for Recordings {
         let feed = s.feeds.get(locator).copied();
         let dir = self.config.dir.join(window_name(feed, locator, at));
         s.active.insert(dir.clone());
+        s.locators.insert(dir.clone(), locator.to_string());
         Some(RecordPlan {
             dir,
             segment: self.config.segment,
@@ -283,14 +319,35 @@ impl RecordPlanner for Recordings {
     }
 
     fn ended(&self, dir: &Path, manifest: &Manifest) {
-        if let Ok(mut s) = self.state.write() {
-            s.active.remove(dir);
+        let locator = match self.state.write() {
+            Ok(mut s) => {
+                s.active.remove(dir);
+                s.locators.remove(dir)
+            }
+            Err(_) => None,
+        };
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if let (Some(to), Some(locator)) = (&self.finished, locator) {
+            let end = manifest
+                .ended_unix_ms
+                .unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
+            let f = Finished {
+                name: name.clone(),
+                locator,
+                start_ms: manifest.started_unix_ms + self.offset_ms,
+                end_ms: end + self.offset_ms,
+                segments: u32::try_from(manifest.segments.len()).unwrap_or(u32::MAX),
+                bytes: dir_size(dir),
+            };
+            if let Err(e) = to.try_send(f) {
+                tracing::warn!(window = %name, error = %e,
+                    "finished recording not reported: its as-run row will not name it");
+            }
         }
         if let Some(e) = &manifest.error {
-            let name = dir
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
             tracing::error!(window = %name, source = %manifest.source, reason = %e,
                 "直播录像中断（播出不受影响）");
             if let Ok(mut f) = self.failures.lock() {

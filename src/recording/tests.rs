@@ -128,3 +128,47 @@ fn sizes_durations_and_window_names_parse() {
     assert!(!adhoc.contains("secret"), "{adhoc}");
     assert_eq!(parse_window_name(&adhoc), Some((None, at)));
 }
+
+#[test]
+fn a_finished_window_is_reported_with_its_name_locator_programme_times_and_listed_bytes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+    let rec = Recordings::new(RecordingConfig {
+        dir: tmp.path().to_path_buf(),
+        quota_bytes: DEFAULT_QUOTA,
+        segment: DEFAULT_SEGMENT,
+    })
+    .with_offset_ms(-60_000)
+    .report_finished(tx);
+    rec.set_feeds([("ingest://scope-1".to_string(), 3)]);
+    let at = std::time::UNIX_EPOCH + Duration::from_millis(1_764_403_260_000);
+    let plan = rec.plan("ingest://scope-1", at).expect("planned");
+    let name = plan
+        .dir
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    assert_eq!(
+        name, "feed3-20251129T080000Z",
+        "named on the programme clock"
+    );
+    // What the engine leaves: a segment and the final manifest (wall-clock times).
+    let dir = window(tmp.path(), &name, 1_764_403_260_000, 5_000, true);
+    assert!(rx.try_recv().is_err(), "nothing before the window ends");
+    rec.ended(&dir, &Manifest::read(&dir).expect("manifest"));
+    let f = rx.try_recv().expect("reported");
+    assert_eq!(
+        f,
+        Finished {
+            name: name.clone(),
+            locator: "ingest://scope-1".into(),
+            start_ms: 1_764_403_200_000,
+            end_ms: 1_764_403_201_000,
+            segments: 1,
+            bytes: rec.get(&name).expect("listed").size,
+        }
+    );
+    assert!(f.bytes > 5_000, "the segment and the manifest: {}", f.bytes);
+    assert!(rec.active().is_empty());
+}

@@ -319,6 +319,11 @@ impl Editor {
         }
     }
 
+    /// The catalog the edits read (works, feeds).
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
     /// The history of a day's edits, oldest first.
     pub async fn history(&self, date: NaiveDate) -> Result<Vec<EditRecord>, Error> {
         self.log.list(date).await

@@ -3,6 +3,10 @@
 //! (`GET …/edits`), undo (`POST …/undo`), the on-air controls `POST /api/v1/air/skip` and
 //! `POST /api/v1/air/live`, and what is on air (`GET /api/v1/air`).
 //!
+//! A live edit given a source URL that is a registered feed's (the feed's own locator) puts
+//! that feed on air, as `feed_id` would: its backup clip, recording name and loudness target
+//! apply. The answer says which feed it took (`feed`).
+//!
 //! HTTP only: the rules are `rundown_db::editing` (and `rundown::edit` under it). A saved
 //! edit rings the on-air controller, which re-cues the engine at once.
 
@@ -356,20 +360,166 @@ struct LiveRequest {
     reason: String,
 }
 
-/// 插播直播信号（慢直播或信号源地址）Put a live source on air (a feed or a source URL).
+/// The feed a live edit puts on air, as its answer names it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+struct TookFeed {
+    /// 慢直播信号编号 The feed's id.
+    id: i64,
+    /// 标题 Its title.
+    title: String,
+    /// 如何确定：`feed_id`（按编号）或 `source`（地址与已登记信号相同）How it was found.
+    by: &'static str,
+}
+
+/// The scheme and authority of a locator lower-cased, the rest as given, surrounding blanks
+/// and a trailing `/` dropped: two spellings of one feed compare equal.
+fn normalized(url: &str) -> String {
+    let t = url.trim().trim_end_matches('/');
+    match t.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            format!(
+                "{}://{}{path}",
+                scheme.to_ascii_lowercase(),
+                authority.to_ascii_lowercase()
+            )
+        }
+        None => t.to_string(),
+    }
+}
+
+/// Resolves a live edit's source to a registered feed: a `feed_id` names one, a source URL
+/// equal to a feed's locator ([`normalized`]) becomes that feed's id. Returns the
+/// `(feed_id, source)` for the editor and the feed taken, if any; anything else (both
+/// given, an unknown id, a plain URL no feed has) is left to the editor as it was.
+fn resolve_feed(
+    feeds: &[crate::rundown::LiveFeed],
+    feed_id: Option<i64>,
+    source: Option<String>,
+) -> (Option<i64>, Option<String>, Option<TookFeed>) {
+    match (feed_id, source) {
+        (Some(id), None) => {
+            let took = feeds.iter().find(|f| f.id == id).map(|f| TookFeed {
+                id,
+                title: f.title.clone(),
+                by: "feed_id",
+            });
+            (Some(id), None, took)
+        }
+        (None, Some(url)) => {
+            let want = normalized(&url);
+            match feeds.iter().find(|f| normalized(&f.url) == want) {
+                Some(f) => (
+                    Some(f.id),
+                    None,
+                    Some(TookFeed {
+                        id: f.id,
+                        title: f.title.clone(),
+                        by: "source",
+                    }),
+                ),
+                None => (None, Some(url), None),
+            }
+        }
+        (id, src) => (id, src, None),
+    }
+}
+
+/// 插播直播信号（慢直播或信号源地址；地址与已登记信号相同时按该信号播出，其备播素材、录像与响度目标生效；答复的 `feed` 说明采用了哪个信号）Put a live source on air (a feed or a source URL; a URL that is a registered feed's airs as that feed, with its backup clip, recording and loudness target; the answer's `feed` names the feed taken, null for a plain URL).
 #[utoipa::path(post, path = "/api/v1/air/live", tag = "air", request_body = LiveRequest,
-    responses((status = 200, description = "编辑结果 The result", body = Object), (status = 422, description = "编辑会违反编排规则 The edit would break the rundown's rules (`problems`)", body = ErrorBody)))]
+    responses((status = 200, description = "编辑结果（另含 feed：采用的慢直播信号 {id, title, by}，或 null）The result, with `feed`: the feed taken {id, title, by} or null", body = Object), (status = 422, description = "编辑会违反编排规则 The edit would break the rundown's rules (`problems`)", body = ErrorBody)))]
 async fn live(
     State(s): State<EditState>,
     caller: Option<Extension<Principal>>,
     Body(r): Body<LiveRequest>,
 ) -> ApiResult<serde_json::Value> {
+    let feeds = crate::rundown_db::source::feeds(s.editor.catalog()).await?;
+    let (feed_id, source, took) = resolve_feed(&feeds, r.feed_id, r.source);
+    if let Some(f) = &took {
+        tracing::info!(
+            feed = f.id,
+            by = f.by,
+            "live edit: the registered feed goes on air"
+        );
+    }
     let edit = EditRequestOp::Live {
-        feed_id: r.feed_id,
-        source: r.source,
+        feed_id,
+        source,
         title: r.title,
         frames: r.frames,
         when: r.when,
     };
-    on_air_edit(&s, &caller, edit, r.reason).await
+    let Json(mut out) = on_air_edit(&s, &caller, edit, r.reason).await?;
+    if let Some(o) = out.as_object_mut() {
+        o.insert("feed".into(), json!(took));
+    }
+    Ok(Json(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rundown::{FeedWindow, LiveFeed};
+
+    fn feed(id: i64, title: &str, url: &str) -> LiveFeed {
+        LiveFeed {
+            id,
+            title: title.into(),
+            url: url.into(),
+            unit: "天文台".into(),
+            unit_id: 1,
+            copyright_holder: String::new(),
+            window: FeedWindow::Daily {
+                start: "20:00".into(),
+                end: "21:00".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_live_edits_url_resolves_to_the_registered_feed_with_that_locator() {
+        let feeds = [
+            feed(3, "望远镜", "rtsp://Cam.Example:554/telescope"),
+            feed(4, "合作方推流", "ingest://scope-1"),
+        ];
+        let took = |id, title: &str, by| {
+            Some(TookFeed {
+                id,
+                title: title.into(),
+                by,
+            })
+        };
+        // The same locator, spelt with another case of host and a trailing slash.
+        assert_eq!(
+            resolve_feed(
+                &feeds,
+                None,
+                Some(" rtsp://cam.example:554/telescope/ ".into())
+            ),
+            (Some(3), None, took(3, "望远镜", "source"))
+        );
+        assert_eq!(
+            resolve_feed(&feeds, None, Some("ingest://scope-1".into())),
+            (Some(4), None, took(4, "合作方推流", "source"))
+        );
+        assert_eq!(
+            resolve_feed(&feeds, Some(4), None),
+            (Some(4), None, took(4, "合作方推流", "feed_id"))
+        );
+        // The path is compared as given; a plain URL stays a plain URL.
+        assert_eq!(
+            resolve_feed(
+                &feeds,
+                None,
+                Some("rtsp://cam.example:554/Telescope".into())
+            ),
+            (None, Some("rtsp://cam.example:554/Telescope".into()), None)
+        );
+        // Left to the editor's own errors.
+        assert_eq!(resolve_feed(&feeds, Some(9), None), (Some(9), None, None));
+        assert_eq!(
+            resolve_feed(&feeds, Some(3), Some("srt://x:1".into())),
+            (Some(3), Some("srt://x:1".into()), None)
+        );
+    }
 }

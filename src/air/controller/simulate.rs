@@ -49,6 +49,20 @@ impl Simulation {
         media: SimMedia,
         settings: AirSettings,
     ) -> Result<Self, EngineError> {
+        Self::start_in(days, asrun, rate, start, media, settings, None)
+    }
+
+    /// [`Simulation::start`] with a node's state directory (the rundown cache read at start
+    /// and kept there, as on air).
+    pub(crate) fn start_in(
+        days: DbDayStore,
+        asrun: AsRunLog,
+        rate: FrameRate,
+        start: DateTime<Utc>,
+        media: SimMedia,
+        settings: AirSettings,
+        state_dir: Option<std::path::PathBuf>,
+    ) -> Result<Self, EngineError> {
         let start_ns = u64::try_from(start.timestamp_nanos_opt().unwrap_or(0)).unwrap_or(0);
         let clock = SimClock::at(start_ns);
         let profile = OutputProfile {
@@ -88,7 +102,8 @@ impl Simulation {
             settings,
             monotonic: Arc::new(move || mono.mono_ns()),
             journal: crate::asrun::journal::Journal::in_memory(Default::default()),
-            state_dir: None,
+            state_dir,
+            recordings: None,
         };
         let published = Published::new(engine.as_ref());
         let (state_tx, _state) = watch::channel(Arc::new(published.clone()));

@@ -17,6 +17,7 @@ import * as feedsPage from './pages/feeds.js';
 import * as submitPage from './pages/submit.js';
 import * as intakePage from './pages/intake.js';
 import * as workPage from './pages/work.js';
+import * as asrunPage from './pages/asrun.js';
 
 const ROUTES = {
   login: { page: loginPage, roles: null },
@@ -30,6 +31,7 @@ const ROUTES = {
   feedback: { page: feedbackPage, roles: ['admin', 'operator', 'partner'], nav: 'nav_feedback' },
   certificates: { page: certsPage, roles: ['admin', 'operator', 'partner'], nav: 'nav_certs' },
   work: { page: workPage, roles: ['admin', 'operator', 'partner'] },
+  asrun: { page: asrunPage, roles: ['admin', 'operator'], nav: 'nav_asrun' },
 };
 
 let cleanup = null;

@@ -4,7 +4,8 @@
 // below the list: a catalog work or a file path); and the RTMP ingest's stream keys (issue —
 // shown once —, list, revoke). Locators and keys arrive masked; a new key is shown once, in
 // this page only. The recorded windows (回放) are listed below the feeds when `[recording]`
-// is configured; an operator registers a finished one as a catalog work.
+// is configured; an operator registers a finished one as a catalog work. `#/feeds/rec/NAME`
+// (the as-run page's link) marks that window's row and scrolls to it.
 
 import { t } from '../i18n.js';
 import { api, isOperator } from '../api.js';
@@ -30,7 +31,8 @@ function stateOf(st) {
   return st?.state?.state ?? 'closed';
 }
 
-export function render(root) {
+export function render(root, params = []) {
+  const wanted = params[0] === 'rec' ? params[1] : null;
   const list = h('div', { id: 'feeds-list' }, h('p', { class: 'muted' }, t('loading')));
   const keys = h('div', { id: 'feeds-keys' }, h('p', { class: 'muted' }, t('loading')));
   const feedName = h('input', { id: 'key-feed', required: true, pattern: '[A-Za-z0-9_.\\-]{1,64}', placeholder: 'telescope-1' });
@@ -195,6 +197,12 @@ export function render(root) {
             },
           }, t('feeds_rec_register'))
           : ''))))));
+    // The window the as-run page links to (#/feeds/rec/NAME).
+    const row = wanted && [...recs.querySelectorAll('tr[data-recording]')].find((r) => r.dataset.recording === wanted);
+    if (row) {
+      row.setAttribute('aria-selected', 'true');
+      row.scrollIntoView({ block: 'nearest' });
+    }
   }
 
   async function loadRecordings() {
