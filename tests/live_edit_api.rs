@@ -22,6 +22,17 @@ async fn a_live_edit_with_a_registered_feeds_url_airs_that_feed_with_its_backup(
     let ids = serve_common::rundown_common::seed(&w.catalog, &works, "2026-07-01").await;
     let mut wk = works[0].clone();
     wk.id = ids[0];
+    // The server dates the edit by its own clock: not across Beijing midnight from ours.
+    let to_midnight = {
+        let t = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai);
+        86_400 - i64::from(chrono::Timelike::num_seconds_from_midnight(&t))
+    };
+    if to_midnight < 30 {
+        tokio::time::sleep(std::time::Duration::from_secs(
+            to_midnight.unsigned_abs() + 1,
+        ))
+        .await;
+    }
     let now = chrono::Utc::now();
     let today = now.with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
     let day = serve_common::day_with(
