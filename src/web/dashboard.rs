@@ -57,6 +57,7 @@ static ASSETS: &[Asset] = assets![
     "js/pages/submit.js",
     "js/pages/intake.js",
     "js/pages/work.js",
+    "js/chart.js",
     "vendor/hls.min.js",
     "vendor/hls.js.LICENSE",
     "vendor/echarts.min.js",
