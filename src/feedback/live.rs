@@ -143,7 +143,7 @@ impl LiveCurves {
             return Ok(body);
         }
         let keys = self.watched(key);
-        let built = refresh(feedback, &keys, now_ms(), generation, &mut *snapshot, aged).await?;
+        let built = refresh(feedback, &keys, now_ms(), generation, &mut snapshot, aged).await?;
         let now = Instant::now();
         let mut answers = self.answers.lock().unwrap_or_else(PoisonError::into_inner);
         let mut mine = None;
