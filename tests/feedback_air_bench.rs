@@ -31,8 +31,7 @@ use hyper::client::conn::http1::SendRequest;
 use kepu_playout::auth::{Accounts, NewUser, Role};
 use kepu_playout::catalog::model::NewUnit;
 use kepu_playout::feedback::repo::{FeedbackStore, NewChannel};
-use serve_common::*;
-use testkit::{NginxRtmp, palette, probe};
+use serve_common::on_air::{EngineCounters, OnAir, engine_counters, three_clip_world};
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -41,35 +40,25 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// The engine's counters: (frames dropped, frames repeated, worst lateness ns, frame).
-fn engine(d: &Daemon, token: &str) -> (u64, u64, u64, u64) {
-    let air = d.get("/api/v1/air", token).json();
-    let e = &air["engine"];
-    let n = |k: &str| e[k].as_u64().unwrap_or(0);
-    (
-        n("frames_dropped"),
-        n("frames_repeated"),
-        n("max_lateness_ns"),
-        n("frame"),
-    )
-}
-
-fn describe_phase(name: &str, before: (u64, u64, u64, u64), after: (u64, u64, u64, u64)) -> String {
-    let worst = if after.2 > before.2 {
-        format!("{:.1} ms (new worst in this phase)", after.2 as f64 / 1e6)
+fn describe_phase(name: &str, before: EngineCounters, after: EngineCounters) -> String {
+    let worst = if after.max_lateness_ns > before.max_lateness_ns {
+        format!(
+            "{:.1} ms (new worst in this phase)",
+            after.max_lateness_ns as f64 / 1e6
+        )
     } else {
         format!(
             "≤ {:.1} ms (the engine's worst so far, not exceeded in this phase)",
-            before.2 as f64 / 1e6
+            before.max_lateness_ns as f64 / 1e6
         )
     };
     format!(
         "{name}: engine frames {}–{} ({} frames): {} dropped, {} repeated; worst lateness {worst}",
-        before.3,
-        after.3,
-        after.3.saturating_sub(before.3),
-        after.0 - before.0,
-        after.1 - before.1,
+        before.frame,
+        after.frame,
+        after.frame.saturating_sub(before.frame),
+        after.dropped - before.dropped,
+        after.repeated - before.repeated,
     )
 }
 
@@ -146,24 +135,14 @@ fn feedback_ingest_and_200_partner_readers_while_on_air() {
     let pace_ms = env_u64("KEPU_BENCH_PACE_MS", 1000);
     let dir = tempfile::tempdir().expect("tempdir");
 
-    // Three 60 s clips: the programme outlasts both phases on a slow machine (the slate
-    // follows them anyway, still on air).
-    let frames = 1500u32;
-    let colours = [palette::RED, palette::GREEN, palette::BLUE];
-    let works: Vec<_> = colours
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let p = clip(dir.path(), *c, 500.0 + 300.0 * i as f64, frames);
-            work(&format!("作品{i}"), &p, u64::from(frames))
-        })
-        .collect();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
-    let world = rt.block_on(World::new(dir, works));
+    // Three 60 s clips: the programme outlasts both phases on a slow machine (the slate
+    // follows them anyway, still on air).
+    let world = rt.block_on(three_clip_world(dir, 1500));
 
     // 20 units, each with 10 partner accounts and two relay channels (bilibili, douyin).
     let units = 20usize;
@@ -212,20 +191,8 @@ fn feedback_ingest_and_200_partner_readers_while_on_air() {
     });
     let partners: Vec<(i64, String)> = partners.into_iter().take(readers).collect();
 
-    let t0 = chrono::DateTime::parse_from_rfc3339("2026-09-15T10:00:00+08:00")
-        .expect("t0")
-        .with_timezone(&chrono::Utc);
-    let day = day_with(
-        "2026-09-15".parse().expect("date"),
-        t0,
-        world.works.iter().map(item_of).collect(),
-    );
-    rt.block_on(world.save(&day));
-    let mut rx = NginxRtmp::start().expect("nginx");
-    let offset = offset_for(t0, Duration::from_secs(8));
-    let (cfg, addr) = write_config(&world, &rx.url(), offset);
-    let mut d = Daemon::start(&cfg, addr, world.dir.path().join("serve.log"));
-    sleep_until_programme(t0 + chrono::Duration::seconds(2), offset);
+    let air = OnAir::start(&world);
+    let (addr, offset) = (air.addr, air.offset_ms);
     let op = world.operator.clone();
     let programme_now = move || chrono::Utc::now().timestamp_millis() + offset;
 
@@ -234,7 +201,7 @@ fn feedback_ingest_and_200_partner_readers_while_on_air() {
     let chans: Arc<Vec<(i64, &'static str, String)>> = Arc::new(channels);
     let done = Arc::new(AtomicBool::new(false));
     let stats = Arc::new(Ingested::default());
-    let before_a = engine(&d, &op);
+    let before_a = engine_counters(&air.daemon, &op);
     let started = Instant::now();
     let took = rt.block_on(async {
         let next_batch = Arc::new(AtomicU64::new(0));
@@ -368,12 +335,12 @@ fn feedback_ingest_and_200_partner_readers_while_on_air() {
         }
         started.elapsed()
     });
-    let after_a = engine(&d, &op);
+    let after_a = engine_counters(&air.daemon, &op);
     let rest = stats.rest.load(Ordering::Relaxed);
     let hook = stats.hook.load(Ordering::Relaxed);
 
     // ---- (b) 200 partner sessions reading the live curve, figures arriving each second ----
-    let before_b = engine(&d, &op);
+    let before_b = engine_counters(&air.daemon, &op);
     let (latencies, errors, wrong_scope, samples) = rt.block_on(async {
         let stop = Arc::new(AtomicBool::new(false));
         let writer = {
@@ -487,14 +454,9 @@ fn feedback_ingest_and_200_partner_readers_while_on_air() {
         all.sort_unstable();
         (all, errors, wrong, samples)
     });
-    let after_b = engine(&d, &op);
+    let after_b = engine_counters(&air.daemon, &op);
 
-    let st = d.terminate();
-    assert!(st.success(), "{}", d.log_text());
-    rx.wait_idle(Duration::from_secs(15)).expect("idle");
-    rx.stop().expect("stop");
-    let rec = rx.recording_path().expect("recording");
-    let pk = probe::packets(&rec).expect("packets");
+    let pk = air.finish();
     let video = pk.video_steps_exact(25, 1, Duration::from_micros(1500));
     let audio = pk.audio_continuity(Duration::from_millis(2));
 

@@ -17,16 +17,50 @@ use serde_json::{Value, json};
 const T: i64 = 1_788_235_200_000;
 const MIN: i64 = 60_000;
 
+/// GETs `path` as `token`: (status, JSON answer).
+async fn get(w: &World, token: &str, path: &str) -> (StatusCode, Value) {
+    json(&w.app, "GET", path, Some(token), None).await
+}
+
+/// POSTs `body` to `path` as `token`: (status, JSON answer).
+async fn post(w: &World, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    json(&w.app, "POST", path, Some(token), Some(body)).await
+}
+
+/// GETs a file at `path` as `token`: (status, bytes, headers).
+async fn download(
+    w: &World,
+    token: &str,
+    path: &str,
+) -> (StatusCode, Vec<u8>, axum::http::HeaderMap) {
+    call(&w.app, "GET", path, Some(token), None).await
+}
+
+/// POSTs a file's `bytes` to `path` as `token`: (status, JSON answer).
+async fn upload(w: &World, token: &str, path: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
+    let (s, b, _) = call(&w.app, "POST", path, Some(token), Some(bytes)).await;
+    let v = serde_json::from_slice(&b)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&b).into_owned()));
+    (s, v)
+}
+
+/// Whether header `name` of `h` contains `needle`.
+fn header_has(h: &axum::http::HeaderMap, name: &str, needle: &str) -> bool {
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains(needle))
+}
+
+/// GETs `path` as `token`, which must be refused with `status`; the answer (its error).
+async fn refused(w: &World, token: &str, path: &str, status: StatusCode) -> Value {
+    let (s, v) = get(w, token, path).await;
+    assert_eq!(s, status, "{path}: {v}");
+    v
+}
+
 /// Creates a channel as `token`; returns (status, body).
 async fn channel(w: &World, token: &str, body: Value) -> (StatusCode, Value) {
-    json(
-        &w.app,
-        "POST",
-        "/api/v1/feedback/channels",
-        Some(token),
-        Some(body),
-    )
-    .await
+    post(w, token, "/api/v1/feedback/channels", body).await
 }
 
 async fn figures_stored(w: &World) -> i64 {
@@ -64,14 +98,7 @@ async fn channels_are_scoped_to_the_partners_unit_and_tokens_shown_once() {
     let w = world().await;
     let (own, other) = two_channels(&w).await;
     // The partner sees its own unit's channel only.
-    let (s, list) = json(
-        &w.app,
-        "GET",
-        "/api/v1/feedback/channels",
-        Some(&w.partner),
-        None,
-    )
-    .await;
+    let (s, list) = get(&w, &w.partner, "/api/v1/feedback/channels").await;
     assert_eq!(s, StatusCode::OK);
     let ids: Vec<i64> = list
         .as_array()
@@ -80,15 +107,13 @@ async fn channels_are_scoped_to_the_partners_unit_and_tokens_shown_once() {
         .filter_map(|c| c["id"].as_i64())
         .collect();
     assert_eq!(ids, vec![own]);
-    let (s, _) = json(
-        &w.app,
-        "GET",
+    refused(
+        &w,
+        &w.partner,
         &format!("/api/v1/feedback/channels?unit={}", w.units[1]),
-        Some(&w.partner),
-        None,
+        StatusCode::FORBIDDEN,
     )
     .await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "another unit's list");
     // It may not register a channel for another unit, nor change or re-key one.
     let (s, _) = channel(
         &w,
@@ -122,14 +147,7 @@ async fn channels_are_scoped_to_the_partners_unit_and_tokens_shown_once() {
     assert_eq!(mine["channel"]["unit_id"], json!(w.units[0]));
     let token = mine["token"].as_str().expect("token");
     assert!(token.starts_with("fb_") && token.len() == 67, "{token}");
-    let (_, all) = json(
-        &w.app,
-        "GET",
-        "/api/v1/feedback/channels",
-        Some(&w.admin),
-        None,
-    )
-    .await;
+    let (_, all) = get(&w, &w.admin, "/api/v1/feedback/channels").await;
     let text = all.to_string();
     assert!(!text.contains(&token[3..]), "no whole token in a list");
     assert_eq!(all.as_array().map(Vec::len), Some(3));
@@ -161,28 +179,14 @@ async fn batches_are_validated_whole_and_replays_count_once() {
         {"channel_id": own, "at_ms": T, "kind": "likes", "value": 1000},
         {"channel_id": own, "at_ms": T + MIN, "kind": "likes", "value": 1100},
     ]});
-    let (s, r) = json(
-        &w.app,
-        "POST",
-        "/api/v1/feedback/figures",
-        Some(&w.partner),
-        Some(batch.clone()),
-    )
-    .await;
+    let (s, r) = post(&w, &w.partner, "/api/v1/feedback/figures", batch.clone()).await;
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(
         (r["inserted"].as_i64(), r["duplicates"].as_i64()),
         (Some(3), Some(0))
     );
     // The same batch again: nothing new.
-    let (s, r) = json(
-        &w.app,
-        "POST",
-        "/api/v1/feedback/figures",
-        Some(&w.partner),
-        Some(batch),
-    )
-    .await;
+    let (s, r) = post(&w, &w.partner, "/api/v1/feedback/figures", batch).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(
         (r["inserted"].as_i64(), r["duplicates"].as_i64()),
@@ -190,30 +194,26 @@ async fn batches_are_validated_whole_and_replays_count_once() {
     );
     assert_eq!(figures_stored(&w).await, 3);
     // A correction replaces the value of the same (channel, instant, kind).
-    let (_, r) = json(
-        &w.app,
-        "POST",
+    let (_, r) = post(
+        &w,
+        &w.operator,
         "/api/v1/feedback/figures",
-        Some(&w.operator),
-        Some(
-            json!({"figures": [{"channel_id": own, "at_ms": T, "kind": "viewers", "value": 150}]}),
-        ),
+        json!({"figures": [{"channel_id": own, "at_ms": T, "kind": "viewers", "value": 150}]}),
     )
     .await;
     assert_eq!(r["corrected"], 1);
     assert_eq!(figures_stored(&w).await, 3);
 
     // Out of range: every fault named by row and field, and the good row is not written.
-    let (s, e) = json(
-        &w.app,
-        "POST",
+    let (s, e) = post(
+        &w,
+        &w.partner,
         "/api/v1/feedback/figures",
-        Some(&w.partner),
-        Some(json!({"figures": [
+        json!({"figures": [
             {"channel_id": own, "at_ms": T + 2 * MIN, "kind": "likes", "value": 1200},
             {"channel_id": own, "at_ms": T + 2 * MIN, "kind": "comments", "value": -5},
             {"channel_id": own, "at_ms": 99, "kind": "shares", "value": 1},
-        ]})),
+        ]}),
     )
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
@@ -240,12 +240,11 @@ async fn batches_are_validated_whole_and_replays_count_once() {
             "`x`",
         ),
     ] {
-        let (s, e) = json(
-            &w.app,
-            "POST",
+        let (s, e) = post(
+            &w,
+            &w.partner,
             "/api/v1/feedback/figures",
-            Some(&w.partner),
-            Some(json!({"figures": [bad]})),
+            json!({"figures": [bad]}),
         )
         .await;
         assert!(s.is_client_error(), "{s} {e}");
@@ -253,15 +252,14 @@ async fn batches_are_validated_whole_and_replays_count_once() {
         assert!(m.contains(needle), "{needle}: {m}");
     }
     // Another unit's channel: refused as a whole, nothing written.
-    let (s, e) = json(
-        &w.app,
-        "POST",
+    let (s, e) = post(
+        &w,
+        &w.partner,
         "/api/v1/feedback/figures",
-        Some(&w.partner),
-        Some(json!({"figures": [
+        json!({"figures": [
             {"channel_id": own, "at_ms": T + 3 * MIN, "kind": "likes", "value": 1300},
             {"channel_id": other, "at_ms": T, "kind": "likes", "value": 1},
-        ]})),
+        ]}),
     )
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
@@ -275,43 +273,34 @@ async fn batches_are_validated_whole_and_replays_count_once() {
     );
     assert_eq!(figures_stored(&w).await, 3);
     // Reading: the partner gets its channel's figures, never another unit's.
-    let (s, _) = json(
-        &w.app,
-        "GET",
+    refused(
+        &w,
+        &w.partner,
         &format!("/api/v1/feedback/figures?channel={other}&from_ms={T}"),
-        Some(&w.partner),
-        None,
+        StatusCode::NOT_FOUND,
     )
     .await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
-    let (_, _) = json(
-        &w.app,
-        "POST",
+    let (_, _) = post(
+        &w,
+        &w.operator,
         "/api/v1/feedback/figures",
-        Some(&w.operator),
-        Some(
-            json!({"figures": [{"channel_id": other, "at_ms": T, "kind": "viewers", "value": 7}]}),
-        ),
+        json!({"figures": [{"channel_id": other, "at_ms": T, "kind": "viewers", "value": 7}]}),
     )
     .await;
-    let (s, rows) = json(
-        &w.app,
-        "GET",
+    let (s, rows) = get(
+        &w,
+        &w.partner,
         &format!("/api/v1/feedback/figures?from_ms={}", T - MIN),
-        Some(&w.partner),
-        None,
     )
     .await;
     assert_eq!(s, StatusCode::OK);
     let rows = rows.as_array().expect("rows");
     assert_eq!(rows.len(), 3);
     assert!(rows.iter().all(|r| r["channel_id"] == own));
-    let (_, all) = json(
-        &w.app,
-        "GET",
+    let (_, all) = get(
+        &w,
+        &w.operator,
         &format!("/api/v1/feedback/figures?from_ms={}", T - MIN),
-        Some(&w.operator),
-        None,
     )
     .await;
     assert_eq!(all.as_array().map(Vec::len), Some(4));
@@ -401,21 +390,14 @@ async fn uploads_in_gbk_and_xlsx_and_row_errors_named() {
     let w = world().await;
     let (own, other) = two_channels(&w).await;
     // The GBK template as downloaded, filled in for the partner's channel.
-    let (s, tpl, h) = call(
-        &w.app,
-        "GET",
+    let (s, tpl, h) = download(
+        &w,
+        &w.partner,
         &format!("/api/v1/feedback/template.csv?encoding=gbk&channel={own}"),
-        Some(&w.partner),
-        None,
     )
     .await;
     assert_eq!(s, StatusCode::OK);
-    assert!(
-        h["content-type"]
-            .to_str()
-            .unwrap_or_default()
-            .contains("gbk")
-    );
+    assert!(header_has(&h, "content-type", "gbk"), "{h:?}");
     let (text, _, bad) = encoding_rs::GBK.decode(&tpl);
     assert!(!bad && text.starts_with("渠道编号,时间"), "{text}");
     let mut sheet = text.into_owned();
@@ -423,15 +405,13 @@ async fn uploads_in_gbk_and_xlsx_and_row_errors_named() {
         "{own},2026-09-01 12:05,1500,36000,1.3万,900,320,,,累计\r\n"
     ));
     let gbk = encoding_rs::GBK.encode(&sheet).0.into_owned();
-    let (s, b, _) = call(
-        &w.app,
-        "POST",
+    let (s, r) = upload(
+        &w,
+        &w.partner,
         "/api/v1/feedback/uploads?name=b站.csv",
-        Some(&w.partner),
-        Some(gbk.clone()),
+        gbk.clone(),
     )
     .await;
-    let r: Value = serde_json::from_slice(&b).expect("json");
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(
         (
@@ -441,39 +421,21 @@ async fn uploads_in_gbk_and_xlsx_and_row_errors_named() {
         ),
         (Some("GB18030"), Some(2), Some(10))
     );
-    let (_, b, _) = call(
-        &w.app,
-        "POST",
-        "/api/v1/feedback/uploads",
-        Some(&w.partner),
-        Some(gbk),
-    )
-    .await;
-    let r: Value = serde_json::from_slice(&b).expect("json");
+    let (_, r) = upload(&w, &w.partner, "/api/v1/feedback/uploads", gbk).await;
     assert_eq!(
         (r["inserted"].as_i64(), r["duplicates"].as_i64()),
         (Some(0), Some(10))
     );
     // The XLSX template uploads as it is.
-    let (s, xlsx, _) = call(
-        &w.app,
-        "GET",
+    let (s, xlsx, _) = download(
+        &w,
+        &w.partner,
         &format!("/api/v1/feedback/template.xlsx?channel={own}"),
-        Some(&w.partner),
-        None,
     )
     .await;
     assert_eq!(s, StatusCode::OK);
     assert!(xlsx.starts_with(b"PK"));
-    let (s, b, _) = call(
-        &w.app,
-        "POST",
-        "/api/v1/feedback/uploads?name=t.xlsx",
-        Some(&w.partner),
-        Some(xlsx),
-    )
-    .await;
-    let r: Value = serde_json::from_slice(&b).expect("json");
+    let (s, r) = upload(&w, &w.partner, "/api/v1/feedback/uploads?name=t.xlsx", xlsx).await;
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(
         (r["encoding"].as_str(), r["duplicates"].as_i64()),
@@ -483,15 +445,13 @@ async fn uploads_in_gbk_and_xlsx_and_row_errors_named() {
     let before = figures_stored(&w).await;
     // A platform's own export (no channel column) with bad rows: named like the catalog import.
     let export = "统计时间,在线人数,点赞数\n2026-09-01 12:10,100,200\n2026-09-01 12:11,很多,210\n2026-9-31 12:12,90,-1\n";
-    let (s, b, _) = call(
-        &w.app,
-        "POST",
+    let (s, e) = upload(
+        &w,
+        &w.partner,
         &format!("/api/v1/feedback/uploads?name=export.csv&channel={own}"),
-        Some(&w.partner),
-        Some(export.as_bytes().to_vec()),
+        export.as_bytes().to_vec(),
     )
     .await;
-    let e: Value = serde_json::from_slice(&b).expect("json");
     assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
     let msg = e["error"]["message"].as_str().expect("message");
     assert!(msg.starts_with("export.csv 第 3 行「在线人数」列"), "{msg}");
@@ -509,21 +469,19 @@ async fn uploads_in_gbk_and_xlsx_and_row_errors_named() {
     );
     // Another unit's channel, named in the file or in the query: refused.
     let sheet = format!("渠道编号,时间,点赞\n{other},2026-09-01 12:00,5\n");
-    let (s, _, _) = call(
-        &w.app,
-        "POST",
+    let (s, _) = upload(
+        &w,
+        &w.partner,
         "/api/v1/feedback/uploads",
-        Some(&w.partner),
-        Some(sheet.into_bytes()),
+        sheet.into_bytes(),
     )
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, _, _) = call(
-        &w.app,
-        "POST",
+    let (s, _) = upload(
+        &w,
+        &w.partner,
         &format!("/api/v1/feedback/uploads?channel={other}"),
-        Some(&w.partner),
-        Some(export.as_bytes().to_vec()),
+        export.as_bytes().to_vec(),
     )
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
@@ -582,29 +540,32 @@ async fn known_figures(w: &World, own: i64, other: i64) {
     for (at, v) in [(T, 10), (T + 20 * MIN, 50)] {
         figures.push(json!({"channel_id": other, "at_ms": at, "kind": "shares", "value": v}));
     }
-    let (s, r) = json(
-        &w.app,
-        "POST",
+    let (s, r) = post(
+        w,
+        &w.operator,
         "/api/v1/feedback/figures",
-        Some(&w.operator),
-        Some(json!({"figures": figures})),
+        json!({"figures": figures}),
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{r}");
 }
 
-#[tokio::test]
-async fn attribution_of_known_figures_gives_known_numbers_and_partners_see_their_own() {
+/// A world with [`two_channels`], [`airings`] and [`known_figures`] on them.
+async fn known_world() -> World {
     let w = world().await;
     let (own, other) = two_channels(&w).await;
     airings(&w).await;
     known_figures(&w, own, other).await;
-    let (s, a) = json(
-        &w.app,
-        "GET",
+    w
+}
+
+#[tokio::test]
+async fn attribution_of_known_figures_gives_known_numbers_and_partners_see_their_own() {
+    let w = known_world().await;
+    let (s, a) = get(
+        &w,
+        &w.operator,
         "/api/v1/feedback/attribution?from=2026-09-01&to=2026-09-01",
-        Some(&w.operator),
-        None,
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{a}");
@@ -643,12 +604,10 @@ async fn attribution_of_known_figures_gives_known_numbers_and_partners_see_their
     assert_eq!(a["categories"]["大国重器类科普视频"]["airings"], 2);
     assert_eq!(a["days"]["2026-09-01"]["interactions"], 740);
     // The partner's view counts only its own channel and shows only its own airings.
-    let (s, pa) = json(
-        &w.app,
-        "GET",
+    let (s, pa) = get(
+        &w,
+        &w.partner,
         "/api/v1/feedback/attribution?from=2026-09-01&to=2026-09-01",
-        Some(&w.partner),
-        None,
     )
     .await;
     assert_eq!(s, StatusCode::OK);
@@ -657,41 +616,32 @@ async fn attribution_of_known_figures_gives_known_numbers_and_partners_see_their
     assert_eq!(pp[0]["title"], "作品0");
     assert_eq!(pp[0]["audience"]["peak_viewers"], 300);
     assert!(!pa.to_string().contains("作品1") && !pa.to_string().contains("douyin"));
-    let (s, _) = json(
-        &w.app,
-        "GET",
+    refused(
+        &w,
+        &w.partner,
         &format!("/api/v1/feedback/attribution?unit={}", w.units[1]),
-        Some(&w.partner),
-        None,
+        StatusCode::FORBIDDEN,
     )
     .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, e) = json(
-        &w.app,
-        "GET",
+    let e = refused(
+        &w,
+        &w.operator,
         "/api/v1/feedback/attribution?from=2026-09-31",
-        Some(&w.operator),
-        None,
+        StatusCode::BAD_REQUEST,
     )
     .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(e["error"]["field"], "from");
 }
 
 #[tokio::test]
 async fn a_units_summary_pdf_carries_the_figures_of_its_own_works_and_channels() {
-    let w = world().await;
-    let (own, other) = two_channels(&w).await;
-    airings(&w).await;
-    known_figures(&w, own, other).await;
+    let w = known_world().await;
     let unit = w.units[0];
     let period = "from=2026-09-01&to=2026-09-01";
-    let (s, a) = json(
-        &w.app,
-        "GET",
+    let (s, a) = get(
+        &w,
+        &w.operator,
         &format!("/api/v1/feedback/attribution?{period}&unit={unit}"),
-        Some(&w.operator),
-        None,
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{a}");
@@ -701,14 +651,8 @@ async fn a_units_summary_pdf_carries_the_figures_of_its_own_works_and_channels()
         (&w.operator, format!("{period}&unit={unit}")),
         (&w.partner, period.to_string()),
     ] {
-        let (s, body, h) = call(
-            &w.app,
-            "GET",
-            &format!("/api/v1/feedback/summary.pdf?{query}"),
-            Some(token),
-            None,
-        )
-        .await;
+        let (s, body, h) =
+            download(&w, token, &format!("/api/v1/feedback/summary.pdf?{query}")).await;
         assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
         assert_eq!(h["content-type"], "application/pdf");
         assert!(body.starts_with(b"%PDF"), "a PDF");
@@ -742,47 +686,36 @@ async fn a_units_summary_pdf_carries_the_figures_of_its_own_works_and_channels()
         assert!(!text.contains("作品1"), "another unit's work: {op}");
     }
     // A partner asks only for its own unit; an operator must name one.
-    let (s, _, _) = call(
-        &w.app,
-        "GET",
+    refused(
+        &w,
+        &w.partner,
         &format!("/api/v1/feedback/summary.pdf?{period}&unit={}", w.units[1]),
-        Some(&w.partner),
-        None,
+        StatusCode::FORBIDDEN,
     )
     .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, e) = json(
-        &w.app,
-        "GET",
+    let e = refused(
+        &w,
+        &w.operator,
         &format!("/api/v1/feedback/summary.pdf?{period}"),
-        Some(&w.operator),
-        None,
+        StatusCode::BAD_REQUEST,
     )
     .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(e["error"]["field"], "unit");
 }
 
 #[tokio::test]
 async fn the_xlsx_report_reads_back_in_openpyxl_with_its_sheets_and_totals() {
-    let w = world().await;
-    let (own, other) = two_channels(&w).await;
-    airings(&w).await;
-    known_figures(&w, own, other).await;
-    let (s, body, h) = call(
-        &w.app,
-        "GET",
+    let w = known_world().await;
+    let (s, body, h) = download(
+        &w,
+        &w.operator,
         "/api/v1/feedback/report.xlsx?from=2026-09-01&to=2026-09-01",
-        Some(&w.operator),
-        None,
     )
     .await;
     assert_eq!(s, StatusCode::OK);
     assert!(
-        h["content-disposition"]
-            .to_str()
-            .unwrap_or_default()
-            .contains("feedback-report.xlsx")
+        header_has(&h, "content-disposition", "feedback-report.xlsx"),
+        "{h:?}"
     );
     let path = w.dir.path().join("report.xlsx");
     std::fs::write(&path, &body).expect("write");
@@ -863,12 +796,10 @@ print(json.dumps(out, ensure_ascii=False, default=str))
     );
     assert_eq!(book["转播渠道"].as_array().map(Vec::len), Some(3));
     // The partner's report holds its unit only.
-    let (s, body, _) = call(
-        &w.app,
-        "GET",
+    let (s, body, _) = download(
+        &w,
+        &w.partner,
         "/api/v1/feedback/report.csv?from=2026-09-01&to=2026-09-01",
-        Some(&w.partner),
-        None,
     )
     .await;
     assert_eq!(s, StatusCode::OK);
@@ -886,27 +817,19 @@ async fn the_live_curve_follows_new_figures_per_platform() {
     let w = world().await;
     let (own, other) = two_channels(&w).await;
     let now = kepu_playout::store::now_ms();
-    let (s, _) = json(
-        &w.app,
-        "POST",
+    let (s, _) = post(
+        &w,
+        &w.operator,
         "/api/v1/feedback/figures",
-        Some(&w.operator),
-        Some(json!({"figures": [
+        json!({"figures": [
             {"channel_id": own, "at_ms": now - 2 * MIN, "kind": "viewers", "value": 10},
             {"channel_id": other, "at_ms": now - 2 * MIN, "kind": "viewers", "value": 5},
             {"channel_id": own, "at_ms": now - 100, "kind": "viewers", "value": 42},
-        ]})),
+        ]}),
     )
     .await;
     assert_eq!(s, StatusCode::OK);
-    let (s, l) = json(
-        &w.app,
-        "GET",
-        "/api/v1/feedback/live?minutes=5",
-        Some(&w.operator),
-        None,
-    )
-    .await;
+    let (s, l) = get(&w, &w.operator, "/api/v1/feedback/live?minutes=5").await;
     assert_eq!(s, StatusCode::OK, "{l}");
     let c = &l["curve"];
     let total = c["total"].as_array().expect("total");
@@ -916,19 +839,52 @@ async fn the_live_curve_follows_new_figures_per_platform() {
         c["platforms"]["bilibili"].as_array().and_then(|v| v.last()),
         Some(&json!(42))
     );
-    let (_, pl) = json(
-        &w.app,
-        "GET",
-        "/api/v1/feedback/live?minutes=5",
-        Some(&w.partner),
-        None,
-    )
-    .await;
+    let (_, pl) = get(&w, &w.partner, "/api/v1/feedback/live?minutes=5").await;
     assert_eq!(
         pl["curve"]["total"].as_array().and_then(|v| v.last()),
         Some(&json!(42))
     );
     assert!(pl["curve"]["platforms"].get("douyin").is_none(), "{pl}");
+    // The answers are shared between readers; a new figure reaches every one of them at
+    // once, the partner's and the operator's alike.
+    let (s, _) = post(
+        &w,
+        &w.operator,
+        "/api/v1/feedback/figures",
+        json!({"figures": [
+            {"channel_id": own, "at_ms": now - 50, "kind": "viewers", "value": 44},
+        ]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    for (token, total) in [(&w.partner, 44), (&w.operator, 49)] {
+        let (_, l) = get(&w, token, "/api/v1/feedback/live?minutes=5").await;
+        assert_eq!(
+            l["curve"]["total"].as_array().and_then(|v| v.last()),
+            Some(&json!(total)),
+            "{l}"
+        );
+    }
+    // A late figure for a minute already shown is counted too.
+    let (s, _) = post(
+        &w,
+        &w.operator,
+        "/api/v1/feedback/figures",
+        json!({"figures": [
+            {"channel_id": own, "at_ms": now - 3 * MIN, "kind": "comments", "value": 7,
+             "cumulative": false},
+        ]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, l) = get(&w, &w.operator, "/api/v1/feedback/live?minutes=5").await;
+    let interactions: i64 = l["curve"]["interactions"]
+        .as_array()
+        .expect("interactions")
+        .iter()
+        .filter_map(Value::as_i64)
+        .sum();
+    assert_eq!(interactions, 7, "{l}");
 }
 
 /// Records one completed airing of `work` (unit `unit`) over `[start, end)`.
@@ -972,7 +928,7 @@ async fn a_works_page_gives_its_airings_curves_and_totals_and_partners_only_thei
     aired(&w, "c", w.works[1], w.units[1], T + 20 * MIN, T + 30 * MIN).await;
     known_figures(&w, own, other).await;
     let path = format!("/api/v1/works/{}/feedback", w.works[0]);
-    let (s, f) = json(&w.app, "GET", &path, Some(&w.operator), None).await;
+    let (s, f) = get(&w, &w.operator, &path).await;
     assert_eq!(s, StatusCode::OK, "{f}");
     assert_eq!(f["work"]["title"], "作品0");
     assert_eq!(f["work"]["unit"], "中国科学院深海科学与工程研究所");
@@ -1029,45 +985,39 @@ async fn a_works_page_gives_its_airings_curves_and_totals_and_partners_only_thei
     );
 
     // The partner (unit 0): its own work, counted on its own channel only.
-    let (s, pf) = json(&w.app, "GET", &path, Some(&w.partner), None).await;
+    let (s, pf) = get(&w, &w.partner, &path).await;
     assert_eq!(s, StatusCode::OK, "{pf}");
     assert_eq!(pf["airings"][0]["audience"]["peak_viewers"], 300);
     assert_eq!(pf["airings"][0]["audience"]["interactions"], 600);
     assert_eq!(pf["channels"], 1);
     assert!(!pf.to_string().contains("douyin"), "{pf}");
     // … and not another unit's work: 403 in Chinese.
-    let (s, e) = json(
-        &w.app,
-        "GET",
+    let e = refused(
+        &w,
+        &w.partner,
         &format!("/api/v1/works/{}/feedback", w.works[1]),
-        Some(&w.partner),
-        None,
+        StatusCode::FORBIDDEN,
     )
     .await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
     let msg = e["error"]["message"].as_str().unwrap_or_default();
     assert!(msg.contains("其他单位"), "{e}");
     assert!(!e.to_string().contains("作品1"), "nothing of it shown: {e}");
     // The operator sees that one too; an unknown work is 404, no login 401.
-    let (s, f1) = json(
-        &w.app,
-        "GET",
+    let (s, f1) = get(
+        &w,
+        &w.operator,
         &format!("/api/v1/works/{}/feedback", w.works[1]),
-        Some(&w.operator),
-        None,
     )
     .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(f1["totals"]["airings"], 1);
-    let (s, _) = json(
-        &w.app,
-        "GET",
+    refused(
+        &w,
+        &w.operator,
         "/api/v1/works/999999/feedback",
-        Some(&w.operator),
-        None,
+        StatusCode::NOT_FOUND,
     )
     .await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = json(&w.app, "GET", &path, None, None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
@@ -1192,16 +1142,14 @@ async fn the_webhook_takes_bilibili_and_douyin_pushes_in_their_own_shapes() {
     );
 
     // What is stored: increments of source webhook at the messages' instants.
-    let (s, figs) = json(
-        &w.app,
-        "GET",
+    let (s, figs) = get(
+        &w,
+        &w.partner,
         &format!(
             "/api/v1/feedback/figures?from_ms={}&to_ms={}",
             T - 1000,
             T + 5000
         ),
-        Some(&w.partner),
-        None,
     )
     .await;
     assert_eq!(s, StatusCode::OK);

@@ -8,20 +8,8 @@
 mod serve_common;
 
 use std::process::Command;
-use std::time::Duration;
 
-use serve_common::*;
-use testkit::{NginxRtmp, palette, probe};
-
-fn engine_counters(d: &Daemon, token: &str) -> (u64, u64, u64) {
-    let air = d.get("/api/v1/air", token).json();
-    let e = &air["engine"];
-    (
-        e["frames_dropped"].as_u64().unwrap_or(0),
-        e["frames_repeated"].as_u64().unwrap_or(0),
-        e["max_lateness_ns"].as_u64().unwrap_or(0),
-    )
-}
+use serve_common::on_air::{OnAir, engine_counters, three_clip_world};
 
 #[test]
 #[ignore = "benchmark: ./run.sh bench-api"]
@@ -31,34 +19,13 @@ fn api_latency_with_200_readers_while_on_air() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(40);
     let dir = tempfile::tempdir().expect("tempdir");
-    let colours = [palette::RED, palette::GREEN, palette::BLUE];
     let frames = u32::try_from(secs * 25).expect("frames") / 2 + 250;
-    let works: Vec<_> = colours
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let p = clip(dir.path(), *c, 500.0 + 300.0 * i as f64, frames);
-            work(&format!("作品{i}"), &p, u64::from(frames))
-        })
-        .collect();
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let world = rt.block_on(World::new(dir, works));
-    let t0 = chrono::DateTime::parse_from_rfc3339("2026-09-15T10:00:00+08:00")
-        .expect("t0")
-        .with_timezone(&chrono::Utc);
-    let day = day_with(
-        "2026-09-15".parse().expect("date"),
-        t0,
-        world.works.iter().map(item_of).collect(),
-    );
-    rt.block_on(world.save(&day));
-    let mut rx = NginxRtmp::start().expect("nginx");
-    let offset = offset_for(t0, Duration::from_secs(8));
-    let (cfg, addr) = write_config(&world, &rx.url(), offset);
-    let mut d = Daemon::start(&cfg, addr, world.dir.path().join("serve.log"));
-    sleep_until_programme(t0 + chrono::Duration::seconds(2), offset);
+    let world = rt.block_on(three_clip_world(dir, frames));
+    let air = OnAir::start(&world);
+    let addr = air.addr;
     let op = world.operator.clone();
-    let before = engine_counters(&d, &op);
+    let before = engine_counters(&air.daemon, &op);
 
     // Two loads: 200 readers each asking every 100 ms (a busy dashboard: ~2000 req/s), and
     // 200 readers asking as fast as they can (closed loop: the machine saturated).
@@ -97,14 +64,9 @@ fn api_latency_with_200_readers_while_on_air() {
         );
         reports.push((name, String::from_utf8_lossy(&out.stdout).to_string()));
     }
-    let after = engine_counters(&d, &op);
-    let st = d.terminate();
-    assert!(st.success(), "{}", d.log_text());
-    rx.wait_idle(Duration::from_secs(15)).expect("idle");
-    rx.stop().expect("stop");
-    let rec = rx.recording_path().expect("recording");
-    let pk = probe::packets(&rec).expect("packets");
-    let steps = pk.video_steps_exact(25, 1, Duration::from_micros(1500));
+    let after = engine_counters(&air.daemon, &op);
+    let pk = air.finish();
+    let steps = pk.video_steps_exact(25, 1, std::time::Duration::from_micros(1500));
 
     let pct = |report: &str, label: &str| -> String {
         report
@@ -137,9 +99,9 @@ fn api_latency_with_200_readers_while_on_air() {
     println!(
         "programme during the load: {} frame(s) dropped, {} repeated (engine counters), worst lateness {} ms; \
          recording: {} timestamp step violation(s)",
-        after.0 - before.0,
-        after.1 - before.1,
-        after.2 / 1_000_000,
+        after.dropped - before.dropped,
+        after.repeated - before.repeated,
+        after.max_lateness_ns / 1_000_000,
         steps.len()
     );
     for (name, report) in &reports {

@@ -29,8 +29,8 @@ pub struct Curve {
 
 /// Builds the curve of `[from_ms, to_ms)` (minute grid) from `buckets` (any order); only
 /// channels in `platform_of` count. Buckets before `from_ms` serve as baselines.
-pub fn curve(
-    buckets: &[MinuteBucket],
+pub fn curve<'a>(
+    buckets: impl IntoIterator<Item = &'a MinuteBucket>,
     platform_of: &HashMap<i64, String>,
     from_ms: i64,
     to_ms: i64,
@@ -44,7 +44,7 @@ pub fn curve(
         ..Curve::default()
     };
     let mut sorted: Vec<&MinuteBucket> = buckets
-        .iter()
+        .into_iter()
         .filter(|b| platform_of.contains_key(&b.channel_id))
         .collect();
     sorted.sort_by_key(|b| (b.channel_id, b.kind.as_str(), b.minute_ms));

@@ -12,6 +12,7 @@
 pub mod attribution;
 pub mod curve;
 pub mod hls;
+pub mod live;
 pub mod model;
 pub mod native;
 pub mod poller;
@@ -24,6 +25,9 @@ pub mod work;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// How many recent changes [`Feedback::touched_since`] remembers.
+const TOUCHED_KEPT: usize = 4096;
 
 use attribution::{AiringIn, Attribution, ChannelIn, Point, WorkIn};
 use model::{Figure, Kind, Source};
@@ -90,6 +94,9 @@ pub struct Feedback {
     options: FeedbackOptions,
     /// Bumped after every write that stored something (live pushes wait on it).
     changes: Arc<tokio::sync::watch::Sender<u64>>,
+    /// The earliest minute each recent change touched, by the change counter it produced
+    /// (the last [`TOUCHED_KEPT`]), so the live curves re-read only those minutes.
+    touched: Arc<Mutex<std::collections::VecDeque<(u64, i64)>>>,
     /// The pollers' statuses.
     pollers: poller::Statuses,
 }
@@ -111,6 +118,7 @@ impl Feedback {
             latest: Arc::new(Mutex::new(HashMap::new())),
             options,
             changes: Arc::new(tokio::sync::watch::channel(0).0),
+            touched: Arc::new(Mutex::new(std::collections::VecDeque::new())),
             pollers: Arc::new(Mutex::new(BTreeMap::new())),
         }
     }
@@ -128,6 +136,52 @@ impl Feedback {
     /// A receiver that sees a new value after every write that stored something.
     pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
         self.changes.subscribe()
+    }
+
+    /// The change counter: it moves after every write that stored something.
+    pub fn generation(&self) -> u64 {
+        *self.changes.borrow()
+    }
+
+    /// The earliest minute (UTC ms) touched by the changes after counter `since`:
+    /// `Some(i64::MAX)` when there was none, `None` when they are too many to know.
+    pub fn touched_since(&self, since: u64) -> Option<i64> {
+        let touched = self
+            .touched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if self.generation() == since {
+            return Some(i64::MAX);
+        }
+        // Every change after `since` must still be listed.
+        if touched.front().is_none_or(|(g, _)| *g > since + 1) {
+            return None;
+        }
+        Some(
+            touched
+                .iter()
+                .filter(|(g, _)| *g > since)
+                .map(|(_, m)| *m)
+                .min()
+                .unwrap_or(i64::MAX),
+        )
+    }
+
+    /// Counts a write that stored figures, the earliest at `earliest_ms`.
+    fn changed(&self, earliest_ms: i64) {
+        let mut touched = self
+            .touched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut now = 0;
+        self.changes.send_modify(|v| {
+            *v += 1;
+            now = *v;
+        });
+        touched.push_back((now, repo::minute_of(earliest_ms)));
+        while touched.len() > TOUCHED_KEPT {
+            touched.pop_front();
+        }
     }
 
     /// The as-run log it attributes through.
@@ -163,7 +217,7 @@ impl Feedback {
         let report = self.store.ingest_fenced(figures, fence).await?;
         let stored = report.inserted + report.corrected;
         if stored > 0 {
-            self.changes.send_modify(|v| *v = v.wrapping_add(1));
+            self.changed(figures.iter().map(|f| f.at_ms).min().unwrap_or(0));
         }
         if stored > 0
             && let Some(source) = figures.first().map(|f| f.source)
@@ -206,7 +260,7 @@ impl Feedback {
     ) -> Result<repo::NativeReport> {
         let report = self.store.ingest_native(channel.id, events).await?;
         if report.figures > 0 {
-            self.changes.send_modify(|v| *v = v.wrapping_add(1));
+            self.changed(events.iter().map(|e| e.at_ms).min().unwrap_or(0));
             self.metrics
                 .feedback_events_ingested(Source::Webhook.as_str(), report.counted as u64);
         }

@@ -205,6 +205,46 @@ fn count(v: Option<&Value>, field: &str) -> Result<i64, NativeError> {
     Ok(n)
 }
 
+/// Where a message's id comes from.
+#[derive(Clone, Copy)]
+enum IdFrom {
+    /// Its `msg_id`.
+    MsgId,
+    /// Bilibili's room entry has none: `enter:{open_id}:{at_ms}` stands for it.
+    Entry,
+}
+
+/// One counted message of `kind` from the object `m` holding its fields: the instant from
+/// `timestamp`, the id as `id` says, and for likes the count from `likes_field` (1
+/// otherwise); `field` names a field where the payload has it (`[1].data.like_count`).
+fn event(
+    m: &Value,
+    field: impl Fn(&str) -> String,
+    kind: Kind,
+    id: IdFrom,
+    likes_field: &str,
+) -> Result<NativeEvent, NativeError> {
+    let at_ms = instant(m.get("timestamp"), &field("timestamp"))?;
+    let msg_id = match id {
+        IdFrom::MsgId => text(m.get("msg_id"), &field("msg_id"))?,
+        IdFrom::Entry => {
+            let who = text(m.get("open_id"), &field("open_id"))?;
+            format!("enter:{who}:{at_ms}")
+        }
+    };
+    let value = if kind == Kind::Likes {
+        count(m.get(likes_field), &field(likes_field))?
+    } else {
+        1
+    };
+    Ok(NativeEvent {
+        msg_id,
+        kind,
+        at_ms,
+        value,
+    })
+}
+
 fn bilibili(v: &Value) -> Result<NativeBatch, NativeError> {
     let mut out = NativeBatch::default();
     for (at, m) in messages(v)? {
@@ -225,26 +265,13 @@ fn bilibili(v: &Value) -> Result<NativeBatch, NativeError> {
             Some(d @ Value::Object(_)) => d,
             _ => return Err(err(join(&at, "data"), "缺少消息内容（data 对象）")),
         };
+        let id = if kind == Kind::Views {
+            IdFrom::Entry
+        } else {
+            IdFrom::MsgId
+        };
         let field = |f: &str| join(&at, &format!("data.{f}"));
-        let at_ms = instant(data.get("timestamp"), &field("timestamp"))?;
-        let msg_id = if kind == Kind::Views {
-            // An entry has no msg_id: who entered and when stand for it.
-            let who = text(data.get("open_id"), &field("open_id"))?;
-            format!("enter:{who}:{at_ms}")
-        } else {
-            text(data.get("msg_id"), &field("msg_id"))?
-        };
-        let value = if kind == Kind::Likes {
-            count(data.get("like_count"), &field("like_count"))?
-        } else {
-            1
-        };
-        out.events.push(NativeEvent {
-            msg_id,
-            kind,
-            at_ms,
-            value,
-        });
+        out.events.push(event(data, field, kind, id, "like_count")?);
     }
     Ok(out)
 }
@@ -270,19 +297,9 @@ fn douyin(v: &Value, msg_type: Option<&str>) -> Result<NativeBatch, NativeError>
         if !m.is_object() {
             return Err(err(at, "应为消息对象"));
         }
-        let at_ms = instant(m.get("timestamp"), &join(&at, "timestamp"))?;
-        let msg_id = text(m.get("msg_id"), &join(&at, "msg_id"))?;
-        let value = if kind == Kind::Likes {
-            count(m.get("like_num"), &join(&at, "like_num"))?
-        } else {
-            1
-        };
-        out.events.push(NativeEvent {
-            msg_id,
-            kind,
-            at_ms,
-            value,
-        });
+        let field = |f: &str| join(&at, f);
+        out.events
+            .push(event(m, field, kind, IdFrom::MsgId, "like_num")?);
     }
     Ok(out)
 }

@@ -58,6 +58,7 @@ static ASSETS: &[Asset] = assets![
     "js/pages/intake.js",
     "js/pages/work.js",
     "js/pages/asrun.js",
+    "js/chart.js",
     "vendor/hls.min.js",
     "vendor/hls.js.LICENSE",
     "vendor/echarts.min.js",

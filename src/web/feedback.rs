@@ -28,7 +28,7 @@ use crate::auth::{Accounts, Action, AuthError, Principal};
 use crate::catalog::Catalog;
 use crate::feedback::model::{Figure, FigureIn, Kind, MAX_BATCH, Source};
 use crate::feedback::repo::{Channel, NewChannel};
-use crate::feedback::{Feedback, curve, report, upload};
+use crate::feedback::{Feedback, report, upload};
 use crate::store::{Error, now_ms};
 
 /// What the feedback handlers share.
@@ -44,54 +44,13 @@ pub struct FeedbackState {
     pub air: Option<crate::air::AirHandle>,
     /// Dropping the last clone (the app) stops the pollers.
     pub stop_workers: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
-    /// The live curve per (unit, minutes), reused while no figure arrived and for at most
-    /// [`LIVE_CACHE_MS`]: many dashboards reading it cost one computation.
+    /// The live curves per (unit, minutes), computed once per change for every watched
+    /// key and shared: many dashboards reading them cost one computation.
     pub live_cache: LiveCache,
 }
 
-/// How long a computed live curve is reused when no figure arrived meanwhile.
-pub const LIVE_CACHE_MS: u128 = 500;
-
-/// One cached answer: (change counter, when, the answer).
-type Cached = (u64, std::time::Instant, std::sync::Arc<serde_json::Value>);
-/// The answers by (unit, minutes).
-type Answers = HashMap<(Option<i64>, i64), Cached>;
-
-/// Computed live curves by (unit, minutes); one computation at a time, so a crowd of readers
-/// arriving when an answer expires waits for one computation instead of each making its own.
-#[derive(Clone, Default)]
-pub struct LiveCache {
-    answers: std::sync::Arc<std::sync::Mutex<Answers>>,
-    computing: std::sync::Arc<tokio::sync::Mutex<()>>,
-}
-
-impl LiveCache {
-    fn fresh(
-        &self,
-        key: (Option<i64>, i64),
-        generation: u64,
-    ) -> Option<std::sync::Arc<serde_json::Value>> {
-        let answers = self
-            .answers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        answers
-            .get(&key)
-            .filter(|(g, at, _)| *g == generation && at.elapsed().as_millis() < LIVE_CACHE_MS)
-            .map(|(_, _, v)| v.clone())
-    }
-
-    fn put(&self, key: (Option<i64>, i64), generation: u64, v: std::sync::Arc<serde_json::Value>) {
-        let mut answers = self
-            .answers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if answers.len() > 1000 {
-            answers.clear();
-        }
-        answers.insert(key, (generation, std::time::Instant::now(), v));
-    }
-}
+/// The shared live curves ([`crate::feedback::live`]).
+pub type LiveCache = crate::feedback::live::LiveCurves;
 
 impl FromRef<FeedbackState> for Accounts {
     fn from_ref(s: &FeedbackState) -> Self {
@@ -608,83 +567,24 @@ async fn live(
     State(s): State<FeedbackState>,
     auth: Authenticated,
     q: Result<Query<LiveQuery>, QueryRejection>,
-) -> ApiResult<serde_json::Value> {
+) -> Result<Response, ApiError> {
     let p = auth.require(Action::ReadFeedback)?;
     let Query(q) = q.map_err(|r| bad_query(&r))?;
     let unit = scope(&p, q.unit)?;
-    Ok(Json(
-        live_json(&s, unit, q.minutes.unwrap_or(60))
-            .await?
-            .as_ref()
-            .clone(),
-    ))
+    let body = live_json(&s, unit, q.minutes.unwrap_or(60)).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-/// The live curve of the last `minutes` for `unit` (all when None), from the cache when no
-/// figure arrived since it was computed and it is under [`LIVE_CACHE_MS`] old.
+/// The live curve of the last `minutes` for `unit` (all when None), as compact JSON, from
+/// the shared answers ([`crate::feedback::live`]).
 async fn live_json(
     s: &FeedbackState,
     unit: Option<i64>,
     minutes: i64,
-) -> Result<std::sync::Arc<serde_json::Value>, ApiError> {
-    let minutes = minutes.clamp(1, 1440);
-    let key = (unit, minutes);
-    let generation = *s.feedback.subscribe().borrow();
-    if let Some(v) = s.live_cache.fresh(key, generation) {
-        return Ok(v);
-    }
-    let _one = s.live_cache.computing.lock().await;
-    let generation = *s.feedback.subscribe().borrow();
-    if let Some(v) = s.live_cache.fresh(key, generation) {
-        return Ok(v);
-    }
-    let v = std::sync::Arc::new(compute_live(s, unit, minutes).await?);
-    s.live_cache.put(key, generation, v.clone());
-    Ok(v)
-}
-
-/// The live curve, computed.
-async fn compute_live(
-    s: &FeedbackState,
-    unit: Option<i64>,
-    minutes: i64,
-) -> Result<serde_json::Value, ApiError> {
-    let now = s.now_ms();
-    let minutes = minutes.clamp(1, 1440);
-    let to = crate::feedback::repo::minute_of(now) + 60_000;
-    let from = to - minutes * 60_000;
-    let channels = s.feedback.store.channels(unit).await?;
-    let platform_of: HashMap<i64, String> = channels
-        .iter()
-        .map(|c| (c.id, c.platform.clone()))
-        .collect();
-    let buckets = s
-        .feedback
-        .store
-        .minutes(from - crate::feedback::attribution::HOLD_MS, to)
-        .await?;
-    let c = curve::curve(&buckets, &platform_of, from, to);
-    let airings = s
-        .feedback
-        .asrun()
-        .query(&crate::asrun::AsRunQuery {
-            unit,
-            ..Default::default()
-        })
-        .await?;
-    let on_air: Vec<serde_json::Value> = airings
-        .iter()
-        .filter(|a| a.last_frame_ms.is_none_or(|l| l > from) && a.first_frame_ms < to)
-        .filter(|a| a.last_frame_ms.is_some() || a.end_reason.is_none())
-        .map(|a| {
-            json!({ "title": a.title, "work_id": a.work_id, "unit_id": a.unit_id,
-                    "start_ms": a.first_frame_ms, "end_ms": a.last_frame_ms })
-        })
-        .collect();
-    Ok(json!({
-        "now": now, "from_ms": from, "to_ms": to, "curve": c, "on_air": on_air,
-        "channels": channels.len(),
-    }))
+) -> Result<bytes::Bytes, ApiError> {
+    Ok(s.live_cache
+        .get(&s.feedback, unit, minutes, || s.now_ms())
+        .await?)
 }
 
 /// 实时曲线推送（SSE）：有新数据时（至少每 5 秒）推送 `curve` 事件，内容同 /live Live curve
@@ -727,7 +627,9 @@ async fn events(
                 }
             }
             let event = match live_json(&s, unit, minutes).await {
-                Ok(v) => Event::default().event("curve").json_data(v.as_ref()).ok(),
+                Ok(v) => std::str::from_utf8(&v)
+                    .ok()
+                    .map(|json| Event::default().event("curve").data(json)),
                 Err(_) => Event::default()
                     .event("unavailable")
                     .data("数据暂不可用，稍后自动重试")

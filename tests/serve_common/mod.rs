@@ -380,3 +380,6 @@ pub fn second_of(rgb: [u8; 3]) -> i64 {
     let level = f64::from(rgb[1]) * 219.0 / 255.0;
     (level / 10.0).round() as i64
 }
+
+/// The benchmarks' programme on air and the engine's counters.
+pub mod on_air;

@@ -10,25 +10,10 @@ import { t } from '../i18n.js';
 import { api, session, isOperator, ApiError } from '../api.js';
 import { h, clear, toast, wallDate, wallTime, wallDateTime } from '../util.js';
 import { workLink } from './work.js';
+import { loadEcharts, platformName, audienceOption } from '../chart.js';
 
 const KINDS = ['viewers', 'views', 'likes', 'comments', 'shares', 'topic_reads', 'topic_discussions'];
 const PLATFORMS = ['bilibili', 'douyin', 'kuaishou', 'weibo', 'wechat_channels', 'cctv_video', 'kepu_app', 'other'];
-
-let echartsLoading = null;
-/// Loads the vendored ECharts once (1 MB: only when this page is opened).
-function loadEcharts() {
-  if (globalThis.echarts) return Promise.resolve(globalThis.echarts);
-  if (!echartsLoading) {
-    echartsLoading = new Promise((resolve, reject) => {
-      const s = document.createElement('script');
-      s.src = '/assets/vendor/echarts.min.js';
-      s.onload = () => resolve(globalThis.echarts);
-      s.onerror = () => reject(new Error(t('fb_chart_unavailable')));
-      document.head.append(s);
-    });
-  }
-  return echartsLoading;
-}
 
 /// Beijing "YYYY-MM-DDTHH:MM" of now, for a datetime-local input.
 function localNow() {
@@ -104,7 +89,7 @@ export async function render(root) {
         h('thead', {}, h('tr', {}, ['fb_id', 'fb_platform', 'fb_account', 'fb_room', 'fb_token'].map((k) => h('th', { scope: 'col' }, t(k))))),
         h('tbody', {}, channels.map((c) => h('tr', { 'data-channel-id': String(c.id) },
           h('td', { class: 'num' }, String(c.id)),
-          h('td', {}, t(`platform_${c.platform}`) === `platform_${c.platform}` ? c.platform : t(`platform_${c.platform}`)),
+          h('td', {}, platformName(c.platform)),
           h('th', { scope: 'row' }, c.account_name),
           h('td', { class: 'url' }, c.room_url ?? '—'),
           h('td', { class: 'mono' }, c.token_display))))));
@@ -259,29 +244,10 @@ export async function render(root) {
     chartBox.dataset.total = String(c.total.at(-1) ?? 0);
     chartBox.dataset.points = String(xs.length);
     if (!chart) return;
-    const pair = (vals) => xs.map((m, i) => [m, vals[i]]);
-    const marks = live.on_air.map((a) => [
-      { name: a.title, xAxis: Math.max(a.start_ms, live.from_ms) },
-      { xAxis: Math.min(a.end_ms ?? live.now, live.to_ms) },
-    ]);
-    const series = Object.entries(c.platforms).map(([p, vals]) => ({
-      name: t(`platform_${p}`) === `platform_${p}` ? p : t(`platform_${p}`),
-      type: 'line', showSymbol: false, data: pair(vals),
+    const marks = live.on_air.map((a) => ({
+      name: a.title, from_ms: Math.max(a.start_ms, live.from_ms), to_ms: Math.min(a.end_ms ?? live.now, live.to_ms),
     }));
-    series.push({
-      name: t('fb_total_series'), type: 'line', showSymbol: false, lineStyle: { width: 3 }, data: pair(c.total),
-      markArea: { silent: true, itemStyle: { opacity: 0.12 }, label: { position: 'insideTop', fontSize: 11 }, data: marks },
-    });
-    series.push({ name: t('fb_interactions'), type: 'bar', yAxisIndex: 1, data: pair(c.interactions), itemStyle: { opacity: 0.5 } });
-    chart.setOption({
-      animation: false,
-      tooltip: { trigger: 'axis' },
-      legend: { top: 0 },
-      grid: { left: 48, right: 48, top: 36, bottom: 28 },
-      xAxis: { type: 'time', axisLabel: { formatter: (v) => wallTime(v).slice(0, 5) } },
-      yAxis: [{ type: 'value', name: t('fb_viewers'), minInterval: 1 }, { type: 'value', name: t('fb_interactions'), minInterval: 1 }],
-      series,
-    }, { replaceMerge: ['series'] });
+    chart.setOption(audienceOption(c, marks), { replaceMerge: ['series'] });
   }
 
   async function poll() {

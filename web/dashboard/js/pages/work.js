@@ -8,26 +8,10 @@
 import { t } from '../i18n.js';
 import { api } from '../api.js';
 import { h, clear, wallDateTime, wallTime } from '../util.js';
+import { loadEcharts, platformName, audienceOption } from '../chart.js';
 
 const KINDS = ['likes', 'comments', 'shares', 'views', 'topic_reads', 'topic_discussions'];
 
-let echartsLoading = null;
-/// Loads the vendored ECharts once.
-function loadEcharts() {
-  if (globalThis.echarts) return Promise.resolve(globalThis.echarts);
-  if (!echartsLoading) {
-    echartsLoading = new Promise((resolve, reject) => {
-      const s = document.createElement('script');
-      s.src = '/assets/vendor/echarts.min.js';
-      s.onload = () => resolve(globalThis.echarts);
-      s.onerror = () => reject(new Error(t('fb_chart_unavailable')));
-      document.head.append(s);
-    });
-  }
-  return echartsLoading;
-}
-
-const platformName = (p) => (t(`platform_${p}`) === `platform_${p}` ? p : t(`platform_${p}`));
 const minutes = (ms) => String(Math.round(ms / 60000));
 
 /// The link to a work's page, for the other pages' lists.
@@ -117,28 +101,8 @@ export async function render(root, params) {
         continue;
       }
       const c = a.curve;
-      const pair = (vals) => c.minutes.map((m, i) => [m, vals[i]]);
-      const series = Object.entries(c.platforms).map(([p, vals]) => ({
-        name: platformName(p), type: 'line', showSymbol: false, data: pair(vals),
-      }));
-      series.push({
-        name: t('fb_total_series'), type: 'line', showSymbol: false, lineStyle: { width: 3 }, data: pair(c.total),
-        markArea: {
-          silent: true, itemStyle: { opacity: 0.15 }, label: { position: 'insideTop', fontSize: 11 },
-          data: [[{ name: t('work_on_air_mark'), xAxis: a.start_ms }, { xAxis: a.end_ms }]],
-        },
-      });
-      series.push({ name: t('fb_interactions'), type: 'bar', yAxisIndex: 1, data: pair(c.interactions), itemStyle: { opacity: 0.5 } });
       const chart = echarts.init(box, null, { renderer: 'canvas' });
-      chart.setOption({
-        animation: false,
-        tooltip: { trigger: 'axis' },
-        legend: { top: 0 },
-        grid: { left: 48, right: 48, top: 36, bottom: 28 },
-        xAxis: { type: 'time', axisLabel: { formatter: (v) => wallTime(v).slice(0, 5) } },
-        yAxis: [{ type: 'value', name: t('fb_viewers'), minInterval: 1 }, { type: 'value', name: t('fb_interactions'), minInterval: 1 }],
-        series,
-      });
+      chart.setOption(audienceOption(c, [{ name: t('work_on_air_mark'), from_ms: a.start_ms, to_ms: a.end_ms }], 0.15));
       box.dataset.points = String(c.minutes.length);
       box.dataset.total = String(Math.max(0, ...c.total));
       charts.push(chart);
