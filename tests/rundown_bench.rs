@@ -54,6 +54,17 @@ fn build_and_rehearse_30_days_from_5000_works() {
         .expect("rehearsal");
     let rehearse_s = t1.elapsed().as_secs_f64();
     let items: usize = days.iter().map(|d| d.items.len()).sum();
+    let slate: Vec<u64> = built
+        .report
+        .mix
+        .values()
+        .map(|m| m.total.slate_frames / 25)
+        .collect();
+    println!(
+        "bench: slate {} s in the month, at most {} s a day",
+        slate.iter().sum::<u64>(),
+        slate.iter().max().copied().unwrap_or(0)
+    );
     println!(
         "bench: {} works → 30 days, {items} items, {} works aired; build {build_s:.3} s; rehearse through the controller {rehearse_s:.3} s ({} cues); optimised: {}",
         works.len(),

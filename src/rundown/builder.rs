@@ -6,7 +6,9 @@
 //! category and then unit has had the least airtime in its section so far, then the one aired
 //! least and longest ago, then a seeded hash of its id. Unaired works are preferred up to a
 //! daily premiere quota (unaired ÷ remaining days) so premieres spread over the month, and
-//! always in premiere slots. What no work fits is closed with filler clips and the slate.
+//! always in premiere slots. Near the end of a segment the pick looks two works ahead so the
+//! block closes on a work, not on the slate (`Packing`). What no work fits is closed with
+//! filler clips and the slate.
 //! Deterministic: only ordered collections, no clock, no randomness beyond the seed.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -695,45 +697,61 @@ impl<'a> Builder<'a> {
                 }
             }
         }
-        // What a work leaves behind that no work can fill is filler or slate. A rest shorter
-        // than two of the shortest eligible works takes at most one more work: its waste is
-        // what the longest eligible work within it leaves. Longer rests count as fillable.
-        // At the end of a segment the work wasting the fewest whole minutes wins, whatever its
-        // tier or class (a cut wastes nothing); elsewhere nothing is wasted and tier decides:
+        // What a work leaves behind that no work can fill is filler or slate. The end of a
+        // segment (less than three of the longest eligible works left) looks two works ahead:
+        // a work leaving `rest` is charged what the best one or two other eligible works
+        // (distinct, fitting, of the best premiere-share rank present) cannot fill of it, in
+        // whole `PACK_SECS` steps (`Packing::waste`); a cut wastes nothing. The work wasting
+        // least wins, whatever its tier or class; elsewhere nothing is wasted and tier decides:
         // a section's own material, even cut where the block allows it, before a way out.
-        let fitting = || {
+        // Only the `PACK_TRIES` best-ranked candidates are charged, best first, and the search
+        // stops at the first that wastes nothing, so a large catalog costs a few passes over
+        // its lengths per pick, not one per work.
+        // The pool's premiere-share rank: on a first day every work is a premiere, and past
+        // the share once it is used.
+        let over = all.iter().filter(|(k, _)| !k.4).all(|(k, _)| k.1);
+        let in_pool = |k: &PickKey| !k.4 && k.1 == over;
+        let longest = all
+            .iter()
+            .filter(|(k, _)| in_pool(k))
+            .map(|&(_, ci)| self.cands[ci].w.frames)
+            .max()
+            .unwrap_or(0);
+        if left >= longest.saturating_mul(3) {
+            return all.into_iter().min().map(|(k, ci)| (ci, !k.4));
+        }
+        let pack = Packing::new(
             all.iter()
-                .filter(|(k, _)| !k.4)
-                .map(|&(_, ci)| self.cands[ci].w.frames)
-        };
-        let shortest = fitting().min().unwrap_or(u64::MAX);
-        let longest = fitting().max().unwrap_or(0);
-        // Only the end of a segment can waste anything: sort the lengths only then.
-        let ending = left.saturating_sub(longest) < shortest.saturating_mul(2);
-        let mut lengths: Vec<u64> = if ending {
-            fitting().collect()
-        } else {
-            Vec::new()
-        };
-        lengths.sort_unstable();
-        let minute = self.cs.rate.frames_in_secs(60).max(1);
-        let waste = |rest: u64| -> u64 {
-            if !ending || rest == 0 || rest >= shortest.saturating_mul(2) {
-                return 0;
+                .filter(|(k, _)| in_pool(k))
+                .map(|&(_, ci)| self.cands[ci].w.frames),
+            self.cs.rate.frames_in_secs(PACK_SECS).max(1),
+        );
+        if all.len() > PACK_TRIES {
+            all.select_nth_unstable(PACK_TRIES - 1);
+            all.truncate(PACK_TRIES);
+        }
+        all.sort_unstable();
+        let mut best: Option<(PickKey, usize)> = None;
+        for (mut k, ci) in all {
+            if let Some((b, _)) = &best
+                && (k.0, k.1) > (b.0, b.1)
+            {
+                // Everything from here on ranks after the best found so far.
+                break;
             }
-            let p = lengths.partition_point(|&l| l <= rest);
-            let within = if p > 0 { lengths[p - 1] } else { 0 };
-            (rest - within).div_ceil(minute)
-        };
-        all.into_iter()
-            .map(|(mut k, ci)| {
-                if !k.4 {
-                    k.2 = waste(left - self.cands[ci].w.frames);
+            if !k.4 {
+                let len = self.cands[ci].w.frames;
+                k.2 = pack.waste(left - len, in_pool(&k).then_some(len));
+            }
+            if best.as_ref().is_none_or(|(b, _)| k < *b) {
+                let done = k.2 == 0;
+                best = Some((k, ci));
+                if done {
+                    break;
                 }
-                (k, ci)
-            })
-            .min()
-            .map(|(k, ci)| (ci, !k.4))
+            }
+        }
+        best.map(|(k, ci)| (ci, !k.4))
     }
 
     fn close(&mut self, d: &mut DayBuild, seg: &Segment, at: u64, len: u64) {
@@ -792,6 +810,90 @@ impl<'a> Builder<'a> {
             );
             d.push(cs, at, len, item, pinned);
         }
+    }
+}
+
+/// What the end-of-segment packing counts as waste: whole steps of this many seconds of
+/// slate (a rest shorter than one step counts as filled, so the card shows at most a few
+/// seconds at a block's end and fairness, not the last second, decides among near fits).
+const PACK_SECS: i64 = 5;
+
+/// How many of the best-ranked candidates the end-of-segment packing charges at one pick.
+const PACK_TRIES: usize = 128;
+
+/// The eligible lengths at one pick, for looking two works ahead at the end of a segment.
+pub(super) struct Packing {
+    /// Distinct lengths (frames), ascending, with how many eligible works have each.
+    lengths: Vec<(u64, u32)>,
+    /// One waste step, frames.
+    step: u64,
+}
+
+impl Packing {
+    /// The pool of `lengths` (frames, any order, repeats allowed); waste counted in `step`
+    /// frames.
+    pub(super) fn new(lengths: impl Iterator<Item = u64>, step: u64) -> Self {
+        let mut v: Vec<u64> = lengths.collect();
+        v.sort_unstable();
+        let mut out: Vec<(u64, u32)> = Vec::new();
+        for l in v {
+            match out.last_mut() {
+                Some((x, n)) if *x == l => *n += 1,
+                _ => out.push((l, 1)),
+            }
+        }
+        Packing { lengths: out, step }
+    }
+
+    fn longest(&self) -> u64 {
+        self.lengths.last().map_or(0, |l| l.0)
+    }
+
+    /// Whole steps of `rest` (frames) that one or two eligible works, other than the one of
+    /// length `taken` just placed, cannot fill. Zero when `rest` is two longest works or more.
+    pub(super) fn waste(&self, rest: u64, taken: Option<u64>) -> u64 {
+        if rest < self.step || rest >= self.longest().saturating_mul(2) {
+            return 0;
+        }
+        let count = |i: usize| {
+            let (l, n) = self.lengths[i];
+            n.saturating_sub(u32::from(taken == Some(l)))
+        };
+        let v = &self.lengths;
+        // One work: the longest within the rest.
+        let mut filled = 0;
+        let p = v.partition_point(|&(l, _)| l <= rest);
+        if let Some(i) = (0..p).rev().find(|&i| count(i) > 0) {
+            filled = v[i].0;
+        }
+        // Two works: the largest sum within the rest (two pointers over the lengths).
+        if p > 0 {
+            let (mut i, mut j) = (0, p - 1);
+            while i <= j && filled < rest {
+                if count(i) == 0 {
+                    i += 1;
+                    continue;
+                }
+                if count(j) == 0 || (i == j && count(i) < 2) {
+                    if j == 0 {
+                        break;
+                    }
+                    j -= 1;
+                    continue;
+                }
+                let sum = v[i].0 + v[j].0;
+                if sum <= rest {
+                    filled = filled.max(sum);
+                    i += 1;
+                } else {
+                    if j == 0 {
+                        break;
+                    }
+                    j -= 1;
+                }
+            }
+        }
+        (rest - filled) / self.step
     }
 }
 

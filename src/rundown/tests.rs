@@ -442,3 +442,25 @@ fn the_builder_carries_the_frame_remainder_across_a_run_of_works() {
     }
     assert!(runs > 0 && longest >= 3, "{runs} runs, longest {longest}");
 }
+
+#[test]
+fn the_end_of_a_block_is_packed_two_works_ahead() {
+    use super::builder::Packing;
+    let min = |m: u64| m * 60 * 25;
+    // Eligible works of 20, 25, 25 and 40 minutes; waste counted in 5 s steps.
+    let pack = Packing::new([min(40), min(25), min(20), min(25)].into_iter(), 125);
+    // 45 min left after a work: 20 + 25 fill it exactly.
+    assert_eq!(pack.waste(min(45), None), 0);
+    // 50 min: the two works of 25 (two works of that length exist).
+    assert_eq!(pack.waste(min(50), None), 0);
+    // The work just placed is not counted again: after one of the 25s, 50 min takes the other
+    // 25 + 20 and leaves 5 min (60 steps).
+    assert_eq!(pack.waste(min(50), Some(min(25))), 60);
+    // 19 min: nothing fits, all of it is slate (228 steps of 5 s).
+    assert_eq!(pack.waste(min(19), None), 228);
+    // 41 min: 40 leaves one minute (12 steps), better than 20 + 20 (only one 20 exists).
+    assert_eq!(pack.waste(min(41), None), 12);
+    // Less than one step, or two of the longest and more, counts as filled.
+    assert_eq!(pack.waste(124, None), 0);
+    assert_eq!(pack.waste(min(80), None), 0);
+}
