@@ -37,7 +37,10 @@ fn status(dropped: u64, reconnects: u64) -> Status {
             last_error: Some("rtmp://x/app/SECRETKEY123 refused".into()),
             last_error_kind: Some(playout::output::FailureKind::Refused),
             failures: [
-                (playout::output::FailureKind::Connect, reconnects.saturating_sub(1)),
+                (
+                    playout::output::FailureKind::Connect,
+                    reconnects.saturating_sub(1),
+                ),
                 (playout::output::FailureKind::Refused, 1),
             ]
             .into_iter()
