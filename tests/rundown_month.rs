@@ -43,6 +43,19 @@ fn catalog() -> (Vec<Work>, Vec<LiveFeed>) {
     (demo::catalog(7, 320), demo::feeds())
 }
 
+/// The whole month from nothing: no stored days, no lock, built now.
+fn build_fresh(cs: &CompiledSchedule, works: &[Work], feeds: &[LiveFeed]) -> Built {
+    build_all(
+        cs,
+        works,
+        feeds,
+        &BTreeMap::new(),
+        None,
+        None,
+        &BTreeSet::new(),
+    )
+}
+
 fn build_all(
     cs: &CompiledSchedule,
     works: &[Work],
@@ -67,15 +80,7 @@ fn build_all(
 
 fn fresh(cs: &CompiledSchedule) -> (Vec<Work>, Vec<LiveFeed>, Built) {
     let (works, feeds) = catalog();
-    let built = build_all(
-        cs,
-        &works,
-        &feeds,
-        &BTreeMap::new(),
-        None,
-        None,
-        &BTreeSet::new(),
-    );
+    let built = build_fresh(cs, &works, &feeds);
     (works, feeds, built)
 }
 
@@ -681,15 +686,7 @@ fn the_2026_catalog_without_slow_live_files_airs_works_not_the_slate() {
         (1..=9).contains(&c) && c != 8 && (15 * 60 * 25..=60 * 60 * 25).contains(&w.frames)
     }));
     let t0 = std::time::Instant::now();
-    let built = build_all(
-        &cs,
-        &works,
-        &feeds,
-        &BTreeMap::new(),
-        None,
-        None,
-        &BTreeSet::new(),
-    );
+    let built = build_fresh(&cs, &works, &feeds);
     eprintln!("built 30 days from 255 works in {:?}", t0.elapsed());
     // Exact days, validation clean, no work twice within 24 h, at most max_airings.
     assert_month_sound(&cs, &works, &feeds, &built.days);
@@ -764,15 +761,7 @@ fn the_2026_catalog_without_slow_live_files_airs_works_not_the_slate() {
         month / 25
     );
     // Same seed, same month.
-    let again = build_all(
-        &cs,
-        &works,
-        &feeds,
-        &BTreeMap::new(),
-        None,
-        None,
-        &BTreeSet::new(),
-    );
+    let again = build_fresh(&cs, &works, &feeds);
     for (date, day) in &built.days {
         assert_eq!(
             day.to_canonical_json(),
@@ -816,15 +805,7 @@ fn a_section_emptied_is_named_with_its_day_block_and_minutes_of_slate() {
     let cs = sc.compile("2026.toml").expect("compiles");
     let (mut works, feeds) = catalog_2026();
     works.retain(|w| w.categories[0] != 7);
-    let built = build_all(
-        &cs,
-        &works,
-        &feeds,
-        &BTreeMap::new(),
-        None,
-        None,
-        &BTreeSet::new(),
-    );
+    let built = build_fresh(&cs, &works, &feeds);
     // Every day still exact; 向未来 18:00–20:00 and 21:00–22:00 (3 h) are slate.
     for (date, m) in &built.report.mix {
         assert_eq!(m.total.total(), DAY, "{date}");
@@ -887,15 +868,7 @@ fn a_fresh_install_airs_no_fallback_in_filler_slots() {
     // (the engine's own slate card), so rehearsal finds no missing media in them.
     let cs = config();
     let (works, feeds) = catalog_2026();
-    let built = build_all(
-        &cs,
-        &works,
-        &feeds,
-        &BTreeMap::new(),
-        None,
-        None,
-        &BTreeSet::new(),
-    );
+    let built = build_fresh(&cs, &works, &feeds);
     let fill: Vec<_> = built
         .days
         .values()
@@ -957,15 +930,7 @@ fn premieres_spread_over_the_month_with_200_unaired_works() {
     front.repeat.spread_premieres = false;
     let front = front.compile("2026.toml").expect("compiles");
     let (works, feeds) = catalog_2026();
-    let first = build_all(
-        &front,
-        &works,
-        &feeds,
-        &BTreeMap::new(),
-        None,
-        None,
-        &BTreeSet::new(),
-    );
+    let first = build_fresh(&front, &works, &feeds);
     let aired_by_sep10: BTreeSet<i64> = first
         .days
         .range(..=d(10))
