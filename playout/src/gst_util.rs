@@ -48,3 +48,26 @@ pub fn bus_error(p: &gst::Pipeline) -> Option<String> {
         _ => None,
     }
 }
+
+/// Sets `pipeline` to `Null` on a thread of its own named `name`: a teardown may wait for a
+/// socket or a file, and must never hold up the caller (an async runtime, a drop).
+pub fn tear_down_off_thread(pipeline: &gst::Pipeline, name: &str) {
+    let p = pipeline.clone();
+    let _ = std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let _ = p.set_state(gst::State::Null);
+        });
+}
+
+/// Sets `pipeline` to `Playing` off the async runtime (the change may block, e.g. in
+/// libsrt's connect), waiting at most `limit`; `true` when it succeeded in time.
+pub async fn start_playing(pipeline: &gst::Pipeline, limit: std::time::Duration) -> bool {
+    let p = pipeline.clone();
+    let started = tokio::time::timeout(
+        limit,
+        tokio::task::spawn_blocking(move || p.set_state(gst::State::Playing)),
+    )
+    .await;
+    matches!(started, Ok(Ok(Ok(_))))
+}

@@ -20,7 +20,7 @@ use super::error::{DestinationError, UrlError};
 use super::feed::{Feed, count_bytes};
 use super::hls_playlist::{self, PlaylistState};
 use super::{KeyGate, Meter, SessionCtx, SessionEnd};
-use crate::gst_util::describe_error;
+use crate::gst_util::{describe_error, start_playing, tear_down_off_thread};
 use crate::packet::Headers;
 use gstreamer as gst;
 use gstreamer::prelude::*;
@@ -108,12 +108,7 @@ struct Pipe {
 impl Drop for Pipe {
     fn drop(&mut self) {
         // Off the runtime: a teardown may wait for a file being written.
-        let p = self.pipeline.clone();
-        let _ = std::thread::Builder::new()
-            .name("hls-teardown".into())
-            .spawn(move || {
-                let _ = p.set_state(gst::State::Null);
-            });
+        tear_down_off_thread(&self.pipeline, "hls-teardown");
     }
 }
 
@@ -279,23 +274,11 @@ async fn finish(pipe: &Pipe, rec: &mut Recorder) {
 }
 
 /// One HLS session: continues the directory's playlist.
-pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, DestinationError> {
+pub async fn run_session(mut ctx: SessionCtx<'_>) -> Result<SessionEnd, DestinationError> {
     use DestinationError::Local;
     let dir = parse_dir(&ctx.cfg.url)?;
-    // The headers come with the packets: start from the cached GOP, or wait for a key frame.
-    let (headers, pending) = loop {
-        ctx.gop.drain(ctx.rx, ctx.stats);
-        let cached = ctx.gop.snapshot();
-        if let Some(h) = cached.first().and_then(|p| p.headers.clone()) {
-            break (h, cached);
-        }
-        tokio::select! {
-            p = ctx.rx.recv() => match p {
-                Some(p) => ctx.gop.push(p),
-                None => return Ok(SessionEnd::Finished),
-            },
-            _ = ctx.shutdown.changed() => return Ok(SessionEnd::Finished),
-        }
+    let Some((headers, pending)) = ctx.wait_for_headers().await else {
+        return Ok(SessionEnd::Finished);
     };
     let (target, split_ns) = timing(&headers);
     let d2 = dir.clone();
@@ -321,13 +304,7 @@ pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, DestinationE
         opened_at: None,
         closed: 0,
     };
-    let p2 = pipe.pipeline.clone();
-    let started = tokio::time::timeout(
-        ctx.policy.io_timeout,
-        tokio::task::spawn_blocking(move || p2.set_state(gst::State::Playing)),
-    )
-    .await;
-    if !matches!(started, Ok(Ok(Ok(_)))) {
+    if !start_playing(&pipe.pipeline, ctx.policy.io_timeout).await {
         return Err(Local(
             poll_bus(&pipe, &mut rec)
                 .err()

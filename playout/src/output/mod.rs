@@ -324,6 +324,23 @@ pub struct SessionCtx<'a> {
 }
 
 impl SessionCtx<'_> {
+    /// The programme's codec headers and the packets to start from: the cached GOP (from
+    /// its key frame), or, with none cached, the first key frame to arrive. `None` when the
+    /// programme ends or the engine shuts down first.
+    pub async fn wait_for_headers(&mut self) -> Option<(Arc<crate::packet::Headers>, Vec<Packet>)> {
+        loop {
+            self.gop.drain(self.rx, self.stats);
+            let cached = self.gop.snapshot();
+            if let Some(h) = cached.first().and_then(|p| p.headers.clone()) {
+                return Some((h, cached));
+            }
+            tokio::select! {
+                p = self.rx.recv() => self.gop.push(p?),
+                _ = self.shutdown.changed() => return None,
+            }
+        }
+    }
+
     /// Marks the destination live and tells the world.
     pub fn up(&self) {
         self.stats.set_state(DestinationState::Live, None);

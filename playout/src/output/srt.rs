@@ -9,7 +9,7 @@
 use super::error::DestinationError;
 use super::feed::{Feed, count_bytes};
 use super::{KeyGate, Meter, SessionCtx, SessionEnd};
-use crate::gst_util::bus_error;
+use crate::gst_util::{bus_error, start_playing, tear_down_off_thread};
 use crate::packet::{Headers, Packet};
 use gstreamer as gst;
 use gstreamer::prelude::*;
@@ -28,14 +28,8 @@ struct Pipe {
 
 impl Drop for Pipe {
     fn drop(&mut self) {
-        // Tearing down closes the SRT socket, which unblocks a stuck send; do it on its
-        // own thread so a slow teardown never holds up the runtime.
-        let p = self.pipeline.clone();
-        let _ = std::thread::Builder::new()
-            .name("srt-teardown".into())
-            .spawn(move || {
-                let _ = p.set_state(gst::State::Null);
-            });
+        // Tearing down closes the SRT socket, which unblocks a stuck send: off the caller.
+        tear_down_off_thread(&self.pipeline, "srt-teardown");
     }
 }
 
@@ -106,34 +100,20 @@ fn connect_failed(url: &str, why: Option<String>) -> DestinationError {
 }
 
 /// One SRT session.
-pub async fn run_session(ctx: SessionCtx<'_>) -> Result<SessionEnd, DestinationError> {
+pub async fn run_session(mut ctx: SessionCtx<'_>) -> Result<SessionEnd, DestinationError> {
     use DestinationError::Local;
-    // The headers come with the packets: start from the cached GOP, or wait for a key frame.
-    let (headers, pending) = loop {
-        ctx.gop.drain(ctx.rx, ctx.stats);
-        let cached = ctx.gop.snapshot();
-        if let Some(h) = cached.first().and_then(|p| p.headers.clone()) {
-            break (h, cached);
-        }
-        tokio::select! {
-            p = ctx.rx.recv() => match p {
-                Some(p) => ctx.gop.push(p),
-                None => return Ok(SessionEnd::Finished),
-            },
-            _ = ctx.shutdown.changed() => return Ok(SessionEnd::Finished),
-        }
+    let Some((headers, pending)) = ctx.wait_for_headers().await else {
+        return Ok(SessionEnd::Finished);
     };
     tracing::debug!(destination = %ctx.cfg.name, "SRT: connecting");
     let pipe = build(&ctx.cfg.url, &headers).map_err(Local)?;
     // The state change may block in libsrt's connect: off the runtime, time-boxed.
-    let p2 = pipe.pipeline.clone();
-    let connect_timeout = ctx.policy.io_timeout;
-    let started = tokio::time::timeout(
-        connect_timeout + Duration::from_secs(1),
-        tokio::task::spawn_blocking(move || p2.set_state(gst::State::Playing)),
+    if !start_playing(
+        &pipe.pipeline,
+        ctx.policy.io_timeout + Duration::from_secs(1),
     )
-    .await;
-    if !matches!(started, Ok(Ok(Ok(_)))) {
+    .await
+    {
         return Err(connect_failed(&ctx.cfg.url, bus_error(&pipe.pipeline)));
     }
     for p in &pending {
