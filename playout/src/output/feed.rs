@@ -6,6 +6,7 @@
 //!
 //! Owns nothing of a destination's own elements or bus policy.
 
+use super::{DestinationError, KeyGate, SessionCtx};
 use crate::packet::{Headers, Kind, Packet};
 use gstreamer as gst;
 use gstreamer::prelude::*;
@@ -56,6 +57,29 @@ impl Feed {
                 .build(),
         ));
         Ok(Feed { video, audio, what })
+    }
+
+    /// Sends the packets of `pending` (drained) that `gate` admits. A packet whose codec
+    /// headers are not `headers` (the encoder started again with another configuration)
+    /// ends the session with [`DestinationError::HeadersChanged`], so the next one builds its
+    /// pipeline for them; a push that fails is [`DestinationError::Local`].
+    pub fn send_admitted(
+        &self,
+        pending: &mut Vec<Packet>,
+        headers: &Arc<Headers>,
+        gate: &mut KeyGate,
+        ctx: &mut SessionCtx<'_>,
+    ) -> Result<(), DestinationError> {
+        for p in pending.drain(..) {
+            if !gate.admit(&p, ctx.stats, ctx.gop) {
+                continue;
+            }
+            if p.headers.as_ref().is_some_and(|h| !Arc::ptr_eq(h, headers)) {
+                return Err(DestinationError::HeadersChanged(self.what));
+            }
+            self.push(&p).map_err(DestinationError::Local)?;
+        }
+        Ok(())
     }
 
     /// Pushes one packet (never blocks: the appsrcs are `block=false`).

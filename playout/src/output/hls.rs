@@ -322,18 +322,8 @@ pub async fn run_session(mut ctx: SessionCtx<'_>) -> Result<SessionEnd, Destinat
     let stall_limit = Duration::from_secs(u64::from(rec.state.target_duration) * 3 + 4);
     let mut last_segment = tokio::time::Instant::now();
     loop {
-        for p in pending.drain(..) {
-            if !gate.admit(&p, ctx.stats, ctx.gop) {
-                continue;
-            }
-            if p.headers
-                .as_ref()
-                .is_some_and(|h| !Arc::ptr_eq(h, &headers))
-            {
-                return Err(DestinationError::HeadersChanged("HLS"));
-            }
-            pipe.feed.push(&p).map_err(Local)?;
-        }
+        pipe.feed
+            .send_admitted(&mut pending, &headers, &mut gate, &mut ctx)?;
         tokio::select! {
             p = ctx.rx.recv() => match p {
                 Some(p) => {

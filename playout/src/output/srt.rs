@@ -155,18 +155,8 @@ pub async fn run_session(mut ctx: SessionCtx<'_>) -> Result<SessionEnd, Destinat
     let mut last_acks = acks_received(&pipe);
     let mut last_ack_at = tokio::time::Instant::now();
     loop {
-        for p in pending.drain(..) {
-            if !gate.admit(&p, ctx.stats, ctx.gop) {
-                continue;
-            }
-            if p.headers
-                .as_ref()
-                .is_some_and(|h| !Arc::ptr_eq(h, &headers))
-            {
-                return Err(DestinationError::HeadersChanged("SRT"));
-            }
-            pipe.feed.push(&p).map_err(Local)?;
-        }
+        pipe.feed
+            .send_admitted(&mut pending, &headers, &mut gate, &mut ctx)?;
         let total = pipe.sent.load(Ordering::Relaxed);
         if total != counted {
             last_progress = tokio::time::Instant::now();
