@@ -217,36 +217,36 @@ impl Clip {
     }
 
     /// Writes the clip to `out` (overwriting).
+    /// ffmpeg's lavfi source of `frames` frames of `colour` at this clip's size and rate.
+    fn lavfi_picture(&self, colour: Colour, frames: u32) -> String {
+        format!(
+            "color=c={}:s={}x{}:r={},trim=end_frame={frames}",
+            colour.ffmpeg_hex(),
+            self.width,
+            self.height,
+            self.fps,
+        )
+    }
+
+    /// ffmpeg's lavfi source of this clip's tone, `samples` long.
+    fn lavfi_tone(&self, samples: i64) -> String {
+        format!(
+            "sine=frequency={}:sample_rate={},atrim=end_sample={samples}",
+            self.tone_hz, self.audio_rate,
+        )
+    }
+
     pub fn generate_to(&self, out: &Path) -> Result<()> {
         if self.frames == 0 || self.width == 0 || self.height == 0 {
             bail!("empty clip: {self:?}");
         }
         let c = self.container;
-        let mut cmd = Command::new("ffmpeg");
-        cmd.args([
-            "-hide_banner",
-            "-nostdin",
-            "-nostats",
-            "-loglevel",
-            "error",
-            "-y",
-        ])
-        .args(["-f", "lavfi", "-i"])
-        .arg(format!(
-            "color=c={}:s={}x{}:r={},trim=end_frame={}",
-            self.colour.ffmpeg_hex(),
-            self.width,
-            self.height,
-            self.fps,
-            self.frames
-        ));
+        let mut cmd = quiet_ffmpeg();
+        cmd.args(["-f", "lavfi", "-i"])
+            .arg(self.lavfi_picture(self.colour, self.frames));
         if !self.no_audio {
-            cmd.args(["-f", "lavfi", "-i"]).arg(format!(
-                "sine=frequency={}:sample_rate={},atrim=end_sample={}",
-                self.tone_hz,
-                self.audio_rate,
-                self.audio_samples()
-            ));
+            cmd.args(["-f", "lavfi", "-i"])
+                .arg(self.lavfi_tone(self.audio_samples()));
         }
         // Both sources end by themselves (`trim`, `atrim`): `-frames:v` would stop the
         // whole output early and cut the audio short.
@@ -264,6 +264,20 @@ impl Clip {
     }
 }
 
+/// ffmpeg that writes over its output and reports errors only.
+fn quiet_ffmpeg() -> Command {
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args([
+        "-hide_banner",
+        "-nostdin",
+        "-nostats",
+        "-loglevel",
+        "error",
+        "-y",
+    ]);
+    cmd
+}
+
 /// Writes an MP4 whose picture is `first` then `then` (their colours, sizes and rates must
 /// match; `first`'s size and rate are used) with `first`'s tone under both, lasting exactly
 /// `first.frames + then.frames` frames: a clip whose start a judge can see, so a loop of it
@@ -276,51 +290,28 @@ pub fn two_colour_clip(first: &Clip, then: &Clip, out: &Path) -> Result<()> {
         frames: first.frames + then.frames,
         ..first.clone()
     };
-    let part = |c: &Clip| {
-        format!(
-            "color=c={}:s={}x{}:r={},trim=end_frame={}",
-            c.colour.ffmpeg_hex(),
-            first.width,
-            first.height,
-            first.fps,
-            c.frames
-        )
-    };
-    let mut cmd = Command::new("ffmpeg");
-    cmd.args([
-        "-hide_banner",
-        "-nostdin",
-        "-nostats",
-        "-loglevel",
-        "error",
-        "-y",
-    ])
-    .args(["-f", "lavfi", "-i"])
-    .arg(part(first))
-    .args(["-f", "lavfi", "-i"])
-    .arg(part(then))
-    .args(["-f", "lavfi", "-i"])
-    .arg(format!(
-        "sine=frequency={}:sample_rate={},atrim=end_sample={}",
-        first.tone_hz,
-        first.audio_rate,
-        all.audio_samples()
-    ))
-    .args([
-        "-filter_complex",
-        "[0:v][1:v]concat=n=2:v=1:a=0[v]",
-        "-map",
-        "[v]",
-        "-map",
-        "2:a",
-    ])
-    .args(Container::Mp4.video_args())
-    .args(["-g", "25"])
-    .args(Container::Mp4.audio_args())
-    .args(["-ac", &first.channels.to_string()])
-    .args(["-ar", &first.audio_rate.to_string()])
-    .args(["-f", "mp4"])
-    .arg(out);
+    let mut cmd = quiet_ffmpeg();
+    cmd.args(["-f", "lavfi", "-i"])
+        .arg(first.lavfi_picture(first.colour, first.frames))
+        .args(["-f", "lavfi", "-i"])
+        .arg(first.lavfi_picture(then.colour, then.frames))
+        .args(["-f", "lavfi", "-i"])
+        .arg(first.lavfi_tone(all.audio_samples()))
+        .args([
+            "-filter_complex",
+            "[0:v][1:v]concat=n=2:v=1:a=0[v]",
+            "-map",
+            "[v]",
+            "-map",
+            "2:a",
+        ])
+        .args(Container::Mp4.video_args())
+        .args(["-g", "25"])
+        .args(Container::Mp4.audio_args())
+        .args(["-ac", &first.channels.to_string()])
+        .args(["-ar", &first.audio_rate.to_string()])
+        .args(["-f", "mp4"])
+        .arg(out);
     output_within(cmd, GENERATE_TIMEOUT).context("two-colour clip generation")?;
     Ok(())
 }
