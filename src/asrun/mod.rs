@@ -401,19 +401,8 @@ impl AsRunLog {
     /// the reason `interrupted` (its last frame stays unknown); returns how many. Call it
     /// before the engine starts, so the resumed item gets a new row of its own.
     pub async fn close_interrupted(&self) -> Result<u64> {
-        let done = sqlx::query(
-            "UPDATE asrun SET end_reason = 'interrupted' WHERE end_reason IS NULL AND node = $1",
-        )
-        .bind(&*self.node)
-        .execute(self.store.pool())
-        .await?;
-        if done.rows_affected() > 0 {
-            tracing::warn!(
-                rows = done.rows_affected(),
-                "as-run airings left open by the previous run closed as interrupted"
-            );
-        }
-        Ok(done.rows_affected())
+        // `first_frame_ms` is NOT NULL: every open airing is before the end of time.
+        self.close_interrupted_before(i64::MAX).await
     }
 
     /// [`AsRunLog::close_interrupted`] limited to the airings whose first frame is before
